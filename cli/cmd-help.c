@@ -1,0 +1,29 @@
+/* `virtkube help [COMMAND...]`: the command list, or one command's usage. */
+#include <stdio.h>
+
+#include "cli.h"
+
+static int help_exec(struct cli_context *ctx, struct cli_args *args)
+{
+	const struct cli_command *cmd;
+
+	(void)ctx;
+	if (args->npositional == 0) {
+		cli_print_main_help();
+		return VK_EXIT_OK;
+	}
+	cmd = cli_find_command(args->npositional, args->positional, NULL);
+	if (!cmd)
+		return cli_usage_error(NULL, "unknown command '%s'", args->positional[0]);
+	cli_print_command_help(cmd);
+	return VK_EXIT_OK;
+}
+
+const struct cli_command cli_cmd_help = {
+	.name = "help",
+	.args_usage = "[COMMAND]",
+	.summary = "show the commands, or one command's usage",
+	.min_args = 0,
+	.max_args = 2,
+	.exec = help_exec,
+};

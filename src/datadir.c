@@ -1,0 +1,29 @@
+/* Locating installed data files (see datadir.h). */
+#include "datadir.h"
+
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/fs.h"
+#include "util/xalloc.h"
+
+char *vk_data_path(const char *rel)
+{
+	const char *env = getenv("VIRTKUBE_DATADIR");
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (env && *env)
+		return vk_path_join(env, rel);
+	/* A binary run from the directory it was built in uses the source tree. */
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		if (strcmp(dirname(exe), VK_BUILD_BUILDDIR) == 0)
+			return vk_path_join(VK_BUILD_SRCDIR, rel);
+	}
+	return vk_path_join(PKGDATADIR, rel);
+}

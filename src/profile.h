@@ -1,0 +1,66 @@
+/* Profiles: $VIRTKUBE_HOME, profile names, per-profile config.json and lock. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "util/error.h"
+#include "util/lock.h"
+
+#define VK_PROFILE_SCHEMA 1
+#define VK_DEFAULT_PROFILE "virtkube"
+#define VK_PROFILE_NAME_RULE \
+	"1-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit"
+
+struct vk_profile {
+	char *name;
+	char *home;        /* $VIRTKUBE_HOME */
+	char *dir;         /* HOME/profiles/NAME */
+	char *config_path; /* DIR/config.json */
+	json_t *config;    /* owned; always an object with "schema" and "name" */
+	bool exists;       /* config.json was on disk when loaded */
+	struct vk_lock lock;
+};
+
+/* Returns $VIRTKUBE_HOME, else ~/.virtkube (newly allocated; not created). */
+char *vk_home_dir(struct vk_error *err);
+/* Creates HOME (0700) if missing; a read-only or unusable path is named. */
+int vk_home_ensure(const char *home, struct vk_error *err);
+
+/* Checks NAME against VK_PROFILE_NAME_RULE before any path is built from it. */
+int vk_profile_name_check(const char *name, struct vk_error *err);
+
+/* Loads profile NAME. With CREATE, a missing profile comes back in memory
+ * with exists=false (nothing is written until vk_profile_save); without it,
+ * a missing profile is VK_ERR_NOT_FOUND. A config.json that does not parse,
+ * is not a file, or has a newer schema is an error and is never touched.
+ * The caller frees the result with vk_profile_free. */
+struct vk_profile *vk_profile_open(const char *name, bool create, struct vk_error *err);
+/* Writes config.json atomically (0600), creating the directory (0700). */
+int vk_profile_save(struct vk_profile *p, struct vk_error *err);
+/* Releases the lock if held and frees everything; NULL-safe. */
+void vk_profile_free(struct vk_profile *p);
+
+/* Returns DIR/FILE newly allocated. */
+char *vk_profile_path(const struct vk_profile *p, const char *file);
+
+/* Takes HOME/locks/NAME.lock, waiting up to TIMEOUT_MS; VK_ERR_BUSY names the pid. */
+int vk_profile_lock(struct vk_profile *p, long timeout_ms, struct vk_error *err);
+
+/* Lists profile names under HOME/profiles, sorted; a NULL-terminated array the
+ * caller frees with vk_strv_free. A missing home gives an empty list. */
+char **vk_profile_list(const char *home, struct vk_error *err);
+
+/* Config accessors; strings returned are owned by the profile. */
+const char *vk_profile_get_str(const struct vk_profile *p, const char *key);
+long long vk_profile_get_int(const struct vk_profile *p, const char *key, long long fallback);
+bool vk_profile_get_bool(const struct vk_profile *p, const char *key, bool fallback);
+void vk_profile_set_str(struct vk_profile *p, const char *key, const char *value);
+void vk_profile_set_int(struct vk_profile *p, const char *key, long long value);
+void vk_profile_set_bool(struct vk_profile *p, const char *key, bool value);
+
+static inline void vk_profile_freep(struct vk_profile **p)
+{
+	vk_profile_free(*p);
+}
+#define _cleanup_profile_ __attribute__((cleanup(vk_profile_freep)))
