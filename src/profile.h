@@ -64,3 +64,25 @@ static inline void vk_profile_freep(struct vk_profile **p)
 	vk_profile_free(*p);
 }
 #define _cleanup_profile_ __attribute__((cleanup(vk_profile_freep)))
+
+/* Files in a profile's directory (the contract between the engine modules). */
+#define VK_FILE_CONFIG "config.json"
+#define VK_FILE_SSH_KEY "id_ecdsa"          /* private key, 0600; ".pub" beside it */
+#define VK_FILE_CA_CERT "ca.crt"            /* cluster CA */
+#define VK_FILE_CA_KEY "ca.key"             /* 0600 */
+#define VK_FILE_CLIENT_CERT "client.crt"    /* kubeconfig user, O=system:masters */
+#define VK_FILE_CLIENT_KEY "client.key"     /* 0600 */
+#define VK_FILE_DISK "disk.qcow2"
+#define VK_FILE_SEED "seed.iso"
+#define VK_FILE_CONSOLE_LOG "console.log"
+
+/* Keys of config.json shared across modules:
+ *   "state"              "Created" | "Running" | "Stopped"
+ *   "libvirt_uri"        the URI the profile was created with
+ *   "node_ip", "mac", "network", "subnet"   fixed before the first boot
+ *   "cpus", "memory_mib", "disk_gib", "image", "accel"
+ *   "kubernetes"         false for --no-kubernetes profiles
+ *   "kubernetes_version" "v1.36.x"
+ *   "api_port"           the API server's port on node_ip (8443)
+ *   "addons"             array of enabled addon names */
+#define VK_API_PORT 8443
