@@ -1,0 +1,149 @@
+#!/bin/bash
+# Tests scripts/guest/provision without a VM: fake seed and root trees in a
+# temporary directory, console as a file, privileged commands dry-run.
+# Prints TAP; exits 1 if a test failed.
+# Checks are functions passed to ok() and "bash -c" snippets whose "$1" is
+# meant literally, which shellcheck cannot follow:
+# shellcheck disable=SC2317,SC2016
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+script=$here/provision
+tmp=$(mktemp -d) || exit 1
+trap 'rm -rf "$tmp"' EXIT
+
+n=0
+failed=0
+ok() { # ok DESCRIPTION COMMAND...
+	local desc=$1
+	shift
+	n=$((n + 1))
+	if "$@"; then
+		echo "ok $n - $desc"
+	else
+		echo "not ok $n - $desc"
+		failed=$((failed + 1))
+	fi
+}
+
+# make_seed DIR MODE: a complete fake payload for MODE.
+make_seed() {
+	local s=$1/virtkube b
+	mkdir -p "$s/bin" "$s/pki" "$s/units" "$tmp/tar/bin" "$tmp/tar/cni"
+	echo "$2" >"$s/mode"
+	cp "$script" "$s/provision"
+	[ "$2" = kubernetes ] || return 0
+	cat >"$s/env" <<'EOF'
+NODE_IP=192.168.39.10
+POD_CIDR=10.244.0.0/16
+SERVICE_CIDR=10.96.0.0/12
+KUBERNETES_VERSION=v1.33.1
+API_PORT="8443"
+EOF
+	printf 'apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\ncertificatesDir: /etc/kubernetes/pki\n' >"$s/kubeadm.yaml"
+	echo "fake ca cert" >"$s/pki/ca.crt"
+	echo "fake ca key" >"$s/pki/ca.key"
+	for b in kubeadm kubelet kubectl crictl runc; do
+		printf '#!/bin/sh\necho fake %s\n' "$b" >"$s/bin/$b"
+		chmod 0755 "$s/bin/$b"
+	done
+	printf '#!/bin/sh\n' >"$tmp/tar/bin/containerd"
+	chmod 0755 "$tmp/tar/bin/containerd"
+	tar -czf "$s/containerd.tar.gz" -C "$tmp/tar" bin
+	for b in bridge host-local loopback portmap; do
+		printf '#!/bin/sh\n' >"$tmp/tar/cni/$b"
+		chmod 0755 "$tmp/tar/cni/$b"
+	done
+	tar -czf "$s/cni-plugins.tgz" -C "$tmp/tar/cni" .
+	cp "$here"/units/containerd.service "$here"/units/kubelet.service \
+		"$here"/units/10-kubeadm.conf "$s/units/"
+}
+
+# run CASE [console-name]: runs provision for tmp/CASE, console to a new file.
+run() {
+	local c=$tmp/$1 con=$tmp/$1/${2:-console}
+	: >"$con"
+	VIRTKUBE_SEED_DIR=$c/seed VIRTKUBE_ROOT=$c/root VIRTKUBE_CONSOLE=$con \
+		VIRTKUBE_DRY_RUN=1 bash "$c/seed/virtkube/provision" >"$c/out" 2>&1
+	echo $? >"$c/rc"
+}
+
+# The protocol lines of a console file, without the per-boot id line.
+proto() { grep -E '^VIRTKUBE-(STAGE|READY|FAILED)' "$1" | sed -E 's/^(VIRTKUBE-STAGE [a-z]+ (ok|fail)).*/\1/'; }
+expect() { # expect FILE LINE...: the protocol lines are exactly these
+	local want got
+	want=$(printf '%s\n' "${@:2}")
+	got=$(proto "$1")
+	[ "$got" = "$want" ] || { printf '# want:\n%s\n# got:\n%s\n' "$want" "$got" | sed 's/^/#   /'; return 1; }
+}
+rc_is() { [ "$(cat "$tmp/$1/rc")" = "$2" ]; }
+
+echo "1..20"
+
+# --- mode none -------------------------------------------------------------
+mkdir -p "$tmp/none/root/etc"
+make_seed "$tmp/none/seed" none
+printf 'UUID=1 / ext4 defaults 0 1\n/swapfile none swap sw 0 0\n' >"$tmp/none/root/etc/fstab"
+run none
+ok "mode none: exits 0" rc_is none 0
+ok "mode none: payload, system, READY in order" \
+	expect "$tmp/none/console" "VIRTKUBE-STAGE payload ok" "VIRTKUBE-STAGE system ok" "VIRTKUBE-READY"
+ok "mode none: every stage line is one of the protocol's" \
+	bash -c '! grep -v -E "^VIRTKUBE-(BOOT [^ ]+|STAGE [a-z]+ (ok|fail)( .*)?|READY|FAILED [a-z]+|LOG [a-z]+: .*)$" "$1"' _ "$tmp/none/console"
+ok "mode none: marker written" test -f "$tmp/none/root/var/lib/virtkube/provisioned"
+ok "mode none: swap line in fstab commented out" \
+	grep -qx '#/swapfile none swap sw 0 0' "$tmp/none/root/etc/fstab"
+ok "mode none: each stage has its log" \
+	test -s "$tmp/none/root/var/log/virtkube/payload.log" -a -s "$tmp/none/root/var/log/virtkube/system.log"
+
+# --- the marker skips provisioning ------------------------------------------
+cp "$tmp/none/root/var/log/virtkube/system.log" "$tmp/system.log.before"
+run none console2
+ok "marker: second run exits 0" rc_is none 0
+ok "marker: second run prints only READY" expect "$tmp/none/console2" "VIRTKUBE-READY"
+ok "marker: second run did not run stages" cmp -s "$tmp/system.log.before" "$tmp/none/root/var/log/virtkube/system.log"
+
+# --- mode kubernetes, a binary missing --------------------------------------
+make_seed "$tmp/k8s/seed" kubernetes
+rm "$tmp/k8s/seed/virtkube/bin/kubelet"
+run k8s
+ok "missing binary: exits 1" rc_is k8s 1
+ok "missing binary: payload, system ok, binaries fail, FAILED binaries" \
+	expect "$tmp/k8s/console" "VIRTKUBE-STAGE payload ok" "VIRTKUBE-STAGE system ok" \
+	"VIRTKUBE-STAGE binaries fail" "VIRTKUBE-FAILED binaries"
+ok "missing binary: the fail line names bin/kubelet" \
+	grep -q '^VIRTKUBE-STAGE binaries fail .*bin/kubelet' "$tmp/k8s/console"
+ok "missing binary: 1..20 VIRTKUBE-LOG binaries lines, before FAILED" \
+	bash -c 'c=$(grep -c "^VIRTKUBE-LOG binaries: " "$1"); [ "$c" -ge 1 ] && [ "$c" -le 20 ] &&
+		[ "$(tail -n 1 "$1")" = "VIRTKUBE-FAILED binaries" ] &&
+		grep -q "^VIRTKUBE-LOG binaries: .*bin/kubelet" "$1"' _ "$tmp/k8s/console"
+ok "missing binary: no marker" test ! -e "$tmp/k8s/root/var/lib/virtkube/provisioned"
+for _ in 1 2 3 4 5 6 7 8; do run k8s; done
+ok "missing binary: exactly the last 20 log lines once the log is longer" \
+	bash -c '[ "$(grep -c "^VIRTKUBE-LOG binaries: " "$1")" -eq 20 ]' _ "$tmp/k8s/console"
+
+# --- the same seed made whole: the next run finishes -------------------------
+make_seed "$tmp/k8s/seed" kubernetes
+run k8s
+ok "re-run after failure: exits 0" rc_is k8s 0
+ok "mode kubernetes: all stages in order, then READY" \
+	expect "$tmp/k8s/console" "VIRTKUBE-STAGE payload ok" "VIRTKUBE-STAGE system ok" \
+	"VIRTKUBE-STAGE binaries ok" "VIRTKUBE-STAGE containerd ok" "VIRTKUBE-STAGE kubelet ok" \
+	"VIRTKUBE-STAGE kubeadm ok" "VIRTKUBE-STAGE cni ok" "VIRTKUBE-STAGE node ok" "VIRTKUBE-READY"
+r=$tmp/k8s/root
+ok "mode kubernetes: binaries, containerd, CNI plugins and CA in place" \
+	test -x "$r/usr/local/bin/kubelet" -a -x "$r/usr/local/bin/containerd" -a \
+	-x "$r/opt/cni/bin/bridge" -a -f "$r/etc/kubernetes/pki/ca.key"
+ok "mode kubernetes: containerd uses the systemd cgroup driver, CNI has the pod CIDR" \
+	bash -c 'grep -q "SystemdCgroup = true" "$1/etc/containerd/config.toml" &&
+		grep -q "\"subnet\": \"10.244.0.0/16\"" "$1/etc/cni/net.d/10-virtkube-bridge.conflist"' _ "$r"
+ok "mode kubernetes: kubeadm init skips CoreDNS (dry-run log)" \
+	grep -q 'DRY-RUN: .*kubeadm init --config .*/etc/virtkube/kubeadm.yaml --skip-phases=addon/coredns' \
+	"$r/var/log/virtkube/kubeadm.log"
+
+if [ "$failed" -ne 0 ]; then
+	echo "# $failed of $n failed"
+	exit 1
+fi
+[ "$n" -eq 20 ] || { echo "# ran $n tests, planned 20"; exit 1; }
+exit 0
