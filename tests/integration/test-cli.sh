@@ -1,6 +1,6 @@
 #!/bin/bash
 # The command line: help, version, completion, unknown commands and options, exit codes.
-. "$top_srcdir/tests/integration/lib.sh"
+. "${top_srcdir:?run through make check}/tests/integration/lib.sh"
 
 run vk --help
 expect_rc 0 "--help exits 0"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Profiles through the binary: profile list (table and JSON), bad names, broken configs, read-only home.
-. "$top_srcdir/tests/integration/lib.sh"
+. "${top_srcdir:?run through make check}/tests/integration/lib.sh"
 
 run vk profile list
 expect_rc 0 "profile list with no profiles exits 0"
