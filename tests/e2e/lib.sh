@@ -1,0 +1,241 @@
+# shellcheck shell=bash
+# Helpers sourced by the e2e tests: a private libvirtd + virtlogd in a network namespace, cleanup, the test image.
+#
+# Typical use:
+#   . "$(dirname "$0")/lib.sh"
+#   e2e_require
+#   e2e_lock
+#   E2E_PREFIX=vke2e-mytest-
+#   trap e2e_stop_daemons EXIT
+#   e2e_start_daemons
+#   image_json=$(e2e_image)
+#   ... virsh / virtkube against qemu:///system; guest IPs only via e2e_in_ns ...
+#
+# The daemons run inside a network namespace this file creates, so bridges, dnsmasq, taps and guest
+# addresses exist only there: no test traffic can leave the machine. Only isolated libvirt networks
+# (no <forward>) may be defined, and libvirt's `default` network is never started.
+
+E2E_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+E2E_REPO_DIR=$(cd "$E2E_LIB_DIR/../.." && pwd)
+E2E_URI=qemu:///system
+E2E_LOCK_FILE=${E2E_LOCK_FILE:-/tmp/virtkube-e2e.lock}
+E2E_LOCK_TIMEOUT=${E2E_LOCK_TIMEOUT:-1800}
+# Where e2e_image publishes the image when its build directory cannot be reached by libvirt-qemu.
+E2E_PUBLIC_IMAGE_DIR=${E2E_PUBLIC_IMAGE_DIR:-/var/lib/virtkube-e2e/debian-test}
+# Names starting with this are the test's own domains/networks/pools; e2e_stop_daemons removes them.
+E2E_PREFIX=${E2E_PREFIX:-vke2e-}
+E2E_NETNS=""
+E2E_STATE_DIR=""
+E2E_LIBVIRTD_PID=""
+E2E_VIRTLOGD_PID=""
+
+e2e_log() { echo "e2e: $*" >&2; }
+
+e2e_skip() {
+    echo "SKIP: $*"
+    exit 77
+}
+
+e2e_die() {
+    echo "e2e: FAIL: $*" >&2
+    exit 1
+}
+
+# Skips (exit 77) when the machine cannot run a real libvirtd + qemu.
+e2e_require() {
+    [[ $(id -u) -eq 0 ]] || e2e_skip "e2e tests need root (they run their own libvirtd in a network namespace)"
+    local tool
+    for tool in libvirtd virtlogd virsh qemu-system-x86_64 qemu-img ip ssh flock; do
+        command -v "$tool" >/dev/null 2>&1 || e2e_skip "$tool not installed"
+    done
+    id libvirt-qemu >/dev/null 2>&1 || e2e_skip "no libvirt-qemu user (libvirt-daemon-system not installed)"
+    ip netns list >/dev/null 2>&1 || e2e_skip "cannot use network namespaces here"
+}
+
+# Only one libvirtd can run on a machine (shared /run/libvirt): concurrent test runs queue here.
+e2e_lock() {
+    exec {E2E_LOCK_FD}>>"$E2E_LOCK_FILE"
+    if ! flock -n "$E2E_LOCK_FD"; then
+        e2e_log "waiting for $E2E_LOCK_FILE (another e2e run holds it, up to ${E2E_LOCK_TIMEOUT}s)"
+        flock -w "$E2E_LOCK_TIMEOUT" "$E2E_LOCK_FD" ||
+            e2e_die "gave up waiting ${E2E_LOCK_TIMEOUT}s for $E2E_LOCK_FILE"
+    fi
+}
+
+e2e_in_ns() {
+    [[ -n $E2E_NETNS ]] || e2e_die "e2e_in_ns: no namespace (call e2e_start_daemons first)"
+    ip netns exec "$E2E_NETNS" "$@"
+}
+
+e2e_virsh() {
+    virsh -q -c "$E2E_URI" "$@"
+}
+
+_e2e_pid_alive() {
+    [[ -n $1 ]] && kill -0 "$1" 2>/dev/null
+}
+
+# Reads a daemon's pid file, waiting for the daemonized child to write it.
+_e2e_read_pidfile() {
+    local file=$1 i pid
+    for ((i = 0; i < 100; i++)); do
+        if [[ -s $file ]]; then
+            pid=$(tr -dc 0-9 <"$file")
+            if _e2e_pid_alive "$pid"; then
+                echo "$pid"
+                return 0
+            fi
+        fi
+        sleep 0.1
+    done
+    return 1
+}
+
+e2e_start_daemons() {
+    if [[ -n $E2E_NETNS ]]; then
+        e2e_die "e2e_start_daemons called twice"
+    fi
+    # Never take over or kill a daemon this test did not start.
+    local pidfile pid
+    for pidfile in /run/libvirtd.pid /run/virtlogd.pid; do
+        if [[ -s $pidfile ]]; then
+            pid=$(tr -dc 0-9 <"$pidfile")
+            if _e2e_pid_alive "$pid"; then
+                e2e_die "$(basename "$pidfile" .pid) is already running (pid $pid, $pidfile) and was not started by this test; stop it first"
+            fi
+        fi
+    done
+    if pid=$(pgrep -x libvirtd | head -n1) && [[ -n $pid ]]; then
+        e2e_die "a libvirtd is already running (pid $pid) that this test did not start; stop it first"
+    fi
+    if [[ -S /run/libvirt/libvirt-sock ]] && timeout 5 virsh -c "$E2E_URI" version >/dev/null 2>&1; then
+        e2e_die "something already answers on /run/libvirt/libvirt-sock; stop that libvirtd first"
+    fi
+    if [[ -e /etc/libvirt/qemu/networks/autostart/default.xml ]]; then
+        e2e_die "libvirt's 'default' network is marked autostart; the e2e tests refuse to start a libvirtd that would start it"
+    fi
+
+    E2E_NETNS=vke2e-$$
+    E2E_STATE_DIR=/run/virtkube-e2e-$$
+    mkdir -p "$E2E_STATE_DIR"
+    ip netns add "$E2E_NETNS" || e2e_die "cannot create network namespace $E2E_NETNS"
+    ip netns exec "$E2E_NETNS" ip link set lo up
+
+    # virtlogd first: libvirtd hands it qemu's console and log output.
+    ip netns exec "$E2E_NETNS" virtlogd -d -p "$E2E_STATE_DIR/virtlogd.pid" ||
+        e2e_die "virtlogd did not start"
+    E2E_VIRTLOGD_PID=$(_e2e_read_pidfile "$E2E_STATE_DIR/virtlogd.pid") ||
+        e2e_die "virtlogd wrote no pid file"
+    ip netns exec "$E2E_NETNS" libvirtd -d -p "$E2E_STATE_DIR/libvirtd.pid" ||
+        e2e_die "libvirtd did not start"
+    E2E_LIBVIRTD_PID=$(_e2e_read_pidfile "$E2E_STATE_DIR/libvirtd.pid") ||
+        e2e_die "libvirtd wrote no pid file"
+    e2e_log "namespace $E2E_NETNS: virtlogd pid $E2E_VIRTLOGD_PID, libvirtd pid $E2E_LIBVIRTD_PID"
+
+    local i
+    for ((i = 0; i < 120; i++)); do
+        if timeout 5 virsh -c "$E2E_URI" version >/dev/null 2>&1; then
+            return 0
+        fi
+        _e2e_pid_alive "$E2E_LIBVIRTD_PID" || e2e_die "libvirtd (pid $E2E_LIBVIRTD_PID) exited during start-up"
+        sleep 0.5
+    done
+    e2e_die "libvirtd (pid $E2E_LIBVIRTD_PID) did not answer on $E2E_URI within 60s"
+}
+
+# Destroys and undefines the domains, networks and storage pools whose names start with PREFIX.
+# Volumes' files are left alone: tests keep them in their own temp dirs.
+e2e_cleanup_libvirt() {
+    local prefix=${1:?e2e_cleanup_libvirt needs a name prefix}
+    local name
+    while read -r name; do
+        [[ -n $name && $name == "$prefix"* ]] || continue
+        e2e_virsh destroy "$name" >/dev/null 2>&1 || true
+        e2e_virsh undefine --nvram "$name" >/dev/null 2>&1 ||
+            e2e_virsh undefine "$name" >/dev/null 2>&1 || e2e_log "could not undefine domain $name"
+    done < <(e2e_virsh list --all --name 2>/dev/null)
+    while read -r name; do
+        [[ -n $name && $name == "$prefix"* ]] || continue
+        e2e_virsh net-destroy "$name" >/dev/null 2>&1 || true
+        e2e_virsh net-undefine "$name" >/dev/null 2>&1 || e2e_log "could not undefine network $name"
+    done < <(e2e_virsh net-list --all --name 2>/dev/null)
+    while read -r name; do
+        [[ -n $name && $name == "$prefix"* ]] || continue
+        e2e_virsh pool-destroy "$name" >/dev/null 2>&1 || true
+        e2e_virsh pool-undefine "$name" >/dev/null 2>&1 || e2e_log "could not undefine pool $name"
+    done < <(e2e_virsh pool-list --all --name 2>/dev/null)
+}
+
+_e2e_stop_pid() {
+    local pid=$1 what=$2 i
+    _e2e_pid_alive "$pid" || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 100; i++)); do
+        _e2e_pid_alive "$pid" || return 0
+        # A daemon whose parent is PID 1 without reaping stays a zombie: it has exited all the same.
+        [[ $(ps -o stat= -p "$pid" 2>/dev/null) == Z* ]] && return 0
+        sleep 0.1
+    done
+    e2e_log "$what (pid $pid) ignored TERM for 10s; killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+}
+
+# Meant for `trap e2e_stop_daemons EXIT`: safe to call more than once, and when start failed half-way.
+e2e_stop_daemons() {
+    local rc=$?
+    if _e2e_pid_alive "$E2E_LIBVIRTD_PID"; then
+        e2e_cleanup_libvirt "$E2E_PREFIX"
+    fi
+    _e2e_stop_pid "$E2E_LIBVIRTD_PID" libvirtd
+    _e2e_stop_pid "$E2E_VIRTLOGD_PID" virtlogd
+    E2E_LIBVIRTD_PID=""
+    E2E_VIRTLOGD_PID=""
+    if [[ -n $E2E_NETNS ]] && ip netns list | awk '{print $1}' | grep -qxF "$E2E_NETNS"; then
+        # Whatever still lives in our namespace (a qemu or dnsmasq libvirt left) was started by this test.
+        local pid
+        for pid in $(ip netns pids "$E2E_NETNS" 2>/dev/null); do
+            _e2e_stop_pid "$pid" "leftover process in $E2E_NETNS"
+        done
+        ip netns del "$E2E_NETNS" || e2e_log "could not delete namespace $E2E_NETNS"
+    fi
+    E2E_NETNS=""
+    if [[ -n $E2E_STATE_DIR ]]; then
+        rm -rf "$E2E_STATE_DIR"
+        E2E_STATE_DIR=""
+    fi
+    return "$rc"
+}
+
+# True when every directory above FILE can be traversed by others and FILE can be read by libvirt-qemu.
+_e2e_qemu_can_read() {
+    runuser -u libvirt-qemu -- test -r "$1" 2>/dev/null
+}
+
+# Builds (or reuses) the debian-test image and prints the path of its image.json.
+e2e_image() {
+    local build=$E2E_REPO_DIR/vm-images/debian-test/build
+    local dir=${VIRTKUBE_TEST_IMAGE_DIR:-$HOME/.cache/virtkube/debian-test}
+    "$build" "$dir" >&2 || e2e_die "building the debian-test image failed"
+    if _e2e_qemu_can_read "$dir/disk.qcow2"; then
+        echo "$dir/image.json"
+        return 0
+    fi
+    # qemu runs as libvirt-qemu and cannot reach the build dir (e.g. under a 0700 $HOME): publish a copy
+    # (hard links when possible, so it is cheap) in a directory it can traverse.
+    local pub=$E2E_PUBLIC_IMAGE_DIR
+    if [[ ! -f $pub/stamp || $(cat "$pub/stamp") != $(cat "$dir/stamp") ]]; then
+        local tmp f
+        mkdir -p "$(dirname "$pub")"
+        chmod 0755 "$(dirname "$pub")"
+        tmp=$(mktemp -d "$pub.tmp.XXXXXX")
+        for f in disk.qcow2 vmlinuz initrd.img image.json stamp; do
+            ln "$dir/$f" "$tmp/$f" 2>/dev/null || cp "$dir/$f" "$tmp/$f" ||
+                { rm -rf "$tmp"; e2e_die "cannot copy $dir/$f to $tmp"; }
+        done
+        chmod 0755 "$tmp"
+        rm -rf "$pub"
+        mv "$tmp" "$pub"
+    fi
+    _e2e_qemu_can_read "$pub/disk.qcow2" || e2e_die "libvirt-qemu cannot read $pub/disk.qcow2"
+    echo "$pub/image.json"
+}
