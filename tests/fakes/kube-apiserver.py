@@ -886,8 +886,9 @@ class Store:
             name = obj["metadata"]["name"]
             if (ns, name) not in eps:
                 ep = {"apiVersion": "v1", "kind": "Endpoints",
-                      "metadata": {"name": name, "namespace": ns,
-                                   "labels": dict(obj["metadata"].get("labels") or {})}}
+                      "metadata": {"name": name, "namespace": ns}}
+                if obj["metadata"].get("labels"):
+                    ep["metadata"]["labels"] = dict(obj["metadata"]["labels"])
                 self.insert(epr, ns, ep, "kube-controller-manager", "Update")
                 ep["metadata"]["annotations"] = {"endpoints.kubernetes.io/managed-by": "fake-kube-apiserver"}
             self.refresh(epr, eps[(ns, name)])
@@ -1032,6 +1033,71 @@ class Store:
                         obj.pop("subsets", None)
                     md["resourceVersion"] = self.bump()
         return obj
+
+
+# ---------------------------------------------------------------- tables
+
+TABLE_COLUMNS = {
+    "Service": ["Type", "Cluster-IP", "External-IP", "Port(s)"],
+    "Deployment": ["Ready", "Up-to-date", "Available"],
+    "DaemonSet": ["Desired", "Current", "Ready", "Up-to-date", "Available"],
+    "StatefulSet": ["Ready"],
+    "Namespace": ["Status"],
+    "Node": ["Status", "Roles", "Version"],
+    "Endpoints": ["Endpoints"],
+    "Job": ["Status", "Completions"],
+    "PersistentVolumeClaim": ["Status"],
+    "ConfigMap": ["Data"],
+    "Secret": ["Type", "Data"],
+}
+
+
+def fmt_age(sec):
+    if sec < 120:
+        return "%ds" % sec
+    if sec < 7200:
+        return "%dm" % (sec // 60)
+    return "%dh" % (sec // 3600)
+
+
+def table_cells(kind, o):
+    spec, st = o.get("spec") or {}, o.get("status") or {}
+    if kind == "Service":
+        ports = ",".join("%s%s/%s" % (p.get("port"), ":%d" % p["nodePort"] if p.get("nodePort") else "",
+                                      p.get("protocol", "TCP")) for p in spec.get("ports") or [])
+        ext = "<pending>" if spec.get("type") == "LoadBalancer" else \
+            spec.get("externalName") or "<none>"
+        return [spec.get("type", ""), spec.get("clusterIP", "<none>"), ext, ports or "<none>"]
+    if kind == "Deployment":
+        n = spec.get("replicas", 1)
+        return ["%d/%d" % (st.get("readyReplicas", 0), n), str(st.get("updatedReplicas", 0)),
+                str(st.get("availableReplicas", 0))]
+    if kind == "DaemonSet":
+        return [str(st.get(k, 0)) for k in ("desiredNumberScheduled", "currentNumberScheduled", "numberReady",
+                                            "updatedNumberScheduled", "numberAvailable")]
+    if kind == "StatefulSet":
+        return ["%d/%d" % (st.get("readyReplicas", 0), spec.get("replicas", 1))]
+    if kind == "Namespace":
+        return [st.get("phase", "")]
+    if kind == "Node":
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in st.get("conditions", []))
+        roles = ",".join(k.split("/", 1)[1] for k in o["metadata"].get("labels", {})
+                         if k.startswith("node-role.kubernetes.io/")) or "<none>"
+        return ["Ready" if ready else "NotReady", roles, (st.get("nodeInfo") or {}).get("kubeletVersion", "")]
+    if kind == "Endpoints":
+        eps = ["%s:%s" % (a["ip"], p["port"]) for s in o.get("subsets") or [] for a in s.get("addresses") or []
+               for p in s.get("ports") or []]
+        return [",".join(eps) or "<none>"]
+    if kind == "Job":
+        done = any(c.get("type") == "Complete" for c in st.get("conditions", []))
+        return ["Complete" if done else "Running", "%d/%d" % (st.get("succeeded", 0), spec.get("completions", 1))]
+    if kind == "PersistentVolumeClaim":
+        return [st.get("phase", "")]
+    if kind == "ConfigMap":
+        return [str(len(o.get("data") or {}) + len(o.get("binaryData") or {}))]
+    if kind == "Secret":
+        return [o.get("type", "Opaque"), str(len(o.get("data") or {}))]
+    return []
 
 
 # ---------------------------------------------------------------- HTTP
@@ -1305,7 +1371,10 @@ class Handler(BaseHTTPRequestHandler):
         obj = st.table(res).get((ns or "", name))
         if obj is None:
             raise not_found(res, name)
-        self.send(200, self.render(st, res, obj, q))
+        self.render(st, res, obj, q)
+        if self.wants_table():
+            return self.send(200, self.table(st, res, [obj], q), "application/json;as=Table;v=v1;g=meta.k8s.io")
+        self.send(200, obj)
 
     def selected(self, st, res, ns, q):
         lsel = parse_label_selector(q.get("labelSelector"))
@@ -1319,8 +1388,33 @@ class Handler(BaseHTTPRequestHandler):
                 out.append(o)
         return out
 
+    def wants_table(self):
+        return "as=Table" in self.headers.get("Accept", "")
+
+    def table(self, st, res, objs, q):
+        """A meta.k8s.io/v1 Table, as kubectl's human-readable get asks for."""
+        cols = [("Name", "string", "name")] + [(c, "string", "") for c in TABLE_COLUMNS.get(res.kind, [])] + \
+            [("Age", "string", "")]
+        rows = []
+        for o in objs:
+            md = o["metadata"]
+            age = max(0, int(time.time() - st.created.get(md.get("uid"), time.time())))
+            cells = [md["name"]] + table_cells(res.kind, o) + [fmt_age(age)]
+            meta = {k: v for k, v in md.items() if k != "managedFields"}
+            obj = o if q.get("includeObject") == "Object" else \
+                {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta}
+            rows.append({"cells": cells, "object": obj})
+        return {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": str(st.rv)},
+                "columnDefinitions": [{"name": n, "type": t, "format": f, "description": n, "priority": 0}
+                                      for n, t, f in cols], "rows": rows}
+
     def list(self, st, res, ns, q):
         items = self.selected(st, res, ns, q)
+        if self.wants_table():
+            for o in items:
+                st.refresh(res, o)
+            return self.send(200, self.table(st, res, items, q),
+                             "application/json;as=Table;v=v1;g=meta.k8s.io")
         body = {"kind": res.kind + "List", "apiVersion": res.api_version, "metadata": {}, "items": None}
         items = [self.render(st, res, o, q, in_list=True) for o in items]
         body["metadata"]["resourceVersion"] = str(st.rv)
