@@ -1,0 +1,217 @@
+/* kubeadm v1beta4 configuration and the guest env file (see kubeadm.h). */
+#include "kubeadm.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pki.h"
+#include "profile.h"
+#include "util/cleanup.h"
+#include "util/xalloc.h"
+#include "yamlw.h"
+
+int vk_kubernetes_version_check(const char *version, struct vk_error *err)
+{
+	const char *p = version;
+
+	if (!version || *p++ != 'v')
+		goto bad;
+	for (int part = 0; part < 3; part++) {
+		if (!isdigit((unsigned char)*p))
+			goto bad;
+		while (isdigit((unsigned char)*p))
+			p++;
+		if (part < 2 && *p++ != '.')
+			goto bad;
+	}
+	if (*p == '-' || *p == '+') {
+		p++;
+		if (!*p)
+			goto bad;
+		for (; *p; p++)
+			if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != '+')
+				goto bad;
+	}
+	if (*p)
+		goto bad;
+	return 0;
+bad:
+	vk_error_set(err, VK_ERR_INVALID, "'%s' is not a Kubernetes version", version ? version : "");
+	return vk_error_hint(err, "give it as vMAJOR.MINOR.PATCH, e.g. v1.35.0");
+}
+
+static int check_ipv4(const char *what, const char *ip, struct vk_error *err)
+{
+	struct in_addr a;
+
+	if (!ip || inet_pton(AF_INET, ip, &a) != 1)
+		return vk_error_set(err, VK_ERR_INVALID, "%s '%s' is not an IPv4 address", what, ip ? ip : "");
+	return 0;
+}
+
+static int check_cidr(const char *what, const char *cidr, struct vk_error *err)
+{
+	_cleanup_free_ char *addr = NULL;
+	const char *slash = cidr ? strchr(cidr, '/') : NULL;
+	char *end;
+	long bits;
+	struct in_addr a;
+
+	if (!slash)
+		goto bad;
+	addr = xstrndup(cidr, (size_t)(slash - cidr));
+	bits = strtol(slash + 1, &end, 10);
+	if (inet_pton(AF_INET, addr, &a) != 1 || end == slash + 1 || *end || bits < 1 || bits > 30)
+		goto bad;
+	return 0;
+bad:
+	return vk_error_set(err, VK_ERR_INVALID, "%s '%s' is not an IPv4 CIDR (a.b.c.d/n)", what, cidr ? cidr : "");
+}
+
+struct resolved {
+	const char *node_name, *node_ip, *version, *cluster_name;
+	const char *pod_cidr, *service_cidr, *cluster_dns, *dns_domain;
+	int port;
+};
+
+static int resolve(const struct vk_kubeadm_params *p, struct resolved *r, struct vk_error *err)
+{
+	r->node_name = p->node_name;
+	r->node_ip = p->node_ip;
+	r->version = p->kubernetes_version;
+	r->cluster_name = p->cluster_name ? p->cluster_name : p->node_name;
+	r->pod_cidr = p->pod_cidr ? p->pod_cidr : VK_POD_CIDR;
+	r->service_cidr = p->service_cidr ? p->service_cidr : VK_SERVICE_CIDR;
+	r->cluster_dns = p->cluster_dns ? p->cluster_dns : VK_CLUSTER_DNS_IP;
+	r->dns_domain = p->dns_domain ? p->dns_domain : VK_DNS_DOMAIN;
+	r->port = p->api_port ? p->api_port : VK_API_PORT;
+
+	if (!r->node_name || vk_profile_name_check(r->node_name, err) < 0)
+		return vk_error_prefix(err, "invalid node name");
+	if (vk_profile_name_check(r->cluster_name, err) < 0)
+		return vk_error_prefix(err, "invalid cluster name");
+	if (check_ipv4("node IP", r->node_ip, err) < 0 || check_ipv4("cluster DNS IP", r->cluster_dns, err) < 0 ||
+	    check_cidr("pod CIDR", r->pod_cidr, err) < 0 || check_cidr("service CIDR", r->service_cidr, err) < 0)
+		return -1;
+	if (vk_kubernetes_version_check(r->version, err) < 0)
+		return -1;
+	if (r->port < 1 || r->port > 65535)
+		return vk_error_set(err, VK_ERR_INVALID, "API server port %d is out of range", r->port);
+	for (const char *c = r->dns_domain; *c; c++)
+		if (!islower((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '.' && *c != '-')
+			return vk_error_set(err, VK_ERR_INVALID, "'%s' is not a DNS domain", r->dns_domain);
+	if (!*r->dns_domain)
+		return vk_error_set(err, VK_ERR_INVALID, "the cluster DNS domain is empty");
+	return 0;
+}
+
+static void init_configuration(struct vk_yamlw *w, const struct resolved *r)
+{
+	vk_yamlw_doc_start(w);
+	vk_yamlw_map_start(w);
+	vk_yamlw_kv(w, "apiVersion", VK_KUBEADM_API_VERSION);
+	vk_yamlw_kv(w, "kind", "InitConfiguration");
+	vk_yamlw_str(w, "localAPIEndpoint");
+	vk_yamlw_map_start(w);
+	vk_yamlw_kv(w, "advertiseAddress", r->node_ip);
+	vk_yamlw_kv_int(w, "bindPort", r->port);
+	vk_yamlw_map_end(w);
+	vk_yamlw_str(w, "nodeRegistration");
+	vk_yamlw_map_start(w);
+	vk_yamlw_kv(w, "name", r->node_name);
+	vk_yamlw_kv(w, "criSocket", VK_CRI_SOCKET);
+	/* v1beta4: extra arguments are a list of name/value pairs, not a map. */
+	vk_yamlw_str(w, "kubeletExtraArgs");
+	vk_yamlw_seq_start(w);
+	vk_yamlw_map_start(w);
+	vk_yamlw_kv(w, "name", "node-ip");
+	vk_yamlw_kv(w, "value", r->node_ip);
+	vk_yamlw_map_end(w);
+	vk_yamlw_seq_end(w);
+	/* No control-plane taint: the single node is also the worker. */
+	vk_yamlw_str(w, "taints");
+	vk_yamlw_seq_start(w);
+	vk_yamlw_seq_end(w);
+	vk_yamlw_map_end(w);
+	vk_yamlw_map_end(w);
+	vk_yamlw_doc_end(w);
+}
+
+static void cluster_configuration(struct vk_yamlw *w, const struct resolved *r)
+{
+	_cleanup_free_ char *endpoint = xasprintf("%s:%d", r->node_ip, r->port);
+	_cleanup_strv_ char **sans = vk_pki_apiserver_sans(r->node_ip);
+
+	vk_yamlw_doc_start(w);
+	vk_yamlw_map_start(w);
+	vk_yamlw_kv(w, "apiVersion", VK_KUBEADM_API_VERSION);
+	vk_yamlw_kv(w, "kind", "ClusterConfiguration");
+	vk_yamlw_kv(w, "clusterName", r->cluster_name);
+	vk_yamlw_kv(w, "kubernetesVersion", r->version);
+	/* The IP, not control-plane.virtkube.internal: nothing in the guest
+	 * resolves that name, and the IP never changes for a profile. */
+	vk_yamlw_kv(w, "controlPlaneEndpoint", endpoint);
+	vk_yamlw_kv(w, "certificatesDir", VK_CERTIFICATES_DIR);
+	/* Matches the host-made CA (EC P-256) and is quick on a slow guest. */
+	vk_yamlw_kv(w, "encryptionAlgorithm", "ECDSA-P256");
+	vk_yamlw_str(w, "networking");
+	vk_yamlw_map_start(w);
+	vk_yamlw_kv(w, "podSubnet", r->pod_cidr);
+	vk_yamlw_kv(w, "serviceSubnet", r->service_cidr);
+	vk_yamlw_kv(w, "dnsDomain", r->dns_domain);
+	vk_yamlw_map_end(w);
+	vk_yamlw_str(w, "apiServer");
+	vk_yamlw_map_start(w);
+	vk_yamlw_str(w, "certSANs");
+	vk_yamlw_seq_start(w);
+	for (char **s = sans; *s; s++)
+		vk_yamlw_str(w, *s);
+	vk_yamlw_seq_end(w);
+	vk_yamlw_map_end(w);
+	vk_yamlw_map_end(w);
+	vk_yamlw_doc_end(w);
+}
+
+static void kubelet_configuration(struct vk_yamlw *w, const struct resolved *r)
+{
+	vk_yamlw_doc_start(w);
+	vk_yamlw_map_start(w);
+	vk_yamlw_kv(w, "apiVersion", VK_KUBELET_API_VERSION);
+	vk_yamlw_kv(w, "kind", "KubeletConfiguration");
+	vk_yamlw_kv(w, "cgroupDriver", "systemd");
+	vk_yamlw_str(w, "clusterDNS");
+	vk_yamlw_seq_start(w);
+	vk_yamlw_str(w, r->cluster_dns);
+	vk_yamlw_seq_end(w);
+	vk_yamlw_kv(w, "clusterDomain", r->dns_domain);
+	vk_yamlw_map_end(w);
+	vk_yamlw_doc_end(w);
+}
+
+char *vk_kubeadm_config(const struct vk_kubeadm_params *p, size_t *len, struct vk_error *err)
+{
+	struct resolved r;
+	struct vk_yamlw w;
+
+	if (resolve(p, &r, err) < 0)
+		return NULL;
+	vk_yamlw_init(&w);
+	init_configuration(&w, &r);
+	cluster_configuration(&w, &r);
+	kubelet_configuration(&w, &r);
+	return vk_yamlw_finish(&w, "the kubeadm configuration", len, err);
+}
+
+char *vk_kubeadm_env(const struct vk_kubeadm_params *p, struct vk_error *err)
+{
+	struct resolved r;
+
+	if (resolve(p, &r, err) < 0)
+		return NULL;
+	/* Every value was checked above: none holds quotes, spaces or '$'. */
+	return xasprintf("NODE_IP=%s\nPOD_CIDR=%s\nSERVICE_CIDR=%s\nKUBERNETES_VERSION=%s\nAPI_PORT=%d\n", r.node_ip,
+			 r.pod_cidr, r.service_cidr, r.version, r.port);
+}

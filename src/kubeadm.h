@@ -1,0 +1,41 @@
+/* The kubeadm configuration (v1beta4) and the payload's env file for the guest, rendered with libyaml. */
+#pragma once
+
+#include <stddef.h>
+
+#include "util/error.h"
+
+#define VK_KUBEADM_API_VERSION "kubeadm.k8s.io/v1beta4"
+#define VK_KUBELET_API_VERSION "kubelet.config.k8s.io/v1beta1"
+#define VK_POD_CIDR "10.244.0.0/16"
+#define VK_SERVICE_CIDR "10.96.0.0/12"
+#define VK_CLUSTER_DNS_IP "10.96.0.10"
+#define VK_DNS_DOMAIN "cluster.local"
+#define VK_CERTIFICATES_DIR "/etc/kubernetes/pki"
+#define VK_CRI_SOCKET "unix:///run/containerd/containerd.sock"
+
+struct vk_kubeadm_params {
+	const char *node_name;          /* the Node's name: the profile name (a DNS label) */
+	const char *node_ip;            /* IPv4, fixed before boot */
+	const char *kubernetes_version; /* "v1.35.1" */
+	int api_port;                   /* 0: VK_API_PORT */
+	const char *cluster_name;       /* NULL: node_name */
+	/* NULL: the defaults above */
+	const char *pod_cidr;
+	const char *service_cidr;
+	const char *cluster_dns;
+	const char *dns_domain;
+};
+
+/* Renders InitConfiguration + ClusterConfiguration (kubeadm.k8s.io/v1beta4)
+ * + KubeletConfiguration as one multi-document YAML. Every value is checked
+ * (IP, CIDRs, version, names) before it is written. Returns the text (caller
+ * frees; length in *LEN if LEN) or NULL with ERR set. */
+char *vk_kubeadm_config(const struct vk_kubeadm_params *p, size_t *len, struct vk_error *err);
+
+/* Renders the payload's "env" file (KEY=VALUE lines, see scripts/guest/README.md):
+ * NODE_IP, POD_CIDR, SERVICE_CIDR, KUBERNETES_VERSION, API_PORT. Caller frees. */
+char *vk_kubeadm_env(const struct vk_kubeadm_params *p, struct vk_error *err);
+
+/* Checks a "vMAJOR.MINOR.PATCH" version (optionally with a -pre/+build suffix of [0-9A-Za-z.-]). */
+int vk_kubernetes_version_check(const char *version, struct vk_error *err);
