@@ -1,0 +1,642 @@
+/* Unit tests for src/kubeconfig: merge, remove, check, bad files, concurrency, and the real kubectl reading the result. */
+#include <stdio.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "kubeconfig.h"
+#include "pki.h"
+#include "profile.h"
+#include "tap.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/strbuf.h"
+#include "util/xalloc.h"
+#include "yamltest.h"
+
+static bool have_kubectl;
+
+static char *sh(int *rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static char *sh(int *rc, const char *fmt, ...)
+{
+	struct vk_strbuf out = VK_STRBUF_INIT;
+	_cleanup_free_ char *cmd = NULL;
+	char buf[4096];
+	va_list ap;
+	FILE *p;
+	size_t n;
+	int st;
+
+	va_start(ap, fmt);
+	cmd = xvasprintf(fmt, ap);
+	va_end(ap);
+	p = popen(cmd, "r");
+	if (!p) {
+		*rc = -1;
+		return xstrdup("");
+	}
+	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
+		vk_strbuf_add(&out, buf, n);
+	st = pclose(p);
+	*rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	/* trailing newline off, for comparisons */
+	while (out.len && out.buf[out.len - 1] == '\n')
+		out.buf[--out.len] = '\0';
+	return vk_strbuf_detach(&out, NULL);
+}
+
+static char *slurp(const char *path)
+{
+	char *data = NULL;
+
+	if (vk_read_file(path, &data, NULL, NULL) < 0)
+		return NULL;
+	return data;
+}
+
+static void spit(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f) {
+		fputs(text, f);
+		fclose(f);
+	}
+}
+
+static int mode_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
+}
+
+/* A profile NAME with node IP IP and real certificates, as an entry. */
+static void make_entry(const char *name, const char *ip, struct vk_kubeconfig_entry *e)
+{
+	struct vk_error err = { 0 };
+	_cleanup_profile_ struct vk_profile *p = vk_profile_open(name, true, &err);
+
+	vk_profile_set_str(p, "node_ip", ip);
+	vk_profile_set_int(p, "api_port", 8443);
+	if (vk_profile_save(p, &err) < 0 || vk_pki_ensure(p->dir, name, NULL, &err) < 0 ||
+	    vk_kubeconfig_entry_load(e, p, &err) < 0) {
+		printf("Bail out! cannot make profile %s: %s\n", name, err.message);
+		exit(1);
+	}
+}
+
+/* kubectl's own reading of the file: a jsonpath query. */
+static char *kubectl_q(const char *path, const char *jsonpath)
+{
+	int rc;
+	char *o = sh(&rc, "KUBECONFIG='%s' kubectl config view --raw -o jsonpath='%s' 2>&1", path, jsonpath);
+
+	return rc == 0 ? o : (free(o), xstrdup("(kubectl failed)"));
+}
+
+static void kubectl_accepts(const char *path, const char *ctx, const char *server)
+{
+	int rc;
+
+	if (!have_kubectl) {
+		printf("ok %d - # SKIP kubectl is not installed\n", ++tap_count);
+		return;
+	}
+	{
+		_cleanup_free_ char *o = sh(&rc, "KUBECONFIG='%s' kubectl config view --raw >/dev/null 2>&1", path);
+		is_int(rc, 0, "kubectl config view --raw reads the file");
+	}
+	{
+		_cleanup_free_ char *o = sh(&rc, "KUBECONFIG='%s' kubectl config get-contexts -o name 2>&1", path);
+		is_int(rc, 0, "kubectl config get-contexts works");
+		contains(o, ctx, "and lists context '%s'", ctx);
+	}
+	{
+		/* current-context prints the file's setting (kubectl ignores
+		 * --context there), so it is only asked when one is set. */
+		_cleanup_free_ char *cur = kubectl_q(path, "{.current-context}");
+		_cleanup_free_ char *o = sh(&rc, "KUBECONFIG='%s' kubectl --context '%s' config current-context 2>&1", path, ctx);
+
+		if (*cur)
+			ok(rc == 0 && strcmp(o, cur) == 0, "kubectl --context %s config current-context prints '%s' (%s)", ctx, cur, o);
+		else
+			ok(rc != 0 && strstr(o, "not set"), "kubectl config current-context: none is set (--keep-context)");
+	}
+	{
+		_cleanup_free_ char *o = sh(&rc, "KUBECONFIG='%s' kubectl --context '%s' config view --minify -o jsonpath='{.clusters[0].cluster.server} {.users[0].name}' 2>&1", path, ctx);
+		_cleanup_free_ char *want = xasprintf("%s %s", server, ctx);
+		is_str(o, want, "kubectl --context %s resolves to the profile's server and user", ctx);
+	}
+	{
+		_cleanup_free_ char *q = xasprintf("{.clusters[?(@.name==\"%s\")].cluster.server}", ctx);
+		_cleanup_free_ char *o = kubectl_q(path, q);
+		is_str(o, server, "kubectl sees the server of cluster '%s'", ctx);
+	}
+	{
+		_cleanup_free_ char *o = sh(&rc,
+			"KUBECONFIG='%s' kubectl config view --raw -o jsonpath='{.users[?(@.name==\"%s\")].user.client-certificate-data}' | base64 -d | openssl x509 -noout -subject -nameopt RFC2253 2>&1",
+			path, ctx);
+		contains(o, "CN=virtkube-admin", "the embedded client certificate decodes to virtkube-admin");
+	}
+	{
+		_cleanup_free_ char *o = sh(&rc,
+			"d=$(mktemp -d) && KUBECONFIG='%s' kubectl config view --raw -o jsonpath='{.clusters[?(@.name==\"%s\")].cluster.certificate-authority-data}' | base64 -d > $d/ca && "
+			"KUBECONFIG='%s' kubectl config view --raw -o jsonpath='{.users[?(@.name==\"%s\")].user.client-certificate-data}' | base64 -d > $d/c && "
+			"openssl verify -CAfile $d/ca $d/c; r=$?; rm -rf $d; exit $r", path, ctx, path, ctx);
+		is_int(rc, 0, "the embedded client certificate verifies against the embedded CA (%s)", o);
+	}
+	{
+		_cleanup_free_ char *o = sh(&rc,
+			"KUBECONFIG='%s' kubectl config view --raw -o jsonpath='{.users[?(@.name==\"%s\")].user.client-key-data}' | base64 -d | openssl pkey -noout 2>&1",
+			path, ctx);
+		is_int(rc, 0, "the embedded client key is a valid key");
+	}
+}
+
+static void test_missing_and_empty(const char *tmp, struct vk_kubeconfig_entry *dev)
+{
+	_cleanup_free_ char *path = xasprintf("%s/new/.kube/config", tmp);
+	_cleanup_free_ char *empty = xasprintf("%s/empty", tmp);
+	struct vk_error err = { 0 };
+	enum vk_kubeconfig_state st;
+	struct yt_docs d;
+	_cleanup_free_ char *text = NULL;
+
+	ok(vk_kubeconfig_check(path, dev, &st, NULL, &err) == 0 && st == VK_KUBECONFIG_NONEXISTENT,
+	   "check: a missing file is Nonexistent");
+	ok(vk_kubeconfig_merge(path, dev, true, &err) == 0, "merge into a missing file and directory (%s)", err.message);
+	is_int(mode_of(path), 0600, "the new kubeconfig is 0600");
+	text = slurp(path);
+	ok(text && yt_load(&d, text) == 1, "it is one YAML document");
+	is_str(yt_str(&d.doc[0], "apiVersion"), "v1", "apiVersion v1");
+	is_str(yt_str(&d.doc[0], "kind"), "Config", "kind Config");
+	is_str(yt_str(&d.doc[0], "current-context"), "dev", "current-context is the profile");
+	is_str(yt_str(&d.doc[0], "clusters.0.name"), "dev", "cluster named after the profile");
+	is_str(yt_str(&d.doc[0], "clusters.0.cluster.server"), "https://192.168.39.10:8443", "server is https://NODE_IP:8443");
+	is_str(yt_str(&d.doc[0], "contexts.0.context.cluster"), "dev", "context points at the cluster");
+	is_str(yt_str(&d.doc[0], "contexts.0.context.user"), "dev", "context points at the user");
+	ok(yt_str(&d.doc[0], "users.0.user.client-key-data") != NULL, "the user has embedded key data");
+	yt_free(&d);
+	{
+		_cleanup_free_ char *backup = xasprintf("%s.virtkube-backup", path);
+		ok(!vk_path_exists(backup), "no backup of a file that did not exist");
+	}
+	ok(vk_kubeconfig_check(path, dev, &st, NULL, &err) == 0 && st == VK_KUBECONFIG_CONFIGURED, "check: Configured");
+	kubectl_accepts(path, "dev", "https://192.168.39.10:8443");
+
+	spit(empty, "");
+	ok(vk_kubeconfig_merge(empty, dev, false, &err) == 0, "merge into an empty file");
+	{
+		_cleanup_free_ char *t = slurp(empty);
+		ok(t && yt_load(&d, t) == 1, "it parses");
+		is_str(yt_str(&d.doc[0], "current-context"), "", "--keep-context on an empty file leaves no current context");
+		is_str(yt_str(&d.doc[0], "contexts.0.name"), "dev", "but the context is there");
+		yt_free(&d);
+	}
+	kubectl_accepts(empty, "dev", "https://192.168.39.10:8443");
+}
+
+static const char busy_text[] =
+	"# a comment libyaml drops\n"
+	"apiVersion: v1\n"
+	"kind: Config\n"
+	"preferences:\n"
+	"  colors: true\n"
+	"clusters:\n"
+	"- cluster:\n"
+	"    server: https://prod.example.com:6443\n"
+	"    certificate-authority-data: UFJPRC1DQQ==\n"
+	"    extensions:\n"
+	"    - name: vendor\n"
+	"      extension:\n"
+	"        region: eu-west-1\n"
+	"  name: prod\n"
+	"- cluster:\n"
+	"    server: https://10.0.0.1:8443\n"
+	"    certificate-authority: /old/ca.crt\n"
+	"  name: dev\n"
+	"- cluster:\n"
+	"    server: 'https://staging:6443'\n"
+	"    insecure-skip-tls-verify: true\n"
+	"  name: staging\n"
+	"users:\n"
+	"- name: prod-admin\n"
+	"  user:\n"
+	"    token: \"12345\"\n"
+	"- name: dev\n"
+	"  user:\n"
+	"    client-certificate: /old/client.crt\n"
+	"    client-key: /old/client.key\n"
+	"- name: oidc\n"
+	"  user:\n"
+	"    exec:\n"
+	"      apiVersion: client.authentication.k8s.io/v1\n"
+	"      command: kubelogin\n"
+	"      args: [get-token, --oidc-issuer-url=https://issuer]\n"
+	"      interactiveMode: IfAvailable\n"
+	"contexts:\n"
+	"- context:\n"
+	"    cluster: prod\n"
+	"    user: prod-admin\n"
+	"    namespace: payments\n"
+	"  name: prod\n"
+	"- context:\n"
+	"    cluster: dev\n"
+	"    user: dev\n"
+	"    namespace: team-a\n"
+	"  name: dev\n"
+	"current-context: prod\n"
+	"extensions:\n"
+	"- name: something\n"
+	"  extension: {a: 1}\n"
+	"x-unknown-key:\n"
+	"  nested: [1, 2, 3]\n";
+
+static void top_keys(yaml_document_t *doc, struct vk_strbuf *out)
+{
+	yaml_node_t *root = yaml_document_get_root_node(doc);
+
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++)
+		vk_strbuf_addf(out, "%s,", yaml_document_get_node(doc, p->key)->data.scalar.value);
+}
+
+static void test_busy(const char *tmp, struct vk_kubeconfig_entry *dev)
+{
+	_cleanup_free_ char *path = xasprintf("%s/busy", tmp);
+	_cleanup_free_ char *backup = xasprintf("%s/busy.virtkube-backup", tmp);
+	_cleanup_strbuf_ struct vk_strbuf before_keys = VK_STRBUF_INIT;
+	_cleanup_strbuf_ struct vk_strbuf after_keys = VK_STRBUF_INIT;
+	struct vk_error err = { 0 };
+	enum vk_kubeconfig_state st;
+	_cleanup_free_ char *why = NULL;
+	struct yt_docs d0, d;
+	yaml_document_t *a, *b;
+	bool removed;
+
+	spit(path, busy_text);
+	yt_load(&d0, busy_text);
+	top_keys(&d0.doc[0], &before_keys);
+	ok(vk_kubeconfig_check(path, dev, &st, &why, &err) == 0 && st == VK_KUBECONFIG_MISCONFIGURED,
+	   "check: a stale entry for the profile is Misconfigured");
+	ok(why != NULL, "and says why (%s)", why ? why : "");
+
+	ok(vk_kubeconfig_merge(path, dev, false, &err) == 0, "merge into a busy file with --keep-context (%s)", err.message);
+	{
+		_cleanup_free_ char *b0 = slurp(backup);
+		ok(b0 && strcmp(b0, busy_text) == 0, "the first touch leaves a byte-exact backup");
+		is_int(mode_of(backup), 0600, "the backup is 0600");
+	}
+	{
+		_cleanup_free_ char *t = slurp(path);
+
+		ok(t && yt_load(&d, t) == 1, "the merged file parses");
+	}
+	a = &d0.doc[0];
+	b = &d.doc[0];
+	top_keys(b, &after_keys);
+	is_str(after_keys.buf, before_keys.buf, "top-level keys keep their order");
+	is_str(yt_str(b, "current-context"), "prod", "--keep-context keeps current-context");
+	is_str(yt_str(b, "preferences.colors"), "true", "preferences are kept");
+	is_str(yt_str(b, "x-unknown-key.nested.2"), "3", "unknown keys are kept");
+	is_str(yt_str(b, "extensions.0.extension.a"), "1", "top-level extensions are kept");
+	is_str(yt_str(b, "clusters.0.name"), "prod", "other clusters stay in place");
+	is_str(yt_str(b, "clusters.0.cluster.server"), yt_str(a, "clusters.0.cluster.server"), "prod's server is unchanged");
+	is_str(yt_str(b, "clusters.0.cluster.extensions.0.extension.region"), "eu-west-1", "prod's extensions are unchanged");
+	is_str(yt_str(b, "clusters.2.cluster.server"), "https://staging:6443", "staging is unchanged");
+	is_int(yt_style(b, "clusters.2.cluster.server"), YAML_SINGLE_QUOTED_SCALAR_STYLE, "and keeps its quoting style");
+	is_str(yt_str(b, "users.0.user.token"), "12345", "a quoted numeric token stays a string");
+	is_int(yt_style(b, "users.0.user.token"), YAML_DOUBLE_QUOTED_SCALAR_STYLE, "and stays quoted");
+	is_str(yt_str(b, "users.2.user.exec.command"), "kubelogin", "the exec user is unchanged");
+	is_str(yt_str(b, "users.2.user.exec.args.1"), "--oidc-issuer-url=https://issuer", "with its args");
+	is_str(yt_str(b, "clusters.1.name"), "dev", "the profile's cluster is rewritten in place");
+	is_str(yt_str(b, "clusters.1.cluster.server"), "https://192.168.39.10:8443", "with the node's server");
+	ok(yt_str(b, "clusters.1.cluster.certificate-authority") == NULL, "the old CA file path is gone (it would conflict)");
+	ok(yt_str(b, "users.1.user.client-certificate") == NULL && yt_str(b, "users.1.user.client-key") == NULL,
+	   "the old client file paths are gone");
+	ok(yt_str(b, "users.1.user.client-certificate-data") != NULL, "client-certificate-data is there");
+	is_str(yt_str(b, "contexts.1.context.namespace"), "team-a", "the context's namespace is kept");
+	is_str(yt_str(b, "contexts.0.context.namespace"), "payments", "other contexts are unchanged");
+	is_int(yt_len(b, "clusters"), 3, "no cluster added or lost");
+	is_int(yt_len(b, "users"), 3, "no user added or lost");
+	is_int(yt_len(b, "contexts"), 2, "no context added or lost");
+	yt_free(&d);
+	ok(vk_kubeconfig_check(path, dev, &st, NULL, &err) == 0 && st == VK_KUBECONFIG_CONFIGURED, "check: now Configured");
+	kubectl_accepts(path, "dev", "https://192.168.39.10:8443");
+	if (have_kubectl) {
+		_cleanup_free_ char *o = kubectl_q(path, "{.contexts[?(@.name==\"prod\")].context.namespace}");
+		is_str(o, "payments", "kubectl still sees prod's namespace");
+	}
+
+	/* A second merge sets current-context and does not refresh the backup. */
+	ok(vk_kubeconfig_merge(path, dev, true, &err) == 0, "merge again, setting the context");
+	{
+		_cleanup_free_ char *t = slurp(path), *b0 = slurp(backup);
+
+		ok(b0 && strcmp(b0, busy_text) == 0, "the backup is made once only");
+		yt_load(&d, t);
+		is_str(yt_str(&d.doc[0], "current-context"), "dev", "current-context is now the profile");
+		is_int(yt_len(&d.doc[0], "contexts"), 2, "still two contexts (no duplicate)");
+		yt_free(&d);
+	}
+
+	ok(vk_kubeconfig_remove(path, "dev", &removed, &err) == 0 && removed, "remove the profile's entries");
+	{
+		_cleanup_free_ char *t = slurp(path);
+
+		yt_load(&d, t);
+		is_int(yt_len(&d.doc[0], "clusters"), 2, "two clusters left");
+		is_int(yt_len(&d.doc[0], "users"), 2, "two users left");
+		is_int(yt_len(&d.doc[0], "contexts"), 1, "one context left");
+		is_str(yt_str(&d.doc[0], "clusters.1.name"), "staging", "staging moved up, dev is gone");
+		is_str(yt_str(&d.doc[0], "current-context"), "", "current-context pointed at dev and is cleared");
+		is_str(yt_str(&d.doc[0], "x-unknown-key.nested.0"), "1", "unknown keys survive the removal");
+		yt_free(&d);
+	}
+	ok(vk_kubeconfig_check(path, dev, &st, NULL, &err) == 0 && st == VK_KUBECONFIG_NONEXISTENT, "check: Nonexistent after remove");
+	if (have_kubectl) {
+		int rc;
+		_cleanup_free_ char *o = sh(&rc, "KUBECONFIG='%s' kubectl config get-contexts -o name 2>&1", path);
+		is_str(o, "prod", "kubectl lists only prod after the removal");
+	}
+	{
+		_cleanup_free_ char *t0 = slurp(path);
+		_cleanup_free_ char *t1 = NULL;
+
+		ok(vk_kubeconfig_remove(path, "dev", &removed, &err) == 0 && !removed, "removing again removes nothing");
+		t1 = slurp(path);
+		ok(t0 && t1 && strcmp(t0, t1) == 0, "and leaves the file as it was");
+	}
+	ok(vk_kubeconfig_merge(path, dev, true, &err) == 0, "re-merge after remove");
+	kubectl_accepts(path, "dev", "https://192.168.39.10:8443");
+	yt_free(&d0);
+
+	spit(path, busy_text);
+	ok(vk_kubeconfig_remove(path, "prod", &removed, &err) == 0 && removed, "removing another name (prod) works too");
+	{
+		_cleanup_free_ char *t = slurp(path);
+
+		yt_load(&d, t);
+		is_str(yt_str(&d.doc[0], "contexts.0.name"), "dev", "only prod's entries went");
+		is_int(yt_len(&d.doc[0], "users"), 3, "users without that name are all kept");
+		yt_free(&d);
+	}
+}
+
+static void test_aliases(const char *tmp, struct vk_kubeconfig_entry *dev)
+{
+	_cleanup_free_ char *path = xasprintf("%s/alias", tmp);
+	struct vk_error err = { 0 };
+	struct yt_docs d;
+
+	spit(path,
+	     "apiVersion: v1\nkind: Config\nusers:\n"
+	     "- name: other\n  user: &shared\n    client-certificate: /x.crt\n    client-key: /x.key\n"
+	     "- name: dev\n  user: *shared\n");
+	ok(vk_kubeconfig_merge(path, dev, true, &err) == 0, "merge where the profile's user is an alias of another");
+	{
+		_cleanup_free_ char *t = slurp(path);
+
+		ok(t && yt_load(&d, t) == 1, "the result parses");
+		is_str(yt_str(&d.doc[0], "users.0.user.client-certificate"), "/x.crt", "the aliased user is not changed through the alias");
+		ok(yt_str(&d.doc[0], "users.1.user.client-certificate-data") != NULL, "the profile's user got its data");
+		yt_free(&d);
+	}
+}
+
+static void test_bad_files(const char *tmp, struct vk_kubeconfig_entry *dev)
+{
+	struct {
+		const char *name;
+		const char *text;
+		const char *want;
+	} cases[] = {
+		{ "unparsable", "apiVersion: v1\nclusters:\n- name: a\n   cluster: [unclosed\nusers: {\n", "line " },
+		{ "tab", "apiVersion: v1\n\tkind: Config\n", "cannot parse" },
+		{ "toplist", "- a\n- b\n", "the top level is a list" },
+		{ "topscalar", "just a string\n", "the top level is a scalar" },
+		{ "clustersmap", "apiVersion: v1\nkind: Config\nclusters:\n  dev: {}\n", "'clusters' is a mapping" },
+		{ "kindpod", "apiVersion: v1\nkind: Pod\n", "kind is 'Pod'" },
+		{ "twodocs", "apiVersion: v1\nkind: Config\n---\napiVersion: v1\nkind: Config\n", "more than one YAML document" },
+	};
+	struct vk_error err = { 0 };
+
+	for (size_t i = 0; i < VK_ARRAY_SIZE(cases); i++) {
+		_cleanup_free_ char *path = xasprintf("%s/bad-%s", tmp, cases[i].name);
+		_cleanup_free_ char *backup = xasprintf("%s.virtkube-backup", path);
+		_cleanup_free_ char *after = NULL;
+		enum vk_kubeconfig_state st;
+		bool removed;
+
+		spit(path, cases[i].text);
+		ok(vk_kubeconfig_merge(path, dev, true, &err) < 0 && err.code == VK_ERR_PARSE, "%s: merge refuses it", cases[i].name);
+		contains(err.message, path, "%s: the message names the file", cases[i].name);
+		contains(err.message, cases[i].want, "%s: and says what is wrong", cases[i].name);
+		ok(err.hint[0] != '\0', "%s: with a hint (%s)", cases[i].name, err.hint);
+		ok(vk_kubeconfig_remove(path, "dev", &removed, &err) < 0, "%s: remove refuses it too", cases[i].name);
+		ok(vk_kubeconfig_check(path, dev, &st, NULL, &err) < 0, "%s: check reports an error", cases[i].name);
+		after = slurp(path);
+		ok(after && strcmp(after, cases[i].text) == 0, "%s: the file is untouched", cases[i].name);
+		ok(!vk_path_exists(backup), "%s: no backup is made", cases[i].name);
+	}
+	{
+		_cleanup_free_ char *path = xasprintf("%s/bad-unparsable", tmp);
+
+		vk_kubeconfig_merge(path, dev, true, &err);
+		contains(err.message, "line 4", "the parse error points at line 4");
+	}
+	{
+		_cleanup_free_ char *dir = xasprintf("%s/adir", tmp);
+
+		vk_mkdir_p(dir, 0700, NULL);
+		ok(vk_kubeconfig_merge(dir, dev, true, &err) < 0, "a directory is refused");
+		contains(err.message, "is a directory", "and the message says so");
+		contains(err.hint, "KUBECONFIG", "the hint mentions $KUBECONFIG");
+	}
+	{
+		_cleanup_free_ char *ro = xasprintf("%s/readonly", tmp);
+		_cleanup_free_ char *after = NULL;
+		bool removed;
+
+		spit(ro, "apiVersion: v1\nkind: Config\n");
+		chmod(ro, 0400);
+		ok(vk_kubeconfig_merge(ro, dev, true, &err) < 0, "a read-only file is refused");
+		contains(err.message, "read-only", "and the message says so");
+		ok(vk_kubeconfig_remove(ro, "dev", &removed, &err) < 0, "remove refuses a read-only file too");
+		after = slurp(ro);
+		is_str(after, "apiVersion: v1\nkind: Config\n", "the read-only file is untouched");
+		is_int(mode_of(ro), 0400, "and keeps its mode");
+	}
+}
+
+static void test_symlink(const char *tmp, struct vk_kubeconfig_entry *dev)
+{
+	_cleanup_free_ char *target = xasprintf("%s/dotfiles-kubeconfig", tmp);
+	_cleanup_free_ char *link = xasprintf("%s/linked-config", tmp);
+	struct vk_error err = { 0 };
+	struct stat st;
+
+	spit(target, "apiVersion: v1\nkind: Config\n");
+	if (symlink(target, link) < 0) {
+		printf("ok %d - # SKIP cannot make a symlink\n", ++tap_count);
+		return;
+	}
+	ok(vk_kubeconfig_merge(link, dev, true, &err) == 0, "merge through a symlink");
+	ok(lstat(link, &st) == 0 && S_ISLNK(st.st_mode), "the symlink stays a symlink");
+	{
+		_cleanup_free_ char *t = slurp(target);
+		contains(t, "name: dev", "the target got the entries");
+	}
+}
+
+static void test_paths(const char *tmp)
+{
+	struct vk_error err = { 0 };
+	_cleanup_free_ char *saved = getenv("KUBECONFIG") ? xstrdup(getenv("KUBECONFIG")) : NULL;
+	_cleanup_free_ char *home = getenv("HOME") ? xstrdup(getenv("HOME")) : NULL;
+	char *p;
+
+	setenv("KUBECONFIG", "/a/one:/b/two", 1);
+	p = vk_kubeconfig_path(&err);
+	is_str(p, "/a/one", "$KUBECONFIG with several files: the first is written");
+	free(p);
+	setenv("KUBECONFIG", "::/c/three:/d", 1);
+	p = vk_kubeconfig_path(&err);
+	is_str(p, "/c/three", "empty entries are skipped");
+	free(p);
+	unsetenv("KUBECONFIG");
+	setenv("HOME", tmp, 1);
+	p = vk_kubeconfig_path(&err);
+	{
+		_cleanup_free_ char *want = xasprintf("%s/.kube/config", tmp);
+		is_str(p, want, "no $KUBECONFIG: ~/.kube/config");
+	}
+	free(p);
+	if (saved)
+		setenv("KUBECONFIG", saved, 1);
+	if (home)
+		setenv("HOME", home, 1);
+}
+
+static void test_several_files(const char *tmp, struct vk_kubeconfig_entry *dev)
+{
+	_cleanup_free_ char *first = xasprintf("%s/multi-first", tmp);
+	_cleanup_free_ char *second = xasprintf("%s/multi-second", tmp);
+	_cleanup_free_ char *env = xasprintf("%s:%s", first, second);
+	_cleanup_free_ char *second_text = xstrdup(busy_text);
+	struct vk_error err = { 0 };
+	_cleanup_free_ char *path = NULL;
+	int rc;
+
+	spit(second, second_text);
+	setenv("KUBECONFIG", env, 1);
+	path = vk_kubeconfig_path(&err);
+	ok(path && vk_kubeconfig_merge(path, dev, true, &err) == 0, "merge with $KUBECONFIG naming two files");
+	{
+		_cleanup_free_ char *t = slurp(second);
+		is_str(t, second_text, "the second file is not touched");
+	}
+	ok(vk_path_exists(first), "the first file is created");
+	if (have_kubectl) {
+		_cleanup_free_ char *o = sh(&rc, "kubectl config get-contexts -o name 2>&1 | sort | tr '\\n' ' '");
+		is_str(o, "dev prod ", "kubectl sees the contexts of both files");
+		free(sh(&rc, "kubectl config current-context >/dev/null 2>&1"));
+		is_int(rc, 0, "and a current context");
+	}
+	unsetenv("KUBECONFIG");
+}
+
+static void test_concurrent(const char *tmp)
+{
+	_cleanup_free_ char *path = xasprintf("%s/concurrent", tmp);
+	struct vk_kubeconfig_entry e[2];
+	const char *names[2] = { "alpha", "beta" };
+	const int rounds = 20;
+	pid_t pids[2];
+	int st, good = 0;
+	struct vk_error err = { 0 };
+	struct yt_docs d;
+
+	make_entry("alpha", "10.1.0.2", &e[0]);
+	make_entry("beta", "10.2.0.2", &e[1]);
+	spit(path, busy_text);
+	for (int i = 0; i < 2; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			for (int r = 0; r < rounds; r++) {
+				bool removed;
+
+				if (vk_kubeconfig_merge(path, &e[i], true, &err) < 0)
+					_exit(1);
+				if (r < rounds - 1 && vk_kubeconfig_remove(path, names[i], &removed, &err) < 0)
+					_exit(2);
+			}
+			_exit(0);
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		if (waitpid(pids[i], &st, 0) == pids[i] && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			good++;
+	is_int(good, 2, "two processes merging and removing %d times each at once both succeed", rounds);
+	{
+		_cleanup_free_ char *t = slurp(path);
+		bool a = false, b = false;
+
+		ok(t && yt_load(&d, t) == 1, "the result parses");
+		for (long i = 0; i < yt_len(&d.doc[0], "contexts"); i++) {
+			char p[64];
+			const char *n;
+
+			snprintf(p, sizeof(p), "contexts.%ld.name", i);
+			n = yt_str(&d.doc[0], p);
+			a |= n && strcmp(n, "alpha") == 0;
+			b |= n && strcmp(n, "beta") == 0;
+		}
+		ok(a && b, "both processes' contexts survive");
+		is_int(yt_len(&d.doc[0], "contexts"), 4, "and nothing else was lost or doubled (prod, dev, alpha, beta)");
+		is_int(yt_len(&d.doc[0], "clusters"), 5, "five clusters");
+		yt_free(&d);
+	}
+	vk_kubeconfig_entry_clear(&e[0]);
+	vk_kubeconfig_entry_clear(&e[1]);
+}
+
+static void test_entry_load(void)
+{
+	struct vk_error err = { 0 };
+	struct vk_kubeconfig_entry e;
+	_cleanup_profile_ struct vk_profile *p = vk_profile_open("noip", true, &err);
+
+	ok(vk_kubeconfig_entry_load(&e, p, &err) < 0 && err.code == VK_ERR_NOT_FOUND, "a profile without a node IP has no entry yet");
+	contains(err.hint, "virtkube start -p noip", "the hint says to start it");
+	vk_profile_set_str(p, "node_ip", "10.9.9.9");
+	vk_profile_save(p, &err);
+	ok(vk_kubeconfig_entry_load(&e, p, &err) < 0, "a profile without certificates has no entry");
+	contains(err.message, "ca.crt", "the message names the missing file");
+}
+
+int main(void)
+{
+	_cleanup_free_ char *tmp = tap_tmpdir();
+	_cleanup_free_ char *home = xasprintf("%s/vkhome", tmp);
+	struct vk_kubeconfig_entry dev;
+	struct vk_error err = { 0 };
+	int rc;
+
+	setenv("VIRTKUBE_HOME", home, 1);
+	free(sh(&rc, "command -v kubectl >/dev/null 2>&1"));
+	have_kubectl = rc == 0;
+	make_entry("dev", "192.168.39.10", &dev);
+	test_missing_and_empty(tmp, &dev);
+	test_busy(tmp, &dev);
+	test_aliases(tmp, &dev);
+	test_bad_files(tmp, &dev);
+	test_symlink(tmp, &dev);
+	test_paths(tmp);
+	test_several_files(tmp, &dev);
+	test_concurrent(tmp);
+	test_entry_load();
+	vk_kubeconfig_entry_clear(&dev);
+	vk_remove_tree(tmp, &err);
+	return done_testing();
+}
