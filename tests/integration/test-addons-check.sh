@@ -10,6 +10,8 @@ done
 
 # The checker itself must catch a placeholder outside the allowed set.
 cp -r "$top_srcdir/addons/dns" "$TEST_TMP/dns"
+# The placeholder is meant literally, not expanded by the shell:
+# shellcheck disable=SC2016
 sed -i '0,/name: coredns/s//name: coredns-${NOT_ALLOWED}/' "$TEST_TMP/dns/coredns.yaml"
 run "$top_srcdir/addons/check" "$TEST_TMP/dns"
 expect_rc 1 "addons/check fails on a placeholder outside the allowed set"
