@@ -59,6 +59,7 @@ _T = [
 # Kinds whose metadata.generation tracks spec changes, as in the real registry.
 GENERATION_KINDS = {"Deployment", "DaemonSet", "ReplicaSet", "StatefulSet", "Job", "Ingress",
                     "NetworkPolicy", "PodDisruptionBudget", "CustomResourceDefinition"}
+SCALABLE = {"Deployment", "ReplicaSet", "StatefulSet"}
 INITIAL_NAMESPACES = ["default", "kube-node-lease", "kube-public", "kube-system"]
 SERVICE_NET = ipaddress.ip_network("10.96.0.0/12")
 # Dynamic ClusterIPs come from above the static band (the first 256 addresses),
@@ -775,8 +776,8 @@ class Store:
             md["namespace"] = ns
         if res.kind in GENERATION_KINDS or res.crd:
             md["generation"] = 1
+        paths = applied_paths(obj)  # before defaulting: nobody owns defaulted fields
         self.prepare(res, ns, obj, None)
-        paths = applied_paths(obj)
         md["managedFields"] = [self.mf_entry(res, manager, operation, paths)] if paths else []
         if dry_run:
             md["resourceVersion"] = str(self.rv)
@@ -1246,6 +1247,8 @@ class Handler(BaseHTTPRequestHandler):
                 raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
             name = rest[1] if len(rest) > 1 else None
             sub = rest[2] if len(rest) > 2 else None
+            if sub == "scale" and res.kind in SCALABLE and name is not None:
+                return self.scale(st, res, ns, name, method, body, q)
             if sub is not None and (sub != "status" or not res.status):
                 raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
             if res.namespaced and ns is None and name is not None:
@@ -1256,11 +1259,14 @@ class Handler(BaseHTTPRequestHandler):
                         return self.watch(st, res, ns, q)
                     return self.list(st, res, ns, q)
                 if method == "POST" and (ns is not None or not res.namespaced):
+                    self.check_media_type(method)
                     return self.create(st, res, ns, body, q)
                 if method == "DELETE" and (ns is not None or not res.namespaced) and res.plural != "namespaces":
                     return self.delete_collection(st, res, ns, q)
                 raise ApiError(405, "MethodNotAllowed",
                                "the server does not allow this method on the requested resource", {})
+            if method in ("POST", "PUT", "PATCH"):
+                self.check_media_type(method)
             if method in ("GET", "HEAD"):
                 return self.get(st, res, ns, name, q)
             if method == "PUT":
@@ -1292,6 +1298,9 @@ class Handler(BaseHTTPRequestHandler):
             if r.status:
                 out.append({"name": r.plural + "/status", "singularName": "", "namespaced": r.namespaced,
                             "kind": r.kind, "verbs": STATUS_VERBS})
+            if r.kind in SCALABLE and not r.crd:
+                out.append({"name": r.plural + "/scale", "singularName": "", "namespaced": r.namespaced,
+                            "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": STATUS_VERBS})
         return {"kind": "APIResourceList", "apiVersion": "v1",
                 "groupVersion": version if not group else group + "/" + version, "resources": out}
 
@@ -1312,10 +1321,16 @@ class Handler(BaseHTTPRequestHandler):
                             e["shortNames"] = r.short
                         if r.categories:
                             e["categories"] = r.categories
+                        subs = []
                         if r.status:
-                            e["subresources"] = [{"subresource": "status", "responseKind":
-                                                  {"group": g, "version": v, "kind": r.kind},
-                                                  "verbs": STATUS_VERBS}]
+                            subs.append({"subresource": "status", "responseKind":
+                                         {"group": g, "version": v, "kind": r.kind}, "verbs": STATUS_VERBS})
+                        if r.kind in SCALABLE and not r.crd:
+                            subs.append({"subresource": "scale", "responseKind":
+                                         {"group": "autoscaling", "version": "v1", "kind": "Scale"},
+                                         "verbs": STATUS_VERBS})
+                        if subs:
+                            e["subresources"] = subs
                         rs.append(e)
                     versions.append({"version": v, "resources": rs, "freshness": "Current"})
                 items.append({"metadata": {"name": g} if g else {}, "versions": versions})
@@ -1537,6 +1552,51 @@ class Handler(BaseHTTPRequestHandler):
         if v not in (None, "", "All"):
             raise bad_request('Invalid dry run value: "%s"' % v)
         return v == "All"
+
+    def check_media_type(self, method):
+        ctype = self.headers.get("Content-Type", "").split(";")[0].strip()
+        if method == "PATCH" or ctype in ("", "application/json", "*/*"):
+            return
+        raise ApiError(415, "UnsupportedMediaType", "the body of the request was in an unknown format - accepted "
+                       "media types include: application/json (this test server speaks JSON only, not %s)"
+                       % ctype, {})
+
+    def scale(self, st, res, ns, name, method, body, q):
+        """The autoscaling/v1 Scale subresource (kubectl scale)."""
+        obj = st.table(res).get((ns or "", name))
+        if obj is None:
+            raise not_found(res, name)
+        if method not in ("GET", "HEAD", "PUT", "PATCH"):
+            raise ApiError(405, "MethodNotAllowed",
+                           "the server does not allow this method on the requested resource", {})
+
+        def as_scale(o):
+            md = o["metadata"]
+            sel = ((o.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
+            return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+                    "metadata": {k: md[k] for k in ("name", "namespace", "uid", "resourceVersion",
+                                                    "creationTimestamp") if k in md},
+                    "spec": {"replicas": o.get("spec", {}).get("replicas", 1)},
+                    "status": {"replicas": (o.get("status") or {}).get("replicas", 0),
+                               "selector": ",".join("%s=%s" % kv for kv in sorted(sel.items()))}}
+        st.refresh(res, obj)
+        cur = as_scale(obj)
+        if method in ("GET", "HEAD"):
+            return self.send(200, cur)
+        p = self.parse_body(body)
+        if method == "PUT":
+            new = p
+        else:
+            ctype = self.headers.get("Content-Type", "").split(";")[0].strip()
+            new = json_patch(cur, p) if ctype == "application/json-patch+json" else merge_patch(cur, p)
+        replicas = (new.get("spec") or {}).get("replicas") if isinstance(new, dict) else None
+        if not isinstance(replicas, int) or replicas < 0:
+            raise invalid(res, name, [("spec.replicas", "Invalid value: %s: must be greater than or equal to 0"
+                                       % json.dumps(replicas), "FieldValueInvalid")])
+        updated = deepcopy(obj)
+        updated["spec"]["replicas"] = replicas
+        out, _ = st.replace(res, ns, obj, updated, self.manager(q), "Update", dry_run=self.dry_run(q))
+        self.send(200, as_scale(out))
 
     def create(self, st, res, ns, body, q):
         obj = self.parse_body(body)
@@ -1776,7 +1836,7 @@ class Server(ThreadingHTTPServer):
         pass
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser(description="Fake Kubernetes API server for virtkube tests.")
     ap.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (0: pick a free one)")
     ap.add_argument("--port-file", help="write the chosen port here once listening")
@@ -1791,7 +1851,7 @@ def main():
     ap.add_argument("--kubernetes-version", default="v1.32.0")
     ap.add_argument("--node-name", default="virtkube")
     ap.add_argument("--node-ip", default="127.0.0.1")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     for spec in args.admission_deny or []:
         if "/" not in spec.partition("=")[0]:
             ap.error("--admission-deny wants KIND/NAME=MESSAGE, got %r" % spec)
