@@ -6,8 +6,9 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 for tool in curl openssl kubectl; do
 	if ! command -v "$tool" >/dev/null 2>&1; then
+		# A TAP skip: the plan says why, the exit status stays 0 for the TAP driver.
 		echo "1..0 # SKIP $tool not installed"
-		exit 77
+		exit 0
 	fi
 done
 # Resolve the interpreter once: a pyenv shim costs a second per start.
