@@ -595,9 +595,11 @@ int vk_manifest_add_text(struct vk_manifest *m, const char *text, size_t len, co
 		vk_manifest_clear(&pending);
 		return -1;
 	}
-	m->items = xrealloc(m->items, (m->n + pending.n + 1) * sizeof(*m->items));
-	memcpy(m->items + m->n, pending.items, pending.n * sizeof(*m->items));
-	m->n += pending.n;
+	if (pending.n) {
+		m->items = xrealloc(m->items, (m->n + pending.n) * sizeof(*m->items));
+		memcpy(m->items + m->n, pending.items, pending.n * sizeof(*m->items));
+		m->n += pending.n;
+	}
 	free(pending.items);
 	return 0;
 }
