@@ -14,9 +14,11 @@ extern const struct cli_command cli_cmd_help;
 extern const struct cli_command cli_cmd_version;
 extern const struct cli_command cli_cmd_profile_list;
 extern const struct cli_command cli_cmd_completion;
+extern const struct cli_command cli_cmd_update_context;
 
 /* The one command table: parsing, help and completion all come from it. */
 const struct cli_command *const cli_commands[] = {
+	&cli_cmd_update_context,
 	&cli_cmd_profile_list,
 	&cli_cmd_version,
 	&cli_cmd_help,

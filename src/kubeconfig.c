@@ -258,6 +258,7 @@ struct kcfg {
 	const char *path;   /* as given */
 	char *real;         /* the file written: PATH with symlinks resolved */
 	bool exists;
+	size_t size;        /* bytes read */
 	yaml_document_t doc;
 	bool have_doc;
 	int root;
@@ -321,6 +322,7 @@ static int kcfg_load(struct kcfg *k, const char *path, struct vk_error *err)
 		if (vk_read_file(k->real, &data, &len, err) < 0)
 			return -1;
 		k->exists = true;
+		k->size = len;
 	} else if (errno != ENOENT) {
 		return vk_error_set_errno(err, VK_ERR_IO, errno, "cannot read kubeconfig '%s'", path);
 	}
@@ -408,6 +410,8 @@ static int kcfg_save(struct kcfg *k, struct vk_error *err)
 	yaml_emitter_t emitter;
 	bool ok;
 
+	/* Sized once: a big kubeconfig is not copied again and again as it grows. */
+	vk_strbuf_init(&out, k->size + 16384);
 	if (!yaml_emitter_initialize(&emitter))
 		abort();
 	yaml_emitter_set_output(&emitter, emit_handler, &out);
