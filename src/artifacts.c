@@ -1,0 +1,323 @@
+/* The artifact table (see artifacts.h): loads the installed JSON, resolves versions, plans and ensures downloads. */
+#include "artifacts.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "datadir.h"
+#include "util/cleanup.h"
+#include "util/strbuf.h"
+#include "util/xalloc.h"
+
+static json_t *load_table(const char *rel, struct vk_error *err)
+{
+	_cleanup_free_ char *path = vk_data_path(rel);
+	json_error_t jerr;
+	json_t *j = json_load_file(path, 0, &jerr);
+
+	if (!j) {
+		vk_error_set(err, VK_ERR_PARSE, "cannot load the artifact table '%s': %s (line %d)", path, jerr.text,
+			     jerr.line);
+		vk_error_hint(err, "the installation looks incomplete; reinstall virtkube or set VIRTKUBE_DATADIR");
+		return NULL;
+	}
+	if (!json_is_object(j) || json_integer_value(json_object_get(j, "schema")) != 1) {
+		json_decref(j);
+		vk_error_set(err, VK_ERR_PARSE, "the artifact table '%s' is not a schema 1 object", path);
+		return NULL;
+	}
+	return j;
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+char **vk_kubernetes_versions(char **default_version, struct vk_error *err)
+{
+	json_t *t = load_table(VK_ARTIFACTS_RELEASES, err);
+	json_t *rel, *r;
+	size_t i, n = 0;
+	char **v;
+
+	if (!t)
+		return NULL;
+	rel = json_object_get(t, "releases");
+	v = xcalloc(json_array_size(rel) + 1, sizeof(char *));
+	json_array_foreach(rel, i, r)
+	{
+		if (jstr(r, "kubernetes"))
+			v[n++] = xstrdup(jstr(r, "kubernetes"));
+	}
+	if (n == 0 || !jstr(t, "default")) {
+		json_decref(t);
+		vk_strv_free(v);
+		vk_error_set(err, VK_ERR_PARSE, "the artifact table '%s' lists no Kubernetes releases or no default",
+			     VK_ARTIFACTS_RELEASES);
+		return NULL;
+	}
+	if (default_version)
+		*default_version = xstrdup(jstr(t, "default"));
+	json_decref(t);
+	return v;
+}
+
+/* Numeric x.y.z, each part 1-5 digits. */
+static bool parse_version(const char *s, int parts[3], int *nparts)
+{
+	int n = 0;
+
+	while (n < 3) {
+		int len = 0, val = 0;
+
+		while (s[len] >= '0' && s[len] <= '9' && len < 6)
+			val = val * 10 + (s[len++] - '0');
+		if (len == 0 || len > 5)
+			return false;
+		parts[n++] = val;
+		s += len;
+		if (*s == '\0')
+			break;
+		if (*s != '.')
+			return false;
+		s++;
+	}
+	*nparts = n;
+	return *s == '\0' && n >= 2;
+}
+
+char *vk_kubernetes_version_resolve(const char *input, struct vk_error *err)
+{
+	_cleanup_free_ char *def = NULL;
+	_cleanup_strv_ char **versions = vk_kubernetes_versions(&def, err);
+	_cleanup_strbuf_ struct vk_strbuf list = VK_STRBUF_INIT;
+	int want[3], wn = 0;
+	const char *s;
+
+	if (!versions)
+		return NULL;
+	if (!input || !*input || strcmp(input, "stable") == 0 || strcmp(input, "default") == 0)
+		return TAKE_PTR(def);
+	s = input[0] == 'v' ? input + 1 : input;
+	if (parse_version(s, want, &wn)) {
+		/* versions are listed newest first: "1.35" picks the newest 1.35 patch */
+		for (char **v = versions; *v; v++) {
+			int have[3], hn = 0;
+
+			if (!parse_version(*v + 1, have, &hn) || hn != 3)
+				continue;
+			if (have[0] == want[0] && have[1] == want[1] && (wn == 2 || have[2] == want[2]))
+				return xstrdup(*v);
+		}
+	}
+	for (char **v = versions; *v; v++)
+		vk_strbuf_addf(&list, "%s%s", v == versions ? "" : ", ", *v);
+	vk_error_set(err, VK_ERR_INVALID, "unsupported Kubernetes version '%s'", input);
+	vk_error_hint(err, "supported: %s, or 'stable' (%s)", list.buf, def);
+	return NULL;
+}
+
+/* Replaces ${name} in TEMPLATE with the string NAME from VARS. */
+static char *expand(const char *tmpl, json_t *vars, struct vk_error *err)
+{
+	struct vk_strbuf sb = VK_STRBUF_INIT;
+
+	for (const char *p = tmpl; *p;) {
+		if (p[0] == '$' && p[1] == '{') {
+			const char *end = strchr(p, '}');
+			_cleanup_free_ char *name = end ? xstrndup(p + 2, (size_t)(end - p - 2)) : NULL;
+			const char *val = name ? jstr(vars, name) : NULL;
+
+			if (!val) {
+				vk_strbuf_release(&sb);
+				vk_error_set(err, VK_ERR_PARSE, "the artifact table uses an unknown variable in '%s'", tmpl);
+				return NULL;
+			}
+			vk_strbuf_addstr(&sb, val);
+			p = end + 1;
+			continue;
+		}
+		vk_strbuf_addch(&sb, *p++);
+	}
+	return vk_strbuf_detach(&sb, NULL);
+}
+
+static struct vk_artifact *list_add(struct vk_artifact_list *l)
+{
+	l->items = xrealloc(l->items, (l->n + 1) * sizeof(*l->items));
+	memset(&l->items[l->n], 0, sizeof(*l->items));
+	return &l->items[l->n++];
+}
+
+static void artifact_clear(struct vk_artifact *a)
+{
+	free(a->id);
+	free(a->version);
+	free(a->url);
+	free(a->checksum_url);
+	free(a->checksum_name);
+	free(a->verify);
+}
+
+void vk_artifact_list_free(struct vk_artifact_list *l)
+{
+	if (!l)
+		return;
+	for (size_t i = 0; i < l->n; i++)
+		artifact_clear(&l->items[i]);
+	free(l->items);
+	free(l->kubernetes_version);
+	free(l);
+}
+
+static int fill(struct vk_artifact *a, json_t *spec, json_t *vars, struct vk_error *err)
+{
+	const char *fields[] = { "id", "version", "url", "checksum_url", "checksum_name", "verify" };
+	char **dest[] = { &a->id, &a->version, &a->url, &a->checksum_url, &a->checksum_name, &a->verify };
+
+	for (size_t f = 0; f < VK_ARRAY_SIZE(fields); f++) {
+		const char *v = jstr(spec, fields[f]);
+
+		if (!v) {
+			if (strcmp(fields[f], "checksum_name") == 0)
+				continue;
+			return vk_error_set(err, VK_ERR_PARSE, "the artifact table has an entry without '%s'", fields[f]);
+		}
+		*dest[f] = vars ? expand(v, vars, err) : xstrdup(v);
+		if (!*dest[f])
+			return -1;
+	}
+	return 0;
+}
+
+struct vk_artifact_list *vk_artifacts_plan(const char *kubernetes_version, bool want_image, struct vk_error *err)
+{
+	struct vk_artifact_list *l = xcalloc(1, sizeof(*l));
+
+	if (want_image) {
+		json_t *img = load_table(VK_ARTIFACTS_IMAGE, err);
+
+		if (!img || fill(list_add(l), img, NULL, err) < 0) {
+			json_decref(img);
+			vk_artifact_list_free(l);
+			return NULL;
+		}
+		json_decref(img);
+	}
+	if (kubernetes_version) {
+		json_t *t = load_table(VK_ARTIFACTS_RELEASES, err);
+		json_t *rel = NULL, *r, *spec;
+		size_t i;
+
+		if (!t) {
+			vk_artifact_list_free(l);
+			return NULL;
+		}
+		json_array_foreach(json_object_get(t, "releases"), i, r)
+		{
+			if (jstr(r, "kubernetes") && strcmp(jstr(r, "kubernetes"), kubernetes_version) == 0)
+				rel = r;
+		}
+		if (!rel) {
+			json_decref(t);
+			vk_artifact_list_free(l);
+			vk_error_set(err, VK_ERR_INVALID, "unsupported Kubernetes version '%s'", kubernetes_version);
+			return NULL;
+		}
+		l->kubernetes_version = xstrdup(kubernetes_version);
+		json_array_foreach(json_object_get(t, "artifacts"), i, spec)
+		{
+			if (fill(list_add(l), spec, rel, err) < 0) {
+				json_decref(t);
+				vk_artifact_list_free(l);
+				return NULL;
+			}
+		}
+		json_decref(t);
+	}
+	return l;
+}
+
+void vk_artifact_paths_release(struct vk_artifact_paths *p)
+{
+	if (!p)
+		return;
+	free(p->kubernetes_version);
+	free(p->image);
+	free(p->kubeadm);
+	free(p->kubelet);
+	free(p->kubectl);
+	free(p->runc);
+	free(p->containerd);
+	free(p->cni_plugins);
+	free(p->crictl);
+	memset(p, 0, sizeof(*p));
+}
+
+int vk_artifacts_ensure(const struct vk_artifacts_request *req, struct vk_artifact_paths *out, struct vk_error *err)
+{
+	_cleanup_free_ char *version = NULL;
+	struct vk_artifact_list *plan;
+	struct vk_cache_options co;
+	struct vk_cache_item *items;
+	char **paths;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (req->kubernetes_version) {
+		version = vk_kubernetes_version_resolve(req->kubernetes_version, err);
+		if (!version)
+			return -1;
+	}
+	plan = vk_artifacts_plan(version, req->want_image, err);
+	if (!plan)
+		return -1;
+	vk_cache_options_init(&co);
+	if (req->fetch)
+		co.fetch = *req->fetch;
+	co.mirror = req->mirror;
+	co.offline = req->offline;
+	co.verify = req->verify;
+	if (req->progress) {
+		co.fetch.progress = req->progress;
+		co.fetch.progress_data = req->progress_data;
+	}
+	items = xcalloc(plan->n + 1, sizeof(*items));
+	paths = xcalloc(plan->n + 1, sizeof(char *));
+	for (size_t i = 0; i < plan->n; i++) {
+		items[i].name = plan->items[i].id;
+		items[i].url = plan->items[i].url;
+		items[i].checksum_url = plan->items[i].checksum_url;
+		items[i].checksum_name = plan->items[i].checksum_name;
+	}
+	rc = vk_cache_ensure(req->home, items, plan->n, &co, paths, err);
+	if (rc == 0) {
+		struct {
+			const char *id;
+			char **dest;
+		} map[] = {
+			{ "image", &out->image },     { "kubeadm", &out->kubeadm },       { "kubelet", &out->kubelet },
+			{ "kubectl", &out->kubectl }, { "runc", &out->runc },             { "containerd", &out->containerd },
+			{ "cni-plugins", &out->cni_plugins }, { "crictl", &out->crictl },
+		};
+
+		for (size_t i = 0; i < plan->n; i++) {
+			for (size_t m = 0; m < VK_ARRAY_SIZE(map); m++) {
+				if (strcmp(map[m].id, plan->items[i].id) == 0 && !*map[m].dest) {
+					*map[m].dest = TAKE_PTR(paths[i]);
+					break;
+				}
+			}
+		}
+		out->kubernetes_version = TAKE_PTR(version);
+	}
+	for (size_t i = 0; i < plan->n; i++)
+		free(paths[i]);
+	free(paths);
+	free(items);
+	vk_artifact_list_free(plan);
+	return rc;
+}
