@@ -15,11 +15,15 @@ extern const struct cli_command cli_cmd_version;
 extern const struct cli_command cli_cmd_profile_list;
 extern const struct cli_command cli_cmd_completion;
 extern const struct cli_command cli_cmd_update_context;
+extern const struct cli_command cli_cmd_cache_list;
+extern const struct cli_command cli_cmd_cache_clean;
 
 /* The one command table: parsing, help and completion all come from it. */
 const struct cli_command *const cli_commands[] = {
 	&cli_cmd_update_context,
 	&cli_cmd_profile_list,
+	&cli_cmd_cache_list,
+	&cli_cmd_cache_clean,
 	&cli_cmd_version,
 	&cli_cmd_help,
 	&cli_cmd_completion,

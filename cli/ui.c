@@ -5,8 +5,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+/* terminfo only (no curses screen): its macros are kept out of the code above by name choice */
+#include <curses.h>
+#include <term.h>
 
+#include "fetch.h"
 #include "util/xalloc.h"
+
+#define VK_UI_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static bool ui_quiet;
 
@@ -115,4 +124,255 @@ void ui_table_free(struct ui_table *t)
 		free(t->cells[i]);
 	free(t->cells);
 	free(t);
+}
+
+void ui_format_bytes(char *buf, size_t len, double bytes)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	size_t u = 0;
+
+	while (bytes >= 1024.0 && u + 1 < VK_UI_ARRAY_SIZE(units)) {
+		bytes /= 1024.0;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%.0f B", bytes);
+	else
+		snprintf(buf, len, "%.1f %s", bytes, units[u]);
+}
+
+/* ---------------------------------------------------------- progress -- */
+
+#define PLAIN_INTERVAL_MS 5000L
+#define TTY_INTERVAL_MS 100L
+
+struct ui_bar {
+	char *name;
+	size_t index;
+	long long now, total;
+	double rate;
+	int attempt;
+	int state;
+	long last_plain_ms;
+};
+
+struct ui_progress {
+	bool tty;
+	bool quiet;
+	const char *cuu1; /* cursor up one line */
+	const char *el;   /* clear to end of line */
+	int cols;
+	size_t drawn;     /* lines of bars currently on the screen */
+	struct ui_bar *bars;
+	size_t nbars;
+	long last_draw_ms;
+};
+
+static long ui_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static int put_stderr(int c)
+{
+	return fputc(c, stderr);
+}
+
+static int term_cols(void)
+{
+	struct winsize ws;
+
+	if (ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20)
+		return ws.ws_col;
+	return 80;
+}
+
+struct ui_progress *ui_progress_new(bool plain)
+{
+	struct ui_progress *ui = xcalloc(1, sizeof(*ui));
+	const char *no_color = getenv("NO_COLOR");
+	int errret = 0;
+
+	ui->quiet = ui_quiet;
+	if (plain || (no_color && *no_color) || !isatty(STDERR_FILENO))
+		return ui;
+	/* setupterm once per process: it keeps the terminal description for good. */
+	static int setup = 0;
+
+	if (setup == 0)
+		setup = setupterm(NULL, STDERR_FILENO, &errret) == OK ? 1 : -1;
+	if (setup < 0)
+		return ui;
+	ui->cuu1 = tigetstr("cuu1");
+	ui->el = tigetstr("el");
+	if (!ui->cuu1 || ui->cuu1 == (char *)-1 || !ui->el || ui->el == (char *)-1)
+		return ui;
+	ui->tty = true;
+	ui->cols = term_cols();
+	return ui;
+}
+
+static struct ui_bar *bar_for(struct ui_progress *ui, const struct vk_fetch_progress *p)
+{
+	for (size_t i = 0; i < ui->nbars; i++)
+		if (ui->bars[i].index == p->index)
+			return &ui->bars[i];
+	ui->bars = xrealloc(ui->bars, (ui->nbars + 1) * sizeof(*ui->bars));
+	memset(&ui->bars[ui->nbars], 0, sizeof(*ui->bars));
+	ui->bars[ui->nbars].index = p->index;
+	ui->bars[ui->nbars].name = xstrdup(p->name);
+	return &ui->bars[ui->nbars++];
+}
+
+static void fmt_eta(char *buf, size_t len, const struct ui_bar *b)
+{
+	long long left;
+
+	if (b->total <= 0 || b->rate < 1.0 || b->now >= b->total) {
+		snprintf(buf, len, "--:--");
+		return;
+	}
+	left = (long long)((double)(b->total - b->now) / b->rate);
+	if (left >= 3600)
+		snprintf(buf, len, "%lld:%02lld:%02lld", left / 3600, left / 60 % 60, left % 60);
+	else
+		snprintf(buf, len, "%lld:%02lld", left / 60, left % 60);
+}
+
+/* One bar: "name  [#####.....]  12.0 MiB / 70.0 MiB  5.1 MiB/s  ETA 0:11". */
+static void format_bar(const struct ui_progress *ui, const struct ui_bar *b, char *line, size_t len)
+{
+	char now[32], total[32], rate[32], eta[64], tail[192], bar[64];
+	int width, fill;
+	size_t namew = 14;
+
+	ui_format_bytes(now, sizeof(now), (double)b->now);
+	ui_format_bytes(total, sizeof(total), (double)(b->total > 0 ? b->total : 0));
+	ui_format_bytes(rate, sizeof(rate), b->rate);
+	fmt_eta(eta, sizeof(eta), b);
+	switch (b->state) {
+	case VK_FETCH_DONE:
+		snprintf(tail, sizeof(tail), "%s  done, sha256 verified", now);
+		break;
+	case VK_FETCH_FAILED:
+		snprintf(tail, sizeof(tail), "failed after %d attempt%s", b->attempt, b->attempt == 1 ? "" : "s");
+		break;
+	case VK_FETCH_RETRYING:
+		snprintf(tail, sizeof(tail), "%s  retrying (attempt %d failed)", now, b->attempt);
+		break;
+	default:
+		if (b->total > 0)
+			snprintf(tail, sizeof(tail), "%s / %s  %s/s  ETA %s", now, total, rate, eta);
+		else
+			snprintf(tail, sizeof(tail), "%s  %s/s", now, rate);
+	}
+	width = ui->cols - (int)namew - (int)strlen(tail) - 8;
+	if (width > 40)
+		width = 40;
+	if (width < 5) {
+		snprintf(line, len, "%-*.*s %s", (int)namew, (int)namew, b->name, tail);
+		return;
+	}
+	fill = b->total > 0 ? (int)((double)width * (double)b->now / (double)b->total) : 0;
+	if (b->state == VK_FETCH_DONE)
+		fill = width;
+	if (fill > width)
+		fill = width;
+	memset(bar, '#', (size_t)fill);
+	memset(bar + fill, '.', (size_t)(width - fill));
+	bar[width] = '\0';
+	snprintf(line, len, "%-*.*s [%s] %s", (int)namew, (int)namew, b->name, bar, tail);
+}
+
+static void redraw(struct ui_progress *ui)
+{
+	char line[512];
+
+	for (size_t i = 0; i < ui->drawn; i++)
+		tputs(ui->cuu1, 1, put_stderr);
+	for (size_t i = 0; i < ui->nbars; i++) {
+		format_bar(ui, &ui->bars[i], line, sizeof(line));
+		if ((int)strlen(line) >= ui->cols)
+			line[ui->cols - 1] = '\0';
+		fputc('\r', stderr);
+		tputs(ui->el, 1, put_stderr);
+		fputs(line, stderr);
+		fputc('\n', stderr);
+	}
+	ui->drawn = ui->nbars;
+	fflush(stderr);
+	ui->last_draw_ms = ui_now_ms();
+}
+
+static void plain_line(struct ui_bar *b)
+{
+	char now[32], total[32], rate[32];
+
+	ui_format_bytes(now, sizeof(now), (double)b->now);
+	ui_format_bytes(total, sizeof(total), (double)b->total);
+	ui_format_bytes(rate, sizeof(rate), b->rate);
+	switch (b->state) {
+	case VK_FETCH_STARTED:
+		if (b->attempt > 1 || b->now > 0)
+			fprintf(stderr, "downloading %s (attempt %d, resuming at %s)\n", b->name, b->attempt, now);
+		else
+			fprintf(stderr, "downloading %s\n", b->name);
+		break;
+	case VK_FETCH_DONE:
+		fprintf(stderr, "downloaded %s: %s, sha256 verified\n", b->name, now);
+		break;
+	case VK_FETCH_FAILED:
+		fprintf(stderr, "download of %s failed\n", b->name);
+		break;
+	case VK_FETCH_RETRYING:
+		fprintf(stderr, "download of %s interrupted at %s (attempt %d); retrying\n", b->name, now, b->attempt);
+		break;
+	default:
+		if (b->total > 0)
+			fprintf(stderr, "downloading %s: %s of %s (%d%%), %s/s\n", b->name, now, total,
+				(int)(100.0 * (double)b->now / (double)b->total), rate);
+		else
+			fprintf(stderr, "downloading %s: %s, %s/s\n", b->name, now, rate);
+	}
+	fflush(stderr);
+	b->last_plain_ms = ui_now_ms();
+}
+
+void ui_progress_report(const struct vk_fetch_progress *p, void *data)
+{
+	struct ui_progress *ui = data;
+	struct ui_bar *b;
+	bool change;
+
+	if (!ui || ui->quiet)
+		return;
+	b = bar_for(ui, p);
+	change = b->state != (int)p->state || p->state != VK_FETCH_RUNNING;
+	b->now = p->now;
+	b->total = p->total;
+	b->rate = p->rate;
+	b->attempt = p->attempt;
+	b->state = p->state;
+	if (ui->tty) {
+		if (change || ui_now_ms() - ui->last_draw_ms >= TTY_INTERVAL_MS)
+			redraw(ui);
+		return;
+	}
+	if (p->state != VK_FETCH_RUNNING || ui_now_ms() - b->last_plain_ms >= PLAIN_INTERVAL_MS)
+		plain_line(b);
+}
+
+void ui_progress_free(struct ui_progress *ui)
+{
+	if (!ui)
+		return;
+	if (ui->tty && ui->nbars)
+		redraw(ui);
+	for (size_t i = 0; i < ui->nbars; i++)
+		free(ui->bars[i].name);
+	free(ui->bars);
+	free(ui);
 }

@@ -20,3 +20,19 @@ struct ui_table *ui_table_new(size_t ncols, const char *const *headers);
 void ui_table_add(struct ui_table *t, const char *const *cells);
 void ui_table_print(const struct ui_table *t);
 void ui_table_free(struct ui_table *t);
+
+/* "1.5 MiB" style sizes (binary units). */
+void ui_format_bytes(char *buf, size_t len, double bytes);
+
+/* Download progress for vk_fetch_progress reports. On a terminal (stderr),
+ * one bar per download (name, bytes, rate, ETA) redrawn in place with the
+ * terminal's own cursor-up and clear-line sequences (terminfo); otherwise, or
+ * with PLAIN (--no-progress) or NO_COLOR set, plain lines at most every few
+ * seconds per download. Silent under -q. */
+struct vk_fetch_progress;
+struct ui_progress;
+struct ui_progress *ui_progress_new(bool plain);
+/* A vk_fetch_progress_fn: pass ui_progress_report and the ui_progress as its data. */
+void ui_progress_report(const struct vk_fetch_progress *p, void *data);
+/* Leaves the bars as they are (final state) and frees; NULL-safe. */
+void ui_progress_free(struct ui_progress *ui);

@@ -18,6 +18,13 @@
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
+/* ok() that also prints the engine's error when it fails. */
+#define ok_err(cond, ...)                                                        \
+	do {                                                                     \
+		if (!ok(cond, __VA_ARGS__))                                      \
+			printf("#   error: %s\n", err.message);                      \
+	} while (0)
+
 static char *tmp;
 static char *www;
 
@@ -151,7 +158,7 @@ static void test_versions(void)
 	int minors = 0;
 	struct vk_artifact_list *plan;
 
-	ok(v && def, "the release table loads (%s)", err.message);
+	ok_err(v && def, "the release table loads");
 	ok(def && strncmp(def, "v1.36.", 6) == 0, "the default is a v1.36 patch (%s)", def ? def : "NULL");
 	for (int m = 34; m <= 36; m++) {
 		char prefix[16];
@@ -236,7 +243,7 @@ static void test_engine(void)
 	ok(httpd_start(&srv, www, tmp, "fresh", NULL) == 0, "the fake server starts");
 	url = xasprintf("%s/files/a.bin", srv.base);
 	it = item(url, dest, h1);
-	ok(vk_fetch_run(&it, 1, &o, &err) == 0, "a fresh download succeeds (%s)", err.message);
+	ok_err(vk_fetch_run(&it, 1, &o, &err) == 0, "a fresh download succeeds");
 	ok(same_file(dest, src), "the file arrived intact");
 	ok(!vk_path_exists(part), "no .part is left");
 	is_int(httpd_count(&srv, "\"/files/a.bin\"", "\"range\": null"), 1, "one GET without a Range");
@@ -268,7 +275,7 @@ static void test_engine(void)
 	free(url);
 	url = xasprintf("%s/files/a.bin", srv.base);
 	it = item(url, dest, h1);
-	ok(vk_fetch_run(&it, 1, &o, &err) == 0, "a dropped connection is retried (%s)", err.message);
+	ok_err(vk_fetch_run(&it, 1, &o, &err) == 0, "a dropped connection is retried");
 	ok(same_file(dest, src), "the resumed file is intact");
 	is_int(it.attempts, 2, "in two attempts");
 	is_int(httpd_count(&srv, "\"range\": \"bytes=300000-\"", NULL), 1,
@@ -295,7 +302,7 @@ static void test_engine(void)
 	url = xasprintf("%s/files/a.bin", srv.base);
 	it = item(url, dest, h1);
 	t0 = now_s();
-	ok(vk_fetch_run(&it, 1, &o, &err) == 0, "a stalled transfer is detected and retried (%s)", err.message);
+	ok_err(vk_fetch_run(&it, 1, &o, &err) == 0, "a stalled transfer is detected and retried");
 	ok(now_s() - t0 < 10, "within the low-speed window, not a long timeout (%.1f s)", now_s() - t0);
 	is_int(it.attempts, 2, "in two attempts");
 	is_int(httpd_count(&srv, "\"range\": \"bytes=200000-\"", NULL), 1, "resuming after the stalled bytes");
@@ -308,7 +315,7 @@ static void test_engine(void)
 	free(url);
 	url = xasprintf("%s/files/a.bin", srv.base);
 	it = item(url, dest, h1);
-	ok(vk_fetch_run(&it, 1, &o, &err) == 0, "500, 500, then OK succeeds (%s)", err.message);
+	ok_err(vk_fetch_run(&it, 1, &o, &err) == 0, "500, 500, then OK succeeds");
 	is_int(it.attempts, 3, "in three attempts");
 	httpd_stop(&srv);
 
@@ -336,7 +343,7 @@ static void test_engine(void)
 	free(url);
 	url = xasprintf("%s/files/a.bin", srv.base);
 	it = item(url, dest, h1);
-	ok(vk_fetch_run(&it, 1, &o, &err) == 0, "a server that ignores Range still gives a good file (%s)", err.message);
+	ok_err(vk_fetch_run(&it, 1, &o, &err) == 0, "a server that ignores Range still gives a good file");
 	ok(same_file(dest, src), "the file is intact, not doubled");
 	is_int(httpd_count(&srv, "\"range\": \"bytes=400000-\"", NULL), 1, "a Range was asked for");
 	is_int(httpd_count(&srv, "\"range\": null", NULL), 1, "then the whole file was fetched again");
@@ -347,7 +354,7 @@ static void test_engine(void)
 	httpd_start(&srv, www, tmp, "redirect", rules_redirect);
 	urlr = xasprintf("%s/old/a.bin", srv.base);
 	it = item(urlr, dest, h1);
-	ok(vk_fetch_run(&it, 1, &o, &err) == 0, "a redirect is followed (%s)", err.message);
+	ok_err(vk_fetch_run(&it, 1, &o, &err) == 0, "a redirect is followed");
 	is_int(httpd_count(&srv, "\"/files/a.bin\"", NULL), 1, "to its target");
 	ok(same_file(dest, src), "the file is intact");
 	httpd_stop(&srv);
@@ -369,7 +376,7 @@ static void test_engine(void)
 			its[i] = item(urls[i], dests[i], hs[i]);
 		}
 		t0 = now_s();
-		ok(vk_fetch_run(its, 4, &o, &err) == 0, "four downloads in parallel succeed (%s)", err.message);
+		ok_err(vk_fetch_run(its, 4, &o, &err) == 0, "four downloads in parallel succeed");
 		ok(now_s() - t0 < 3.0, "in about the time of one (%.2f s; one alone takes ~1 s, serially ~4 s)", now_s() - t0);
 		for (int i = 0; i < 4; i++) {
 			char rel[64];
@@ -466,8 +473,7 @@ static void test_cache(void)
 	ok(httpd_start(&srv, www, tmp, "cache", NULL) == 0, "the mirror server starts");
 	mirror = xasprintf("%s/up", srv.base);
 	co.mirror = mirror;
-	ok(vk_cache_ensure(home, items, 3, &co, paths, &err) == 0, "three artifacts arrive through an http mirror (%s)",
-	   err.message);
+	ok_err(vk_cache_ensure(home, items, 3, &co, paths, &err) == 0, "three artifacts arrive through an http mirror");
 	{
 		_cleanup_free_ char *want = xasprintf("%s/cache/up.example/x/1.0/tool", home);
 		_cleanup_free_ char *rec = xasprintf("%s.verified", want);
@@ -519,7 +525,7 @@ static void test_cache(void)
 			paths[i] = NULL;
 		}
 		co.verify = true;
-		ok(vk_cache_ensure(home, items, 3, &co, paths, &err) == 0, "--verify re-hashes and repairs (%s)", err.message);
+		ok_err(vk_cache_ensure(home, items, 3, &co, paths, &err) == 0, "--verify re-hashes and repairs");
 		is_int(count_requests_for(&srv, "up/y/2.0/lib.tgz"), 2, "fetching the damaged file again");
 		is_int(count_requests_for(&srv, "up/x/1.0/tool"), 1, "and only that one");
 		co.verify = false;
@@ -565,7 +571,7 @@ static void test_cache(void)
 		_cleanup_free_ char *dir = vk_path_join(www, "up");
 
 		co.mirror = dir;
-		ok(vk_cache_ensure(home2, items, 3, &co, paths, &err) == 0, "a directory mirror works (%s)", err.message);
+		ok_err(vk_cache_ensure(home2, items, 3, &co, paths, &err) == 0, "a directory mirror works");
 		_cleanup_free_ char *src = vk_path_join(www, "up/y/2.0/lib.tgz");
 
 		ok(paths[1] && same_file(paths[1], src), "and gives paths of intact files");
@@ -664,7 +670,7 @@ static void test_processes(void)
 		vk_cache_options_init(&co);
 		fast_options(&co.fetch);
 		co.mirror = mirror;
-		ok(vk_cache_ensure(home2, &it2, 1, &co, &p, &err) == 0, "the next run finishes it (%s)", err.message);
+		ok_err(vk_cache_ensure(home2, &it2, 1, &co, &p, &err) == 0, "the next run finishes it");
 		ok(p && same_file(p, src), "intact");
 		needle = xasprintf("\"range\": \"bytes=%lld-\"", (long long)st.st_size);
 		ok(httpd_count(&srv, "/up/r/slow.bin\"", needle) >= 1, "by resuming from the .part (%s)", needle);
@@ -721,8 +727,7 @@ static void test_real_table(void)
 	contains(err.message, "kubeadm (https://dl.k8s.io/release/", "by name and URL");
 	req.offline = false;
 	req.mirror = mdir;
-	ok(vk_artifacts_ensure(&req, &paths, &err) == 0, "every artifact of the default version comes from a directory mirror (%s)",
-	   err.message);
+	ok_err(vk_artifacts_ensure(&req, &paths, &err) == 0, "every artifact of the default version comes from a directory mirror");
 	is_str(paths.kubernetes_version, def, "for the default version");
 	ok(paths.image && paths.kubeadm && paths.kubelet && paths.kubectl && paths.runc && paths.containerd &&
 		   paths.cni_plugins && paths.crictl,
