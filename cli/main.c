@@ -18,8 +18,24 @@ extern const struct cli_command cli_cmd_update_context;
 extern const struct cli_command cli_cmd_cache_list;
 extern const struct cli_command cli_cmd_cache_clean;
 
+/* vm: the VM lifecycle */
+extern const struct cli_command cli_cmd_start;
+extern const struct cli_command cli_cmd_stop;
+extern const struct cli_command cli_cmd_delete;
+extern const struct cli_command cli_cmd_status;
+extern const struct cli_command cli_cmd_ip;
+extern const struct cli_command cli_cmd_ssh;
+extern const struct cli_command cli_cmd_logs;
+
 /* The one command table: parsing, help and completion all come from it. */
 const struct cli_command *const cli_commands[] = {
+	&cli_cmd_start,
+	&cli_cmd_stop,
+	&cli_cmd_delete,
+	&cli_cmd_status,
+	&cli_cmd_ip,
+	&cli_cmd_ssh,
+	&cli_cmd_logs,
 	&cli_cmd_update_context,
 	&cli_cmd_profile_list,
 	&cli_cmd_cache_list,

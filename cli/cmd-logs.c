@@ -1,0 +1,72 @@
+/* `virtkube logs [-f]`: the VM's serial console log; -f keeps following it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "profile.h"
+#include "ui.h"
+#include "util/cleanup.h"
+#include "vm.h"
+
+static const struct cli_option logs_options[] = {
+	{ "follow", 'f', NULL, "keep printing what the console writes (Ctrl-C to stop)", NULL },
+	{ NULL, 0, NULL, NULL, NULL },
+};
+
+/* Copies what FD has from its position to stdout; returns -1 on a read error. */
+static int pump(int fd)
+{
+	char buf[65536];
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (fwrite(buf, 1, (size_t)n, stdout) != (size_t)n)
+			return -1;
+	fflush(stdout);
+	return n < 0 ? -1 : 0;
+}
+
+static int logs_exec(struct cli_context *ctx, struct cli_args *args)
+{
+	_cleanup_profile_ struct vk_profile *p = NULL;
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -1;
+	bool follow = cli_flag(args, "follow");
+	int rc;
+
+	p = cli_vm_profile(ctx, true, false, &rc);
+	if (!p)
+		return rc;
+	path = vk_profile_path(p, VK_FILE_CONSOLE_LOG);
+	while ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		if (errno != ENOENT || !follow) {
+			ui_error_msg("cannot open the console log '%s': %s", path, strerror(errno));
+			if (errno == ENOENT)
+				fprintf(stderr, "hint: the log appears once the VM has booted ('virtkube -p %s start')\n",
+					p->name);
+			return VK_EXIT_FAILED;
+		}
+		nanosleep(&(struct timespec){ .tv_nsec = 200000000 }, NULL);
+	}
+	for (;;) {
+		if (pump(fd) < 0) {
+			ui_error_msg("cannot read '%s': %s", path, strerror(errno));
+			return VK_EXIT_FAILED;
+		}
+		if (!follow)
+			return VK_EXIT_OK;
+		nanosleep(&(struct timespec){ .tv_nsec = 200000000 }, NULL);
+	}
+}
+
+const struct cli_command cli_cmd_logs = {
+	.name = "logs",
+	.summary = "print the VM's serial console log",
+	.options = logs_options,
+	.max_args = 0,
+	.exec = logs_exec,
+};

@@ -1,0 +1,41 @@
+/* Profile opening for the VM lifecycle commands: validation, the lock, and "does not exist" hints. */
+#include "vm.h"
+
+#include "ui.h"
+
+struct vk_profile *cli_vm_profile(const struct cli_context *ctx, bool must_exist, bool lock, int *rc)
+{
+	struct vk_error err = { 0 };
+	struct vk_profile *p, *fresh;
+
+	p = vk_profile_open(ctx->profile, true, &err);
+	if (!p)
+		goto fail;
+	if (lock) {
+		if (vk_profile_lock(p, CLI_LOCK_TIMEOUT_MS, &err) < 0) {
+			vk_profile_free(p);
+			goto fail;
+		}
+		/* Re-read under the lock: another virtkube may have changed it meanwhile. */
+		fresh = vk_profile_open(ctx->profile, true, &err);
+		if (!fresh) {
+			vk_profile_free(p);
+			goto fail;
+		}
+		fresh->lock = p->lock;
+		p->lock = (struct vk_lock)VK_LOCK_INIT;
+		vk_profile_free(p);
+		p = fresh;
+	}
+	if (must_exist && !p->exists) {
+		vk_profile_free(p);
+		vk_error_set(&err, VK_ERR_NOT_FOUND, "profile '%s' does not exist", ctx->profile);
+		vk_error_hint(&err, "'virtkube profile list' shows the profiles; 'virtkube -p %s start' creates this one",
+			      ctx->profile);
+		goto fail;
+	}
+	return p;
+fail:
+	*rc = cli_fail(&err);
+	return NULL;
+}

@@ -1,0 +1,16 @@
+/* Shared by the VM lifecycle commands: open (and lock) the profile named by -p, report the usual errors. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "cli.h"
+#include "profile.h"
+
+/* How long a command waits for another virtkube holding the profile lock. */
+#define CLI_LOCK_TIMEOUT_MS 10000
+
+/* Opens ctx->profile. MUST_EXIST: a missing profile is an error (printed,
+ * *RC = 1). LOCK: takes the profile lock first and reads config.json after it,
+ * so what is read is what the lock holder left. Returns NULL with *RC set
+ * (the error already printed). */
+struct vk_profile *cli_vm_profile(const struct cli_context *ctx, bool must_exist, bool lock, int *rc);

@@ -1,0 +1,36 @@
+/* The libvirt domain XML of a virtkube machine, built from a spec with every value escaped. */
+#pragma once
+
+#include "util/error.h"
+
+/* The XML namespace of virtkube's <metadata> element: marks domains virtkube owns. */
+#define VK_DOMXML_NS "https://virtkube.dev/xmlns/domain/1"
+
+enum vk_accel {
+	VK_ACCEL_KVM,
+	VK_ACCEL_TCG,
+};
+
+/* Everything the domain needs. Strings are borrowed; optional ones may be NULL. */
+struct vk_domain_spec {
+	const char *name;         /* domain name */
+	const char *profile;      /* recorded in <metadata> */
+	enum vk_accel accel;      /* kvm: type='kvm' + host-passthrough; tcg: type='qemu' + bounded tb-cache */
+	unsigned vcpus;
+	unsigned long memory_mib;
+	const char *disk_path;    /* the overlay */
+	const char *disk_format;  /* "qcow2" */
+	const char *seed_path;    /* cidata ISO, attached as an IDE cdrom (optional) */
+	const char *network;      /* libvirt network name */
+	const char *mac;
+	const char *console_log;  /* serial console logged here */
+	const char *kernel;       /* direct kernel boot when set */
+	const char *initrd;
+	const char *cmdline;
+	unsigned tb_cache_mib;    /* TCG translation cache; 0: VK_DOMXML_TB_CACHE_MIB */
+};
+
+#define VK_DOMXML_TB_CACHE_MIB 256
+
+/* Returns the domain XML (caller frees), or NULL when a required field is missing. */
+char *vk_domxml_build(const struct vk_domain_spec *spec, struct vk_error *err);

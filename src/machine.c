@@ -1,0 +1,703 @@
+/* libvirt calls for virtkube: each libvirt error is turned into a vk_error right where the call was made. */
+#include "machine.h"
+
+#include <libvirt/virterror.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <openssl/sha.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util/cleanup.h"
+#include "util/log.h"
+#include "util/strbuf.h"
+#include "util/xalloc.h"
+
+VK_DEFINE_CLEANUP(struct _virDomain, virDomainFree)
+VK_DEFINE_CLEANUP(struct _virNetwork, virNetworkFree)
+VK_DEFINE_CLEANUP(struct _virStoragePool, virStoragePoolFree)
+VK_DEFINE_CLEANUP(struct _virStorageVol, virStorageVolFree)
+#define _cleanup_dom_ _cleanup_(virDomainFreep)
+#define _cleanup_net_ _cleanup_(virNetworkFreep)
+#define _cleanup_pool_ _cleanup_(virStoragePoolFreep)
+#define _cleanup_vol_ _cleanup_(virStorageVolFreep)
+
+static const char *lv_msg(void)
+{
+	const char *m = virGetLastErrorMessage();
+
+	return m && *m ? m : "unknown libvirt error";
+}
+
+static int lv_error(struct vk_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int lv_error(struct vk_error *err, const char *fmt, ...)
+{
+	_cleanup_free_ char *what = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	what = xvasprintf(fmt, ap);
+	va_end(ap);
+	return vk_error_set(err, VK_ERR_LIBVIRT, "%s: %s", what, lv_msg());
+}
+
+static void quiet_errors(void *ud, virErrorPtr e)
+{
+	(void)ud;
+	(void)e;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/* ------------------------------------------------------------ connection -- */
+
+const char *vk_machine_uri(const char *flag)
+{
+	const char *env = getenv("LIBVIRT_DEFAULT_URI");
+
+	if (flag && *flag)
+		return flag;
+	if (env && *env)
+		return env;
+	return VK_DEFAULT_LIBVIRT_URI;
+}
+
+bool vk_machine_uri_is_local(const char *uri)
+{
+	const char *p = strstr(uri, "://");
+
+	return p && p[3] == '/';
+}
+
+virConnectPtr vk_machine_connect(const char *uri, struct vk_error *err)
+{
+	virConnectPtr conn;
+	const char *msg;
+
+	virSetErrorFunc(NULL, quiet_errors);
+	conn = virConnectOpen(uri);
+	if (conn) {
+		virConnSetErrorFunc(conn, NULL, quiet_errors);
+		return conn;
+	}
+	msg = lv_msg();
+	vk_error_set(err, VK_ERR_LIBVIRT, "cannot connect to libvirt at '%s': %s", uri, msg);
+	if (strstr(msg, "Permission denied") || strstr(msg, "authentication") || strstr(msg, "Authorization"))
+		vk_error_hint(err, "your user may not use libvirt's socket: add it to the 'libvirt' group "
+				   "(sudo usermod -aG libvirt $USER) and log in again, or pass --libvirt-uri qemu:///session");
+	else if (strstr(msg, "No such file") || strstr(msg, "Connection refused") || strstr(msg, "Failed to connect socket"))
+		vk_error_hint(err, "no libvirt daemon is listening: start it (systemctl start libvirtd, or "
+				   "virtqemud.socket), or check --libvirt-uri / $LIBVIRT_DEFAULT_URI");
+	else if (!vk_machine_uri_is_local(uri))
+		vk_error_hint(err, "check that the host in '%s' is reachable and runs libvirtd", uri);
+	else
+		vk_error_hint(err, "check --libvirt-uri / $LIBVIRT_DEFAULT_URI and that libvirtd is installed and running");
+	return NULL;
+}
+
+void vk_machine_disconnect(virConnectPtr conn)
+{
+	if (conn)
+		virConnectClose(conn);
+}
+
+const char *vk_accel_name(enum vk_accel accel)
+{
+	return accel == VK_ACCEL_KVM ? "kvm" : "tcg";
+}
+
+/* Why kvm cannot be used here, or NULL when it can. */
+static char *kvm_unavailable(virConnectPtr conn, const char *uri)
+{
+	_cleanup_free_ char *caps = virConnectGetDomainCapabilities(conn, NULL, "x86_64", NULL, "kvm", 0);
+	int fd;
+
+	if (!caps)
+		return xasprintf("libvirt at '%s' offers no kvm domains (%s)", uri, lv_msg());
+	if (vk_machine_uri_is_local(uri)) {
+		fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			return xasprintf("/dev/kvm cannot be opened: %s", strerror(errno));
+		close(fd);
+	}
+	return NULL;
+}
+
+int vk_machine_choose_accel(virConnectPtr conn, const char *uri, const char *want, enum vk_accel *out,
+			    struct vk_error *err)
+{
+	_cleanup_free_ char *why = NULL;
+
+	if (want && strcmp(want, "tcg") == 0) {
+		*out = VK_ACCEL_TCG;
+		return 0;
+	}
+	if (want && strcmp(want, "kvm") != 0 && strcmp(want, "auto") != 0)
+		return vk_error_set(err, VK_ERR_INVALID, "unknown accelerator '%s' (auto, kvm or tcg)", want);
+	why = kvm_unavailable(conn, uri);
+	if (!why) {
+		*out = VK_ACCEL_KVM;
+		return 0;
+	}
+	if (want && strcmp(want, "kvm") == 0) {
+		vk_error_set(err, VK_ERR_UNSUPPORTED, "--accel kvm: %s", why);
+		return vk_error_hint(err, "enable virtualization in the firmware and load kvm_intel/kvm_amd, "
+					  "or use --accel tcg (slow)");
+	}
+	vk_debug("kvm not available: %s", why);
+	*out = VK_ACCEL_TCG;
+	return 0;
+}
+
+/* --------------------------------------------------------------- network -- */
+
+int vk_ipv4_parse(const char *s, uint32_t *out)
+{
+	struct in_addr a;
+
+	if (inet_pton(AF_INET, s, &a) != 1)
+		return -1;
+	*out = ntohl(a.s_addr);
+	return 0;
+}
+
+void vk_ipv4_format(uint32_t addr, char buf[16])
+{
+	snprintf(buf, 16, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255, addr & 255);
+}
+
+static uint32_t mask_of(int prefix)
+{
+	return prefix <= 0 ? 0 : prefix >= 32 ? 0xffffffffu : ~((1u << (32 - prefix)) - 1);
+}
+
+int vk_subnet_choose(const struct vk_cidr *used, size_t nused, uint32_t first, unsigned count, uint32_t *chosen,
+		     struct vk_error *err)
+{
+	char a[16], b[16];
+
+	for (unsigned i = 0; i < count; i++) {
+		uint32_t cand = first + i * 256u;
+		bool clash = false;
+
+		for (size_t j = 0; j < nused && !clash; j++) {
+			int p = used[j].prefix < 24 ? used[j].prefix : 24;
+
+			if (used[j].prefix <= 0)
+				continue; /* a default route covers everything and says nothing */
+			clash = (cand & mask_of(p)) == (used[j].addr & mask_of(p));
+		}
+		if (!clash) {
+			*chosen = cand;
+			return 0;
+		}
+	}
+	vk_ipv4_format(first, a);
+	vk_ipv4_format(first + (count ? count - 1 : 0) * 256u, b);
+	vk_error_set(err, VK_ERR_EXISTS,
+		     "no free private /24 for the profile's network: tried %s/24 to %s/24, each overlaps a host route or "
+		     "another libvirt network", a, b);
+	return vk_error_hint(err, "remove unused libvirt networks ('virsh net-list --all') or routes in that range");
+}
+
+static void add_used(struct vk_cidr **used, size_t *n, size_t *alloc, uint32_t addr, int prefix)
+{
+	if (*n == *alloc) {
+		*alloc = *alloc ? 2 * *alloc : 16;
+		*used = xrealloc(*used, *alloc * sizeof(**used));
+	}
+	(*used)[*n].addr = addr & mask_of(prefix);
+	(*used)[*n].prefix = prefix;
+	(*n)++;
+}
+
+/* Value of attribute NAME inside the tag starting at TAG (up to '>'), newly allocated. */
+static char *xml_attr(const char *tag, const char *name)
+{
+	const char *end = strchr(tag, '>');
+	size_t nlen = strlen(name);
+
+	for (const char *p = tag; p && end && p < end; p++) {
+		if ((p[-1] == ' ' || p[-1] == '\n' || p[-1] == '\t') && strncmp(p, name, nlen) == 0 && p[nlen] == '=' &&
+		    (p[nlen + 1] == '\'' || p[nlen + 1] == '"')) {
+			char q = p[nlen + 1];
+			const char *v = p + nlen + 2, *close = strchr(v, q);
+
+			return close ? xstrndup(v, (size_t)(close - v)) : NULL;
+		}
+	}
+	return NULL;
+}
+
+/* Adds each IPv4 <ip address= prefix=|netmask=> of a network's XML. */
+static void add_network_ips(const char *xml, struct vk_cidr **used, size_t *n, size_t *alloc)
+{
+	for (const char *p = strstr(xml, "<ip "); p; p = strstr(p + 1, "<ip ")) {
+		_cleanup_free_ char *family = xml_attr(p + 1, "family");
+		_cleanup_free_ char *address = xml_attr(p + 1, "address");
+		_cleanup_free_ char *prefix = xml_attr(p + 1, "prefix");
+		_cleanup_free_ char *netmask = xml_attr(p + 1, "netmask");
+		uint32_t addr, mask;
+		int plen = 24;
+
+		if ((family && strcmp(family, "ipv4") != 0) || !address || vk_ipv4_parse(address, &addr) < 0)
+			continue;
+		if (prefix)
+			plen = atoi(prefix);
+		else if (netmask && vk_ipv4_parse(netmask, &mask) == 0)
+			plen = __builtin_popcount(mask);
+		add_used(used, n, alloc, addr, plen);
+	}
+}
+
+int vk_subnets_in_use(virConnectPtr conn, bool local, struct vk_cidr **used, size_t *nused, struct vk_error *err)
+{
+	virNetworkPtr *nets = NULL;
+	size_t n = 0, alloc = 0;
+	int count;
+
+	*used = NULL;
+	*nused = 0;
+	if (local) {
+		_cleanup_fclose_ FILE *f = fopen("/proc/net/route", "re");
+		char line[512];
+
+		while (f && fgets(line, sizeof(line), f)) {
+			char iface[64];
+			unsigned dest, gw, flags, mask;
+
+			if (sscanf(line, "%63s %x %x %x %*d %*d %*d %x", iface, &dest, &gw, &flags, &mask) == 5)
+				add_used(used, &n, &alloc, ntohl(dest), __builtin_popcount(mask));
+		}
+	}
+	count = virConnectListAllNetworks(conn, &nets, 0);
+	if (count < 0) {
+		free(*used);
+		*used = NULL;
+		return lv_error(err, "cannot list libvirt networks");
+	}
+	for (int i = 0; i < count; i++) {
+		_cleanup_free_ char *xml = virNetworkGetXMLDesc(nets[i], 0);
+
+		if (xml)
+			add_network_ips(xml, used, &n, &alloc);
+		virNetworkFree(nets[i]);
+	}
+	free(nets);
+	*nused = n;
+	return 0;
+}
+
+void vk_machine_mac_for(const char *name, char buf[18])
+{
+	unsigned char md[SHA256_DIGEST_LENGTH];
+
+	SHA256((const unsigned char *)name, strlen(name), md);
+	snprintf(buf, 18, "52:54:00:%02x:%02x:%02x", md[0], md[1], md[2]);
+}
+
+uint32_t vk_network_node_ip(uint32_t subnet)
+{
+	return (subnet & 0xffffff00u) | 2;
+}
+
+uint32_t vk_network_gateway(uint32_t subnet)
+{
+	return (subnet & 0xffffff00u) | 1;
+}
+
+char *vk_network_xml(const struct vk_network_spec *s)
+{
+	_cleanup_strbuf_ struct vk_strbuf sb = VK_STRBUF_INIT;
+	char gw[16], ip[16], lo[16], hi[16];
+	uint32_t net = s->subnet & 0xffffff00u;
+
+	vk_ipv4_format(vk_network_gateway(net), gw);
+	vk_ipv4_format(vk_network_node_ip(net), ip);
+	vk_ipv4_format(net | 100, lo);
+	vk_ipv4_format(net | 254, hi);
+	vk_strbuf_addstr(&sb, "<network>\n  <name>");
+	vk_strbuf_add_xml_escaped(&sb, s->name);
+	vk_strbuf_addstr(&sb, "</name>\n");
+	if (s->mode == VK_NET_NAT)
+		vk_strbuf_addstr(&sb, "  <forward mode='nat'/>\n");
+	vk_strbuf_addf(&sb, "  <ip address='%s' prefix='24'>\n    <dhcp>\n      <range start='%s' end='%s'/>\n", gw, lo,
+		       hi);
+	vk_strbuf_addstr(&sb, "      <host mac='");
+	vk_strbuf_add_xml_escaped(&sb, s->mac);
+	vk_strbuf_addstr(&sb, "' name='");
+	vk_strbuf_add_xml_escaped(&sb, s->host_name);
+	vk_strbuf_addf(&sb, "' ip='%s'/>\n    </dhcp>\n  </ip>\n</network>\n", ip);
+	return vk_strbuf_detach(&sb, NULL);
+}
+
+bool vk_network_exists(virConnectPtr conn, const char *name)
+{
+	_cleanup_net_ virNetworkPtr net = virNetworkLookupByName(conn, name);
+
+	return net != NULL;
+}
+
+int vk_network_ensure(virConnectPtr conn, const struct vk_network_spec *spec, struct vk_error *err)
+{
+	_cleanup_net_ virNetworkPtr net = virNetworkLookupByName(conn, spec->name);
+	int active;
+
+	if (net) {
+		_cleanup_free_ char *xml = virNetworkGetXMLDesc(net, 0);
+		_cleanup_free_ char *want = xasprintf("mac='%s'", spec->mac);
+		char ip[16], ipattr[32];
+
+		vk_ipv4_format(vk_network_node_ip(spec->subnet), ip);
+		snprintf(ipattr, sizeof(ipattr), "ip='%s'", ip);
+		if (!xml)
+			return lv_error(err, "cannot read network '%s'", spec->name);
+		if (!strstr(xml, want) || !strstr(xml, ipattr)) {
+			vk_error_set(err, VK_ERR_EXISTS,
+				     "libvirt network '%s' exists but has no DHCP entry %s -> %s: it was not made for this profile",
+				     spec->name, spec->mac, ip);
+			return vk_error_hint(err, "another virtkube home may use the same profile name on this libvirt; "
+						  "use another profile name (-p), or remove that network");
+		}
+	} else {
+		_cleanup_free_ char *xml = vk_network_xml(spec);
+
+		vk_debug("defining network:\n%s", xml);
+		net = virNetworkDefineXML(conn, xml);
+		if (!net)
+			return lv_error(err, "cannot define network '%s'", spec->name);
+	}
+	active = virNetworkIsActive(net);
+	if (active < 0)
+		return lv_error(err, "cannot query network '%s'", spec->name);
+	if (!active && virNetworkCreate(net) < 0)
+		return lv_error(err, "cannot start network '%s'", spec->name);
+	return 0;
+}
+
+/* Whether the domain XML has an interface on network NAME. */
+static bool xml_uses_network(const char *xml, const char *name)
+{
+	_cleanup_free_ char *a = xasprintf("network='%s'", name);
+	_cleanup_free_ char *b = xasprintf("network=\"%s\"", name);
+
+	return strstr(xml, a) || strstr(xml, b);
+}
+
+int vk_network_remove_if_unused(virConnectPtr conn, const char *name, const char *owner_domain, bool *removed,
+				struct vk_error *err)
+{
+	_cleanup_net_ virNetworkPtr net = virNetworkLookupByName(conn, name);
+	virDomainPtr *doms = NULL;
+	bool used = false;
+	int count;
+
+	*removed = false;
+	if (!net)
+		return 0;
+	count = virConnectListAllDomains(conn, &doms, 0);
+	if (count < 0)
+		return lv_error(err, "cannot list domains to see who uses network '%s'", name);
+	for (int i = 0; i < count; i++) {
+		const char *dname = virDomainGetName(doms[i]);
+		_cleanup_free_ char *xml = NULL;
+
+		if (!used && dname && (!owner_domain || strcmp(dname, owner_domain) != 0)) {
+			xml = virDomainGetXMLDesc(doms[i], VIR_DOMAIN_XML_INACTIVE);
+			used = xml && xml_uses_network(xml, name);
+			if (used)
+				vk_info("network '%s' is still used by domain '%s': kept", name, dname);
+		}
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	if (used)
+		return 0;
+	if (virNetworkIsActive(net) == 1 && virNetworkDestroy(net) < 0)
+		return lv_error(err, "cannot stop network '%s'", name);
+	if (virNetworkUndefine(net) < 0 && virNetworkIsPersistent(net) == 1)
+		return lv_error(err, "cannot undefine network '%s'", name);
+	*removed = true;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ disk -- */
+
+void vk_disk_pool_cleanup(virConnectPtr conn, const char *pool)
+{
+	_cleanup_pool_ virStoragePoolPtr p = virStoragePoolLookupByName(conn, pool);
+
+	if (!p)
+		return;
+	if (virStoragePoolIsActive(p) == 1)
+		virStoragePoolDestroy(p);
+	if (virStoragePoolIsPersistent(p) == 1)
+		virStoragePoolUndefine(p);
+}
+
+int vk_disk_create_overlay(virConnectPtr conn, const char *pool, const char *dir, const char *file,
+			   const char *base, const char *base_format, uint64_t capacity, struct vk_error *err)
+{
+	_cleanup_strbuf_ struct vk_strbuf pxml = VK_STRBUF_INIT;
+	_cleanup_strbuf_ struct vk_strbuf vxml = VK_STRBUF_INIT;
+	_cleanup_pool_ virStoragePoolPtr p = NULL;
+	_cleanup_vol_ virStorageVolPtr v = NULL;
+	int r = 0;
+
+	/* A pool of that name left by an interrupted run is replaced: ours are transient. */
+	vk_disk_pool_cleanup(conn, pool);
+	vk_strbuf_addstr(&pxml, "<pool type='dir'>\n  <name>");
+	vk_strbuf_add_xml_escaped(&pxml, pool);
+	vk_strbuf_addstr(&pxml, "</name>\n  <target>\n    <path>");
+	vk_strbuf_add_xml_escaped(&pxml, dir);
+	vk_strbuf_addstr(&pxml, "</path>\n  </target>\n</pool>\n");
+	p = virStoragePoolCreateXML(conn, pxml.buf, 0);
+	if (!p)
+		return lv_error(err, "cannot open directory '%s' as a libvirt storage pool", dir);
+
+	v = virStorageVolLookupByName(p, file);
+	if (!v) {
+		vk_strbuf_addstr(&vxml, "<volume>\n  <name>");
+		vk_strbuf_add_xml_escaped(&vxml, file);
+		vk_strbuf_addf(&vxml, "</name>\n  <capacity unit='bytes'>%llu</capacity>\n", (unsigned long long)capacity);
+		vk_strbuf_addstr(&vxml, "  <target>\n    <format type='qcow2'/>\n"
+					"    <permissions><mode>0600</mode></permissions>\n  </target>\n"
+					"  <backingStore>\n    <path>");
+		vk_strbuf_add_xml_escaped(&vxml, base);
+		vk_strbuf_addstr(&vxml, "</path>\n    <format type='");
+		vk_strbuf_add_xml_escaped(&vxml, base_format);
+		vk_strbuf_addstr(&vxml, "'/>\n  </backingStore>\n</volume>\n");
+		vk_debug("creating volume:\n%s", vxml.buf);
+		v = virStorageVolCreateXML(p, vxml.buf, 0);
+		if (!v)
+			r = lv_error(err, "cannot create disk '%s/%s' over '%s'", dir, file, base);
+	}
+	if (virStoragePoolDestroy(p) < 0 && r == 0)
+		r = lv_error(err, "cannot release storage pool '%s'", pool);
+	return r;
+}
+
+/* --------------------------------------------------------------- domains -- */
+
+const char *vk_host_state_name(enum vk_host_state state)
+{
+	switch (state) {
+	case VK_HOST_RUNNING:
+		return "Running";
+	case VK_HOST_STOPPED:
+		return "Stopped";
+	case VK_HOST_PAUSED:
+		return "Paused";
+	case VK_HOST_NONEXISTENT:
+		break;
+	}
+	return "Nonexistent";
+}
+
+/* Looks NAME up; NULL and no error when missing; an error when it is not PROFILE's. */
+static virDomainPtr lookup_owned(virConnectPtr conn, const char *name, const char *profile, struct vk_error *err)
+{
+	virDomainPtr dom = virDomainLookupByName(conn, name);
+	virErrorPtr e;
+	_cleanup_free_ char *xml = NULL;
+	_cleanup_strbuf_ struct vk_strbuf mark = VK_STRBUF_INIT;
+
+	if (!dom) {
+		e = virGetLastError();
+		if (e && e->code != VIR_ERR_NO_DOMAIN)
+			lv_error(err, "cannot look up domain '%s'", name);
+		else
+			vk_error_clear(err);
+		return NULL;
+	}
+	xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+	vk_strbuf_addstr(&mark, "<virtkube:profile>");
+	vk_strbuf_add_xml_escaped(&mark, profile);
+	vk_strbuf_addstr(&mark, "</virtkube:profile>");
+	if (!xml || !strstr(xml, VK_DOMXML_NS) || !strstr(xml, mark.buf)) {
+		virDomainFree(dom);
+		vk_error_set(err, VK_ERR_EXISTS, "libvirt domain '%s' exists but was not created by virtkube for profile '%s'",
+			     name, profile);
+		vk_error_hint(err, "virtkube leaves it alone; use another profile name (-p)");
+		return NULL;
+	}
+	return dom;
+}
+
+static enum vk_host_state map_state(int st)
+{
+	switch (st) {
+	case VIR_DOMAIN_RUNNING:
+	case VIR_DOMAIN_BLOCKED:
+	case VIR_DOMAIN_SHUTDOWN:
+		return VK_HOST_RUNNING;
+	case VIR_DOMAIN_PAUSED:
+	case VIR_DOMAIN_PMSUSPENDED:
+		return VK_HOST_PAUSED;
+	default:
+		return VK_HOST_STOPPED;
+	}
+}
+
+int vk_domain_state(virConnectPtr conn, const char *name, const char *profile, enum vk_host_state *state,
+		    struct vk_error *err)
+{
+	_cleanup_dom_ virDomainPtr dom = NULL;
+	int st, reason;
+
+	vk_error_clear(err);
+	dom = lookup_owned(conn, name, profile, err);
+	if (!dom) {
+		if (err && err->code != VK_ERR_NONE)
+			return -1;
+		*state = VK_HOST_NONEXISTENT;
+		return 0;
+	}
+	if (virDomainGetState(dom, &st, &reason, 0) < 0)
+		return lv_error(err, "cannot get the state of domain '%s'", name);
+	*state = map_state(st);
+	return 0;
+}
+
+int vk_domain_define(virConnectPtr conn, const char *xml, struct vk_error *err)
+{
+	_cleanup_dom_ virDomainPtr dom = virDomainDefineXML(conn, xml);
+
+	if (!dom)
+		return lv_error(err, "cannot define the virtkube domain");
+	return 0;
+}
+
+int vk_domain_start(virConnectPtr conn, const char *name, struct vk_error *err)
+{
+	_cleanup_dom_ virDomainPtr dom = virDomainLookupByName(conn, name);
+
+	if (!dom)
+		return lv_error(err, "cannot find domain '%s'", name);
+	if (virDomainIsActive(dom) == 1)
+		return 0;
+	if (virDomainCreate(dom) < 0)
+		return lv_error(err, "cannot start domain '%s'", name);
+	return 0;
+}
+
+int vk_domain_shutdown(virConnectPtr conn, const char *name, int timeout_s, bool *forced, struct vk_error *err)
+{
+	_cleanup_dom_ virDomainPtr dom = virDomainLookupByName(conn, name);
+	long long deadline = now_ms() + (long long)timeout_s * 1000;
+	int st, reason;
+
+	*forced = false;
+	if (!dom)
+		return lv_error(err, "cannot find domain '%s'", name);
+	if (virDomainIsActive(dom) != 1)
+		return 0;
+	if (virDomainShutdownFlags(dom, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN) < 0) {
+		/* Some drivers know only the default method. */
+		if (virDomainShutdown(dom) < 0)
+			vk_info("ACPI shutdown of '%s' refused (%s); stopping it hard", name, lv_msg());
+	}
+	while (now_ms() < deadline) {
+		if (virDomainGetState(dom, &st, &reason, 0) == 0 && st == VIR_DOMAIN_SHUTOFF)
+			return 0;
+		sleep_ms(250);
+	}
+	if (virDomainGetState(dom, &st, &reason, 0) == 0 && st == VIR_DOMAIN_SHUTOFF)
+		return 0;
+	*forced = true;
+	if (virDomainDestroy(dom) < 0 && virDomainIsActive(dom) == 1)
+		return lv_error(err, "cannot stop domain '%s'", name);
+	return 0;
+}
+
+int vk_domain_remove(virConnectPtr conn, const char *name, struct vk_error *err)
+{
+	_cleanup_dom_ virDomainPtr dom = virDomainLookupByName(conn, name);
+	unsigned flags = VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
+			 VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA;
+
+	if (!dom)
+		return 0;
+	if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0 && virDomainIsActive(dom) == 1)
+		return lv_error(err, "cannot stop domain '%s'", name);
+	if (virDomainUndefineFlags(dom, flags) < 0 && virDomainUndefine(dom) < 0)
+		return lv_error(err, "cannot undefine domain '%s'", name);
+	return 0;
+}
+
+/* ----------------------------------------------------------------- guest -- */
+
+/* One attempt: connect within the time left and read "SSH-" from the peer. */
+static bool ssh_answers(const struct sockaddr_in *sa, long budget_ms)
+{
+	_cleanup_close_ int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct pollfd pfd;
+	char banner[8];
+	size_t got = 0;
+	long long deadline = now_ms() + budget_ms;
+	int soerr = 0;
+	socklen_t len = sizeof(soerr);
+
+	if (fd < 0)
+		return false;
+	if (connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 && errno != EINPROGRESS)
+		return false;
+	pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
+	if (poll(&pfd, 1, (int)budget_ms) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0 || soerr)
+		return false;
+	while (got < 4) {
+		long left = (long)(deadline - now_ms());
+		ssize_t n;
+
+		pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+		if (left <= 0 || poll(&pfd, 1, (int)left) != 1)
+			return false;
+		n = read(fd, banner + got, 4 - got);
+		if (n <= 0)
+			return false;
+		got += (size_t)n;
+	}
+	return memcmp(banner, "SSH-", 4) == 0;
+}
+
+int vk_wait_ssh(const char *host, int port, long timeout_ms, struct vk_error *err)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	long long start = now_ms(), deadline = start + timeout_ms;
+
+	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		return vk_error_set(err, VK_ERR_INVALID, "'%s' is not an IPv4 address", host);
+	while (now_ms() < deadline) {
+		long long attempt = now_ms();
+		long left = (long)(deadline - attempt);
+
+		if (ssh_answers(&sa, left < 5000 ? left : 5000))
+			return 0;
+		/* Refused or unreachable comes back at once: do not spin. */
+		if (now_ms() - attempt < 500)
+			sleep_ms(500);
+	}
+	return vk_error_set(err, VK_ERR_TIMEOUT, "the guest did not answer SSH on %s:%d within %ld s", host, port,
+			    timeout_ms / 1000);
+}

@@ -1,0 +1,122 @@
+#!/bin/bash
+# The lifecycle commands through the binary: bad input, unknown profiles, unreachable libvirt, and a run on test:///default.
+. "$top_srcdir/tests/integration/lib.sh"
+
+# A tiny qcow2 header is all the image probe needs; the test driver never reads the disk.
+img=$TEST_TMP/base.qcow2
+python3 -c 'import struct,sys; open(sys.argv[1],"wb").write(b"QFI\xfb"+struct.pack(">I",3)+b"\0"*16+struct.pack(">Q",1<<30)+b"\0"*480)' "$img"
+TEST_URI=test:///default
+
+for cmd in stop ip ssh status logs; do
+	run vk -p ghost $cmd
+	expect_rc 1 "$cmd on an unknown profile exits 1"
+	expect_err "profile 'ghost' does not exist" "$cmd names the unknown profile"
+done
+
+run vk start --no-kubernetes --memory 10 --image "$img" --libvirt-uri $TEST_URI
+expect_rc 2 "--memory 10 is a usage error"
+expect_err "invalid value '10' for --memory: must be between 256" "and says the range"
+run vk start --no-kubernetes --cpus 0 --image "$img" --libvirt-uri $TEST_URI
+expect_rc 2 "--cpus 0 is a usage error"
+run vk start --no-kubernetes --cpus many --image "$img"
+expect_rc 2 "--cpus many is a usage error"
+run vk start --no-kubernetes --accel warp --image "$img"
+expect_rc 2 "--accel warp is a usage error"
+expect_err "expected one of auto, kvm, tcg" "listing the accelerators"
+run vk start --no-kubernetes --network-mode bridge --image "$img"
+expect_rc 2 "--network-mode bridge is a usage error"
+run vk start --image "$img" --libvirt-uri $TEST_URI
+expect_rc 2 "start without --no-kubernetes is refused in this build"
+
+run vk start --no-kubernetes --image "$TEST_TMP/nope.qcow2" --libvirt-uri $TEST_URI
+expect_rc 1 "an image that does not exist fails"
+expect_err "image '$TEST_TMP/nope.qcow2': No such file" "naming the path"
+printf 'just text\n' >"$TEST_TMP/notes.txt"
+run vk start --no-kubernetes --image "$TEST_TMP/notes.txt" --libvirt-uri $TEST_URI
+expect_rc 2 "an image that is not qcow2 or raw is refused"
+expect_err "notes.txt' is not a qcow2 or raw disk image" "saying what it is not"
+check "nothing was created for the refused starts" test ! -e "$VIRTKUBE_HOME/profiles/virtkube"
+
+run vk start --no-kubernetes --image "$img" --libvirt-uri 'qemu+unix:///system?socket=/nonexistent/libvirt-sock'
+expect_rc 1 "an unreachable libvirt fails"
+expect_err "cannot connect to libvirt at 'qemu\+unix:///system\?socket=/nonexistent/libvirt-sock'" "naming the URI"
+expect_err "^hint: no libvirt daemon is listening" "with a hint"
+check "and leaves no profile behind" test ! -e "$VIRTKUBE_HOME/profiles/virtkube/config.json"
+
+# A whole start in one process on the test driver (no guest: it does not wait for SSH).
+run vk -p dev start --no-kubernetes --image "$img" --libvirt-uri $TEST_URI --network-mode isolated --cpus 1 --memory 512
+expect_rc 0 "start on test:///default succeeds"
+expect_out "profile 'dev' is running at 192.168.100.2" "and prints the IP"
+expect_err "warning: no KVM here: the VM runs under TCG" "with the one-line TCG warning"
+run vk -p dev ip
+expect_rc 0 "ip exits 0"
+expect_out "^192\.168\.100\.2$" "ip prints the node IP"
+check "the private key is 0600" test "$(stat -c %a "$VIRTKUBE_HOME/profiles/dev/id_ecdsa")" = 600
+check "the config is 0600" test "$(stat -c %a "$VIRTKUBE_HOME/profiles/dev/config.json")" = 600
+check "the seed ISO is there" test -s "$VIRTKUBE_HOME/profiles/dev/seed.iso"
+
+run vk -p dev start --no-kubernetes --cpus 3
+expect_rc 2 "a changed --cpus on an existing profile is refused"
+expect_err "created with --cpus 1; it cannot change to 3" "naming both values"
+expect_err "^hint: delete the profile first \('virtkube delete -p dev'\)" "with a hint to delete"
+
+# Every test:///default connection starts empty: the domain is gone for the next process.
+run vk -p dev status -o json
+expect_rc 1 "status of a profile whose domain is missing exits 1 (host down)"
+check "status -o json says Nonexistent" python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["Name"] == "dev" and d["Host"] == "Nonexistent" and d["IP"] == "192.168.100.2", d' "$out"
+
+# ssh execs the system ssh: a stand-in records its arguments and exits 42.
+mkdir -p "$TEST_TMP/bin"
+cat >"$TEST_TMP/bin/ssh" <<'EOS'
+#!/bin/sh
+printf '%s\n' "$@" >"$SSH_ARGS_FILE"
+exit 42
+EOS
+chmod +x "$TEST_TMP/bin/ssh"
+run env PATH="$TEST_TMP/bin:$PATH" SSH_ARGS_FILE="$TEST_TMP/ssh.args" "$VIRTKUBE_BIN" -p dev ssh -- cat /etc/hostname
+expect_rc 42 "ssh passes the command's exit code back"
+args=$(cat "$TEST_TMP/ssh.args" 2>/dev/null)
+check "ssh gets the profile key" grep -qxF "$VIRTKUBE_HOME/profiles/dev/id_ecdsa" <<<"$args"
+check "ssh never prompts about host keys" grep -qx "StrictHostKeyChecking=no" <<<"$args"
+check "ssh keeps no known_hosts" grep -qx "UserKnownHostsFile=/dev/null" <<<"$args"
+check "ssh logs only errors" grep -qx "LogLevel=ERROR" <<<"$args"
+check "ssh goes to docker@IP, then -- and the command" \
+	test "$(tail -n 4 "$TEST_TMP/ssh.args" | tr '\n' ' ')" = "docker@192.168.100.2 -- cat /etc/hostname "
+
+run vk -p dev logs
+expect_rc 1 "logs before any boot output fails"
+expect_err "console log .*console.log" "naming the log file"
+printf 'Debian GNU/Linux 12 dev ttyS0\n' >"$VIRTKUBE_HOME/profiles/dev/console.log"
+run vk -p dev logs
+expect_rc 0 "logs exits 0"
+expect_out "^Debian GNU/Linux 12 dev ttyS0$" "logs prints the console log"
+
+run vk -p other start --no-kubernetes --image "$img" --libvirt-uri $TEST_URI --network-mode isolated
+expect_rc 0 "a second profile starts"
+run vk -p dev delete --purge
+expect_rc 2 "--purge without --all refuses while other profiles exist"
+expect_err "profile 'other' is still there" "naming the other profile"
+
+run vk -p dev delete
+expect_rc 0 "delete exits 0"
+check "the profile directory is gone" test ! -e "$VIRTKUBE_HOME/profiles/dev"
+check "so is its lock file" test ! -e "$VIRTKUBE_HOME/locks/dev.lock"
+run vk -p dev delete
+expect_rc 0 "deleting it again is fine"
+expect_err "does not exist: nothing to delete" "and says so"
+
+# A config.json that does not parse can still be deleted (with the default URI).
+printf '{"schema": 1, "na' >"$VIRTKUBE_HOME/profiles/other/config.json"
+run env LIBVIRT_DEFAULT_URI=$TEST_URI "$VIRTKUBE_BIN" -p other delete
+expect_rc 0 "a profile with a broken config.json is deleted"
+check "its directory is gone" test ! -e "$VIRTKUBE_HOME/profiles/other"
+
+run vk -p third start --no-kubernetes --image "$img" --libvirt-uri $TEST_URI --network-mode isolated
+run vk delete --all --purge
+expect_rc 0 "delete --all --purge exits 0"
+check "the whole home is gone" test ! -e "$VIRTKUBE_HOME"
+
+finish

@@ -1,0 +1,299 @@
+/* The lifecycle against libvirt's built-in test:///default driver: define/start/stop/undefine, re-runs, half-made profiles. */
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <sys/stat.h>
+
+#include "cluster.h"
+#include "domxml.h"
+#include "machine.h"
+#include "profile.h"
+#include "tap.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+
+/* Quirks of test:///default this file works with:
+ * - its state lives in the process and is dropped when the last connection
+ *   closes, so main() keeps one connection open for the whole run (the CLI,
+ *   one process per command, sees a fresh driver every time);
+ * - a shutdown is instant, there are no domain capabilities (so TCG), and
+ *   storage volumes exist only in memory (no disk file appears). */
+#define URI "test:///default"
+
+static const char *image;
+static virConnectPtr conn;
+
+static void quiet(void *ud, virErrorPtr e)
+{
+	(void)ud;
+	(void)e;
+}
+
+static struct vk_profile *open_locked(const char *name)
+{
+	struct vk_error err = { 0 };
+	struct vk_profile *p = vk_profile_open(name, true, &err);
+
+	if (!p || vk_profile_lock(p, 0, &err) < 0) {
+		printf("Bail out! cannot open profile %s: %s\n", name, err.message);
+		exit(1);
+	}
+	return p;
+}
+
+static struct vk_start_opts opts(void)
+{
+	return (struct vk_start_opts){
+		.image = image,
+		.libvirt_uri = URI,
+		.network_mode = "isolated",
+		.no_kubernetes = true,
+		.cpus = 1,
+		.memory_mib = 512,
+		.disk_gib = 2,
+		.wait_s = -1,
+	};
+}
+
+static int domain_state(const char *name)
+{
+	virDomainPtr d = virDomainLookupByName(conn, name);
+	int st = -1, reason;
+
+	if (!d)
+		return -1;
+	virDomainGetState(d, &st, &reason, 0);
+	virDomainFree(d);
+	return st;
+}
+
+static char *network_xml(const char *name)
+{
+	virNetworkPtr n = virNetworkLookupByName(conn, name);
+	char *xml = n ? virNetworkGetXMLDesc(n, 0) : NULL;
+
+	if (n)
+		virNetworkFree(n);
+	return xml;
+}
+
+static bool pool_exists(const char *name)
+{
+	virStoragePoolPtr p = virStoragePoolLookupByName(conn, name);
+
+	if (p)
+		virStoragePoolFree(p);
+	return p != NULL;
+}
+
+static void test_lifecycle(void)
+{
+	struct vk_start_opts o = opts();
+	struct vk_start_result res;
+	struct vk_stop_result sres;
+	struct vk_status st;
+	struct vk_error err = { 0 };
+	_cleanup_profile_ struct vk_profile *p = open_locked("dev");
+	_cleanup_free_ char *netxml = NULL, *domxml = NULL, *key = vk_profile_path(p, VK_FILE_SSH_KEY);
+	_cleanup_free_ char *seed = vk_profile_path(p, VK_FILE_SEED);
+	virDomainPtr d;
+	struct stat sb;
+	int ndoms;
+
+	ok(vk_cluster_start(p, &o, &res, &err) == 0, "start creates and boots a new profile (%s)", err.message);
+	ok(res.created && !res.was_running, "it reports a new machine");
+	ok(res.accel == VK_ACCEL_TCG, "the test driver has no KVM: TCG");
+	is_str(res.node_ip, "192.168.100.2", "the node IP is .2 of the first free /24");
+	is_int(domain_state("dev"), VIR_DOMAIN_RUNNING, "domain 'dev' runs");
+	d = virDomainLookupByName(conn, "dev");
+	domxml = d ? virDomainGetXMLDesc(d, 0) : NULL;
+	if (d)
+		virDomainFree(d);
+	contains(domxml, VK_DOMXML_NS, "the domain carries virtkube's metadata");
+	contains(domxml, "network='virtkube-dev'", "it is on the profile's network");
+	netxml = network_xml("virtkube-dev");
+	ok(netxml && !strstr(netxml, "<forward"), "network 'virtkube-dev' exists and is isolated");
+	contains(netxml, "ip='192.168.100.2'", "with the static DHCP entry");
+	ok(!pool_exists("virtkube-dev"), "the transient storage pool is gone after the disk was made");
+	ok(stat(key, &sb) == 0 && (sb.st_mode & 0777) == 0600, "the SSH key is there, 0600");
+	ok(vk_path_exists(seed), "the seed ISO is there");
+	is_str(vk_profile_get_str(p, "state"), "Running", "config.json says Running");
+	is_str(vk_profile_get_str(p, "libvirt_uri"), URI, "and remembers the URI");
+
+	ok(vk_cluster_status(p, &st, &err) == 0 && st.host == VK_HOST_RUNNING && st.exit_bits == 0,
+	   "status: Running, exit bits 0");
+	vk_status_release(&st);
+
+	virConnectListAllDomains(conn, NULL, 0);
+	ndoms = virConnectNumOfDomains(conn) + virConnectNumOfDefinedDomains(conn);
+	ok(vk_cluster_start(p, &o, &res, &err) == 0 && res.was_running && !res.created,
+	   "start on a running profile is a no-op that says so");
+	is_int(virConnectNumOfDomains(conn) + virConnectNumOfDefinedDomains(conn), ndoms, "and defines nothing new");
+
+	o.cpus = 4;
+	ok(vk_cluster_start(p, &o, &res, &err) < 0 && err.code == VK_ERR_INVALID, "a changed --cpus is refused");
+	contains(err.message, "--cpus 1", "naming the saved value");
+	contains(err.hint, "virtkube delete -p dev", "with a hint to delete");
+	o = opts();
+
+	ok(vk_cluster_stop(p, 5, &sres, &err) == 0 && sres.was_running && !sres.forced, "stop shuts the domain down");
+	is_int(domain_state("dev"), VIR_DOMAIN_SHUTOFF, "domain 'dev' is shut off");
+	ok(vk_cluster_status(p, &st, &err) == 0 && st.host == VK_HOST_STOPPED && st.exit_bits == 1,
+	   "status: Stopped, exit bits 1 (no Kubernetes bits for a --no-kubernetes profile)");
+	vk_status_release(&st);
+	ok(vk_cluster_stop(p, 5, &sres, &err) == 0 && !sres.was_running, "stopping a stopped profile succeeds quietly");
+
+	ok(vk_cluster_start(p, &o, &res, &err) == 0 && !res.created && !res.was_running, "start on a stopped one boots it");
+	is_str(res.node_ip, "192.168.100.2", "with the same IP");
+	is_int(domain_state("dev"), VIR_DOMAIN_RUNNING, "domain 'dev' runs again");
+}
+
+static void test_second_profile_and_shared_network(void)
+{
+	struct vk_start_opts o = opts();
+	struct vk_start_result res;
+	struct vk_delete_result dres;
+	struct vk_error err = { 0 };
+	_cleanup_profile_ struct vk_profile *p = open_locked("other");
+	_cleanup_profile_ struct vk_profile *dev = open_locked("dev");
+	_cleanup_free_ char *xml = NULL;
+	_cleanup_free_ char *dir = xstrdup(dev->dir);
+	virDomainPtr foreign;
+	virNetworkPtr net;
+
+	ok(vk_cluster_start(p, &o, &res, &err) == 0, "a second profile starts (%s)", err.message);
+	is_str(res.node_ip, "192.168.101.2", "on the next /24: the first is another libvirt network's");
+
+	/* A domain virtkube did not make, on dev's network. */
+	xml = xasprintf("<domain type='test'><name>foreign</name><memory>65536</memory><os><type>hvm</type></os>"
+			"<devices><interface type='network'><source network='virtkube-dev'/></interface></devices></domain>");
+	foreign = virDomainDefineXML(conn, xml);
+	ok(foreign != NULL, "a foreign domain is defined on dev's network");
+	ok(vk_cluster_delete(dev, &dres, &err) == 0, "delete removes dev (%s)", err.message);
+	ok(dres.domain_removed && !dres.network_removed && dres.network_kept, "its network is kept: still in use");
+	is_int(domain_state("dev"), -1, "domain 'dev' is gone");
+	is_int(domain_state("foreign"), VIR_DOMAIN_SHUTOFF, "the foreign domain is untouched");
+	ok(!vk_path_exists(dir), "dev's directory is gone");
+	if (foreign) {
+		virDomainUndefine(foreign);
+		virDomainFree(foreign);
+	}
+	net = virNetworkLookupByName(conn, "virtkube-dev");
+	if (net) {
+		virNetworkDestroy(net);
+		virNetworkUndefine(net);
+		virNetworkFree(net);
+	}
+
+	ok(vk_cluster_delete(p, &dres, &err) == 0 && dres.domain_removed && dres.network_removed,
+	   "deleting the other profile removes its domain and network");
+	ok(network_xml("virtkube-other") == NULL, "network 'virtkube-other' is gone");
+}
+
+static void test_foreign_domain_name(void)
+{
+	struct vk_start_opts o = opts();
+	struct vk_start_result res;
+	struct vk_delete_result dres;
+	struct vk_error err = { 0 };
+	_cleanup_profile_ struct vk_profile *p = open_locked("taken");
+	virDomainPtr d = virDomainDefineXML(conn, "<domain type='test'><name>taken</name><memory>65536</memory>"
+						  "<os><type>hvm</type></os></domain>");
+
+	ok(d != NULL, "someone else's domain 'taken' exists");
+	ok(vk_cluster_start(p, &o, &res, &err) < 0 && err.code == VK_ERR_EXISTS,
+	   "start refuses a profile whose domain name is taken by a foreign domain");
+	contains(err.message, "not created by virtkube", "and says why");
+	ok(vk_cluster_delete(p, &dres, &err) == 0 && !dres.domain_removed, "delete of that profile works");
+	is_int(domain_state("taken"), VIR_DOMAIN_SHUTOFF, "and leaves the foreign domain alone");
+	if (d) {
+		virDomainUndefine(d);
+		virDomainFree(d);
+	}
+}
+
+static void test_half_created(void)
+{
+	struct vk_start_opts o = opts();
+	struct vk_start_result res;
+	struct vk_delete_result dres;
+	struct vk_error err = { 0 };
+	struct vk_network_spec ns = { .name = "virtkube-half", .mode = VK_NET_ISOLATED, .mac = "52:54:00:00:00:01",
+				      .host_name = "half" };
+	_cleanup_profile_ struct vk_profile *p = open_locked("half");
+	_cleanup_profile_ struct vk_profile *q = open_locked("resume");
+	_cleanup_free_ char *dir = xstrdup(p->dir);
+
+	/* What an interrupted first start leaves: config, a network, no disk, no domain. */
+	vk_ipv4_parse("192.168.140.0", &ns.subnet);
+	vk_profile_set_str(p, "libvirt_uri", URI);
+	vk_profile_set_str(p, "network", ns.name);
+	vk_profile_set_str(p, "state", "Created");
+	ok(vk_profile_save(p, &err) == 0 && vk_network_ensure(conn, &ns, &err) == 0, "a half-created profile is set up");
+	ok(vk_cluster_delete(p, &dres, &err) == 0, "delete works on it (%s)", err.message);
+	ok(!dres.domain_removed && dres.network_removed, "removing the network it had");
+	ok(network_xml("virtkube-half") == NULL && !vk_path_exists(dir), "no network and no directory are left");
+
+	/* An interrupted start is finished by running it again. */
+	vk_profile_set_str(q, "libvirt_uri", URI);
+	ok(vk_profile_save(q, &err) == 0, "a profile with only config.json");
+	ok(vk_cluster_start(q, &o, &res, &err) == 0 && res.created, "start finishes it (%s)", err.message);
+	is_int(domain_state("resume"), VIR_DOMAIN_RUNNING, "domain 'resume' runs");
+	ok(vk_cluster_delete(q, &dres, &err) == 0 && dres.domain_removed && dres.network_removed,
+	   "and delete removes it all");
+	is_int(domain_state("resume"), -1, "domain 'resume' is gone");
+}
+
+static void test_hostile_xml_parses(void)
+{
+	const char *hostile = "console=ttyS0 x='1' y=\"2\" <&> ]]>";
+	struct vk_domain_spec s = {
+		.name = "xmltest", .profile = "xmltest", .accel = VK_ACCEL_TCG, .vcpus = 1, .memory_mib = 64,
+		.disk_path = "/nonexistent/d'isk.qcow2", .network = "n&et", .mac = "52:54:00:00:00:02",
+		.console_log = "/tmp/c<onsole>.log", .kernel = "/k", .cmdline = hostile,
+	};
+	struct vk_error err = { 0 };
+	_cleanup_free_ char *xml = vk_domxml_build(&s, &err);
+	_cleanup_free_ char *back = NULL;
+	virDomainPtr d = xml ? virDomainDefineXML(conn, xml) : NULL;
+
+	ok(d != NULL, "libvirt parses the domain XML built from hostile values (%s)",
+	   d ? "" : virGetLastErrorMessage());
+	back = d ? virDomainGetXMLDesc(d, 0) : NULL;
+	contains(back, "<cmdline>console=ttyS0 x=&apos;1&apos; y=&quot;2&quot; &lt;&amp;&gt; ]]&gt;</cmdline>",
+		 "and keeps the command line intact");
+	contains(back, "<tb-cache unit='KiB'>262144</tb-cache>", "libvirt accepts <tcg><tb-cache> where we put it");
+	if (d) {
+		virDomainUndefine(d);
+		virDomainFree(d);
+	}
+}
+
+int main(void)
+{
+	_cleanup_free_ char *tmp = tap_tmpdir();
+	_cleanup_free_ char *home = xasprintf("%s/home", tmp);
+	_cleanup_free_ char *img = xasprintf("%s/base.qcow2", tmp);
+	unsigned char h[512] = { 'Q', 'F', 'I', 0xfb, 0, 0, 0, 3 };
+	struct vk_error err = { 0 };
+
+	h[24 + 4] = 0x40; /* 1 GiB virtual size */
+	setenv("VIRTKUBE_HOME", home, 1);
+	unsetenv("LIBVIRT_DEFAULT_URI");
+	vk_write_file_atomic(img, h, sizeof(h), 0644, &err);
+	image = img;
+	virSetErrorFunc(NULL, quiet);
+	conn = virConnectOpen(URI);
+	if (!conn) {
+		printf("1..0 # SKIP libvirt's test driver cannot be opened: %s\n", virGetLastErrorMessage());
+		return 0;
+	}
+	test_lifecycle();
+	test_second_profile_and_shared_network();
+	test_foreign_domain_name();
+	test_half_created();
+	test_hostile_xml_parses();
+	virConnectClose(conn);
+	vk_remove_tree(tmp, &err);
+	return done_testing();
+}
