@@ -84,5 +84,8 @@ static inline void vk_profile_freep(struct vk_profile **p)
  *   "kubernetes"         false for --no-kubernetes profiles
  *   "kubernetes_version" "v1.36.x"
  *   "api_port"           the API server's port on node_ip (8443)
- *   "addons"             array of enabled addon names */
+ *   "addons"             array of enabled addon names
+ *   "domain"             the libvirt domain's name (vm)
+ *   "network_mode"       "nat" | "isolated" (vm)
+ *   "instance_id"        cloud-init instance-id, set when the machine is created (vm) */
 #define VK_API_PORT 8443
