@@ -1,6 +1,6 @@
 #!/bin/bash
 # The lifecycle commands through the binary: bad input, unknown profiles, unreachable libvirt, and a run on test:///default.
-. "$top_srcdir/tests/integration/lib.sh"
+. "${top_srcdir:?run through make check}/tests/integration/lib.sh"
 
 # A tiny qcow2 header is all the image probe needs; the test driver never reads the disk.
 img=$TEST_TMP/base.qcow2
