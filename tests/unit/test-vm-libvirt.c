@@ -279,7 +279,8 @@ int main(void)
 
 	h[24 + 4] = 0x40; /* 1 GiB virtual size */
 	setenv("VIRTKUBE_HOME", home, 1);
-	unsetenv("LIBVIRT_DEFAULT_URI");
+	/* Profiles that never saved a URI fall back to the default: never a real daemon here. */
+	setenv("LIBVIRT_DEFAULT_URI", URI, 1);
 	vk_write_file_atomic(img, h, sizeof(h), 0644, &err);
 	image = img;
 	virSetErrorFunc(NULL, quiet);
