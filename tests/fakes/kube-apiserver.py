@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 ALL_VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 NS_VERBS = ["create", "delete", "get", "list", "patch", "update", "watch"]
@@ -1206,7 +1206,8 @@ class Handler(BaseHTTPRequestHandler):
                                    "gitCommit": "0" * 40, "gitTreeState": "clean",
                                    "buildDate": "2024-12-11T00:00:00Z", "goVersion": "go1.23.3",
                                    "compiler": "gc", "platform": "linux/amd64"})
-        parts = [p for p in path.split("/") if p]
+        # percent-escapes are decoded, as the real server does (a client may send system%3Acoredns)
+        parts = [unquote(p) for p in path.split("/") if p]
         if not parts or parts[0] not in ("api", "apis"):
             if parts[:2] == ["openapi", "v3"]:
                 with st.lock:
