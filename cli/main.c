@@ -17,6 +17,12 @@ extern const struct cli_command cli_cmd_completion;
 extern const struct cli_command cli_cmd_update_context;
 extern const struct cli_command cli_cmd_cache_list;
 extern const struct cli_command cli_cmd_cache_clean;
+extern const struct cli_command cli_cmd_addons_list;
+extern const struct cli_command cli_cmd_addons_enable;
+extern const struct cli_command cli_cmd_addons_disable;
+extern const struct cli_command cli_cmd_service;
+extern const struct cli_command cli_cmd_service_list;
+extern const struct cli_command cli_cmd_dashboard;
 
 /* vm: the VM lifecycle */
 extern const struct cli_command cli_cmd_start;
@@ -40,6 +46,12 @@ const struct cli_command *const cli_commands[] = {
 	&cli_cmd_profile_list,
 	&cli_cmd_cache_list,
 	&cli_cmd_cache_clean,
+	&cli_cmd_addons_list,
+	&cli_cmd_addons_enable,
+	&cli_cmd_addons_disable,
+	&cli_cmd_service,
+	&cli_cmd_service_list,
+	&cli_cmd_dashboard,
 	&cli_cmd_version,
 	&cli_cmd_help,
 	&cli_cmd_completion,

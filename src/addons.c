@@ -1,0 +1,499 @@
+/* Addons: registry, enabled set in the profile, apply/wait/delete/state (see addons.h). */
+#include "addons.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "datadir.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/strbuf.h"
+#include "util/xalloc.h"
+
+#define ADDON_FILE "addon.json"
+
+/* ------------------------------------------------------------ registry -- */
+
+static void addon_clear(struct vk_addon *a)
+{
+	free(a->name);
+	free(a->description);
+	free(a->dir);
+	vk_strv_free(a->manifests);
+	vk_strv_free(a->images);
+	for (size_t i = 0; i < a->nwaits; i++) {
+		free(a->waits[i].kind);
+		free(a->waits[i].ns);
+		free(a->waits[i].name);
+	}
+	free(a->waits);
+}
+
+void vk_addons_free(struct vk_addon_registry *reg)
+{
+	for (size_t i = 0; i < reg->n; i++)
+		addon_clear(&reg->items[i]);
+	free(reg->items);
+	reg->items = NULL;
+	reg->n = 0;
+}
+
+static char **string_list(json_t *arr, bool *bad)
+{
+	char **v = xcalloc(json_array_size(arr) + 1, sizeof(char *));
+	json_t *s;
+	size_t i;
+
+	*bad = !json_is_array(arr);
+	json_array_foreach(arr, i, s) {
+		if (!json_is_string(s) || !*json_string_value(s))
+			*bad = true;
+		v[i] = xstrdup(json_is_string(s) ? json_string_value(s) : "");
+	}
+	return v;
+}
+
+static bool safe_file_name(const char *s)
+{
+	return *s && !strchr(s, '/') && strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
+}
+
+static int addon_read(struct vk_addon *a, const char *dir, const char *folder, struct vk_error *err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s/" ADDON_FILE, dir, folder);
+	json_auto_t *doc = NULL;
+	json_error_t jerr;
+	json_t *waits, *w;
+	const char *name, *desc;
+	bool bad = false;
+	size_t i;
+
+	doc = json_load_file(path, 0, &jerr);
+	if (!doc)
+		return vk_error_set(err, VK_ERR_PARSE, "cannot read addon metadata '%s': line %d: %s", path, jerr.line,
+				    jerr.text);
+	name = json_string_value(json_object_get(doc, "name"));
+	desc = json_string_value(json_object_get(doc, "description"));
+	waits = json_object_get(doc, "wait");
+	if (!name || strcmp(name, folder) != 0)
+		return vk_error_set(err, VK_ERR_PARSE, "addon metadata '%s': \"name\" must be \"%s\", the folder's name",
+				    path, folder);
+	if (!desc || !json_is_boolean(json_object_get(doc, "default")) || !json_is_array(waits))
+		return vk_error_set(err, VK_ERR_PARSE,
+				    "addon metadata '%s': needs \"description\" (string), \"default\" (bool) and "
+				    "\"wait\" (list)",
+				    path);
+	a->name = xstrdup(name);
+	a->description = xstrdup(desc);
+	a->default_on = json_is_true(json_object_get(doc, "default"));
+	a->dir = xasprintf("%s/%s", dir, folder);
+	a->manifests = string_list(json_object_get(doc, "manifests"), &bad);
+	for (char **m = a->manifests; *m; m++)
+		bad |= !safe_file_name(*m);
+	if (bad || !a->manifests[0])
+		return vk_error_set(err, VK_ERR_PARSE, "addon metadata '%s': \"manifests\" must list file names in its "
+				    "folder", path);
+	a->images = string_list(json_object_get(doc, "images"), &bad);
+	if (bad)
+		return vk_error_set(err, VK_ERR_PARSE, "addon metadata '%s': \"images\" must be a list of strings", path);
+	a->waits = xcalloc(json_array_size(waits) + 1, sizeof(*a->waits));
+	json_array_foreach(waits, i, w) {
+		const char *kind = json_string_value(json_object_get(w, "kind"));
+		const char *ns = json_string_value(json_object_get(w, "namespace"));
+		const char *n = json_string_value(json_object_get(w, "name"));
+
+		if (!kind || !ns || !n || !vk_kube_waitable(kind))
+			return vk_error_set(err, VK_ERR_PARSE,
+					    "addon metadata '%s': wait entry %zu needs a kind virtkube can wait for "
+					    "(Deployment, DaemonSet, StatefulSet, Job, Service), namespace and name",
+					    path, i + 1);
+		a->waits[a->nwaits++] = (struct vk_addon_wait){ xstrdup(kind), xstrdup(ns), xstrdup(n) };
+	}
+	return 0;
+}
+
+static int by_name(const void *x, const void *y)
+{
+	return strcmp(((const struct vk_addon *)x)->name, ((const struct vk_addon *)y)->name);
+}
+
+int vk_addons_load(struct vk_addon_registry *reg, const char *dir, struct vk_error *err)
+{
+	_cleanup_free_ char *owned = dir ? NULL : vk_data_path("addons");
+	DIR *d;
+	struct dirent *de;
+	int rc = 0;
+
+	if (!dir)
+		dir = owned;
+	reg->items = NULL;
+	reg->n = 0;
+	d = opendir(dir);
+	if (!d) {
+		vk_error_set_errno(err, VK_ERR_IO, errno, "cannot read the addons directory '%s'", dir);
+		return vk_error_hint(err, "set $VIRTKUBE_DATADIR to where virtkube's data is installed");
+	}
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *meta = NULL;
+
+		if (de->d_name[0] == '.')
+			continue;
+		meta = xasprintf("%s/%s/" ADDON_FILE, dir, de->d_name);
+		if (!vk_path_exists(meta))
+			continue;
+		reg->items = xrealloc(reg->items, (reg->n + 1) * sizeof(*reg->items));
+		memset(&reg->items[reg->n], 0, sizeof(reg->items[0]));
+		reg->n++;
+		if (addon_read(&reg->items[reg->n - 1], dir, de->d_name, err) < 0) {
+			rc = -1;
+			break;
+		}
+	}
+	closedir(d);
+	if (rc < 0) {
+		vk_addons_free(reg);
+		return -1;
+	}
+	qsort(reg->items, reg->n, sizeof(*reg->items), by_name);
+	return 0;
+}
+
+static char *names_list(const struct vk_addon_registry *reg)
+{
+	struct vk_strbuf sb = VK_STRBUF_INIT;
+
+	for (size_t i = 0; i < reg->n; i++)
+		vk_strbuf_addf(&sb, "%s%s", i ? ", " : "", reg->items[i].name);
+	return vk_strbuf_detach(&sb, NULL);
+}
+
+const struct vk_addon *vk_addons_find(const struct vk_addon_registry *reg, const char *name, struct vk_error *err)
+{
+	_cleanup_free_ char *list = NULL;
+
+	for (size_t i = 0; i < reg->n; i++)
+		if (strcmp(reg->items[i].name, name) == 0)
+			return &reg->items[i];
+	list = names_list(reg);
+	vk_error_set(err, VK_ERR_NOT_FOUND, "unknown addon '%s'", name);
+	vk_error_hint(err, "the addons are: %s ('virtkube addons list')", list);
+	return NULL;
+}
+
+/* ------------------------------------------------------- enabled set -- */
+
+char **vk_addons_enabled(const struct vk_profile *p, const struct vk_addon_registry *reg)
+{
+	json_t *arr = json_object_get(p->config, "addons");
+	char **v;
+	size_t n = 0;
+
+	if (json_is_array(arr)) {
+		json_t *s;
+		size_t i;
+
+		v = xcalloc(json_array_size(arr) + 1, sizeof(char *));
+		json_array_foreach(arr, i, s)
+			if (json_is_string(s))
+				v[n++] = xstrdup(json_string_value(s));
+		return v;
+	}
+	v = xcalloc(reg->n + 1, sizeof(char *));
+	for (size_t i = 0; i < reg->n; i++)
+		if (reg->items[i].default_on)
+			v[n++] = xstrdup(reg->items[i].name);
+	return v;
+}
+
+bool vk_addons_is_enabled(const struct vk_profile *p, const struct vk_addon_registry *reg, const char *name)
+{
+	_cleanup_strv_ char **on = vk_addons_enabled(p, reg);
+
+	for (char **s = on; *s; s++)
+		if (strcmp(*s, name) == 0)
+			return true;
+	return false;
+}
+
+void vk_addons_set_enabled(struct vk_profile *p, const struct vk_addon_registry *reg, const char *name, bool on)
+{
+	_cleanup_strv_ char **cur = vk_addons_enabled(p, reg);
+	json_t *arr = json_array();
+	bool have = false;
+
+	for (char **s = cur; *s; s++) {
+		if (strcmp(*s, name) == 0) {
+			have = true;
+			if (!on)
+				continue;
+		}
+		json_array_append_new(arr, json_string(*s));
+	}
+	if (on && !have)
+		json_array_append_new(arr, json_string(name));
+	json_object_set_new(p->config, "addons", arr);
+}
+
+/* ------------------------------------------------------------ applying -- */
+
+int vk_addon_manifest(const struct vk_addon *a, const struct vk_profile *p, struct vk_manifest *m,
+		      struct vk_error *err)
+{
+	const char *ip = vk_profile_get_str(p, "node_ip");
+	const char *ver = vk_profile_get_str(p, "kubernetes_version");
+	const struct vk_manifest_var vars[] = {
+		{ "NODE_IP", ip ? ip : "" },
+		{ "PROFILE", p->name },
+		{ "DNS_DOMAIN", "cluster.local" },
+		{ "DNS_SERVICE_IP", "10.96.0.10" },
+		{ "KUBERNETES_VERSION", ver ? ver : "" },
+		{ NULL, NULL },
+	};
+
+	for (char **f = a->manifests; *f; f++) {
+		_cleanup_free_ char *path = xasprintf("%s/%s", a->dir, *f);
+		_cleanup_free_ char *display = xasprintf("addons/%s/%s", a->name, *f);
+
+		if (vk_manifest_add_file(m, path, display, vars, err) < 0) {
+			vk_manifest_clear(m);
+			return vk_error_prefix(err, "addon '%s'", a->name);
+		}
+	}
+	vk_manifest_sort(m);
+	return 0;
+}
+
+static void report(vk_addon_progress progress, void *data, const char *addon, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void report(vk_addon_progress progress, void *data, const char *addon, const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	va_list ap;
+
+	if (!progress)
+		return;
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	progress(data, addon, msg);
+}
+
+int vk_addon_apply(struct vk_kube *k, const struct vk_profile *p, const struct vk_addon *a,
+		   vk_addon_progress progress, void *data, struct vk_error *err)
+{
+	_cleanup_manifest_ struct vk_manifest m = { 0 };
+
+	if (vk_addon_manifest(a, p, &m, err) < 0)
+		return -1;
+	report(progress, data, a->name, "applying %zu objects", m.n);
+	for (size_t i = 0; i < m.n; i++) {
+		json_t *out = vk_kube_apply(k, m.items[i].obj, err);
+
+		if (!out)
+			return vk_error_prefix(err, "addon '%s' (%s)", a->name, m.items[i].source);
+		json_decref(out);
+	}
+	return 0;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int vk_addon_wait(struct vk_kube *k, const struct vk_addon *a, long timeout_ms, vk_addon_progress progress,
+		  void *data, struct vk_error *err)
+{
+	long long deadline = now_ms() + timeout_ms;
+
+	for (size_t i = 0; i < a->nwaits; i++) {
+		const struct vk_addon_wait *w = &a->waits[i];
+		long long left = deadline - now_ms();
+
+		report(progress, data, a->name, "waiting for %s %s/%s", w->kind, w->ns, w->name);
+		if (vk_kube_wait_ready(k, w->kind, w->ns, w->name, left > 0 ? (long)left : 1, err) < 0)
+			return vk_error_prefix(err, "addon '%s'", a->name);
+	}
+	return 0;
+}
+
+int vk_addon_delete(struct vk_kube *k, const struct vk_profile *p, const struct vk_addon *a, bool wait,
+		    long timeout_ms, size_t *deleted, struct vk_error *err)
+{
+	_cleanup_manifest_ struct vk_manifest m = { 0 };
+	long long deadline = now_ms() + timeout_ms;
+
+	*deleted = 0;
+	if (vk_addon_manifest(a, p, &m, err) < 0)
+		return -1;
+	for (size_t i = m.n; i-- > 0;) {
+		struct vk_manifest_object *o = &m.items[i];
+		bool gone = false;
+
+		if (vk_kube_delete(k, o->api_version, o->kind, o->ns, o->name, "Background", &gone, err) < 0)
+			return vk_error_prefix(err, "addon '%s'", a->name);
+		*deleted += gone;
+	}
+	if (!wait)
+		return 0;
+	/* A Namespace is deleted in the background; until it is gone, applying
+	 * into it again is refused, so a disable waits for it. */
+	for (size_t i = 0; i < m.n; i++) {
+		struct vk_manifest_object *o = &m.items[i];
+		long delay = 100;
+
+		if (strcmp(o->kind, "Namespace") != 0 || strcmp(o->api_version, "v1") != 0)
+			continue;
+		for (;;) {
+			json_t *ns = vk_kube_get(k, "v1", "Namespace", NULL, o->name, err);
+
+			if (!ns) {
+				if (err && err->code == VK_ERR_NOT_FOUND)
+					break;
+				return vk_error_prefix(err, "addon '%s'", a->name);
+			}
+			json_decref(ns);
+			if (now_ms() >= deadline) {
+				vk_error_set(err, VK_ERR_TIMEOUT,
+					     "addon '%s': timed out after %lds waiting for Namespace '%s' to be deleted",
+					     a->name, (timeout_ms + 999) / 1000, o->name);
+				return vk_error_hint(err, "'kubectl get namespace %s -o yaml' shows what holds it",
+						     o->name);
+			}
+			nanosleep(&(struct timespec){ .tv_sec = delay / 1000, .tv_nsec = (delay % 1000) * 1000000L },
+				  NULL);
+			if (delay < 1000)
+				delay *= 2;
+		}
+	}
+	vk_error_clear(err);
+	return 0;
+}
+
+const char *vk_addon_state_name(enum vk_addon_state s)
+{
+	switch (s) {
+	case VK_ADDON_NOT_APPLIED:
+		return "Not applied";
+	case VK_ADDON_PARTIAL:
+		return "Partly applied";
+	case VK_ADDON_PENDING:
+		return "Pending";
+	case VK_ADDON_READY:
+		return "Ready";
+	}
+	return "?";
+}
+
+int vk_addon_state(struct vk_kube *k, const struct vk_profile *p, const struct vk_addon *a,
+		   enum vk_addon_state *state, char **detail, struct vk_error *err)
+{
+	_cleanup_manifest_ struct vk_manifest m = { 0 };
+	size_t present = 0;
+
+	*detail = NULL;
+	if (vk_addon_manifest(a, p, &m, err) < 0)
+		return -1;
+	/* Presence of every object is the truth (a wait entry alone would miss
+	 * a deleted ConfigMap); with a handful of objects per addon over one
+	 * kept-alive connection, this is quick. */
+	for (size_t i = 0; i < m.n; i++) {
+		struct vk_manifest_object *o = &m.items[i];
+		json_t *obj = vk_kube_get(k, o->api_version, o->kind, o->ns, o->name, err);
+
+		if (obj) {
+			present++;
+			json_decref(obj);
+		} else if (err && err->code != VK_ERR_NOT_FOUND) {
+			return -1;
+		} else if (!*detail) {
+			*detail = o->ns ? xasprintf("%s %s/%s is missing", o->kind, o->ns, o->name)
+					: xasprintf("%s %s is missing", o->kind, o->name);
+		}
+	}
+	if (present == 0) {
+		free(*detail);
+		*detail = NULL;
+		*state = VK_ADDON_NOT_APPLIED;
+		return 0;
+	}
+	if (present < m.n) {
+		*state = VK_ADDON_PARTIAL;
+		return 0;
+	}
+	for (size_t i = 0; i < a->nwaits; i++) {
+		const struct vk_addon_wait *w = &a->waits[i];
+		_cleanup_free_ char *why = NULL;
+		bool ready = false;
+
+		if (vk_kube_check_ready(k, w->kind, w->ns, w->name, &ready, &why, err) < 0) {
+			if (err && err->code == VK_ERR_FAILED) { /* a failed Job */
+				*state = VK_ADDON_PENDING;
+				*detail = xstrdup(err->message);
+				vk_error_clear(err);
+				return 0;
+			}
+			return -1;
+		}
+		if (!ready) {
+			*state = VK_ADDON_PENDING;
+			*detail = xasprintf("%s %s/%s: %s", w->kind, w->ns, w->name, why ? why : "not ready");
+			return 0;
+		}
+	}
+	*state = VK_ADDON_READY;
+	return 0;
+}
+
+int vk_addons_apply_enabled(struct vk_kube *k, struct vk_profile *p, const char *const *extra, bool no_wait,
+			    long timeout_ms, vk_addon_progress progress, void *data, struct vk_error *err)
+{
+	_cleanup_addons_ struct vk_addon_registry reg = { 0 };
+	_cleanup_strv_ char **names = NULL;
+	long long deadline = now_ms() + timeout_ms;
+
+	if (vk_addons_load(&reg, NULL, err) < 0)
+		return -1;
+	for (const char *const *e = extra; e && *e; e++)
+		if (!vk_addons_find(&reg, *e, err))
+			return -1;
+	for (const char *const *e = extra; e && *e; e++)
+		vk_addons_set_enabled(p, &reg, *e, true);
+	if (!json_is_array(json_object_get(p->config, "addons"))) {
+		/* record the defaults, so later default changes do not alter this profile */
+		_cleanup_strv_ char **defaults = vk_addons_enabled(p, &reg);
+		json_t *arr = json_array();
+
+		for (char **s = defaults; *s; s++)
+			json_array_append_new(arr, json_string(*s));
+		json_object_set_new(p->config, "addons", arr);
+	}
+	names = vk_addons_enabled(p, &reg);
+	for (char **n = names; *n; n++) {
+		const struct vk_addon *a = vk_addons_find(&reg, *n, err);
+
+		if (!a) {
+			vk_error_prefix(err, "profile '%s' enables an addon this virtkube does not have", p->name);
+			return -1;
+		}
+		if (vk_addon_apply(k, p, a, progress, data, err) < 0)
+			return -1;
+	}
+	if (no_wait)
+		return 0;
+	for (char **n = names; *n; n++) {
+		const struct vk_addon *a = vk_addons_find(&reg, *n, err);
+		long long left = deadline - now_ms();
+
+		if (vk_addon_wait(k, a, left > 0 ? (long)left : 1, progress, data, err) < 0)
+			return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,144 @@
+#!/bin/bash
+# Addons against the fake API server: enable, list, re-enable, disable for every addon; waits; errors.
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/fake-api.sh"
+
+fake_start api
+make_profile dev "$FAKE_PORT"
+export VIRTKUBE_PROFILE=dev
+
+# paths_since N: the object paths virtkube applied after log line N.
+paths_since() {
+	tail -n +"$(($1 + 1))" "$TEST_TMP/api.log" | python3 -c '
+import json, sys
+seen = []
+for line in sys.stdin:
+    r = json.loads(line)
+    if r.get("method") == "PATCH" and "virtkube" in r.get("userAgent", ""):
+        p = r["path"].split("?")[0]
+        if p not in seen:
+            seen.append(p)
+print("\n".join(seen))'
+}
+lines() { wc -l <"$TEST_TMP/api.log"; }
+
+run vk addons list -o json
+expect_rc 0 "addons list -o json exits 0"
+check "every addon is listed, the defaults enabled, nothing applied yet" python3 -c '
+import json, sys
+d = {a["name"]: a for a in json.loads(sys.argv[1])}
+assert set(d) == {"dashboard", "default-storageclass", "dns", "ingress", "storage-provisioner"}, d
+assert [n for n in sorted(d) if d[n]["enabled"]] == ["default-storageclass", "dns", "storage-provisioner"], d
+assert all(a["status"] == "Not applied" for a in d.values()), d' "$out"
+
+for addon in dns storage-provisioner default-storageclass dashboard ingress; do
+	before=$(lines)
+	run vk addons enable "$addon"
+	expect_rc 0 "addons enable $addon exits 0"
+	expect_err "addon '$addon' is enabled" "and says so"
+	paths=$(paths_since "$before")
+	check "$addon: objects were applied" test -n "$paths"
+
+	run vk addons list -o json
+	check "$addon: listed as enabled and Ready" python3 -c '
+import json, sys
+a = [x for x in json.loads(sys.argv[1]) if x["name"] == sys.argv[2]][0]
+assert a["enabled"] is True and a["status"] == "Ready", a' "$out" "$addon"
+	check "$addon: remembered in config.json" python3 -c '
+import json, sys
+assert sys.argv[2] in json.load(open(sys.argv[1]))["addons"]' "$VIRTKUBE_HOME/profiles/dev/config.json" "$addon"
+
+	# Re-enabling changes nothing: every apply answers 200 (not 201) and no resourceVersion moves.
+	rv_before=$(kapi GET /api/v1/namespaces | python3 -c 'import json,sys; print(json.load(sys.stdin)["metadata"]["resourceVersion"])')
+	before=$(lines)
+	run vk addons enable "$addon"
+	expect_rc 0 "$addon: enabling again exits 0"
+	check "$addon: the second enable only updated (200), created nothing" python3 -c '
+import json, sys
+st = [json.loads(l)["status"] for l in open(sys.argv[1]).readlines()[int(sys.argv[2]):]
+      if json.loads(l).get("method") == "PATCH"]
+assert st and set(st) == {200}, st' "$TEST_TMP/api.log" "$before"
+	rv_after=$(kapi GET /api/v1/namespaces | python3 -c 'import json,sys; print(json.load(sys.stdin)["metadata"]["resourceVersion"])')
+	check "$addon: and changed no object (resourceVersion $rv_before -> $rv_after)" test "$rv_before" = "$rv_after"
+
+	run vk addons disable "$addon"
+	expect_rc 0 "addons disable $addon exits 0"
+	left=""
+	while IFS= read -r p; do
+		kapi GET "$p" >/dev/null
+		[ "$(cat "$TEST_TMP/.code")" = 404 ] || left="$left $p"
+	done <<<"$paths"
+	check "$addon: disable leaves none of its objects (left:$left)" test -z "$left"
+	run vk addons list -o json
+	check "$addon: listed as disabled and not applied" python3 -c '
+import json, sys
+a = [x for x in json.loads(sys.argv[1]) if x["name"] == sys.argv[2]][0]
+assert a["enabled"] is False and a["status"] == "Not applied", a' "$out" "$addon"
+done
+
+# The substituted values reach the cluster.
+run vk addons enable dns
+svc=$(kapi GET /api/v1/namespaces/kube-system/services/kube-dns)
+check "dns: kube-dns has the ClusterIP \${DNS_SERVICE_IP} (10.96.0.10)" python3 -c '
+import json, sys; assert json.loads(sys.argv[1])["spec"]["clusterIP"] == "10.96.0.10"' "$svc"
+cm=$(kapi GET /api/v1/namespaces/kube-system/configmaps/coredns)
+check "dns: the Corefile has \${DNS_DOMAIN} substituted" python3 -c '
+import json, sys; c = json.loads(sys.argv[1])["data"]["Corefile"]; assert "kubernetes cluster.local " in c and "$" not in c, c' "$cm"
+check "objects are applied with fieldManager=virtkube and force" grep -q 'fieldManager=virtkube&force=true' "$TEST_TMP/api.log"
+check "as application/apply-patch+yaml" grep -q '"contentType": "application/apply-patch+yaml"' "$TEST_TMP/api.log"
+
+run vk addons list
+expect_rc 0 "addons list (table) exits 0"
+expect_out "^NAME +ENABLED +STATUS +DESCRIPTION" "the table has headers"
+expect_out "^dns +yes +Ready +CoreDNS" "dns is enabled and Ready"
+expect_out "^ingress +no +Not applied" "ingress is neither"
+
+run vk addons enable nosuch
+expect_rc 1 "an unknown addon fails"
+expect_err "unknown addon 'nosuch'" "naming it"
+expect_err "hint: .*dashboard, default-storageclass, dns, ingress, storage-provisioner" "with the list"
+run vk addons disable nosuch
+expect_rc 1 "disabling an unknown addon fails too"
+
+# Waits: a Deployment that becomes available after 3 seconds.
+fake_start slow --deployment-ready-after 3
+make_profile slow "$FAKE_PORT"
+run vk -p slow addons enable dns --timeout 1
+expect_rc 1 "a wait that runs out fails"
+expect_err "timed out after 1s waiting for Deployment 'kube-system/coredns' to be available" \
+	"and names what was awaited"
+run vk -p slow addons list -o json
+check "the addon is remembered as enabled and shown Pending" python3 -c '
+import json, sys
+a = [x for x in json.loads(sys.argv[1]) if x["name"] == "dns"][0]
+assert a["enabled"] is True and a["status"] == "Pending" and "replicas" in a["detail"], a' "$out"
+run vk -p slow addons enable ingress --no-wait
+expect_rc 0 "--no-wait returns before the addon is ready"
+start=$(date +%s%N)
+run vk -p slow addons enable storage-provisioner
+end=$(date +%s%N)
+expect_rc 0 "enable waits for the Deployment to become available"
+check "and that took the fake's 3 seconds (took $(((end - start) / 1000000)) ms)" test $(((end - start) / 1000000)) -ge 2000
+
+# A profile that is not running, and one without Kubernetes.
+make_profile stopped "$FAKE_PORT" client Stopped
+run vk -p stopped addons enable dns
+expect_rc 1 "enable on a stopped profile fails"
+expect_err "profile 'stopped' is not running \(state: Stopped\)" "and says so"
+expect_err "hint: start it with 'virtkube start -p stopped'" "with a hint"
+run vk -p stopped addons list
+expect_rc 0 "addons list on a stopped profile still lists"
+expect_out "^dns +yes +- " "without status"
+
+# A manifest with an unknown placeholder: nothing is applied, the error names it, the file and the document.
+mkdir -p "$TEST_TMP/data"
+cp -r "$top_srcdir/addons" "$TEST_TMP/data/addons"
+sed -i 's/name: system:coredns$/name: system:coredns-${NOT_A_VAR}/' "$TEST_TMP/data/addons/dns/coredns.yaml"
+before=$(lines)
+VIRTKUBE_DATADIR="$TEST_TMP/data" run vk addons enable dns
+expect_rc 1 "an addon with an unknown \${VAR} fails"
+expect_err "unknown placeholder '\\$\\{NOT_A_VAR\\}' in 'addons/dns/coredns.yaml' document [0-9]+ \(line [0-9]+\)" \
+	"naming the placeholder, the file and the document"
+check "and nothing was applied" test "$(paths_since "$before")" = ""
+
+finish

@@ -1,0 +1,125 @@
+#!/bin/bash
+# service --url / service list / dashboard --url against the fake API server, and the transport errors.
+. "$top_srcdir/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/fake-api.sh"
+
+fake_start api
+make_profile dev "$FAKE_PORT"
+export VIRTKUBE_PROFILE=dev
+
+svc_json() { # NAME TYPE PORTS-JSON
+	printf '{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "%s", "namespace": "default"}, "spec": {"type": "%s", "selector": {"app": "%s"}, "ports": %s}}' "$1" "$2" "$1" "$3"
+}
+apply_json /api/v1/namespaces/default/services/web "$(svc_json web NodePort '[{"port": 80, "targetPort": 8080}]')"
+apply_json /api/v1/namespaces/default/services/multi "$(svc_json multi NodePort \
+	'[{"name": "http", "port": 80, "targetPort": "web"}, {"name": "https", "port": 443, "nodePort": 30443}, {"name": "metrics", "port": 9100}]')"
+apply_json /api/v1/namespaces/default/services/internal "$(svc_json internal ClusterIP '[{"port": 80}]')"
+# nodePorts as the fake allocated them, in spec order
+nodeports() { kapi GET "/api/v1/namespaces/default/services/$1" | python3 -c '
+import json, sys; print(" ".join(str(p["nodePort"]) for p in json.load(sys.stdin)["spec"]["ports"]))'; }
+read -r web_np <<<"$(nodeports web)"
+read -r m1 m2 m3 <<<"$(nodeports multi)"
+check "the fake allocated node ports ($web_np; $m1 $m2 $m3)" test -n "$web_np" -a -n "$m3" -a "$m2" = 30443
+
+run vk service web --url
+expect_rc 0 "service web --url exits 0"
+check "and prints http://NODE_IP:NODEPORT" test "$out" = "http://127.0.0.1:$web_np"
+
+run vk service multi --url
+expect_rc 0 "a Service with three ports exits 0"
+check "one URL per port, in spec order" test "$out" = "$(printf 'http://127.0.0.1:%s\nhttp://127.0.0.1:%s\nhttp://127.0.0.1:%s' "$m1" "$m2" "$m3")"
+
+run vk service multi --url --https
+expect_rc 0 "--https exits 0"
+check "and changes the scheme" test "$(head -1 <<<"$out")" = "https://127.0.0.1:$m1"
+
+run vk service multi --url --format '{{.Name}} {{.IP}}:{{ .Port }}'
+expect_rc 0 "--format exits 0"
+check "and fills .Name, .IP and .Port" test "$out" = "$(printf 'http 127.0.0.1:%s\nhttps 127.0.0.1:%s\nmetrics 127.0.0.1:%s' "$m1" "$m2" "$m3")"
+
+run vk service web --url --format '{{.Host}}'
+expect_rc 2 "an unknown --format field is a usage error"
+expect_err "unknown or unterminated field '\{\{.Host\}\}'" "naming it"
+
+run vk service internal --url
+expect_rc 1 "a ClusterIP Service fails"
+expect_err "service 'default/internal' is of type ClusterIP and has no node port" "saying it has no node port"
+expect_err "hint: .*kubectl -n default expose service internal --type=NodePort" "and how to expose it"
+
+run vk service nosuch --url
+expect_rc 1 "a missing Service fails"
+expect_err "service 'nosuch' was not found in namespace 'default'" "naming it and the namespace"
+run vk service web -n nosuchns --url
+expect_rc 1 "a missing namespace fails"
+expect_err "namespace 'nosuchns' does not exist" "naming the namespace"
+run vk service 'Bad_Name' --url
+expect_rc 2 "an invalid Service name is a usage error"
+
+# --wait: the Service appears a second after the command started.
+( vk service late --url --wait 10 >"$TEST_TMP/late.out" 2>"$TEST_TMP/late.err"; echo $? >"$TEST_TMP/late.rc" ) &
+waiter=$!
+sleep 1
+apply_json /api/v1/namespaces/default/services/late "$(svc_json late NodePort '[{"port": 8080}]')"
+wait "$waiter"
+read -r late_np <<<"$(nodeports late)"
+check "--wait picks up a Service created while it waits" test "$(cat "$TEST_TMP/late.rc")" = 0 -a "$(cat "$TEST_TMP/late.out")" = "http://127.0.0.1:$late_np"
+start=$(date +%s%N)
+run vk service never --url --wait 1
+end=$(date +%s%N)
+expect_rc 1 "--wait gives up on a Service that never comes"
+expect_err "service 'never' was not found in namespace 'default' within 1s" "and says how long it waited"
+check "after about the time given ($(((end - start) / 1000000)) ms)" test $(((end - start) / 1000000)) -ge 900
+
+run vk service list
+expect_rc 0 "service list exits 0"
+expect_out "^NAMESPACE +NAME +TARGET PORT +URL" "with headers"
+expect_out "^default +web +8080 +http://127.0.0.1:$web_np\$" "a NodePort Service with its target port and URL"
+expect_out "^default +multi +http/web +http://127.0.0.1:$m1\$" "a named port with a named target"
+expect_out "^default +multi +metrics/9100 +http://127.0.0.1:$m3\$" "every port of it"
+expect_out "^default +internal +No node port" "a ClusterIP Service has no URL"
+expect_out "^default +kubernetes +No node port" "the kubernetes Service is listed"
+run vk service list -n kube-system
+expect_rc 0 "service list -n exits 0"
+check "and lists only that namespace" test "$(grep -c '^default' <<<"$out")" = 0
+
+# dashboard --url
+run vk dashboard --url
+expect_rc 1 "dashboard --url without the addon fails"
+expect_err "the dashboard addon is not enabled in profile 'dev'" "and says so"
+expect_err "hint: enable it with 'virtkube -p dev addons enable dashboard'" "with the command to run"
+run vk addons enable dashboard
+dash_np=$(kapi GET /api/v1/namespaces/kubernetes-dashboard/services/kubernetes-dashboard | python3 -c '
+import json, sys; print([p["nodePort"] for p in json.load(sys.stdin)["spec"]["ports"] if p["port"] == 80][0])')
+run vk dashboard --url
+expect_rc 0 "dashboard --url exits 0 once the addon is enabled"
+check "and prints the node port of port 80" test "$out" = "http://127.0.0.1:$dash_np/"
+
+# Transport and TLS failures are named.
+make_profile wrongcert "$FAKE_PORT" wrong-client
+run vk -p wrongcert service web --url
+expect_rc 1 "a client certificate from another CA fails"
+expect_err "the API server at https://127.0.0.1:$FAKE_PORT rejected the client certificate" "with a clear TLS error"
+cp "$FAKE_CERTS/wrong-ca.crt" "$VIRTKUBE_HOME/profiles/wrongcert/ca.crt"
+cp "$FAKE_CERTS/client.crt" "$VIRTKUBE_HOME/profiles/wrongcert/client.crt"
+cp "$FAKE_CERTS/client.key" "$VIRTKUBE_HOME/profiles/wrongcert/client.key"
+run vk -p wrongcert service web --url
+expect_rc 1 "a server certificate the profile's CA did not sign fails"
+expect_err "presented a certificate the profile's CA does not trust" "and says so"
+
+port=$(closed_port)
+make_profile down "$port"
+run vk -p down service web --url
+expect_rc 1 "a server that is down fails"
+expect_err "cannot connect to the API server at https://127.0.0.1:$port" "naming the URL"
+expect_err "hint: is the cluster running" "with a hint"
+
+rm "$VIRTKUBE_HOME/profiles/down/client.key"
+run vk -p down service web --url
+expect_rc 1 "a profile without its client key fails"
+expect_err "cannot read the client key of profile 'down'" "naming the file's role"
+
+run vk -p nosuchprofile service web --url
+expect_rc 1 "a profile that does not exist fails"
+expect_err "profile 'nosuchprofile' does not exist" "naming it"
+
+finish
