@@ -296,14 +296,56 @@ int vk_kube_require_running(const struct vk_profile *p, struct vk_error *err)
 	return 0;
 }
 
+static bool says_rejected(const char *detail)
+{
+	return strstr(detail, "unknown ca") || strstr(detail, "bad certificate") ||
+	       strstr(detail, "certificate required") || strstr(detail, "certificate unknown") ||
+	       strstr(detail, "access denied") || strstr(detail, "certificate expired") ||
+	       strstr(detail, "unsupported certificate");
+}
+
+/* With TLS 1.3 a server that refuses the client certificate says so after
+ * the client's handshake is done, and closes; the client then often fails
+ * to send or read without ever seeing the alert. A TLS 1.2 handshake (which
+ * every API server accepts) carries the refusal inside the handshake, so a
+ * handshake-only probe tells the two apart. Returns the alert text or NULL. */
+static char *probe_client_cert(struct vk_kube *k)
+{
+	char errbuf[CURL_ERROR_SIZE] = "";
+	CURL *c = curl_easy_duphandle(k->curl);
+	char *alert = NULL;
+	CURLcode rc;
+
+	if (!c)
+		return NULL;
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_URL, k->server);
+	curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(c, CURLOPT_SSLVERSION, (long)(CURL_SSLVERSION_TLSv1_2 | CURL_SSLVERSION_MAX_TLSv1_2));
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, KUBE_CONNECT_TIMEOUT_MS);
+	rc = curl_easy_perform(c);
+	if (rc != CURLE_OK && says_rejected(errbuf))
+		alert = xstrdup(errbuf);
+	curl_easy_cleanup(c);
+	return alert;
+}
+
 /* Turns a libcurl failure into an error that says what failed and where. */
 static int transport_error(struct vk_kube *k, CURLcode rc, const char *method, const char *path,
 			   struct vk_error *err)
 {
+	_cleanup_free_ char *probed = NULL;
 	const char *detail = k->errbuf[0] ? k->errbuf : curl_easy_strerror(rc);
-	bool rejected = strstr(detail, "unknown ca") || strstr(detail, "bad certificate") ||
-			strstr(detail, "certificate required") || strstr(detail, "certificate unknown") ||
-			strstr(detail, "access denied");
+	bool rejected = says_rejected(detail);
+
+	if (!rejected && (rc == CURLE_SEND_ERROR || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING ||
+			  rc == CURLE_SSL_CONNECT_ERROR)) {
+		probed = probe_client_cert(k);
+		if (probed) {
+			detail = probed;
+			rejected = true;
+		}
+	}
 
 	switch (rc) {
 	case CURLE_COULDNT_CONNECT:

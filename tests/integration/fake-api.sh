@@ -11,7 +11,7 @@ done
 # Resolved once: a pyenv shim costs a second per start.
 FAKE_PYTHON=$(python3 -c 'import sys; print(sys.executable)')
 FAKE_CERTS="$TEST_TMP/certs"
-sh "$top_srcdir/tests/fakes/mkcerts.sh" "$FAKE_CERTS" || { echo "Bail out! mkcerts.sh failed"; exit 1; }
+sh "${top_srcdir:?run through make check}/tests/fakes/mkcerts.sh" "$FAKE_CERTS" || { echo "Bail out! mkcerts.sh failed"; exit 1; }
 FAKE_PIDS=()
 
 # shellcheck disable=SC2317  # called by the trap

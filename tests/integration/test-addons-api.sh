@@ -1,6 +1,6 @@
 #!/bin/bash
 # Addons against the fake API server: enable, list, re-enable, disable for every addon; waits; errors.
-. "$top_srcdir/tests/integration/lib.sh"
+. "${top_srcdir:?run through make check}/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/fake-api.sh"
 
 fake_start api
@@ -133,6 +133,7 @@ expect_out "^dns +yes +- " "without status"
 # A manifest with an unknown placeholder: nothing is applied, the error names it, the file and the document.
 mkdir -p "$TEST_TMP/data"
 cp -r "$top_srcdir/addons" "$TEST_TMP/data/addons"
+# shellcheck disable=SC2016 # a literal ${NOT_A_VAR} goes into the YAML
 sed -i 's/name: system:coredns$/name: system:coredns-${NOT_A_VAR}/' "$TEST_TMP/data/addons/dns/coredns.yaml"
 before=$(lines)
 VIRTKUBE_DATADIR="$TEST_TMP/data" run vk addons enable dns

@@ -1,6 +1,6 @@
 #!/bin/bash
 # service --url / service list / dashboard --url against the fake API server, and the transport errors.
-. "$top_srcdir/tests/integration/lib.sh"
+. "${top_srcdir:?run through make check}/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/fake-api.sh"
 
 fake_start api
