@@ -169,35 +169,31 @@ char *vk_mirror_url(const char *mirror, const char *upstream, bool *is_http, boo
 	return vk_strbuf_detach(&sb, NULL);
 }
 
-/* True when FILE exists with the size its record names; fills SHA (65). */
-static bool record_ok(const char *file, char *sha)
+/* The running kernel's boot id: a record made under another one may describe
+ * a file whose bytes never reached the disk before a crash. */
+static const char *boot_id(void)
 {
-	_cleanup_free_ char *rec = xasprintf("%s" RECORD_SUFFIX, file);
-	json_error_t jerr;
-	json_t *j = json_load_file(rec, 0, &jerr);
-	const char *s;
-	struct stat st;
-	bool ok = false;
+	static char id[64];
 
-	if (!j)
-		return false;
-	s = json_string_value(json_object_get(j, "sha256"));
-	if (s && vk_sha256_hex_valid(s) && stat(file, &st) == 0 && S_ISREG(st.st_mode) &&
-	    json_integer_value(json_object_get(j, "size")) == (json_int_t)st.st_size) {
-		ok = true;
-		if (sha)
-			memcpy(sha, s, VK_SHA256_HEX_LEN + 1);
+	if (!id[0]) {
+		FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+
+		if (!f || !fgets(id, sizeof(id), f))
+			snprintf(id, sizeof(id), "unknown");
+		id[strcspn(id, "\n")] = '\0';
+		if (f)
+			fclose(f);
 	}
-	json_decref(j);
-	return ok;
+	return id;
 }
 
 static int record_write(const char *file, const char *sha, off_t size, const char *url, const char *checksum_url,
-			struct vk_error *err)
+			bool synced, struct vk_error *err)
 {
 	_cleanup_free_ char *rec = xasprintf("%s" RECORD_SUFFIX, file);
-	json_t *j = json_pack("{s:s, s:I, s:s, s:s?, s:I}", "sha256", sha, "size", (json_int_t)size, "url", url,
-			      "checksum_url", checksum_url, "verified_at", (json_int_t)time(NULL));
+	json_t *j = json_pack("{s:s, s:I, s:s?, s:s?, s:I, s:s, s:b}", "sha256", sha, "size", (json_int_t)size, "url",
+			      url, "checksum_url", checksum_url, "verified_at", (json_int_t)time(NULL), "boot_id",
+			      boot_id(), "synced", synced);
 	char *text = json_dumps(j, JSON_INDENT(2));
 	int r;
 
@@ -207,6 +203,48 @@ static int record_write(const char *file, const char *sha, off_t size, const cha
 	r = vk_write_file_atomic(rec, text, strlen(text), 0644, err);
 	free(text);
 	return r;
+}
+
+/* True when FILE exists with the size its record names; fills SHA (65).
+ * With SETTLE, a file recorded during an earlier boot and never fsync'd is
+ * re-hashed first (a crash may have lost its bytes), then fsync'd and
+ * recorded as synced: downloads skip the fsync, this pays it once, later. */
+static bool record_ok(const char *file, char *sha, bool settle)
+{
+	_cleanup_free_ char *rec = xasprintf("%s" RECORD_SUFFIX, file);
+	json_error_t jerr;
+	json_t *j = json_load_file(rec, 0, &jerr);
+	const char *s, *boot;
+	char got[VK_SHA256_HEX_LEN + 1];
+	struct stat st;
+	bool ok = false;
+
+	if (!j)
+		return false;
+	s = json_string_value(json_object_get(j, "sha256"));
+	boot = json_string_value(json_object_get(j, "boot_id"));
+	if (s && vk_sha256_hex_valid(s) && stat(file, &st) == 0 && S_ISREG(st.st_mode) &&
+	    json_integer_value(json_object_get(j, "size")) == (json_int_t)st.st_size) {
+		ok = true;
+		if (settle && !json_is_true(json_object_get(j, "synced")) && (!boot || strcmp(boot, boot_id()) != 0)) {
+			int fd;
+
+			ok = vk_sha256_file(file, got, NULL) == 0 && strcmp(got, s) == 0;
+			fd = ok ? open(file, O_RDONLY | O_CLOEXEC) : -1;
+			if (fd >= 0) {
+				ok = fsync(fd) == 0;
+				close(fd);
+			}
+			if (ok)
+				record_write(file, s, st.st_size, json_string_value(json_object_get(j, "url")),
+					     json_string_value(json_object_get(j, "checksum_url")), true, NULL);
+			vk_info("'%s' was cached before a reboot: re-hashed, %s", file, ok ? "still good" : "damaged");
+		}
+		if (ok && sha)
+			memcpy(sha, s, VK_SHA256_HEX_LEN + 1);
+	}
+	json_decref(j);
+	return ok;
 }
 
 static void forget(const char *file)
@@ -335,7 +373,7 @@ static int download(const struct vk_cache_item *items, char **files, struct pend
 		if (fi[k].status != 0)
 			continue;
 		if (record_write(files[mine[k].idx], sha[k], fi[k].size, it->url, it->sha256 ? NULL : it->checksum_url,
-				 &rerr) < 0 && rc == 0) {
+				 false, &rerr) < 0 && rc == 0) {
 			*err = rerr;
 			rc = -1;
 		}
@@ -394,7 +432,7 @@ int vk_cache_ensure(const char *home, const struct vk_cache_item *items, size_t 
 	for (size_t i = 0; i < n; i++) {
 		char sha[VK_SHA256_HEX_LEN + 1], got[VK_SHA256_HEX_LEN + 1];
 
-		if (!record_ok(files[i], sha)) {
+		if (!record_ok(files[i], sha, true)) {
 			remaining[nrem++] = i;
 			continue;
 		}
@@ -444,7 +482,7 @@ int vk_cache_ensure(const char *home, const struct vk_cache_item *items, size_t 
 				remaining[keep++] = i;
 				continue;
 			}
-			if (record_ok(files[i], NULL)) {
+			if (record_ok(files[i], NULL, true)) {
 				vk_lock_release(&lock);
 				continue;
 			}
@@ -464,7 +502,7 @@ int vk_cache_ensure(const char *home, const struct vk_cache_item *items, size_t 
 				goto out;
 			memmove(remaining, remaining + 1, (nrem - 1) * sizeof(size_t));
 			nrem--;
-			if (record_ok(files[i], NULL)) {
+			if (record_ok(files[i], NULL, true)) {
 				vk_lock_release(&lock);
 				continue;
 			}
@@ -525,7 +563,7 @@ static int walk_one(const char *path, const struct stat *st, int type, struct FT
 		e.state = VK_CACHE_PARTIAL;
 	} else {
 		e.key = xstrdup(rel);
-		e.state = record_ok(path, NULL) ? VK_CACHE_VERIFIED : VK_CACHE_UNVERIFIED;
+		e.state = record_ok(path, NULL, false) ? VK_CACHE_VERIFIED : VK_CACHE_UNVERIFIED;
 	}
 	if (walk.n == walk.alloc) {
 		walk.alloc = walk.alloc ? walk.alloc * 2 : 16;

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,7 +34,7 @@ struct xfer {
 	long next_try_ms;
 	CURL *easy;
 	int fd;
-	EVP_MD_CTX *md;
+	struct hasher *hasher; /* DEST only: hashes the .part behind the writer */
 	char *part;
 	off_t have;        /* bytes of the file (or body) so far */
 	off_t start;       /* bytes already present when this attempt began */
@@ -152,6 +153,123 @@ int vk_sha256_file(const char *path, char hex[VK_SHA256_HEX_LEN + 1], struct vk_
 		digest_hex(md, hex);
 	EVP_MD_CTX_free(md);
 	return r;
+}
+
+/* The sha256 of a download is computed by a thread that reads the .part back
+ * (from the page cache) behind the writer, so hashing overlaps the transfer
+ * instead of adding to it; it also re-hashes a resumed .part while the rest
+ * arrives. The writer only publishes how many bytes are in the file. */
+struct hasher {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int fd;
+	off_t written;  /* bytes in the file (under mu) */
+	off_t hashed;   /* bytes fed to md (thread only until joined) */
+	bool eof, stop; /* under mu */
+	int read_errno;
+	EVP_MD_CTX *md;
+};
+
+static void *hasher_main(void *arg)
+{
+	struct hasher *h = arg;
+	unsigned char *buf = xmalloc(HASH_CHUNK);
+
+	for (;;) {
+		off_t target;
+		bool eof;
+
+		pthread_mutex_lock(&h->mu);
+		while (!h->stop && !h->eof && h->written == h->hashed)
+			pthread_cond_wait(&h->cv, &h->mu);
+		target = h->written;
+		eof = h->eof;
+		if (h->stop) {
+			pthread_mutex_unlock(&h->mu);
+			break;
+		}
+		pthread_mutex_unlock(&h->mu);
+		while (h->hashed < target) {
+			size_t want = HASH_CHUNK;
+			ssize_t r;
+
+			if ((off_t)want > target - h->hashed)
+				want = (size_t)(target - h->hashed);
+			r = pread(h->fd, buf, want, h->hashed);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0) {
+				h->read_errno = r < 0 ? errno : EIO;
+				goto out;
+			}
+			EVP_DigestUpdate(h->md, buf, (size_t)r);
+			h->hashed += r;
+		}
+		if (eof && h->hashed == target)
+			break;
+	}
+out:
+	free(buf);
+	return NULL;
+}
+
+/* Starts hashing FD, of which ALREADY bytes are present. */
+static struct hasher *hasher_start(int fd, off_t already)
+{
+	struct hasher *h = xcalloc(1, sizeof(*h));
+
+	h->fd = fd;
+	h->written = already;
+	h->md = md_new();
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	if (pthread_create(&h->thread, NULL, hasher_main, h) != 0)
+		abort(); /* like an allocation failure: no resources for one thread */
+	return h;
+}
+
+static void hasher_add(struct hasher *h, size_t len)
+{
+	pthread_mutex_lock(&h->mu);
+	h->written += (off_t)len;
+	pthread_cond_signal(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+}
+
+static void hasher_free(struct hasher *h)
+{
+	EVP_MD_CTX_free(h->md);
+	pthread_mutex_destroy(&h->mu);
+	pthread_cond_destroy(&h->cv);
+	free(h);
+}
+
+/* Waits for the hash of everything written; returns 0 or the read errno. */
+static int hasher_finish(struct hasher *h, char hex[VK_SHA256_HEX_LEN + 1])
+{
+	int r;
+
+	pthread_mutex_lock(&h->mu);
+	h->eof = true;
+	pthread_cond_signal(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	pthread_join(h->thread, NULL);
+	r = h->read_errno;
+	if (r == 0)
+		digest_hex(h->md, hex);
+	hasher_free(h);
+	return r;
+}
+
+static void hasher_abort(struct hasher *h)
+{
+	pthread_mutex_lock(&h->mu);
+	h->stop = true;
+	pthread_cond_signal(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	pthread_join(h->thread, NULL);
+	hasher_free(h);
 }
 
 static void lower(char *s)
@@ -282,7 +400,7 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 			}
 			off += (size_t)w;
 		}
-		EVP_DigestUpdate(x->md, ptr, len);
+		hasher_add(x->hasher, len);
 	} else {
 		if (x->body.len + len > BODY_MAX) {
 			x->body_too_big = true;
@@ -330,12 +448,13 @@ static bool allowed_scheme(const char *url, const struct vk_fetch_options *opt, 
 
 static void close_xfer_file(struct xfer *x)
 {
+	/* The hasher reads the fd: stop it before the fd goes. */
+	if (x->hasher)
+		hasher_abort(x->hasher);
+	x->hasher = NULL;
 	if (x->fd >= 0)
 		close(x->fd);
 	x->fd = -1;
-	if (x->md)
-		EVP_MD_CTX_free(x->md);
-	x->md = NULL;
 }
 
 static void finish_fail(struct xfer *x)
@@ -376,13 +495,9 @@ static int start_attempt(struct run *run, struct xfer *x, struct vk_error *err)
 			return vk_error_set_errno(err, VK_ERR_IO, errno, "cannot open '%s'", x->part);
 		if (fstat(x->fd, &st) < 0)
 			return vk_error_set_errno(err, VK_ERR_IO, errno, "cannot stat '%s'", x->part);
-		x->md = md_new();
-		if (st.st_size > 0) {
-			/* Resume: what is already there must be part of the hash. */
-			if (hash_fd(x->fd, st.st_size, x->md, x->part, err) < 0)
-				return -1;
-			x->start = x->have = st.st_size;
-		}
+		/* Resume: what is already there is hashed (in the background) first. */
+		x->start = x->have = st.st_size;
+		x->hasher = hasher_start(x->fd, st.st_size);
 		if (lseek(x->fd, x->have, SEEK_SET) < 0)
 			return vk_error_set_errno(err, VK_ERR_IO, errno, "cannot seek in '%s'", x->part);
 		x->item->resumed_from = x->start;
@@ -414,7 +529,7 @@ static int start_attempt(struct run *run, struct xfer *x, struct vk_error *err)
 	SETOPT(e, CURLOPT_CONNECTTIMEOUT, opt->connect_timeout_s);
 	SETOPT(e, CURLOPT_LOW_SPEED_LIMIT, opt->low_speed_limit);
 	SETOPT(e, CURLOPT_LOW_SPEED_TIME, opt->low_speed_time_s);
-	SETOPT(e, CURLOPT_BUFFERSIZE, 256L * 1024L);
+	SETOPT(e, CURLOPT_BUFFERSIZE, 512L * 1024L);
 	SETOPT(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	SETOPT(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (opt->cainfo)
@@ -503,7 +618,15 @@ static void finish_ok(struct run *run, struct xfer *x)
 	_cleanup_free_ char *want = xstrdup(it->sha256);
 
 	lower(want);
-	digest_hex(x->md, got);
+	int rerr = hasher_finish(x->hasher, got);
+
+	x->hasher = NULL;
+	if (rerr) {
+		vk_error_set_errno(&it->err, VK_ERR_IO, rerr, "cannot read back '%s' to hash it", x->part);
+		finish_fail(x);
+		report(run->opt, x, VK_FETCH_FAILED);
+		return;
+	}
 	if (strcmp(got, want) != 0) {
 		close_xfer_file(x);
 		unlink(x->part);
@@ -522,7 +645,9 @@ static void finish_ok(struct run *run, struct xfer *x)
 		report(run->opt, x, VK_FETCH_FAILED);
 		return;
 	}
-	if (fdatasync(x->fd) < 0 || close(x->fd) < 0) {
+	/* No fsync here (it would cost a full writeback per file): the cache
+	 * re-hashes a file once after a reboot before trusting it again. */
+	if (close(x->fd) < 0) {
 		x->fd = -1;
 		vk_error_set_errno(&it->err, VK_ERR_IO, errno, "cannot write '%s'", x->part);
 		finish_fail(x);

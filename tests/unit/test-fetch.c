@@ -535,6 +535,41 @@ static void test_cache(void)
 		}
 	}
 
+	/* a record from an earlier boot (no fsync then): re-hashed once before it is trusted */
+	{
+		_cleanup_free_ char *f = xasprintf("%s/cache/up.example/x/1.0/tool", home);
+		_cleanup_free_ char *rec = xasprintf("%s.verified", f);
+		_cleanup_free_ char *text = xasprintf("{\"sha256\": \"%s\", \"size\": 200000, \"boot_id\": \"an-earlier-boot\", "
+						      "\"synced\": false}", hx);
+		_cleanup_free_ char *after = NULL;
+		int before = count_requests_for(&srv, "up/x/1.0/tool");
+
+		vk_write_file_atomic(rec, text, strlen(text), 0644, NULL);
+		ok_err(vk_cache_ensure(home, items, 3, &co, paths, &err) == 0, "an intact file from an earlier boot is accepted");
+		is_int(count_requests_for(&srv, "up/x/1.0/tool"), before, "without fetching it again");
+		vk_read_file(rec, &after, NULL, NULL);
+		contains(after, "\"synced\": true", "and its record now says it is on disk");
+		for (int i = 0; i < 3; i++) {
+			free(paths[i]);
+			paths[i] = NULL;
+		}
+		vk_write_file_atomic(rec, text, strlen(text), 0644, NULL);
+		{
+			int fd = open(f, O_WRONLY);
+			ssize_t w = fd >= 0 ? pwrite(fd, "\0\0\0\0", 4, 4096) : -1;
+
+			(void)w;
+			if (fd >= 0)
+				close(fd);
+		}
+		ok_err(vk_cache_ensure(home, items, 3, &co, paths, &err) == 0, "a file damaged by a crash is fetched again");
+		is_int(count_requests_for(&srv, "up/x/1.0/tool"), before + 1, "once");
+		for (int i = 0; i < 3; i++) {
+			free(paths[i]);
+			paths[i] = NULL;
+		}
+	}
+
 	/* a published checksum that does not match: nothing enters the cache */
 	{
 		char uu[256], ss[256], hq[65];
