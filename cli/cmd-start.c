@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "artifacts.h"
 #include "cli.h"
 #include "cluster.h"
 #include "ui.h"
@@ -23,6 +24,12 @@ static const struct cli_option start_options[] = {
 	{ "network-mode", 0, "MODE", "nat: the VM reaches out through the host; isolated: host and VM only (default nat)",
 	  network_mode_choices },
 	{ "wait-timeout", 0, "SECONDS", "how long to wait for the guest's SSH (default 300)", NULL },
+	{ "kubernetes-version", 0, "VERSION", "Kubernetes to install: vX.Y.Z, X.Y.Z, X.Y or stable (default: stable)", NULL },
+	{ "mirror", 0, "URL", "fetch artifacts from this base (https://, http://, file:// or a directory) instead of upstream, keeping paths", NULL },
+	{ "offline", 0, NULL, "never use the network: everything must already be in the download cache", NULL },
+	{ "download-only", 0, NULL, "download and verify everything the start needs, then stop", NULL },
+	{ "verify", 0, NULL, "re-hash cached artifacts against their recorded sha256 before using them", NULL },
+	{ "no-progress", 0, NULL, "plain progress lines instead of progress bars", NULL },
 	{ NULL, 0, NULL, NULL, NULL },
 };
 
@@ -38,6 +45,47 @@ static void on_warn(void *ud, const char *msg)
 	ui_warn("%s", msg);
 }
 
+/* Brings the artifacts this start needs into the cache (image unless
+ * WANT_IMAGE is false; Kubernetes binaries when VERSION is set). */
+static int ensure_artifacts(struct cli_context *ctx, struct cli_args *args, const char *version, bool want_image,
+			    struct vk_artifact_paths *paths, struct vk_error *err)
+{
+	_cleanup_free_ char *home = vk_home_dir(err);
+	struct ui_progress *bars;
+	struct vk_artifacts_request req = {
+		.kubernetes_version = version,
+		.want_image = want_image,
+		.mirror = cli_opt(args, "mirror"),
+		.offline = cli_flag(args, "offline"),
+		.verify = cli_flag(args, "verify"),
+		.progress = ui_progress_report,
+	};
+	int rc;
+
+	(void)ctx;
+	if (!home)
+		return -1;
+	if (!version && !want_image)
+		return 0;
+	req.home = home;
+	bars = ui_progress_new(cli_flag(args, "no-progress"));
+	req.progress_data = bars;
+	rc = vk_artifacts_ensure(&req, paths, err);
+	ui_progress_free(bars);
+	return rc;
+}
+
+/* True when the profile's saved image is one of our downloads (so the cache
+ * is asked for it again: it may have been cleaned or need --verify). */
+static bool image_from_cache(const struct vk_profile *p)
+{
+	_cleanup_free_ char *home = vk_home_dir(NULL);
+	_cleanup_free_ char *cache = home ? vk_cache_dir(home) : NULL;
+	const char *saved = vk_profile_get_str(p, "image");
+
+	return !saved || (cache && strncmp(saved, cache, strlen(cache)) == 0 && saved[strlen(cache)] == '/');
+}
+
 static int start_exec(struct cli_context *ctx, struct cli_args *args)
 {
 	_cleanup_profile_ struct vk_profile *p = NULL;
@@ -51,6 +99,9 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 	};
 	struct vk_start_result res;
 	struct vk_error err = { 0 };
+	struct vk_artifact_paths paths = { 0 };
+	_cleanup_free_ char *version = NULL;
+	bool download_only = cli_flag(args, "download-only");
 	int rc;
 
 	if ((rc = cli_opt_long(ctx, args, "cpus", 1, 256, &o.cpus)) != 0 ||
@@ -58,14 +109,47 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 	    (rc = cli_opt_long(ctx, args, "disk-size", 1, 64 * 1024, &o.disk_gib)) != 0 ||
 	    (rc = cli_opt_long(ctx, args, "wait-timeout", 1, 24 * 3600, &o.wait_s)) != 0)
 		return rc;
+	if (o.no_kubernetes && cli_opt(args, "kubernetes-version"))
+		return cli_usage_error(args->cmd, "--kubernetes-version and --no-kubernetes exclude each other");
+	if (cli_flag(args, "offline") && cli_opt(args, "mirror"))
+		return cli_usage_error(args->cmd, "--offline never uses the network: it cannot take a --mirror");
+	if (!o.no_kubernetes) {
+		version = vk_kubernetes_version_resolve(cli_opt(args, "kubernetes-version"), &err);
+		if (!version)
+			return cli_fail(&err);
+	}
+	if (download_only) {
+		/* No profile is touched: only the cache fills. */
+		if (ensure_artifacts(ctx, args, version, !o.image, &paths, &err) < 0)
+			return cli_fail(&err);
+		if (version)
+			printf("downloaded and verified what Kubernetes %s needs%s\n", version, o.image ? "" : ", and the base image");
+		else
+			printf("downloaded and verified the base image%s\n", o.image ? " (none needed: --image)" : "");
+		if (paths.image)
+			printf("image: %s\n", paths.image);
+		vk_artifact_paths_release(&paths);
+		return VK_EXIT_OK;
+	}
 	if (!o.no_kubernetes)
-		return cli_usage_error(args->cmd, "this build of virtkube boots only plain VMs: pass --no-kubernetes");
+		return cli_usage_error(args->cmd, "this build of virtkube boots only plain VMs: pass --no-kubernetes "
+						  "(or --download-only to fetch what Kubernetes needs)");
 
 	p = cli_vm_profile(ctx, false, true, &rc);
 	if (!p)
 		return rc;
-	if (vk_cluster_start(p, &o, &res, &err) < 0)
+	/* Artifacts come before the VM: the base image unless --image names one. */
+	if (!o.image && image_from_cache(p)) {
+		if (ensure_artifacts(ctx, args, version, true, &paths, &err) < 0)
+			return cli_fail(&err);
+		o.image = paths.image;
+	}
+	rc = vk_cluster_start(p, &o, &res, &err);
+	if (rc < 0) {
+		vk_artifact_paths_release(&paths);
 		return cli_fail(&err);
+	}
+	vk_artifact_paths_release(&paths);
 	if (ctx->verbose)
 		fprintf(stderr, "virtkube: timing: host-side %.3f s, domain start %.3f s, guest wait %.3f s\n", res.host_s,
 			res.boot_s, res.wait_s);
@@ -81,7 +165,10 @@ const struct cli_command cli_cmd_start = {
 	.description = "Creates what is missing (SSH key, libvirt network, disk, seed ISO, domain), boots the VM\n"
 		       "and waits until its SSH server answers at the profile's fixed IP. On a stopped profile it\n"
 		       "only boots. --cpus, --memory, --disk-size, --image, --libvirt-uri, --accel and\n"
-		       "--network-mode are fixed when the profile is created.",
+		       "--network-mode are fixed when the profile is created.\n"
+		       "Artifacts (the CentOS Stream image unless --image is given, and for Kubernetes the\n"
+		       "release binaries) are downloaded first into $VIRTKUBE_HOME/cache, in parallel, each\n"
+		       "checked against its published sha256; an interrupted download resumes.",
 	.options = start_options,
 	.max_args = 0,
 	.exec = start_exec,
