@@ -1,0 +1,34 @@
+/* Waiting for Kubernetes in the guest: the API server's /readyz and the node's Ready condition (over src/kubeapi). */
+#pragma once
+
+#include <stdbool.h>
+
+#include "guestlog.h"
+#include "kubeapi.h"
+#include "util/error.h"
+
+struct vk_wait_opts {
+	const char *profile;      /* for hints ('virtkube logs -p PROFILE') */
+	long timeout_ms;
+	long interval_ms;         /* between polls; 0: 1000 */
+	vk_guest_check_fn check;  /* optional: called between polls, -1 stops the wait */
+	void *data;               /* for CHECK */
+};
+
+/* One look at GET /readyz with the client certificate: *READY when it
+ * answers 200 "ok". *WHY (caller frees; may be NULL) says what it answered
+ * or why it could not be asked. Returns -1 only for errors that waiting
+ * will not cure (the server's certificate is not trusted, ours refused). */
+int vk_apiserver_check(struct vk_kube *k, bool *ready, char **why, struct vk_error *err);
+
+/* Polls /readyz until it is ready; VK_ERR_TIMEOUT names the URL, the time
+ * waited and the last answer, with a hint at 'virtkube logs'. */
+int vk_wait_apiserver_ready(struct vk_kube *k, const struct vk_wait_opts *o, struct vk_error *err);
+
+/* One look at node NODE's Ready condition; a node not registered yet is not
+ * ready. *WHY as above. */
+int vk_node_check(struct vk_kube *k, const char *node, bool *ready, char **why, struct vk_error *err);
+
+/* Polls until node NODE is Ready; VK_ERR_TIMEOUT names the node and its last
+ * condition. */
+int vk_wait_node_ready(struct vk_kube *k, const char *node, const struct vk_wait_opts *o, struct vk_error *err);

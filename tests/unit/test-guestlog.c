@@ -1,0 +1,249 @@
+/* Unit tests for src/guestlog: the console protocol parser, the follower on a file being appended, and the wait. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "guestlog.h"
+#include "tap.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/strbuf.h"
+#include "util/xalloc.h"
+
+static void test_parse(void)
+{
+	struct vk_guest_event ev;
+
+	ok(vk_guest_parse_line("VIRTKUBE-STAGE payload ok mode=kubernetes", &ev), "a STAGE ok line parses");
+	ok(ev.type == VK_GUEST_STAGE && ev.ok, "as an ok stage");
+	is_str(ev.stage, "payload", "named payload");
+	is_str(ev.text, "mode=kubernetes", "with its detail");
+
+	ok(vk_guest_parse_line("VIRTKUBE-STAGE containerd fail containerd.sock did not appear in 60 s\r\n", &ev),
+	   "a STAGE fail line with CRLF parses");
+	ok(ev.type == VK_GUEST_STAGE && !ev.ok, "as a failed stage");
+	is_str(ev.text, "containerd.sock did not appear in 60 s", "detail without the CR");
+
+	ok(vk_guest_parse_line("VIRTKUBE-STAGE kubelet ok", &ev) && ev.ok && ev.text[0] == '\0', "a stage without detail");
+	ok(vk_guest_parse_line("[   12.345678] cloud-init[612]: VIRTKUBE-STAGE system ok swap off", &ev) &&
+	   strcmp(ev.stage, "system") == 0, "a protocol line after other console output on the same line");
+	ok(vk_guest_parse_line("VIRTKUBE-LOG containerd:   indented: line: with colons", &ev), "a LOG line parses");
+	ok(ev.type == VK_GUEST_LOG, "as LOG");
+	is_str(ev.stage, "containerd", "its stage");
+	is_str(ev.text, "  indented: line: with colons", "the line keeps its own indentation and colons");
+	ok(vk_guest_parse_line("VIRTKUBE-FAILED containerd", &ev) && ev.type == VK_GUEST_FAILED, "FAILED parses");
+	is_str(ev.stage, "containerd", "with the stage");
+	ok(vk_guest_parse_line("VIRTKUBE-READY\r", &ev) && ev.type == VK_GUEST_READY, "READY parses");
+	ok(vk_guest_parse_line("VIRTKUBE-BOOT 5b1c6d1e-aaaa-bbbb-cccc-0123456789ab", &ev) && ev.type == VK_GUEST_BOOT,
+	   "BOOT parses");
+	is_str(ev.text, "5b1c6d1e-aaaa-bbbb-cccc-0123456789ab", "with the boot id");
+
+	ok(!vk_guest_parse_line("Welcome to Debian GNU/Linux 12", &ev), "ordinary console output is not protocol");
+	ok(!vk_guest_parse_line("VIRTKUBE-STAGE payload maybe", &ev), "a stage with neither ok nor fail is refused");
+	ok(!vk_guest_parse_line("VIRTKUBE-STAGE", &ev), "a bare STAGE is refused");
+	ok(!vk_guest_parse_line("VIRTKUBE-STAGE Bad$Name ok", &ev), "a stage name with odd characters is refused");
+	ok(!vk_guest_parse_line("VIRTKUBE-READYX", &ev), "READYX is not READY");
+	ok(!vk_guest_parse_line("VIRTKUBE-FAILED ", &ev), "FAILED without a stage is refused");
+	ok(!vk_guest_parse_line("VIRTKUBE-LOG nocolon", &ev), "LOG without a colon is refused");
+	{
+		char long_line[2000];
+
+		memset(long_line, 'x', sizeof(long_line));
+		memcpy(long_line, "VIRTKUBE-STAGE big ok ", 22);
+		long_line[sizeof(long_line) - 1] = '\0';
+		ok(vk_guest_parse_line(long_line, &ev) && strlen(ev.text) < VK_GUEST_LINE_MAX, "an over-long line is cut, not overflowed");
+	}
+}
+
+static void append(const char *path, const char *text)
+{
+	int fd = open(path, O_WRONLY | O_APPEND | O_CREAT, 0644);
+
+	if (fd >= 0) {
+		if (write(fd, text, strlen(text)) < 0) {
+			/* checked by what the follower sees */
+		}
+		close(fd);
+	}
+}
+
+struct seen {
+	struct vk_strbuf s;
+};
+
+static void record(const struct vk_guest_event *ev, void *data)
+{
+	struct seen *seen = data;
+	static const char *names[] = { "BOOT", "STAGE", "LOG", "READY", "FAILED" };
+
+	vk_strbuf_addf(&seen->s, "%s:%s%s;", names[ev->type], ev->stage,
+		       ev->type == VK_GUEST_STAGE ? (ev->ok ? "+" : "-") : "");
+}
+
+static void test_follow(const char *tmp)
+{
+	_cleanup_free_ char *path = xasprintf("%s/console.log", tmp);
+	struct vk_guestlog *g;
+	struct vk_error err = { 0 };
+	struct seen seen = { VK_STRBUF_INIT };
+
+	append(path, "old boot\nVIRTKUBE-BOOT old\nVIRTKUBE-STAGE payload fail stale\nVIRTKUBE-FAILED payload\n");
+	{
+		_cleanup_free_ char *old = NULL;
+		size_t len = 0;
+
+		vk_read_file(path, &old, &len, NULL);
+		g = vk_guestlog_new(path, (off_t)len);
+	}
+	is_int(vk_guestlog_poll(g, record, &seen, &err), 0, "what was in the log before the start offset is ignored");
+	ok(!vk_guestlog_failed(g), "so an earlier boot's failure does not count");
+
+	append(path, "[    0.000000] Linux version 6.1\r\nVIRTKUBE-BOOT abc\r\nVIRTKUBE-STAGE payl");
+	is_int(vk_guestlog_poll(g, record, &seen, &err), 1, "a complete BOOT line is one event; the partial line waits");
+	append(path, "oad ok mode=kubernetes\r\nVIRTKUBE-STAGE system ok swap off\n");
+	is_int(vk_guestlog_poll(g, record, &seen, &err), 2, "the partial line completes and one more arrives");
+	is_str(vk_guestlog_last_stage(g), "system", "the last stage is system");
+	ok(!vk_guestlog_ready(g) && !vk_guestlog_failed(g), "not ready, not failed yet");
+	append(path, "random noise\nVIRTKUBE-STAGE containerd fail socket missing\n");
+	for (int i = 0; i < 25; i++) {
+		char line[64];
+
+		snprintf(line, sizeof(line), "VIRTKUBE-LOG containerd: line %d\n", i);
+		append(path, line);
+	}
+	append(path, "VIRTKUBE-FAILED containerd\n");
+	vk_guestlog_poll(g, record, &seen, &err);
+	is_str(vk_guestlog_failed(g), "containerd", "FAILED containerd is seen");
+	is_str(vk_guestlog_failed_detail(g), "socket missing", "with the stage's detail");
+	{
+		const char *log = vk_guestlog_failure_log(g);
+
+		ok(strncmp(log, "line 5\n", 7) == 0, "the failure log keeps the last 20 lines (from line 5)");
+		contains(log, "line 24\n", "up to the last");
+		ok(!strstr(log, "line 4\n"), "and drops older ones");
+	}
+	is_str(seen.s.buf, "BOOT:;STAGE:payload+;STAGE:system+;STAGE:containerd-;" "LOG:containerd;LOG:containerd;LOG:containerd;LOG:containerd;LOG:containerd;"
+	       "LOG:containerd;LOG:containerd;LOG:containerd;LOG:containerd;LOG:containerd;LOG:containerd;LOG:containerd;LOG:containerd;"
+	       "LOG:containerd;LOG:containerd;LOG:containerd;LOG:containerd;LOG:containerd;LOG:containerd;LOG:containerd;LOG:containerd;"
+	       "LOG:containerd;LOG:containerd;LOG:containerd;LOG:containerd;FAILED:containerd;",
+	       "the callback saw every event in order");
+
+	append(path, "VIRTKUBE-BOOT second\nVIRTKUBE-READY\n");
+	vk_guestlog_poll(g, NULL, NULL, &err);
+	ok(vk_guestlog_ready(g) && !vk_guestlog_failed(g), "a new BOOT clears the old failure; READY then counts");
+
+	truncate(path, 0);
+	append(path, "VIRTKUBE-BOOT third\nVIRTKUBE-STAGE payload ok\n");
+	vk_guestlog_poll(g, NULL, NULL, &err);
+	ok(!vk_guestlog_ready(g), "a truncated log is read from its start (new BOOT: not ready)");
+	is_str(vk_guestlog_last_stage(g), "payload", "and its stages are seen");
+	vk_guestlog_free(g);
+	vk_strbuf_release(&seen.s);
+
+	g = vk_guestlog_new("/nonexistent-dir/console.log", 0);
+	is_int(vk_guestlog_poll(g, NULL, NULL, &err), 0, "a log that does not exist yet is no error");
+	vk_guestlog_free(g);
+}
+
+/* A fake guest: a child appending protocol lines to PATH over time. */
+static pid_t fake_guest(const char *path, const char *const *lines, int delay_ms)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		for (int i = 0; lines[i]; i++) {
+			usleep((useconds_t)delay_ms * 1000);
+			append(path, lines[i]);
+		}
+		_exit(0);
+	}
+	return pid;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static int stop_after_three(void *data, struct vk_error *err)
+{
+	int *calls = data;
+
+	if (++*calls < 3)
+		return 0;
+	return vk_error_set(err, VK_ERR_LIBVIRT, "domain 'virtkube' is no longer running (crashed)");
+}
+
+static void test_wait(const char *tmp)
+{
+	_cleanup_free_ char *ok_log = xasprintf("%s/ok.log", tmp);
+	_cleanup_free_ char *bad_log = xasprintf("%s/bad.log", tmp);
+	_cleanup_free_ char *quiet_log = xasprintf("%s/quiet.log", tmp);
+	const char *good[] = { "VIRTKUBE-BOOT b1\n", "VIRTKUBE-STAGE payload ok mode=none\n", "VIRTKUBE-STAGE system ok\n",
+			       "VIRTKUBE-READY\n", NULL };
+	const char *bad[] = { "VIRTKUBE-BOOT b1\n", "VIRTKUBE-STAGE payload ok\n", "VIRTKUBE-STAGE system ok\n",
+			      "VIRTKUBE-STAGE binaries ok\n", "VIRTKUBE-STAGE containerd fail containerd did not start\n",
+			      "VIRTKUBE-LOG containerd: + systemctl restart containerd\n",
+			      "VIRTKUBE-LOG containerd: Job for containerd.service failed\n", "VIRTKUBE-FAILED containerd\n", NULL };
+	struct seen seen = { VK_STRBUF_INIT };
+	struct vk_error err = { 0 };
+	struct vk_guestlog *g;
+	int status, calls = 0;
+	pid_t pid;
+	long t0;
+
+	g = vk_guestlog_new(ok_log, 0);
+	pid = fake_guest(ok_log, good, 50);
+	ok(vk_guestlog_wait(g, "dev", 20000, 20, record, NULL, &seen, &err) == 0, "wait returns once the guest says READY (%s)", err.message);
+	is_str(seen.s.buf, "BOOT:;STAGE:payload+;STAGE:system+;READY:;", "the stages were shown as they came");
+	waitpid(pid, &status, 0);
+	vk_guestlog_free(g);
+
+	g = vk_guestlog_new(bad_log, 0);
+	pid = fake_guest(bad_log, bad, 30);
+	t0 = now_ms();
+	ok(vk_guestlog_wait(g, "dev", 20000, 20, NULL, NULL, NULL, &err) < 0, "wait fails when the guest reports VIRTKUBE-FAILED containerd");
+	ok(now_ms() - t0 < 10000, "at once, not at the timeout");
+	is_int(err.code, VK_ERR_GUEST, "with the guest error code");
+	contains(err.message, "stage 'containerd'", "naming the stage");
+	contains(err.message, "containerd did not start", "with its detail");
+	contains(err.message, "Job for containerd.service failed", "and its last log lines");
+	contains(err.hint, "virtkube logs -p dev", "the hint points at virtkube logs");
+	waitpid(pid, &status, 0);
+	vk_guestlog_free(g);
+
+	append(quiet_log, "VIRTKUBE-STAGE payload ok\n");
+	g = vk_guestlog_new(quiet_log, 0);
+	t0 = now_ms();
+	ok(vk_guestlog_wait(g, "dev", 300, 50, NULL, NULL, NULL, &err) < 0 && err.code == VK_ERR_TIMEOUT, "a guest that stops talking times out");
+	ok(now_ms() - t0 >= 300, "after the timeout");
+	contains(err.message, "waiting for the guest to finish provisioning", "the message says what was awaited");
+	contains(err.message, "'payload'", "and the last stage seen");
+	contains(err.hint, "virtkube logs -p dev", "the hint points at virtkube logs");
+	vk_guestlog_free(g);
+
+	g = vk_guestlog_new(quiet_log, 0);
+	ok(vk_guestlog_wait(g, "dev", 20000, 10, NULL, stop_after_three, &calls, &err) < 0, "a failing check stops the wait");
+	contains(err.message, "no longer running", "with the check's message");
+	is_int(calls, 3, "after three checks");
+	vk_guestlog_free(g);
+	vk_strbuf_release(&seen.s);
+}
+
+int main(void)
+{
+	_cleanup_free_ char *tmp = tap_tmpdir();
+	struct vk_error err = { 0 };
+
+	test_parse();
+	test_follow(tmp);
+	test_wait(tmp);
+	vk_remove_tree(tmp, &err);
+	return done_testing();
+}

@@ -1,0 +1,187 @@
+/* Unit tests for src/k8sready against the fake API server (tests/fakes) behind the profile's own CA. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "k8sready.h"
+#include "kubeapi.h"
+#include "pki.h"
+#include "profile.h"
+#include "tap.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
+static char *slurp(const char *path)
+{
+	char *data = NULL;
+
+	if (vk_read_file(path, &data, NULL, NULL) < 0)
+		return NULL;
+	return data;
+}
+
+/* A port on 127.0.0.1 with nothing listening (bound, then released). */
+static int dead_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), port = 0;
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
+static pid_t start_fake(const char *dir, const char *ca, const char *crt, const char *key, int *port)
+{
+	const char *srcdir = getenv("top_srcdir");
+	_cleanup_free_ char *script = xasprintf("%s/tests/fakes/kube-apiserver.py", srcdir ? srcdir : VK_BUILD_SRCDIR);
+	_cleanup_free_ char *port_file = xasprintf("%s/port", dir);
+	long deadline = now_ms() + 60000;
+	pid_t pid;
+
+	pid = fork();
+	if (pid == 0) {
+		execlp("python3", "python3", script, "--port", "0", "--port-file", port_file, "--ca", ca, "--cert", crt,
+		       "--key", key, "--node-name", "dev", (char *)NULL);
+		_exit(127);
+	}
+	while (now_ms() < deadline) {
+		_cleanup_free_ char *p = slurp(port_file);
+		int st;
+
+		if (p && *p) {
+			*port = atoi(p);
+			return pid;
+		}
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return -1;
+		usleep(20000);
+	}
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+static struct vk_kube *client(int port, const char *ca_path, const char *crt_path, const char *key_path)
+{
+	_cleanup_free_ char *ca = slurp(ca_path), *crt = slurp(crt_path), *key = slurp(key_path);
+	_cleanup_free_ char *url = xasprintf("https://127.0.0.1:%d", port);
+	struct vk_error err = { 0 };
+
+	return vk_kube_new(url, ca, crt, key, &err);
+}
+
+static int abort_check(void *data, struct vk_error *err)
+{
+	return vk_error_set(err, VK_ERR_GUEST, "provisioning failed in the guest at stage '%s'", (const char *)data);
+}
+
+int main(void)
+{
+	_cleanup_free_ char *tmp = tap_tmpdir();
+	_cleanup_free_ char *dir = vk_path_join(tmp, "dev");
+	_cleanup_free_ char *other = vk_path_join(tmp, "other");
+	_cleanup_free_ char *ca = vk_path_join(dir, VK_FILE_CA_CERT);
+	_cleanup_free_ char *crt = vk_path_join(dir, VK_FILE_CLIENT_CERT);
+	_cleanup_free_ char *key = vk_path_join(dir, VK_FILE_CLIENT_KEY);
+	_cleanup_free_ char *other_ca = vk_path_join(other, VK_FILE_CA_CERT);
+	_cleanup_free_ char *other_crt = vk_path_join(other, VK_FILE_CLIENT_CERT);
+	_cleanup_free_ char *other_key = vk_path_join(other, VK_FILE_CLIENT_KEY);
+	_cleanup_free_ char *srv_crt = vk_path_join(tmp, "server.crt");
+	_cleanup_free_ char *srv_key = vk_path_join(tmp, "server.key");
+	_cleanup_strv_ char **sans = vk_pki_apiserver_sans("127.0.0.1");
+	struct vk_wait_opts o = { .profile = "dev", .timeout_ms = 20000, .interval_ms = 100 };
+	struct vk_error err = { 0 };
+	struct vk_kube *k;
+	bool ready;
+	char *why = NULL;
+	int port = 0, st;
+	pid_t pid;
+	long t0;
+
+	vk_mkdir_p(dir, 0700, NULL);
+	vk_mkdir_p(other, 0700, NULL);
+	if (vk_pki_ensure(dir, "dev", NULL, &err) < 0 || vk_pki_ensure(other, "other", NULL, &err) < 0 ||
+	    vk_pki_issue_server(dir, "kube-apiserver", (const char *const *)sans, 1, srv_crt, srv_key, &err) < 0) {
+		printf("Bail out! PKI set-up failed: %s\n", err.message);
+		return 1;
+	}
+
+	/* Nothing listening: never ready. */
+	k = client(dead_port(), ca, crt, key);
+	ok(k != NULL, "a client for a port with nothing listening");
+	ok(vk_apiserver_check(k, &ready, &why, &err) == 0 && !ready, "one check: not ready, not an error");
+	ok(why && *why, "with a reason (%s)", why ? why : "");
+	free(why);
+	o.timeout_ms = 1500;
+	t0 = now_ms();
+	ok(vk_wait_apiserver_ready(k, &o, &err) < 0 && err.code == VK_ERR_TIMEOUT, "an API server that never answers times out");
+	ok(now_ms() - t0 >= 1500, "after the timeout");
+	contains(err.message, "/readyz", "the message names the URL waited for");
+	contains(err.message, "timed out after 1 s", "and the time");
+	contains(err.message, "last:", "and the last answer");
+	contains(err.hint, "virtkube logs -p dev", "the hint points at virtkube logs");
+	o.timeout_ms = 20000;
+	o.check = abort_check;
+	o.data = "containerd";
+	ok(vk_wait_apiserver_ready(k, &o, &err) < 0 && err.code == VK_ERR_GUEST, "a guest failure seen by the check ends the wait");
+	contains(err.message, "containerd", "with the guest's message");
+	o.check = NULL;
+	vk_kube_free(k);
+
+	pid = start_fake(tmp, ca, srv_crt, srv_key, &port);
+	if (pid < 0) {
+		printf("ok %d - # SKIP the fake API server (python3 tests/fakes/kube-apiserver.py) did not start\n", ++tap_count);
+		vk_remove_tree(tmp, &err);
+		return done_testing();
+	}
+	k = client(port, ca, crt, key);
+	ok(vk_apiserver_check(k, &ready, NULL, &err) == 0 && ready, "the fake API server behind the profile CA is ready");
+	ok(vk_wait_apiserver_ready(k, &o, &err) == 0, "wait for /readyz returns (%s)", err.message);
+	ok(vk_wait_node_ready(k, "dev", &o, &err) == 0, "wait for node 'dev' Ready returns (%s)", err.message);
+	ok(vk_node_check(k, "ghost", &ready, &why, &err) == 0 && !ready, "a node that does not exist is not ready");
+	contains(why, "not registered", "because it is not registered");
+	free(why);
+	o.timeout_ms = 1000;
+	ok(vk_wait_node_ready(k, "ghost", &o, &err) < 0 && err.code == VK_ERR_TIMEOUT, "waiting for it times out");
+	contains(err.message, "node 'ghost' to be Ready", "naming the node");
+	contains(err.hint, "virtkube logs -p dev", "pointing at virtkube logs");
+	o.timeout_ms = 20000;
+	vk_kube_free(k);
+
+	/* Trusting another CA: the server's certificate is refused, at once. */
+	k = client(port, other_ca, crt, key);
+	t0 = now_ms();
+	ok(vk_wait_apiserver_ready(k, &o, &err) < 0 && err.code == VK_ERR_TLS, "a server certificate from another CA ends the wait (%s)", err.message);
+	ok(now_ms() - t0 < 15000, "without waiting for the timeout");
+	ok(err.hint[0], "with a hint (%s)", err.hint);
+	vk_kube_free(k);
+
+	/* A client certificate from another CA: the server refuses us. */
+	k = client(port, ca, other_crt, other_key);
+	ok(vk_apiserver_check(k, &ready, &why, &err) <= 0 && !ready, "a foreign client certificate is not ready (%s)", why ? why : "");
+	free(why);
+	vk_kube_free(k);
+
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+	vk_remove_tree(tmp, &err);
+	return done_testing();
+}
