@@ -1,8 +1,10 @@
 /* Unit tests for src/k8sready against the fake API server (tests/fakes) behind the profile's own CA. */
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -58,6 +60,16 @@ static pid_t start_fake(const char *dir, const char *ca, const char *crt, const 
 
 	pid = fork();
 	if (pid == 0) {
+		_cleanup_free_ char *log = xasprintf("%s/fake.log", dir);
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		/* Never hold the TAP pipe open, and die with the test. */
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+		}
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		execlp("python3", "python3", script, "--port", "0", "--port-file", port_file, "--ca", ca, "--cert", crt,
 		       "--key", key, "--node-name", "dev", (char *)NULL);
 		_exit(127);
@@ -112,7 +124,7 @@ int main(void)
 	struct vk_kube *k;
 	bool ready;
 	char *why = NULL;
-	int port = 0, st;
+	int port = 0, st, rc;
 	pid_t pid;
 	long t0;
 
@@ -176,7 +188,8 @@ int main(void)
 
 	/* A client certificate from another CA: the server refuses us. */
 	k = client(port, ca, other_crt, other_key);
-	ok(vk_apiserver_check(k, &ready, &why, &err) <= 0 && !ready, "a foreign client certificate is not ready (%s)", why ? why : "");
+	rc = vk_apiserver_check(k, &ready, &why, &err);
+	ok(rc <= 0 && !ready, "a foreign client certificate is not ready (%s)", why ? why : "");
 	free(why);
 	vk_kube_free(k);
 
