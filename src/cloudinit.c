@@ -247,7 +247,6 @@ char *vk_cloudinit_network_config(const struct vk_cloudinit *ci, struct vk_error
 	map_start(&e);
 	kv(&e, "macaddress", ci->mac);
 	map_end(&e);
-	kv(&e, "set-name", "eth0");
 	kv_plain(&e, "dhcp4", "false");
 	scalar(&e, "addresses");
 	seq_start(&e);

@@ -20,7 +20,7 @@ struct vk_domain_spec {
 	unsigned long memory_mib;
 	const char *disk_path;    /* the overlay */
 	const char *disk_format;  /* "qcow2" */
-	const char *seed_path;    /* cidata ISO, attached as an IDE cdrom (optional) */
+	const char *seed_path;    /* cidata ISO, a virtio-scsi cdrom (optional) */
 	const char *network;      /* libvirt network name */
 	const char *mac;
 	const char *console_log;  /* serial console logged here */

@@ -51,6 +51,8 @@ static void test_domxml(void)
 	contains(tcg, "<target dev='vda' bus='virtio'/>", "the disk is virtio");
 	contains(tcg, "<source file='/p/seed.iso'/>", "the seed is attached");
 	contains(tcg, "device='cdrom'", "as a cdrom");
+	contains(tcg, "<target dev='sda' bus='scsi'/>", "on SCSI");
+	contains(tcg, "<controller type='scsi' model='virtio-scsi'/>", "with a virtio-scsi controller (no AHCI needed)");
 	contains(tcg, "<mac address='52:54:00:aa:bb:cc'/>", "the NIC has the profile's MAC");
 	contains(tcg, "<model type='virtio'/>", "the NIC is virtio");
 	contains(tcg, "<log file='/p/console.log' append='on'/>", "the serial console is logged to the profile");

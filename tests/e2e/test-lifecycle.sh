@@ -1,0 +1,124 @@
+#!/bin/bash
+# e2e: the VM lifecycle on a real libvirtd + qemu (TCG) in a network namespace with the debian-test guest:
+# start --no-kubernetes -> status -> ssh -> stop (ACPI) -> status Stopped -> start (same IP) -> delete (nothing left).
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+e2e_require
+: "${VIRTKUBE_BIN:?VIRTKUBE_BIN must point at the built virtkube}"
+[[ -x $VIRTKUBE_BIN ]] || e2e_skip "VIRTKUBE_BIN '$VIRTKUBE_BIN' is not executable"
+e2e_lock
+
+E2E_PREFIX=vke2e-life
+PROFILE=vke2e-life
+NETWORK=virtkube-$PROFILE
+WORK=""
+on_exit() {
+    local rc=$?
+    if [[ -n $E2E_LIBVIRTD_PID ]]; then
+        e2e_cleanup_libvirt "$NETWORK"
+    fi
+    e2e_stop_daemons
+    [[ -n $WORK ]] && rm -rf "$WORK"
+    exit "$rc"
+}
+trap on_exit EXIT
+
+tap_n=0
+tap_failed=0
+ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $1"; }
+not_ok() {
+    tap_n=$((tap_n + 1)); tap_failed=$((tap_failed + 1))
+    echo "not ok $tap_n - $1"
+    shift
+    local l
+    for l in "$@"; do printf '#   %s\n' "$l"; done
+}
+# run CMD...: stdout in $out, stderr in $err, exit code in $rc, seconds in $secs.
+run() {
+    local t0=$SECONDS
+    out=$("$@" 2>"$WORK/stderr")
+    rc=$?
+    err=$(cat "$WORK/stderr")
+    secs=$((SECONDS - t0))
+}
+expect_rc() {
+    if [[ $rc == "$1" ]]; then ok "$2"; else not_ok "$2" "exit $rc, want $1" "stdout: $out" "stderr: $err"; fi
+}
+expect() { # DESCRIPTION COMMAND...
+    local d=$1
+    shift
+    if "$@"; then ok "$d"; else not_ok "$d" "failed: $*" "stdout: $out" "stderr: $err"; fi
+}
+
+e2e_start_daemons
+image_json=$(e2e_image) || exit 1
+
+# The profile's disk, seed and console log live under VIRTKUBE_HOME: qemu (libvirt-qemu) must reach it.
+WORK=$(mktemp -d /tmp/vke2e-lifecycle.XXXXXX)
+chmod 0711 "$WORK"
+export VIRTKUBE_HOME=$WORK/home
+unset LIBVIRT_DEFAULT_URI VIRTKUBE_PROFILE
+# Inside the namespace: the guest's address exists only there.
+vk() { e2e_in_ns "$VIRTKUBE_BIN" -p "$PROFILE" "$@"; }
+
+run vk start --no-kubernetes --network-mode isolated --image "$image_json" --cpus 1 --memory 1024 -v
+expect_rc 0 "start --no-kubernetes boots the VM (${secs}s)"
+echo "# $(grep timing <<<"$err")"
+ip=$(sed -n "s/^profile '$PROFILE' is running at \([0-9.]*\)$/\1/p" <<<"$out")
+expect "start prints the node IP ($ip)" test -n "$ip"
+[[ $rc == 0 ]] || { e2e_virsh dumpxml "$PROFILE" | sed 's/^/# /'; tail -n 40 "$VIRTKUBE_HOME/profiles/$PROFILE/console.log" 2>/dev/null | sed 's/^/# console: /'; exit 1; }
+
+run vk status
+expect_rc 0 "status exits 0 while running"
+expect "status says Host: Running" grep -qx "Host: Running" <<<"$out"
+
+run vk ssh -- cat /etc/hostname
+expect_rc 0 "ssh -- cat /etc/hostname exits 0"
+expect "and prints the profile name" test "$out" = "$PROFILE"
+run vk ssh -- sudo -n true
+expect_rc 0 "the docker user has passwordless sudo"
+run vk ssh -- 'exit 7'
+expect_rc 7 "ssh passes the command's exit code back"
+
+run vk start --no-kubernetes
+expect_rc 0 "start on a running profile succeeds"
+expect "and says there is nothing to do" grep -q "already running; nothing to do" <<<"$err"
+
+net_xml=$(e2e_virsh net-dumpxml "$NETWORK" 2>&1)
+expect "network $NETWORK exists" grep -q "<name>$NETWORK</name>" <<<"$net_xml"
+no_forward() { ! grep -q "<forward" <<<"$1"; }
+expect "and is isolated (no <forward>)" no_forward "$net_xml"
+
+run vk stop
+expect_rc 0 "stop exits 0 (${secs}s)"
+expect "stop was an ACPI shutdown, not a hard stop" grep -q "(ACPI shutdown)" <<<"$err"
+expect "domain is shut off" test "$(e2e_virsh domstate "$PROFILE" 2>&1)" = "shut off"
+
+run vk status
+expect_rc 1 "status exits 1 when stopped (host down)"
+expect "status says Host: Stopped" grep -qx "Host: Stopped" <<<"$out"
+run vk stop
+expect_rc 0 "stopping a stopped profile succeeds"
+expect "quietly" test -z "$err$out"
+
+run vk start --no-kubernetes -v
+expect_rc 0 "start boots the stopped profile again (${secs}s)"
+echo "# $(grep timing <<<"$err")"
+expect "with the same IP" grep -qx "profile '$PROFILE' is running at $ip" <<<"$out"
+run vk ssh -- cat /etc/hostname
+expect "ssh works after the restart" test "$rc:$out" = "0:$PROFILE"
+run vk logs
+expect "logs shows the guest's console" grep -q "$PROFILE" <<<"$out"
+
+run vk delete
+expect_rc 0 "delete exits 0"
+absent() { ! e2e_virsh "$1" "$2" >/dev/null 2>&1; }
+expect "no domain is left" absent dominfo "$PROFILE"
+expect "no network is left" absent net-info "$NETWORK"
+expect "no storage pool is left" absent pool-info "$NETWORK"
+expect "no profile files are left" test -z "$(ls -A "$VIRTKUBE_HOME/profiles")"
+expect "no lock file is left" test -z "$(ls -A "$VIRTKUBE_HOME/locks")"
+
+echo "1..$tap_n"
+[[ $tap_failed -eq 0 ]]
