@@ -591,6 +591,21 @@ static void test_cache(void)
 		ok(p == NULL, "and no path is returned");
 	}
 
+	/* proxies come from the environment, as libcurl reads them: the fake server is the proxy here */
+	{
+		_cleanup_free_ char *home3 = vk_path_join(tmp, "home-proxy");
+		char *p = NULL;
+
+		setenv("http_proxy", srv.base, 1);
+		co.mirror = "http://mirror.localhost:9/up"; /* unproxied, this would be a closed local port */
+		ok_err(vk_cache_ensure(home3, items, 1, &co, &p, &err) == 0, "http_proxy from the environment is used");
+		ok(httpd_count(&srv, "\"path\": \"http://mirror.localhost:9/up/x/1.0/tool\"", NULL) == 1,
+		   "the request went to the proxy with the absolute URL (mirror.localhost:9 was never contacted)");
+		unsetenv("http_proxy");
+		co.mirror = mirror;
+		free(p);
+	}
+
 	/* cache list */
 	list = vk_cache_list(home, &n, &err);
 	is_int(n, 3, "cache list shows the three files");
