@@ -417,7 +417,16 @@ int vk_kube_request(struct vk_kube *k, const char *method, const char *path, con
 	if (rc != CURLE_OK)
 		return transport_error(k, rc, method, path, err);
 	curl_easy_getinfo(k->curl, CURLINFO_RESPONSE_CODE, &code);
-	vk_debug("%s %s -> %ld (%zu bytes)", method, path, code, out.len);
+	if (vk_log_enabled(VK_LOG_DEBUG)) {
+		curl_off_t conn = 0, tls = 0, first = 0, total = 0;
+
+		curl_easy_getinfo(k->curl, CURLINFO_CONNECT_TIME_T, &conn);
+		curl_easy_getinfo(k->curl, CURLINFO_APPCONNECT_TIME_T, &tls);
+		curl_easy_getinfo(k->curl, CURLINFO_STARTTRANSFER_TIME_T, &first);
+		curl_easy_getinfo(k->curl, CURLINFO_TOTAL_TIME_T, &total);
+		vk_debug("%s %s -> %ld (%zu bytes; connect %.1f ms, tls %.1f ms, first byte %.1f ms, total %.1f ms)",
+			 method, path, code, out.len, conn / 1000.0, tls / 1000.0, first / 1000.0, total / 1000.0);
+	}
 	*status = code;
 	if (resp)
 		*resp = vk_strbuf_detach(&out, NULL);
