@@ -3,8 +3,10 @@
 #include <string.h>
 
 #include "artifacts.h"
+#include "addons.h"
 #include "cli.h"
 #include "cluster.h"
+#include "kubeapi.h"
 #include "ui.h"
 #include "util/cleanup.h"
 #include "vm.h"
@@ -30,6 +32,7 @@ static const struct cli_option start_options[] = {
 	{ "download-only", 0, NULL, "download and verify everything the start needs, then stop", NULL },
 	{ "verify", 0, NULL, "re-hash cached artifacts against their recorded sha256 before using them", NULL },
 	{ "no-progress", 0, NULL, "plain progress lines instead of progress bars", NULL },
+	{ "addons", 0, "A,B", "enable these addons too (kept for later starts; see 'virtkube addons list')", NULL },
 	{ NULL, 0, NULL, NULL, NULL },
 };
 
@@ -43,6 +46,28 @@ static void on_warn(void *ud, const char *msg)
 {
 	(void)ud;
 	ui_warn("%s", msg);
+}
+
+static void on_addon(void *ud, const char *addon, const char *what)
+{
+	(void)ud;
+	ui_info("addon %s: %s", addon, what);
+}
+
+/* Once the API server answers: applies the profile's enabled addons (the
+ * defaults on a first start) plus --addons, and waits for them. */
+static int start_addons(struct vk_profile *p, const char *const *extra, struct vk_error *err)
+{
+	_cleanup_kube_ struct vk_kube *k = vk_kube_from_profile(p, err);
+	int rc;
+
+	if (!k)
+		return -1;
+	rc = vk_addons_apply_enabled(k, p, extra, false, 600 * 1000L, on_addon, NULL, err);
+	/* the enabled set is kept even when an addon failed, so the next start retries it */
+	if (vk_profile_save(p, rc < 0 ? NULL : err) < 0)
+		return -1;
+	return rc;
 }
 
 /* Brings the artifacts this start needs into the cache (image unless
@@ -98,6 +123,7 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 		.ui = { .step = on_step, .warn = on_warn },
 	};
 	struct vk_start_result res;
+	_cleanup_strv_ char **extra = NULL;
 	struct vk_error err = { 0 };
 	struct vk_artifact_paths paths = { 0 };
 	_cleanup_free_ char *version = NULL;
@@ -131,6 +157,13 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 		vk_artifact_paths_release(&paths);
 		return VK_EXIT_OK;
 	}
+	if (cli_opt(args, "addons")) {
+		if (o.no_kubernetes)
+			return cli_usage_error(args->cmd, "--addons needs Kubernetes: it cannot go with --no-kubernetes");
+		extra = vk_addons_parse_list(cli_opt(args, "addons"), &err);
+		if (!extra)
+			return cli_fail(&err);
+	}
 	if (!o.no_kubernetes)
 		return cli_usage_error(args->cmd, "this build of virtkube boots only plain VMs: pass --no-kubernetes "
 						  "(or --download-only to fetch what Kubernetes needs)");
@@ -153,6 +186,8 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 	if (ctx->verbose)
 		fprintf(stderr, "virtkube: timing: host-side %.3f s, domain start %.3f s, guest wait %.3f s\n", res.host_s,
 			res.boot_s, res.wait_s);
+	if (!o.no_kubernetes && start_addons(p, (const char *const *)extra, &err) < 0)
+		return cli_fail(&err);
 	if (res.was_running)
 		ui_info("profile '%s' is already running; nothing to do", p->name);
 	printf("profile '%s' is running at %s\n", p->name, res.node_ip);

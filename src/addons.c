@@ -497,3 +497,34 @@ int vk_addons_apply_enabled(struct vk_kube *k, struct vk_profile *p, const char 
 	}
 	return 0;
 }
+
+char **vk_addons_parse_list(const char *csv, struct vk_error *err)
+{
+	_cleanup_addons_ struct vk_addon_registry reg = { 0 };
+	char **v = xcalloc(strlen(csv) / 2 + 2, sizeof(char *));
+	size_t n = 0;
+	const char *s = csv;
+
+	if (vk_addons_load(&reg, NULL, err) < 0) {
+		free(v);
+		return NULL;
+	}
+	for (;;) {
+		size_t len = strcspn(s, ",");
+		_cleanup_free_ char *name = xstrndup(s, len);
+
+		if (!*name || !vk_addons_find(&reg, name, err)) {
+			if (!*name)
+				vk_error_set(err, VK_ERR_INVALID, "empty addon name in '%s'", csv);
+			else if (err)
+				err->code = VK_ERR_INVALID; /* the user's input, not a missing thing */
+			vk_strv_free(v);
+			return NULL;
+		}
+		v[n++] = TAKE_PTR(name);
+		if (!s[len])
+			break;
+		s += len + 1;
+	}
+	return v;
+}

@@ -89,6 +89,11 @@ const char *vk_addon_state_name(enum vk_addon_state s);
 int vk_addon_state(struct vk_kube *k, const struct vk_profile *p, const struct vk_addon *a,
 		   enum vk_addon_state *state, char **detail, struct vk_error *err);
 
+/* Splits "a,b" into addon names, each checked against the registry (an
+ * unknown or empty name is VK_ERR_INVALID naming it, with the list). Returns
+ * a NULL-terminated array the caller frees with vk_strv_free. */
+char **vk_addons_parse_list(const char *csv, struct vk_error *err);
+
 /* For `start`: applies every addon enabled in the profile plus EXTRA (names,
  * NULL-terminated, may be NULL; recorded as enabled), waiting for each
  * unless NO_WAIT. Unknown names fail before anything is applied. The
