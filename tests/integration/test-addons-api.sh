@@ -133,7 +133,7 @@ expect_out "^dns +yes +- " "without status"
 # The start flow's engine call (vk_addons_apply_enabled) against a fresh server: defaults plus one extra.
 fake_start live
 make_profile live "$FAKE_PORT"
-VK_TEST_LIVE_HOME=$VIRTKUBE_HOME VK_TEST_LIVE_PROFILE=live run "$top_builddir/tests/unit/test-addons"
+VK_TEST_LIVE_HOME=$VIRTKUBE_HOME VK_TEST_LIVE_PROFILE=live run "${top_builddir:?run through make check}/tests/unit/test-addons"
 expect_rc 0 "the start flow applies the enabled addons and waits for them"
 check "and every one of its checks passed" test "$(grep -c '^ok' <<<"$out")" -ge 8 -a "$(grep -c '^not ok' <<<"$out")" = 0
 
