@@ -2,8 +2,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "artifacts.h"
 #include "addons.h"
+#include "artifacts.h"
 #include "cli.h"
 #include "cluster.h"
 #include "kubeapi.h"
