@@ -407,16 +407,31 @@ int vk_cluster_start(struct vk_profile *p, const struct vk_start_opts *o, struct
 		ui_step(&o->ui, "creating the machine for profile '%s' (%ld CPUs, %ld MiB, %ld GiB disk, %s, %s network %s)",
 			p->name, s.cpus, s.memory_mib, s.disk_gib, vk_accel_name(accel), s.network_mode,
 			vk_profile_get_str(p, "subnet"));
-		if (ensure_network(p, conn, &s, err) < 0 || ensure_disk(p, conn, img, &s, err) < 0 ||
-		    ensure_seed(p, o, err) < 0 || define_domain(p, conn, img, &s, accel, err) < 0)
+		t1 = now_s();
+		if (ensure_network(p, conn, &s, err) < 0)
 			return -1;
+		res->network_s = now_s() - t1;
+		t1 = now_s();
+		if (ensure_disk(p, conn, img, &s, err) < 0)
+			return -1;
+		res->disk_s = now_s() - t1;
+		t1 = now_s();
+		if (ensure_seed(p, o, err) < 0)
+			return -1;
+		res->seed_s = now_s() - t1;
+		t1 = now_s();
+		if (define_domain(p, conn, img, &s, accel, err) < 0)
+			return -1;
+		res->define_s = now_s() - t1;
 		res->created = true;
 	} else {
 		const char *saved = vk_profile_get_str(p, "accel");
 
 		accel = saved && strcmp(saved, "kvm") == 0 ? VK_ACCEL_KVM : VK_ACCEL_TCG;
+		t1 = now_s();
 		if (ensure_network(p, conn, &s, err) < 0)
 			return -1;
+		res->network_s = now_s() - t1;
 	}
 	res->accel = accel;
 	if (accel == VK_ACCEL_TCG)

@@ -52,6 +52,10 @@ struct vk_start_result {
 	enum vk_accel accel;
 	char node_ip[16];
 	double host_s;        /* our own work: profile, key, network, disk, seed, define */
+	double network_s;     /* parts of host_s: libvirt network define + start */
+	double disk_s;        /* overlay creation */
+	double seed_s;        /* SSH key + cloud-init documents + ISO */
+	double define_s;      /* domain XML + define */
 	double boot_s;        /* libvirt starting the domain (qemu launch) */
 	double wait_s;        /* waiting for the guest's sshd */
 };
