@@ -184,15 +184,12 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 	}
 	vk_artifact_paths_release(&paths);
 	if (ctx->verbose)
-		fprintf(stderr, "virtkube: timing: host-side %.3f s, domain start %.3f s, guest wait %.3f s\n", res.host_s,
-			res.boot_s, res.wait_s);
-	if (!o.no_kubernetes && start_addons(p, (const char *const *)extra, &err) < 0)
-		return cli_fail(&err);
-
 		fprintf(stderr,
 			"virtkube: timing: host-side %.3f s (network %.3f, disk %.3f, seed %.3f, define %.3f), "
 			"domain start %.3f s, guest wait %.3f s\n",
 			res.host_s, res.network_s, res.disk_s, res.seed_s, res.define_s, res.boot_s, res.wait_s);
+	if (!o.no_kubernetes && start_addons(p, (const char *const *)extra, &err) < 0)
+		return cli_fail(&err);
 	if (res.was_running)
 		ui_info("profile '%s' is already running; nothing to do", p->name);
 	printf("profile '%s' is running at %s\n", p->name, res.node_ip);
