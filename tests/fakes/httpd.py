@@ -17,7 +17,8 @@ applies to, after which it is spent. The first live rule that matches wins.
   trickle:BPS     send at most BPS bytes per second
 
 Every request is logged to --log as one JSON object per line:
-{"method": ..., "path": ..., "range": ... or null, "status": ..., "rule": ... or null}.
+{"method": ..., "path": ..., "range": ... or null, "status": ..., "rule": ... or null,
+ "in_flight": requests being served when this one began, itself included}.
 Bodies without a rule go out with sendfile, so the server is fast enough for
 throughput measurements. Python standard library only.
 """
@@ -57,6 +58,7 @@ class State:
         self.rules = rules
         self.log_path = log_path
         self.lock = threading.Lock()
+        self.active = 0  # requests being served right now
 
     def take_rule(self, path):
         with self.lock:
@@ -108,6 +110,7 @@ class Handler(BaseHTTPRequestHandler):
             "user_agent": self.headers.get("User-Agent"),
             "status": status,
             "rule": rule.text if rule else None,
+            "in_flight": getattr(self, "in_flight_at_start", None),
         })
 
     def _simple(self, status, text, rule, extra=None):
@@ -126,6 +129,18 @@ class Handler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_GET(self):
+        # Counts concurrent requests so tests can check parallelism without timing.
+        state = self.server.state
+        with state.lock:
+            state.active += 1
+            self.in_flight_at_start = state.active
+        try:
+            self._get()
+        finally:
+            with state.lock:
+                state.active -= 1
+
+    def _get(self):
         state = self.server.state
         path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
         rule = state.take_rule(path)

@@ -303,7 +303,10 @@ static void test_engine(void)
 	it = item(url, dest, h1);
 	t0 = now_s();
 	ok_err(vk_fetch_run(&it, 1, &o, &err) == 0, "a stalled transfer is detected and retried");
-	ok(now_s() - t0 < 10, "within the low-speed window, not a long timeout (%.1f s)", now_s() - t0);
+	/* The fake holds a stalled connection for 120 s; only the low-speed limit
+	 * (about 6 s here) ends it sooner. 60 s leaves room for a loaded machine. */
+	ok(now_s() - t0 < 60, "by the low-speed limit, not by the server giving up after 120 s (%.1f s)",
+	   now_s() - t0);
 	is_int(it.attempts, 2, "in two attempts");
 	is_int(httpd_count(&srv, "\"range\": \"bytes=200000-\"", NULL), 1, "resuming after the stalled bytes");
 	ok(same_file(dest, src), "the file is intact");
@@ -375,9 +378,11 @@ static void test_engine(void)
 			dests[i] = xasprintf("%s/f%d.bin", dl, i);
 			its[i] = item(urls[i], dests[i], hs[i]);
 		}
-		t0 = now_s();
 		ok_err(vk_fetch_run(its, 4, &o, &err) == 0, "four downloads in parallel succeed");
-		ok(now_s() - t0 < 3.0, "in about the time of one (%.2f s; one alone takes ~1 s, serially ~4 s)", now_s() - t0);
+		/* Each trickled transfer lasts about a second, so a parallel client has
+		 * all four in flight at once; a serial one never more than one. */
+		ok(httpd_count(&srv, "\"in_flight\": 4", NULL) == 1,
+		   "the server had all four requests in flight at once");
 		for (int i = 0; i < 4; i++) {
 			char rel[64];
 			_cleanup_free_ char *s = NULL;
