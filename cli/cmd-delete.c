@@ -4,6 +4,7 @@
 
 #include "cli.h"
 #include "cluster.h"
+#include "provision.h"
 #include "ui.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -45,6 +46,7 @@ static int delete_one(struct cli_context *ctx, const char *name)
 	_cleanup_profile_ struct vk_profile *p = NULL;
 	struct vk_delete_result res;
 	struct vk_error err = { 0 };
+	bool kubernetes;
 	int rc = 0;
 
 	p = open_for_delete(ctx, name, &rc);
@@ -54,8 +56,19 @@ static int delete_one(struct cli_context *ctx, const char *name)
 		ui_info("profile '%s' does not exist: nothing to delete", name);
 		return VK_EXIT_OK;
 	}
+	kubernetes = vk_profile_get_bool(p, "kubernetes", true);
 	if (vk_cluster_delete(p, &res, &err) < 0)
 		return cli_fail(&err);
+	if (kubernetes) {
+		_cleanup_free_ char *kubeconfig = NULL;
+		bool removed = false;
+
+		/* The VM is gone either way: a kubeconfig we cannot edit is a warning. */
+		if (vk_provision_forget(p, &removed, &kubeconfig, &err) < 0)
+			ui_warn("kept the kubeconfig entries of profile '%s': %s", name, err.message);
+		else if (removed)
+			ui_info("removed context '%s' from '%s'", name, kubeconfig);
+	}
 	if (res.network_kept)
 		ui_info("kept network 'virtkube-%s': another domain still uses it", name);
 	ui_info("deleted profile '%s'", name);

@@ -7,8 +7,10 @@
 #include "cli.h"
 #include "cluster.h"
 #include "kubeapi.h"
+#include "provision.h"
 #include "ui.h"
 #include "util/cleanup.h"
+#include "util/xalloc.h"
 #include "vm.h"
 
 static const char *const accel_choices[] = { "auto", "kvm", "tcg", NULL };
@@ -25,7 +27,7 @@ static const struct cli_option start_options[] = {
 	{ "accel", 0, "MODE", "accelerator: kvm when usable, else tcg emulation (default auto)", accel_choices },
 	{ "network-mode", 0, "MODE", "nat: the VM reaches out through the host; isolated: host and VM only (default nat)",
 	  network_mode_choices },
-	{ "wait-timeout", 0, "SECONDS", "how long to wait for the guest's SSH (default 300)", NULL },
+	{ "wait-timeout", 0, "SECONDS", "how long each wait may take: the guest's SSH, its provisioning, the API server, the node (default 300; provisioning 1800)", NULL },
 	{ "kubernetes-version", 0, "VERSION", "Kubernetes to install: vX.Y.Z, X.Y.Z, X.Y or stable (default: stable)", NULL },
 	{ "mirror", 0, "URL", "fetch artifacts from this base (https://, http://, file:// or a directory) instead of upstream, keeping paths", NULL },
 	{ "offline", 0, NULL, "never use the network: everything must already be in the download cache", NULL },
@@ -33,6 +35,7 @@ static const struct cli_option start_options[] = {
 	{ "verify", 0, NULL, "re-hash cached artifacts against their recorded sha256 before using them", NULL },
 	{ "no-progress", 0, NULL, "plain progress lines instead of progress bars", NULL },
 	{ "addons", 0, "A,B", "enable these addons too (kept for later starts; see 'virtkube addons list')", NULL },
+	{ "keep-context", 0, NULL, "do not make the profile's kubeconfig context the current one", NULL },
 	{ NULL, 0, NULL, NULL, NULL },
 };
 
@@ -111,6 +114,43 @@ static bool image_from_cache(const struct vk_profile *p)
 	return !saved || (cache && strncmp(saved, cache, strlen(cache)) == 0 && saved[strlen(cache)] == '/');
 }
 
+static void on_stage(void *ud, const char *name, bool ok, const char *detail)
+{
+	(void)ud;
+	ui_info("guest: %s %s%s%s", name, ok ? "ok" : "FAILED", *detail ? ": " : "", detail);
+}
+
+/* After the machine is up: write the kubeconfig context, follow the guest to
+ * VIRTKUBE-READY and, with Kubernetes, to a ready API server and node, then
+ * apply the enabled addons. */
+static int finish_start(struct vk_profile *p, bool created, off_t offset, long wait_s, bool kubernetes,
+			bool set_current, const char *const *extra, struct vk_error *err)
+{
+	struct vk_follow_ui ui = { .stage = on_stage, .step = on_step };
+	_cleanup_free_ char *kubeconfig = NULL;
+	const char *uri = vk_profile_get_str(p, "libvirt_uri");
+
+	/* The node IP and the certificates are fixed before boot: the context
+	 * can be written before the cluster answers, and never goes stale. */
+	if (kubernetes) {
+		if (vk_provision_kubeconfig(p, set_current, &kubeconfig, err) < 0)
+			return -1;
+		ui_info("kubeconfig '%s': context '%s'%s", kubeconfig, p->name, set_current ? " (current)" : "");
+	}
+	if (uri && strncmp(uri, "test:", 5) == 0) {
+		/* libvirt's test driver runs no guest: nothing will report. */
+		ui_info("libvirt test driver: no guest to follow");
+		return 0;
+	}
+	/* A plain VM is provisioned in seconds after SSH answers; Kubernetes
+	 * takes the provisioning module's longer default unless told. */
+	if (vk_provision_follow(p, created, offset, kubernetes || wait_s ? wait_s : VK_DEFAULT_WAIT_S, &ui, NULL, NULL, err) < 0)
+		return -1;
+	if (!kubernetes)
+		return 0;
+	return start_addons(p, extra, err);
+}
+
 static int start_exec(struct cli_context *ctx, struct cli_args *args)
 {
 	_cleanup_profile_ struct vk_profile *p = NULL;
@@ -128,6 +168,9 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 	struct vk_artifact_paths paths = { 0 };
 	_cleanup_free_ char *version = NULL;
 	bool download_only = cli_flag(args, "download-only");
+	struct vk_provision pv = { 0 };
+	bool kubernetes;
+	off_t offset;
 	int rc;
 
 	if ((rc = cli_opt_long(ctx, args, "cpus", 1, 256, &o.cpus)) != 0 ||
@@ -164,35 +207,71 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 		if (!extra)
 			return cli_fail(&err);
 	}
-	if (!o.no_kubernetes)
-		return cli_usage_error(args->cmd, "this build of virtkube boots only plain VMs: pass --no-kubernetes "
-						  "(or --download-only to fetch what Kubernetes needs)");
-
 	p = cli_vm_profile(ctx, false, true, &rc);
 	if (!p)
 		return rc;
-	/* Artifacts come before the VM: the base image unless --image names one. */
-	if (!o.image && image_from_cache(p)) {
-		if (ensure_artifacts(ctx, args, version, true, &paths, &err) < 0)
+	/* A created profile keeps what it was made with. */
+	if (p->exists && json_object_get(p->config, "kubernetes"))
+		kubernetes = vk_profile_get_bool(p, "kubernetes", true);
+	else
+		kubernetes = !o.no_kubernetes;
+	if (kubernetes && vk_profile_get_str(p, "kubernetes_version")) {
+		const char *saved = vk_profile_get_str(p, "kubernetes_version");
+
+		if (cli_opt(args, "kubernetes-version") && version && strcmp(saved, version) != 0) {
+			vk_error_set(&err, VK_ERR_INVALID, "profile '%s' runs Kubernetes %s; --kubernetes-version %s cannot change that",
+				     p->name, saved, version);
+			vk_error_hint(&err, "delete the profile ('virtkube delete -p %s') to start over with another version", p->name);
 			return cli_fail(&err);
-		o.image = paths.image;
+		}
+		free(version);
+		version = xstrdup(saved);
 	}
-	rc = vk_cluster_start(p, &o, &res, &err);
-	if (rc < 0) {
+	if (kubernetes && !version) {
+		version = vk_kubernetes_version_resolve(NULL, &err);
+		if (!version)
+			return cli_fail(&err);
+	}
+	/* Artifacts come before the VM: the base image unless --image names one,
+	 * and the Kubernetes binaries. */
+	{
+		bool want_image = !o.image && image_from_cache(p);
+
+		if ((want_image || kubernetes) &&
+		    ensure_artifacts(ctx, args, kubernetes ? version : NULL, want_image, &paths, &err) < 0)
+			return cli_fail(&err);
+		if (want_image)
+			o.image = paths.image;
+	}
+	if (vk_provision_prepare(&pv, p, kubernetes ? &paths : NULL, kubernetes, &err) < 0) {
 		vk_artifact_paths_release(&paths);
 		return cli_fail(&err);
 	}
+	o.seed_hook = vk_provision_seed_hook;
+	o.seed_hook_ud = &pv;
+	offset = vk_provision_console_offset(p);
+	rc = vk_cluster_start(p, &o, &res, &err);
+	if (rc == 0) {
+		/* Only a new machine provisions: later boots have cloud-init off. */
+		rc = finish_start(p, res.created, offset, o.wait_s, kubernetes, !cli_flag(args, "keep-context"),
+				  (const char *const *)extra, &err);
+	}
+	vk_provision_release(&pv);
 	vk_artifact_paths_release(&paths);
+	if (rc < 0)
+		return cli_fail(&err);
 	if (ctx->verbose)
 		fprintf(stderr,
 			"virtkube: timing: host-side %.3f s (network %.3f, disk %.3f, seed %.3f, define %.3f), "
 			"domain start %.3f s, guest wait %.3f s\n",
 			res.host_s, res.network_s, res.disk_s, res.seed_s, res.define_s, res.boot_s, res.wait_s);
-	if (!o.no_kubernetes && start_addons(p, (const char *const *)extra, &err) < 0)
-		return cli_fail(&err);
 	if (res.was_running)
 		ui_info("profile '%s' is already running; nothing to do", p->name);
-	printf("profile '%s' is running at %s\n", p->name, res.node_ip);
+	if (kubernetes)
+		printf("profile '%s' is running Kubernetes %s at https://%s:%d (kubectl --context %s)\n", p->name, version,
+		       res.node_ip, VK_API_PORT, p->name);
+	else
+		printf("profile '%s' is running at %s\n", p->name, res.node_ip);
 	return VK_EXIT_OK;
 }
 

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "cluster.h"
+#include "provision.h"
 #include "util/cleanup.h"
 #include "vm.h"
 
@@ -47,6 +48,11 @@ static int status_exec(struct cli_context *ctx, struct cli_args *args)
 		return rc;
 	if (vk_cluster_status(p, &st, &err) < 0)
 		return cli_fail(&err);
+	/* --no-kubernetes profiles have a host only. */
+	if (st.kubernetes && vk_provision_status(p, st.host == VK_HOST_RUNNING, st.fields, &st.exit_bits, &err) < 0) {
+		vk_status_release(&st);
+		return cli_fail(&err);
+	}
 	if (output && strcmp(output, "json") == 0) {
 		char *text = json_dumps(st.fields, JSON_INDENT(2));
 

@@ -1,0 +1,392 @@
+/* The payload, the guest follower and the readiness waits that make a VM a cluster (see provision.h). */
+#include "provision.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "datadir.h"
+#include "k8sready.h"
+#include "kubeadm.h"
+#include "kubeapi.h"
+#include "kubeconfig.h"
+#include "pki.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+/* scripts/guest/README.md: mount the seed (read-only) and run the script from it. */
+const char *const vk_provision_runcmd[] = {
+	"d=/run/virtkube/seed; mkdir -p $d && { mountpoint -q $d || mount -o ro LABEL=cidata $d; } && exec bash $d/virtkube/provision",
+	NULL,
+};
+
+#define GUEST_TIMEOUT_DEFAULT_S 1800
+#define API_TIMEOUT_DEFAULT_S 300
+#define NODE_TIMEOUT_DEFAULT_S 300
+
+/* ---- crictl out of its tarball ---------------------------------------------- */
+
+static int archive_fail(struct archive *a, const char *what, const char *path, struct vk_error *err)
+{
+	const char *msg = archive_error_string(a);
+
+	return vk_error_set(err, VK_ERR_IO, "cannot %s '%s': %s", what, path, msg ? msg : "unknown libarchive error");
+}
+
+/* Writes the entry named NAME of tarball SRC to DEST (0755), through a temporary file. */
+static int extract_one(const char *src, const char *name, const char *dest, struct vk_error *err)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *entry;
+	_cleanup_free_ char *tmp = xasprintf("%s.tmpXXXXXX", dest);
+	_cleanup_close_ int fd = -1;
+	bool found = false;
+	int r, rc = -1;
+
+	archive_read_support_filter_gzip(a);
+	archive_read_support_format_tar(a);
+	if (archive_read_open_filename(a, src, 65536) != ARCHIVE_OK) {
+		archive_fail(a, "open", src, err);
+		goto out;
+	}
+	while ((r = archive_read_next_header(a, &entry)) == ARCHIVE_OK) {
+		const char *path = archive_entry_pathname(entry);
+		const char *base = strrchr(path, '/');
+		const void *buf;
+		size_t len;
+		la_int64_t off;
+
+		base = base ? base + 1 : path;
+		if (strcmp(base, name) != 0 || archive_entry_filetype(entry) != AE_IFREG)
+			continue;
+		fd = mkstemp(tmp);
+		if (fd < 0) {
+			vk_error_set_errno(err, VK_ERR_IO, errno, "cannot create '%s'", tmp);
+			goto out;
+		}
+		while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
+			if (pwrite(fd, buf, len, off) != (ssize_t)len) {
+				vk_error_set_errno(err, VK_ERR_IO, errno, "cannot write '%s'", tmp);
+				goto out;
+			}
+		}
+		if (r != ARCHIVE_EOF) {
+			archive_fail(a, "read", src, err);
+			goto out;
+		}
+		if (fchmod(fd, 0755) < 0 || fsync(fd) < 0 || rename(tmp, dest) < 0) {
+			vk_error_set_errno(err, VK_ERR_IO, errno, "cannot install '%s'", dest);
+			goto out;
+		}
+		found = true;
+		break;
+	}
+	if (!found) {
+		if (r != ARCHIVE_OK && r != ARCHIVE_EOF)
+			archive_fail(a, "read", src, err);
+		else
+			vk_error_set(err, VK_ERR_NOT_FOUND, "'%s' holds no file named '%s'", src, name);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0 && fd >= 0)
+		unlink(tmp);
+	archive_read_free(a);
+	return rc;
+}
+
+static int ensure_crictl(struct vk_provision *pv, const char *tarball, struct vk_error *err)
+{
+	_cleanup_free_ char *dest = xasprintf("%s.crictl", tarball);
+	struct stat st_tar, st_bin;
+
+	/* Kept next to the verified tarball it came from; made again if older. */
+	if (stat(tarball, &st_tar) < 0)
+		return vk_error_set_errno(err, VK_ERR_IO, errno, "cannot use '%s'", tarball);
+	if (stat(dest, &st_bin) < 0 || st_bin.st_mtime < st_tar.st_mtime) {
+		if (extract_one(tarball, "crictl", dest, err) < 0)
+			return -1;
+	}
+	pv->crictl_path = TAKE_PTR(dest);
+	return 0;
+}
+
+/* ---- prepare -------------------------------------------------------------------- */
+
+int vk_provision_prepare(struct vk_provision *pv, struct vk_profile *p, const struct vk_artifact_paths *paths,
+			 bool kubernetes, struct vk_error *err)
+{
+	struct vk_pki_result pki;
+
+	memset(pv, 0, sizeof(*pv));
+	pv->kubernetes = kubernetes;
+	pv->paths = paths;
+	if (!kubernetes)
+		return 0;
+	if (!paths || !paths->kubernetes_version || !paths->kubeadm || !paths->kubelet || !paths->kubectl ||
+	    !paths->runc || !paths->containerd || !paths->cni_plugins || !paths->crictl)
+		return vk_error_set(err, VK_ERR_INVALID, "the Kubernetes binaries for profile '%s' are not all known", p->name);
+	if (vk_mkdir_p(p->dir, 0700, err) < 0 || vk_pki_ensure(p->dir, p->name, &pki, err) < 0)
+		return -1;
+	if (pki.ca_created)
+		vk_info("profile '%s': new cluster CA", p->name);
+	if (ensure_crictl(pv, paths->crictl, err) < 0)
+		return -1;
+	vk_profile_set_str(p, "kubernetes_version", paths->kubernetes_version);
+	vk_profile_set_int(p, "api_port", VK_API_PORT);
+	return vk_profile_save(p, err);
+}
+
+void vk_provision_release(struct vk_provision *pv)
+{
+	free(pv->crictl_path);
+	pv->crictl_path = NULL;
+}
+
+/* ---- the payload ---------------------------------------------------------------- */
+
+static int add_data_file(struct vk_seed *seed, const char *path, const char *rel, mode_t mode, struct vk_error *err)
+{
+	_cleanup_free_ char *src = vk_data_path(rel);
+
+	if (!vk_path_exists(src)) {
+		vk_error_set(err, VK_ERR_NOT_FOUND, "cannot find '%s' (looked at '%s')", rel, src);
+		return vk_error_hint(err, "set VIRTKUBE_DATADIR to virtkube's data directory (or source tree)");
+	}
+	return vk_seed_add_host_file(seed, path, src, mode, err);
+}
+
+int vk_provision_seed_hook(void *ud, struct vk_profile *p, struct vk_seed *seed, struct vk_cloudinit *ci,
+			   struct vk_error *err)
+{
+	struct vk_provision *pv = ud;
+	const struct vk_artifact_paths *a = pv->paths;
+	const char *mode = pv->kubernetes ? "kubernetes\n" : "none\n";
+
+	if (vk_seed_add_dir(seed, "virtkube", 0755, err) < 0 ||
+	    vk_seed_add_file(seed, "virtkube/mode", mode, strlen(mode), 0644, err) < 0 ||
+	    add_data_file(seed, "virtkube/provision", "scripts/guest/provision", 0755, err) < 0)
+		return -1;
+	ci->runcmd = vk_provision_runcmd;
+	if (!pv->kubernetes)
+		return 0;
+
+	{
+		struct vk_kubeadm_params kp = {
+			.node_name = p->name,
+			.node_ip = vk_profile_get_str(p, "node_ip"),
+			.kubernetes_version = a->kubernetes_version,
+			.api_port = (int)vk_profile_get_int(p, "api_port", VK_API_PORT),
+		};
+		_cleanup_free_ char *config = NULL, *env = NULL, *units = vk_data_path("scripts/guest/units");
+		_cleanup_free_ char *ca_crt = vk_profile_path(p, VK_FILE_CA_CERT);
+		_cleanup_free_ char *ca_key = vk_profile_path(p, VK_FILE_CA_KEY);
+		size_t len;
+
+		config = vk_kubeadm_config(&kp, &len, err);
+		if (!config)
+			return vk_error_prefix(err, "cannot make the kubeadm configuration of profile '%s'", p->name);
+		env = vk_kubeadm_env(&kp, err);
+		if (!env)
+			return -1;
+		if (vk_seed_add_file(seed, "virtkube/env", env, strlen(env), 0644, err) < 0 ||
+		    vk_seed_add_file(seed, "virtkube/kubeadm.yaml", config, len, 0600, err) < 0 ||
+		    vk_seed_add_host_file(seed, "virtkube/pki/ca.crt", ca_crt, 0644, err) < 0 ||
+		    vk_seed_add_host_file(seed, "virtkube/pki/ca.key", ca_key, 0600, err) < 0 ||
+		    vk_seed_add_host_file(seed, "virtkube/bin/kubeadm", a->kubeadm, 0755, err) < 0 ||
+		    vk_seed_add_host_file(seed, "virtkube/bin/kubelet", a->kubelet, 0755, err) < 0 ||
+		    vk_seed_add_host_file(seed, "virtkube/bin/kubectl", a->kubectl, 0755, err) < 0 ||
+		    vk_seed_add_host_file(seed, "virtkube/bin/runc", a->runc, 0755, err) < 0 ||
+		    vk_seed_add_host_file(seed, "virtkube/bin/crictl", pv->crictl_path, 0755, err) < 0 ||
+		    vk_seed_add_host_file(seed, "virtkube/containerd.tar.gz", a->containerd, 0644, err) < 0 ||
+		    vk_seed_add_host_file(seed, "virtkube/cni-plugins.tgz", a->cni_plugins, 0644, err) < 0 ||
+		    vk_seed_add_host_tree(seed, "virtkube/units", units, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- following ------------------------------------------------------------------ */
+
+off_t vk_provision_console_offset(const struct vk_profile *p)
+{
+	_cleanup_free_ char *path = vk_profile_path(p, VK_FILE_CONSOLE_LOG);
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_size : 0;
+}
+
+/* One DATA for vk_guestlog_wait's event and check callbacks. */
+struct follow_ctx {
+	const struct vk_follow_ui *ui;
+	vk_guest_check_fn check;
+	void *data;
+};
+
+static int check_adapter(void *data, struct vk_error *err)
+{
+	struct follow_ctx *c = data;
+
+	return c->check ? c->check(c->data, err) : 0;
+}
+
+static void on_event(const struct vk_guest_event *ev, void *data)
+{
+	const struct vk_follow_ui *ui = ((struct follow_ctx *)data)->ui;
+
+	if (ev->type == VK_GUEST_STAGE && ui && ui->stage)
+		ui->stage(ui->ud, ev->stage, ev->ok, ev->text);
+}
+
+static void step(const struct vk_follow_ui *ui, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void step(const struct vk_follow_ui *ui, const char *fmt, ...)
+{
+	_cleanup_free_ char *msg = NULL;
+	va_list ap;
+
+	if (!ui || !ui->step)
+		return;
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	ui->step(ui->ud, msg);
+}
+
+int vk_provision_follow(struct vk_profile *p, bool first_boot, off_t offset, long timeout_s, const struct vk_follow_ui *ui,
+			vk_guest_check_fn check, void *check_data, struct vk_error *err)
+{
+	_cleanup_free_ char *console = vk_profile_path(p, VK_FILE_CONSOLE_LOG);
+	struct vk_guestlog *g = vk_guestlog_new(console, offset);
+	bool kubernetes = vk_profile_get_bool(p, "kubernetes", true);
+	long guest_s = timeout_s > 0 ? timeout_s : GUEST_TIMEOUT_DEFAULT_S;
+	struct vk_kube *k;
+	struct follow_ctx ctx = { .ui = ui, .check = check, .data = check_data };
+	struct vk_wait_opts o = {
+		.profile = p->name,
+		.check = check,
+		.data = check_data,
+	};
+	int rc;
+
+	if (first_boot) {
+		step(ui, "following the guest's provisioning on its console (up to %ld s)", guest_s);
+		rc = vk_guestlog_wait(g, p->name, guest_s * 1000, 500, on_event, check_adapter, &ctx, err);
+	} else {
+		rc = 0;
+	}
+	vk_guestlog_free(g);
+	if (rc < 0 || !kubernetes)
+		return rc;
+
+	k = vk_kube_from_profile(p, err);
+	if (!k)
+		return -1;
+	o.timeout_ms = (timeout_s > 0 ? timeout_s : API_TIMEOUT_DEFAULT_S) * 1000;
+	step(ui, "waiting for the API server at %s/readyz (up to %ld s)", vk_kube_server(k), o.timeout_ms / 1000);
+	rc = vk_wait_apiserver_ready(k, &o, err);
+	if (rc == 0) {
+		o.timeout_ms = (timeout_s > 0 ? timeout_s : NODE_TIMEOUT_DEFAULT_S) * 1000;
+		step(ui, "waiting for node '%s' to be Ready (up to %ld s)", p->name, o.timeout_ms / 1000);
+		rc = vk_wait_node_ready(k, p->name, &o, err);
+	}
+	vk_kube_free(k);
+	return rc;
+}
+
+int vk_provision_kubeconfig(const struct vk_profile *p, bool set_current, char **path_out, struct vk_error *err)
+{
+	_cleanup_free_ char *path = NULL;
+	struct vk_kubeconfig_entry e;
+	int rc;
+
+	if (path_out)
+		*path_out = NULL;
+	if (vk_kubeconfig_entry_load(&e, p, err) < 0)
+		return -1;
+	path = vk_kubeconfig_path(err);
+	rc = path ? vk_kubeconfig_merge(path, &e, set_current, err) : -1;
+	vk_kubeconfig_entry_clear(&e);
+	if (rc == 0 && path_out)
+		*path_out = TAKE_PTR(path);
+	return rc;
+}
+
+/* ---- status and delete ------------------------------------------------------------ */
+
+int vk_provision_status(const struct vk_profile *p, bool host_running, json_t *fields, int *bits,
+			struct vk_error *err)
+{
+	enum vk_kubeconfig_state kstate = VK_KUBECONFIG_NONEXISTENT;
+	const char *uri = vk_profile_get_str(p, "libvirt_uri");
+	const char *apiserver = "Stopped", *kubelet = "Stopped";
+	struct vk_kubeconfig_entry e;
+	struct vk_error local = { 0 };
+
+	(void)err;
+	if (vk_kubeconfig_entry_load(&e, p, &local) == 0) {
+		_cleanup_free_ char *path = vk_kubeconfig_path(&local);
+		_cleanup_free_ char *why = NULL;
+
+		if (!path || vk_kubeconfig_check(path, &e, &kstate, &why, &local) < 0) {
+			/* A kubeconfig we cannot read is not configured for us. */
+			vk_debug("kubeconfig: %s", local.message);
+			kstate = VK_KUBECONFIG_MISCONFIGURED;
+		} else if (why) {
+			vk_debug("kubeconfig '%s': %s", path, why);
+		}
+		vk_kubeconfig_entry_clear(&e);
+	}
+	if (host_running && !(uri && strncmp(uri, "test:", 5) == 0)) {
+		struct vk_kube *k = vk_kube_from_profile(p, &local);
+
+		if (k) {
+			_cleanup_free_ char *why = NULL, *node_why = NULL;
+			bool ready = false;
+
+			vk_kube_set_timeout(k, 3000);
+			if (vk_apiserver_check(k, &ready, &why, &local) == 0 && ready) {
+				apiserver = "Running";
+				if (vk_node_check(k, p->name, &ready, &node_why, &local) == 0)
+					kubelet = ready ? "Running" : node_why && strstr(node_why, "not registered") ? "Stopped" : "NotReady";
+				else
+					kubelet = "Unknown";
+			} else {
+				vk_debug("API server: %s", why ? why : local.message);
+				kubelet = "Unknown";
+			}
+			vk_kube_free(k);
+		}
+	}
+	json_object_set_new(fields, "Kubelet", json_string(kubelet));
+	json_object_set_new(fields, "APIServer", json_string(apiserver));
+	json_object_set_new(fields, "Kubeconfig", json_string(vk_kubeconfig_state_name(kstate)));
+	if (strcmp(apiserver, "Running") != 0 || strcmp(kubelet, "Running") != 0)
+		*bits |= 2;
+	if (kstate != VK_KUBECONFIG_CONFIGURED)
+		*bits |= 4;
+	return 0;
+}
+
+int vk_provision_forget(const struct vk_profile *p, bool *removed, char **path_out, struct vk_error *err)
+{
+	_cleanup_free_ char *path = vk_kubeconfig_path(err);
+
+	if (path_out)
+		*path_out = NULL;
+	if (!path)
+		return -1;
+	if (vk_kubeconfig_remove(path, p->name, removed, err) < 0)
+		return -1;
+	if (path_out)
+		*path_out = TAKE_PTR(path);
+	return 0;
+}

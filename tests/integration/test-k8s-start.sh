@@ -1,0 +1,185 @@
+#!/bin/bash
+# A Kubernetes start on libvirt's test driver with binaries from a local mirror: PKI, payload on the seed, kubeconfig, status, delete.
+. "${top_srcdir:?run through make check}/tests/integration/lib.sh"
+
+# Whatever is not local goes to a closed local port, never to the internet.
+export https_proxy=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9
+export no_proxy=127.0.0.1,localhost NO_PROXY=127.0.0.1,localhost
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
+TEST_URI=test:///default
+version=v1.35.4
+
+img=$TEST_TMP/base.qcow2
+"$py" -c 'import struct,sys; open(sys.argv[1],"wb").write(b"QFI\xfb"+struct.pack(">I",3)+b"\0"*16+struct.pack(">Q",1<<30)+b"\0"*480)' "$img"
+
+# A mirror laid out like the upstream hosts, each file with its published
+# checksum; crictl is a real tarball (start takes the binary out of it).
+mirror=$TEST_TMP/mirror
+"$py" - "$top_srcdir" "$mirror" "$version" <<'PY'
+import hashlib, io, json, os, re, sys, tarfile
+src, out, version = sys.argv[1:4]
+def put(url, data):
+    path = os.path.join(out, url.split("/", 3)[3])
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+def publish(a, data):
+    put(a["url"], data)
+    h, name = hashlib.sha256(data).hexdigest(), a["url"].rsplit("/", 1)[1]
+    if a["checksum_url"].startswith("https://dl.k8s.io/"):
+        s = h
+    elif a.get("checksum_name"):
+        s = "%s  %s\n" % (h, a["checksum_name"])
+    else:
+        s = "%s  %s\n" % (h, name)
+    put(a["checksum_url"], s.encode())
+def tgz(name, data):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as t:
+        info = tarfile.TarInfo(name)
+        info.size, info.mode = len(data), 0o755
+        t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+table = json.load(open(os.path.join(src, "vm-images/kubernetes/releases.json")))
+for rel in table["releases"]:
+    if rel["kubernetes"] != version:
+        continue
+    for a in table["artifacts"]:
+        e = {k: re.sub(r"\$\{(\w+)\}", lambda m: rel[m.group(1)], v) for k, v in a.items()}
+        body = b"#!fake " + e["id"].encode() + b"\n" + os.urandom(4000)
+        publish(e, tgz("crictl", body) if e["id"] == "crictl" else body)
+PY
+check "the test mirror was built" test -d "$mirror/release/$version/bin/linux/amd64"
+
+# Someone else's kubeconfig entries must survive all of this.
+mkdir -p "$(dirname "$KUBECONFIG")"
+cat >"$KUBECONFIG" <<'EOF'
+apiVersion: v1
+kind: Config
+clusters:
+- name: work
+  cluster:
+    server: https://work.example:6443
+users:
+- name: work
+  user:
+    token: abc
+contexts:
+- name: work
+  context:
+    cluster: work
+    user: work
+current-context: work
+EOF
+
+run vk -p kc start --kubernetes-version "${version#v}" --mirror "$mirror" --image "$img" --libvirt-uri $TEST_URI \
+	--network-mode isolated --cpus 1 --memory 512 --no-progress
+expect_rc 0 "a Kubernetes start on the test driver succeeds"
+expect_out "profile 'kc' is running Kubernetes $version at https://192\.168\.[0-9]+\.2:8443" "and says where the API server is"
+expect_err "kubeconfig '.*': context 'kc' \(current\)" "it reports the kubeconfig context"
+expect_err "no guest to follow" "and that the test driver has no guest to follow"
+
+prof=$VIRTKUBE_HOME/profiles/kc
+ip=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["node_ip"])' "$prof/config.json")
+check "config.json records the Kubernetes version" grep -q "\"kubernetes_version\": \"$version\"" "$prof/config.json"
+check "and the API port" grep -q '"api_port": 8443' "$prof/config.json"
+check "the CA key is 0600" test "$(stat -c %a "$prof/ca.key")" = 600
+check "the client key is 0600" test "$(stat -c %a "$prof/client.key")" = 600
+run openssl verify -CAfile "$prof/ca.crt" "$prof/client.crt"
+expect_rc 0 "the client certificate verifies against the profile's CA"
+
+if command -v xorriso >/dev/null; then
+	seed=$TEST_TMP/seed
+	xorriso -osirrox on -indev "$prof/seed.iso" -extract / "$seed" >/dev/null 2>&1
+	check "the seed has the payload's mode: kubernetes" test "$(cat "$seed/virtkube/mode")" = kubernetes
+	check "the provisioning script" cmp -s "$seed/virtkube/provision" "$top_srcdir/scripts/guest/provision"
+	check "the env file names the node IP" grep -qx "NODE_IP=$ip" "$seed/virtkube/env"
+	check "and the version" grep -qx "KUBERNETES_VERSION=$version" "$seed/virtkube/env"
+	check "kubeadm.yaml advertises the node IP" grep -q "advertiseAddress: $ip" "$seed/virtkube/kubeadm.yaml"
+	check "kubeadm.yaml is v1beta4" grep -q "apiVersion: kubeadm.k8s.io/v1beta4" "$seed/virtkube/kubeadm.yaml"
+	check "the cluster CA is on the seed" cmp -s "$seed/virtkube/pki/ca.crt" "$prof/ca.crt"
+	check "with its key" cmp -s "$seed/virtkube/pki/ca.key" "$prof/ca.key"
+	cached() { find "$VIRTKUBE_HOME/cache" -type f -name "$1" | head -n 1; }
+	for b in kubeadm kubelet kubectl; do
+		check "bin/$b is the cached download" cmp -s "$seed/virtkube/bin/$b" "$(cached "$b")"
+	done
+	check "bin/runc is the cached runc.amd64" cmp -s "$seed/virtkube/bin/runc" "$(cached runc.amd64)"
+	check "binaries are executable on the seed" test -x "$seed/virtkube/bin/kubelet"
+	check "bin/crictl came out of its tarball" grep -q '^#!fake crictl' "$seed/virtkube/bin/crictl"
+	check "containerd.tar.gz is there" test -s "$seed/virtkube/containerd.tar.gz"
+	check "cni-plugins.tgz is there" test -s "$seed/virtkube/cni-plugins.tgz"
+	check "the systemd units are there" test -s "$seed/virtkube/units/kubelet.service" -a -s "$seed/virtkube/units/10-kubeadm.conf"
+	check "user-data runs the payload's script" grep -qF "exec bash \$d/virtkube/provision" "$seed/user-data"
+else
+	pass "# SKIP xorriso is not installed: the seed's contents are not checked"
+fi
+
+if command -v kubectl >/dev/null; then
+	run kubectl config current-context
+	expect_out "^kc$" "kubectl: the new context is current"
+	run kubectl config get-contexts -o name
+	expect_out "^work$" "the other context is still there"
+	run kubectl --context kc config view --minify -o 'jsonpath={.clusters[0].cluster.server}'
+	expect_out "^https://$ip:8443$" "kubectl --context kc points at the node"
+else
+	pass "# SKIP kubectl is not installed"
+fi
+
+# Each process gets a fresh test driver: the domain is gone for status.
+run vk -p kc status -o json
+expect_rc 7 "status: host, cluster and Kubernetes down: exit bits 1|2|4"
+check "status -o json has the Kubernetes fields" "$py" -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["Host"] == "Nonexistent", d
+assert d["APIServer"] == "Stopped" and d["Kubelet"] == "Stopped", d
+assert d["Kubeconfig"] == "Configured", d' "$out"
+
+# A second start finds the machine running and changes nothing.
+run vk -p kc start --offline --keep-context
+expect_rc 0 "a second start (offline: all cached) succeeds"
+
+# The kubeconfig loses its entry: status says so (bit 4).
+if command -v kubectl >/dev/null; then
+	kubectl config delete-context kc >/dev/null 2>&1
+	run vk -p kc status
+	expect_out "^Kubeconfig: Nonexistent$" "status after the context was removed: Kubeconfig: Nonexistent"
+fi
+run vk -p kc update-context
+expect_rc 0 "update-context puts it back"
+run vk -p kc status
+expect_out "^Kubeconfig: Configured$" "status: Configured again"
+
+run vk -p kc delete
+expect_rc 0 "delete exits 0"
+expect_err "removed context 'kc' from" "and says the context was removed"
+if command -v kubectl >/dev/null; then
+	run kubectl config get-contexts -o name
+	check "kubectl: only the work context is left" test "$out" = work
+	run kubectl config view -o 'jsonpath={.clusters[*].name} {.users[*].name}'
+	expect_out "^work work$" "the profile's cluster and user are gone too"
+fi
+
+# A --no-kubernetes profile: mode none on the seed, no kubeconfig entry, only host in status.
+run vk -p plain start --no-kubernetes --image "$img" --libvirt-uri $TEST_URI --network-mode isolated --cpus 1 --memory 512
+expect_rc 0 "a --no-kubernetes start succeeds"
+if command -v xorriso >/dev/null; then
+	seed2=$TEST_TMP/seed2
+	xorriso -osirrox on -indev "$VIRTKUBE_HOME/profiles/plain/seed.iso" -extract / "$seed2" >/dev/null 2>&1
+	check "its payload's mode is none" test "$(cat "$seed2/virtkube/mode")" = none
+	check "and it carries no Kubernetes binaries" test ! -e "$seed2/virtkube/bin"
+fi
+check "it has no CA" test ! -e "$VIRTKUBE_HOME/profiles/plain/ca.crt"
+run vk -p plain status -o json
+expect_rc 1 "status of a --no-kubernetes profile whose host is down: exit bit 1 only"
+check "and shows no Kubernetes fields" "$py" -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert "APIServer" not in d and "Kubelet" not in d and "Kubeconfig" not in d, d' "$out"
+run vk -p plain update-context
+expect_rc 1 "update-context on it fails"
+run vk -p plain delete
+expect_rc 0 "it deletes"
+
+finish
