@@ -67,6 +67,12 @@ expect_rc 0 "start --no-kubernetes boots the VM (${secs}s)"
 echo "# $(grep timing <<<"$err")"
 ip=$(sed -n "s/^profile '$PROFILE' is running at \([0-9.]*\)$/\1/p" <<<"$out")
 expect "start prints the node IP ($ip)" test -n "$ip"
+# The guest's provisioning script (mode none) reports its stages on the serial
+# console; start follows them there and shows each one as it happens.
+expect "start showed the guest's payload stage" grep -q "^guest: payload ok" <<<"$err"
+expect "start showed the guest's system stage" grep -q "^guest: system ok" <<<"$err"
+expect "the console log holds the guest's READY line" \
+    grep -q "VIRTKUBE-READY" "$VIRTKUBE_HOME/profiles/$PROFILE/console.log"
 [[ $rc == 0 ]] || { e2e_virsh dumpxml "$PROFILE" | sed 's/^/# /'; tail -n 40 "$VIRTKUBE_HOME/profiles/$PROFILE/console.log" 2>/dev/null | sed 's/^/# console: /'; exit 1; }
 
 run vk status
