@@ -7,6 +7,7 @@
 #include "kubeconfig.h"
 #include "pki.h"
 #include "profile.h"
+#include "shell.h"
 #include "tap.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -15,35 +16,6 @@
 #include "yamltest.h"
 
 static bool have_kubectl;
-
-static char *sh(int *rc, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static char *sh(int *rc, const char *fmt, ...)
-{
-	struct vk_strbuf out = VK_STRBUF_INIT;
-	_cleanup_free_ char *cmd = NULL;
-	char buf[4096];
-	va_list ap;
-	FILE *p;
-	size_t n;
-	int st;
-
-	va_start(ap, fmt);
-	cmd = xvasprintf(fmt, ap);
-	va_end(ap);
-	p = popen(cmd, "r");
-	if (!p) {
-		*rc = -1;
-		return xstrdup("");
-	}
-	while ((n = fread(buf, 1, sizeof(buf), p)) > 0)
-		vk_strbuf_add(&out, buf, n);
-	st = pclose(p);
-	*rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-	/* trailing newline off, for comparisons */
-	while (out.len && out.buf[out.len - 1] == '\n')
-		out.buf[--out.len] = '\0';
-	return vk_strbuf_detach(&out, NULL);
-}
 
 static char *slurp(const char *path)
 {
