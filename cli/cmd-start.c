@@ -121,14 +121,18 @@ static void on_stage(void *ud, const char *name, bool ok, const char *detail)
 }
 
 /* After the machine is up: write the kubeconfig context, follow the guest to
- * VIRTKUBE-READY and, with Kubernetes, to a ready API server and node, then
- * apply the enabled addons. */
-static int finish_start(struct vk_profile *p, bool created, off_t offset, long wait_s, bool kubernetes,
-			bool set_current, const char *const *extra, struct vk_error *err)
+ * VIRTKUBE-READY while its provisioning is pending and, with Kubernetes, to a
+ * ready API server and node, then apply the enabled addons. Every wait ends
+ * early when the domain stops running. */
+static int finish_start(struct vk_profile *p, const struct vk_start_result *res, off_t offset, long wait_s,
+			bool kubernetes, bool set_current, const char *const *extra, struct vk_error *err)
 {
 	struct vk_follow_ui ui = { .stage = on_stage, .step = on_step };
 	_cleanup_free_ char *kubeconfig = NULL;
 	const char *uri = vk_profile_get_str(p, "libvirt_uri");
+	struct vk_cluster_watch *watch;
+	bool follow_guest = res->created || vk_provision_pending(p);
+	int rc;
 
 	/* The node IP and the certificates are fixed before boot: the context
 	 * can be written before the cluster answers, and never goes stale. */
@@ -142,12 +146,23 @@ static int finish_start(struct vk_profile *p, bool created, off_t offset, long w
 		ui_info("libvirt test driver: no guest to follow");
 		return 0;
 	}
+	if (follow_guest && !res->created)
+		ui_info("the guest's provisioning has not finished yet: following it again");
+	/* Already running with provisioning pending (an earlier start was
+	 * interrupted): this boot's report may be in the log already, so read it
+	 * all; the follower starts over at each boot's first line. */
+	if (follow_guest && res->was_running)
+		offset = 0;
+	watch = vk_cluster_watch_new(p, err);
+	if (!watch)
+		return -1;
 	/* A plain VM is provisioned in seconds after SSH answers; Kubernetes
 	 * takes the provisioning module's longer default unless told. */
-	if (vk_provision_follow(p, created, offset, kubernetes || wait_s ? wait_s : VK_DEFAULT_WAIT_S, &ui, NULL, NULL, err) < 0)
-		return -1;
-	if (!kubernetes)
-		return 0;
+	rc = vk_provision_follow(p, follow_guest, offset, kubernetes || wait_s ? wait_s : VK_DEFAULT_WAIT_S, &ui,
+				 vk_cluster_watch_check, watch, err);
+	vk_cluster_watch_free(watch);
+	if (rc < 0 || !kubernetes)
+		return rc;
 	return start_addons(p, extra, err);
 }
 
@@ -252,8 +267,7 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 	offset = vk_provision_console_offset(p);
 	rc = vk_cluster_start(p, &o, &res, &err);
 	if (rc == 0) {
-		/* Only a new machine provisions: later boots have cloud-init off. */
-		rc = finish_start(p, res.created, offset, o.wait_s, kubernetes, !cli_flag(args, "keep-context"),
+		rc = finish_start(p, &res, offset, o.wait_s, kubernetes, !cli_flag(args, "keep-context"),
 				  (const char *const *)extra, &err);
 	}
 	vk_provision_release(&pv);

@@ -548,6 +548,61 @@ void vk_status_release(struct vk_status *st)
 	st->fields = NULL;
 }
 
+/* ---- watching the domain while waiting ------------------------------------------ */
+
+struct vk_cluster_watch {
+	virConnectPtr conn;
+	char *domain;
+	char *profile;
+	struct timespec last;
+};
+
+struct vk_cluster_watch *vk_cluster_watch_new(const struct vk_profile *p, struct vk_error *err)
+{
+	struct vk_cluster_watch *w;
+	virConnectPtr conn = vk_machine_connect(saved_uri(p), err);
+
+	if (!conn)
+		return NULL;
+	w = xcalloc(1, sizeof(*w));
+	w->conn = conn;
+	w->domain = vk_cluster_domain_name(p->name);
+	w->profile = xstrdup(p->name);
+	return w;
+}
+
+int vk_cluster_watch_check(void *data, struct vk_error *err)
+{
+	struct vk_cluster_watch *w = data;
+	enum vk_host_state state;
+	struct timespec now;
+
+	/* Callers poll every half second or so; libvirt is asked once a second. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if ((w->last.tv_sec || w->last.tv_nsec) &&
+	    (now.tv_sec - w->last.tv_sec) * 1000 + (now.tv_nsec - w->last.tv_nsec) / 1000000 < 1000)
+		return 0;
+	w->last = now;
+	if (vk_domain_state(w->conn, w->domain, w->profile, &state, err) < 0)
+		return vk_error_prefix(err, "cannot tell whether the VM of profile '%s' still runs", w->profile);
+	if (state == VK_HOST_RUNNING)
+		return 0;
+	vk_error_set(err, VK_ERR_FAILED, "the VM of profile '%s' stopped before it was ready: its domain is %s", w->profile,
+		     state == VK_HOST_PAUSED ? "paused" : state == VK_HOST_STOPPED ? "shut off" : "gone");
+	return vk_error_hint(err, "'virtkube logs -p %s' shows its console; 'virtkube start -p %s' boots it again and "
+			     "carries on", w->profile, w->profile);
+}
+
+void vk_cluster_watch_free(struct vk_cluster_watch *w)
+{
+	if (!w)
+		return;
+	vk_machine_disconnect(w->conn);
+	free(w->domain);
+	free(w->profile);
+	free(w);
+}
+
 int vk_cluster_status(struct vk_profile *p, struct vk_status *st, struct vk_error *err)
 {
 	_cleanup_conn_ virConnectPtr conn = NULL;

@@ -102,6 +102,15 @@ struct vk_status {
 int vk_cluster_status(struct vk_profile *p, struct vk_status *st, struct vk_error *err);
 void vk_status_release(struct vk_status *st);
 
+/* Watches a profile's domain while the host waits for its guest: a
+ * vk_guest_check_fn (DATA is the watch) that fails, naming the state and
+ * pointing at `virtkube logs`, once the domain no longer runs (shut off,
+ * crashed, destroyed, paused or undefined). */
+struct vk_cluster_watch;
+struct vk_cluster_watch *vk_cluster_watch_new(const struct vk_profile *p, struct vk_error *err);
+int vk_cluster_watch_check(void *watch, struct vk_error *err);
+void vk_cluster_watch_free(struct vk_cluster_watch *w);
+
 /* The domain and network names of profile NAME (newly allocated). */
 char *vk_cluster_domain_name(const char *profile);
 char *vk_cluster_network_name(const char *profile);

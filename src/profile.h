@@ -87,5 +87,6 @@ static inline void vk_profile_freep(struct vk_profile **p)
  *   "addons"             array of enabled addon names
  *   "domain"             the libvirt domain's name (vm)
  *   "network_mode"       "nat" | "isolated" (vm)
- *   "instance_id"        cloud-init instance-id, set when the machine is created (vm) */
+ *   "instance_id"        cloud-init instance-id, set when the machine is created (vm)
+ *   "provisioned"        true once the guest reported VIRTKUBE-READY (provision) */
 #define VK_API_PORT 8443

@@ -24,7 +24,7 @@
 
 /* scripts/guest/README.md: mount the seed (read-only) and run the script from it. */
 const char *const vk_provision_runcmd[] = {
-	"d=/run/virtkube/seed; mkdir -p $d && { mountpoint -q $d || mount -o ro LABEL=cidata $d; } && exec bash $d/virtkube/provision",
+	"d=/run/virtkube/seed; mkdir -p $d && { mountpoint -q $d || mount -o ro LABEL=cidata $d; } && bash $d/virtkube/provision",
 	NULL,
 };
 
@@ -165,6 +165,27 @@ static int add_data_file(struct vk_seed *seed, const char *path, const char *rel
 	return vk_seed_add_host_file(seed, path, src, mode, err);
 }
 
+/* For the e2e's interrupted-provisioning case only: VIRTKUBE_TEST_GUEST_PAUSE
+ * "STAGE SECONDS" becomes virtkube/test-pause, which makes the guest hold that
+ * stage back once (scripts/guest/provision, pause_for_test). */
+static int add_test_pause(struct vk_seed *seed, struct vk_error *err)
+{
+	const char *spec = getenv("VIRTKUBE_TEST_GUEST_PAUSE");
+	_cleanup_free_ char *line = NULL;
+	char stage[32];
+	unsigned secs;
+	int end = 0;
+
+	if (!spec || !*spec)
+		return 0;
+	if (sscanf(spec, "%31[a-z] %u%n", stage, &secs, &end) != 2 || spec[end] != '\0') {
+		vk_error_set(err, VK_ERR_INVALID, "VIRTKUBE_TEST_GUEST_PAUSE='%s' is not 'STAGE SECONDS'", spec);
+		return vk_error_hint(err, "it is a test hook: unset it, or give e.g. 'system 600'");
+	}
+	line = xasprintf("%s %u\n", stage, secs);
+	return vk_seed_add_file(seed, "virtkube/test-pause", line, strlen(line), 0644, err);
+}
+
 int vk_provision_seed_hook(void *ud, struct vk_profile *p, struct vk_seed *seed, struct vk_cloudinit *ci,
 			   struct vk_error *err)
 {
@@ -175,6 +196,8 @@ int vk_provision_seed_hook(void *ud, struct vk_profile *p, struct vk_seed *seed,
 	if (vk_seed_add_dir(seed, "virtkube", 0755, err) < 0 ||
 	    vk_seed_add_file(seed, "virtkube/mode", mode, strlen(mode), 0644, err) < 0 ||
 	    add_data_file(seed, "virtkube/provision", "scripts/guest/provision", 0755, err) < 0)
+		return -1;
+	if (add_test_pause(seed, err) < 0)
 		return -1;
 	ci->runcmd = vk_provision_runcmd;
 	if (!pv->kubernetes)
@@ -261,7 +284,12 @@ static void step(const struct vk_follow_ui *ui, const char *fmt, ...)
 	ui->step(ui->ud, msg);
 }
 
-int vk_provision_follow(struct vk_profile *p, bool first_boot, off_t offset, long timeout_s, const struct vk_follow_ui *ui,
+bool vk_provision_pending(const struct vk_profile *p)
+{
+	return !vk_profile_get_bool(p, "provisioned", false);
+}
+
+int vk_provision_follow(struct vk_profile *p, bool follow_guest, off_t offset, long timeout_s, const struct vk_follow_ui *ui,
 			vk_guest_check_fn check, void *check_data, struct vk_error *err)
 {
 	_cleanup_free_ char *console = vk_profile_path(p, VK_FILE_CONSOLE_LOG);
@@ -277,9 +305,13 @@ int vk_provision_follow(struct vk_profile *p, bool first_boot, off_t offset, lon
 	};
 	int rc;
 
-	if (first_boot) {
+	if (follow_guest) {
 		step(ui, "following the guest's provisioning on its console (up to %ld s)", guest_s);
 		rc = vk_guestlog_wait(g, p->name, guest_s * 1000, 500, on_event, check_adapter, &ctx, err);
+		if (rc == 0) {
+			vk_profile_set_bool(p, "provisioned", true);
+			rc = vk_profile_save(p, err);
+		}
 	} else {
 		rc = 0;
 	}

@@ -48,15 +48,19 @@ struct vk_follow_ui {
 	void *ud;
 };
 
-/* With FIRST_BOOT, follows the guest's console log from OFFSET until
- * VIRTKUBE-READY (later boots run no provisioning: cloud-init is off after
- * the first), then
- * (with Kubernetes) waits for /readyz with the profile's client certificate
- * and CA, then for the node's Ready condition. TIMEOUT_S bounds each wait.
+/* Whether the guest still has provisioning to finish: true until a follow
+ * has seen VIRTKUBE-READY (a VM stopped halfway through its first
+ * provisioning carries on at its next boot, and start follows it again). */
+bool vk_provision_pending(const struct vk_profile *p);
+
+/* With FOLLOW_GUEST, follows the guest's console log from OFFSET until
+ * VIRTKUBE-READY and records "provisioned" in P (saved); then (with
+ * Kubernetes) waits for /readyz with the profile's client certificate and CA,
+ * then for the node's Ready condition. TIMEOUT_S bounds each wait.
  * A guest failure ends it at once with the stage and its last log lines.
  * CHECK (may be NULL) is asked between polls whether to go on (e.g. whether
- * the domain still runs). */
-int vk_provision_follow(struct vk_profile *p, bool first_boot, off_t offset, long timeout_s, const struct vk_follow_ui *ui,
+ * the domain still runs: vk_cluster_watch_check). */
+int vk_provision_follow(struct vk_profile *p, bool follow_guest, off_t offset, long timeout_s, const struct vk_follow_ui *ui,
 			vk_guest_check_fn check, void *check_data, struct vk_error *err);
 
 /* Writes the profile's cluster, user and context into the kubeconfig

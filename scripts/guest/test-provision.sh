@@ -68,6 +68,16 @@ run() {
 	echo $? >"$c/rc"
 }
 
+# run_installed CASE: what the boot unit runs on a later boot, the copy the
+# first run installed (the seed is given, as the unit would mount it).
+run_installed() {
+	local c=$tmp/$1
+	: >"$c/console"
+	VIRTKUBE_SEED_DIR=$c/seed VIRTKUBE_ROOT=$c/root VIRTKUBE_CONSOLE=$c/console \
+		VIRTKUBE_DRY_RUN=1 bash "$c/root/usr/local/sbin/virtkube-provision" >"$c/out" 2>&1
+	echo $? >"$c/rc"
+}
+
 # The protocol lines of a console file, without the per-boot id line.
 proto() { grep -E '^VIRTKUBE-(STAGE|READY|FAILED)' "$1" | sed -E 's/^(VIRTKUBE-STAGE [a-z]+ (ok|fail)).*/\1/'; }
 expect() { # expect FILE LINE...: the protocol lines are exactly these
@@ -78,10 +88,11 @@ expect() { # expect FILE LINE...: the protocol lines are exactly these
 }
 rc_is() { [ "$(cat "$tmp/$1/rc")" = "$2" ]; }
 
-echo "1..20"
+echo "1..27"
 
 # --- mode none -------------------------------------------------------------
-mkdir -p "$tmp/none/root/etc"
+mkdir -p "$tmp/none/root/etc/cloud" "$tmp/none/root/var/lib/cloud/scripts/per-boot"
+echo old >"$tmp/none/root/var/lib/cloud/scripts/per-boot/virtkube-provision"
 make_seed "$tmp/none/seed" none
 printf 'UUID=1 / ext4 defaults 0 1\n/swapfile none swap sw 0 0\n' >"$tmp/none/root/etc/fstab"
 run none
@@ -96,12 +107,37 @@ ok "mode none: swap line in fstab commented out" \
 ok "mode none: each stage has its log" \
 	test -s "$tmp/none/root/var/log/virtkube/payload.log" -a -s "$tmp/none/root/var/log/virtkube/system.log"
 
+
+# --- later boots: a systemd unit runs the installed copy, cloud-init is off ---
+r=$tmp/none/root
+ok "boot hook: the script is installed as /usr/local/sbin/virtkube-provision" \
+	cmp -s "$script" "$r/usr/local/sbin/virtkube-provision"
+ok "boot hook: virtkube-provision.service runs it" \
+	grep -qx 'ExecStart=/usr/local/sbin/virtkube-provision' "$r/etc/systemd/system/virtkube-provision.service"
+ok "boot hook: the unit is enabled (multi-user.target wants it)" \
+	test "$(readlink "$r/etc/systemd/system/multi-user.target.wants/virtkube-provision.service")" = \
+	../virtkube-provision.service
+ok "boot hook: cloud-init is switched off for later boots" test -f "$r/etc/cloud/cloud-init.disabled"
+ok "boot hook: the old cloud-init per-boot hook is gone" \
+	test ! -e "$r/var/lib/cloud/scripts/per-boot/virtkube-provision"
+
 # --- the marker skips provisioning ------------------------------------------
 cp "$tmp/none/root/var/log/virtkube/system.log" "$tmp/system.log.before"
 run none console2
 ok "marker: second run exits 0" rc_is none 0
 ok "marker: second run prints only READY" expect "$tmp/none/console2" "VIRTKUBE-READY"
 ok "marker: second run did not run stages" cmp -s "$tmp/system.log.before" "$tmp/none/root/var/log/virtkube/system.log"
+
+# --- the e2e's test hook holds a stage back once per machine ---------------
+make_seed "$tmp/pause/seed" none
+echo "system 0" >"$tmp/pause/seed/virtkube/test-pause"
+run pause
+ok "test-pause: the stage is held back, said on the console" \
+	grep -qx 'VIRTKUBE-LOG system: test hook: holding this stage back for 0 s' "$tmp/pause/console"
+rm "$tmp/pause/root/var/lib/virtkube/provisioned"
+run pause
+ok "test-pause: only once per machine, then the run goes through" \
+	bash -c '! grep -q "test hook" "$1" && grep -qx VIRTKUBE-READY "$1"' _ "$tmp/pause/console"
 
 # --- mode kubernetes, a binary missing --------------------------------------
 make_seed "$tmp/k8s/seed" kubernetes
@@ -122,10 +158,10 @@ for _ in 1 2 3 4 5 6 7 8; do run k8s; done
 ok "missing binary: exactly the last 20 log lines once the log is longer" \
 	bash -c '[ "$(grep -c "^VIRTKUBE-LOG binaries: " "$1")" -eq 20 ]' _ "$tmp/k8s/console"
 
-# --- the same seed made whole: the next run finishes -------------------------
+# --- the same seed made whole: the next boot's run finishes ------------------
 make_seed "$tmp/k8s/seed" kubernetes
-run k8s
-ok "re-run after failure: exits 0" rc_is k8s 0
+run_installed k8s
+ok "re-run after failure (the boot unit's copy): exits 0" rc_is k8s 0
 ok "mode kubernetes: all stages in order, then READY" \
 	expect "$tmp/k8s/console" "VIRTKUBE-STAGE payload ok" "VIRTKUBE-STAGE system ok" \
 	"VIRTKUBE-STAGE binaries ok" "VIRTKUBE-STAGE containerd ok" "VIRTKUBE-STAGE kubelet ok" \
@@ -145,5 +181,5 @@ if [ "$failed" -ne 0 ]; then
 	echo "# $failed of $n failed"
 	exit 1
 fi
-[ "$n" -eq 20 ] || { echo "# ran $n tests, planned 20"; exit 1; }
+[ "$n" -eq 27 ] || { echo "# ran $n tests, planned 27"; exit 1; }
 exit 0

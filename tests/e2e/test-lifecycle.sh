@@ -1,6 +1,7 @@
 #!/bin/bash
 # e2e: the VM lifecycle on a real libvirtd + qemu (TCG) in a network namespace with the debian-test guest:
-# start --no-kubernetes -> status -> ssh -> stop (ACPI) -> status Stopped -> start (same IP) -> delete (nothing left).
+# start --no-kubernetes interrupted mid-provisioning (VM destroyed) -> start finishes it -> status -> ssh
+# -> stop (ACPI) -> status Stopped -> start (same IP, no re-provisioning) -> delete (nothing left).
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -62,18 +63,48 @@ unset LIBVIRT_DEFAULT_URI VIRTKUBE_PROFILE
 # Inside the namespace: the guest's address exists only there.
 vk() { e2e_in_ns "$VIRTKUBE_BIN" -p "$PROFILE" "$@"; }
 
-run vk start --no-kubernetes --network-mode isolated --image "$image_json" --cpus 1 --memory 1024 -v
-expect_rc 0 "start --no-kubernetes boots the VM (${secs}s)"
+# The first provisioning interrupted: a test hook makes the guest hold its
+# system stage back, and the VM is destroyed then. start must end at once,
+# saying the VM stopped, instead of waiting out its timeout.
+console=$VIRTKUBE_HOME/profiles/$PROFILE/console.log
+t0=$SECONDS
+VIRTKUBE_TEST_GUEST_PAUSE="system 900" vk start --no-kubernetes --network-mode isolated --image "$image_json" \
+    --cpus 1 --memory 1024 -v >"$WORK/start1.out" 2>"$WORK/start1.err" &
+start_pid=$!
+while ((SECONDS - t0 < 900)) && kill -0 "$start_pid" 2>/dev/null &&
+    ! grep -q "VIRTKUBE-LOG system: test hook: holding" "$console" 2>/dev/null; do
+    sleep 1
+done
+expect "the guest held its system stage back (test hook, $((SECONDS - t0))s)" \
+    grep -q "VIRTKUBE-LOG system: test hook: holding" "$console"
+e2e_virsh destroy "$PROFILE" >/dev/null
+t1=$SECONDS
+wait "$start_pid"
+rc=$?
+out=$(cat "$WORK/start1.out") err=$(cat "$WORK/start1.err")
+expect_rc 1 "start fails once the VM is destroyed under it ($((SECONDS - t1))s after the destroy)"
+expect "saying the VM stopped before it was ready" \
+    grep -q "the VM of profile '$PROFILE' stopped before it was ready: its domain is shut off" <<<"$err"
+expect "and pointing at logs and start" grep -q "virtkube logs -p $PROFILE.*virtkube start -p $PROFILE" <<<"$err"
+
+# The next start boots it; the guest carries on (its boot unit: cloud-init is
+# off by now) and start follows the provisioning again until READY.
+run vk start --no-kubernetes -v
+expect_rc 0 "start after the interruption finishes the provisioning (${secs}s)"
 echo "# $(grep timing <<<"$err")"
+expect "start says the provisioning is still pending" grep -q "has not finished yet: following it again" <<<"$err"
 ip=$(sed -n "s/^profile '$PROFILE' is running at \([0-9.]*\)$/\1/p" <<<"$out")
 expect "start prints the node IP ($ip)" test -n "$ip"
 # The guest's provisioning script (mode none) reports its stages on the serial
 # console; start follows them there and shows each one as it happens.
 expect "start showed the guest's payload stage" grep -q "^guest: payload ok" <<<"$err"
 expect "start showed the guest's system stage" grep -q "^guest: system ok" <<<"$err"
-expect "the console log holds the guest's READY line" \
-    grep -q "VIRTKUBE-READY" "$VIRTKUBE_HOME/profiles/$PROFILE/console.log"
-[[ $rc == 0 ]] || { e2e_virsh dumpxml "$PROFILE" | sed 's/^/# /'; tail -n 40 "$VIRTKUBE_HOME/profiles/$PROFILE/console.log" 2>/dev/null | sed 's/^/# console: /'; exit 1; }
+expect "the console log holds the guest's READY line" grep -q "VIRTKUBE-READY" "$console"
+[[ $rc == 0 ]] || { e2e_virsh dumpxml "$PROFILE" | sed 's/^/# /'; tail -n 40 "$console" 2>/dev/null | sed 's/^/# console: /'; exit 1; }
+run vk ssh -- systemctl is-enabled virtkube-provision.service
+expect "the guest's boot unit is enabled" test "$rc:$out" = "0:enabled"
+run vk ssh -- test -f /etc/cloud/cloud-init.disabled
+expect_rc 0 "cloud-init is off for later boots"
 
 run vk status
 expect_rc 0 "status exits 0 while running"
@@ -112,6 +143,14 @@ run vk start --no-kubernetes -v
 expect_rc 0 "start boots the stopped profile again (${secs}s)"
 echo "# $(grep timing <<<"$err")"
 expect "with the same IP" grep -qx "profile '$PROFILE' is running at $ip" <<<"$out"
+no_guest_lines() { ! grep -q "^guest: " <<<"$err"; }
+expect "and follows no provisioning (it is done)" no_guest_lines
+# The boot unit still runs on every boot: it reports READY at once.
+boots=$(grep -c "VIRTKUBE-BOOT" "$console")
+# The console's lines from the last VIRTKUBE-BOOT on hold a READY.
+ready_after_last_boot() { awk '/VIRTKUBE-BOOT/ { r = 0 } /VIRTKUBE-READY/ { r = 1 } END { exit !r }' "$console"; }
+for _ in $(seq 120); do ready_after_last_boot && break; sleep 1; done
+expect "the boot unit reported READY on this boot (boot $boots in the console)" ready_after_last_boot
 run vk ssh -- cat /etc/hostname
 expect "ssh works after the restart" test "$rc:$out" = "0:$PROFILE"
 run vk logs

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include "guestlog.h"
+#include "profile.h"
+#include "provision.h"
 #include "tap.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -236,6 +238,59 @@ static void test_wait(const char *tmp)
 	vk_strbuf_release(&seen.s);
 }
 
+static int stop_now(void *data, struct vk_error *err)
+{
+	(*(int *)data)++;
+	return vk_error_set(err, VK_ERR_FAILED, "the VM stopped (test check)");
+}
+
+/* vk_provision_follow over a profile's console log: "provisioned" is
+ * recorded only once READY was seen, and a failing check ends the wait. */
+static void test_provision_follow(const char *tmp)
+{
+	_cleanup_free_ char *home = xasprintf("%s/home", tmp);
+	struct vk_error err = { 0 };
+	_cleanup_profile_ struct vk_profile *p = NULL;
+	_cleanup_free_ char *console = NULL;
+	int checks = 0;
+
+	setenv("VIRTKUBE_HOME", home, 1);
+	p = vk_profile_open("plain", true, &err);
+	if (!p) {
+		ok(0, "profile 'plain' opens (%s)", err.message);
+		return;
+	}
+	vk_profile_set_bool(p, "kubernetes", false);
+	ok(vk_profile_save(p, &err) == 0, "profile 'plain' (no Kubernetes) saved");
+	console = vk_profile_path(p, VK_FILE_CONSOLE_LOG);
+	ok(vk_provision_pending(p), "a new profile has its provisioning pending");
+
+	{
+		const char *log = "VIRTKUBE-BOOT 1\nVIRTKUBE-STAGE payload ok\n";
+
+		vk_write_file_atomic(console, log, strlen(log), 0644, &err);
+	}
+	ok(vk_provision_follow(p, true, 0, 30, NULL, stop_now, &checks, &err) < 0 && checks == 1,
+	   "a failing check ends the follow at its first poll");
+	contains(err.message, "the VM stopped (test check)", "with the check's error");
+	ok(vk_provision_pending(p), "provisioning is still pending");
+
+	{
+		const char *log = "VIRTKUBE-BOOT 1\nVIRTKUBE-STAGE payload ok\nVIRTKUBE-BOOT 2\nVIRTKUBE-STAGE payload ok\n"
+				  "VIRTKUBE-STAGE system ok\nVIRTKUBE-READY\n";
+
+		vk_write_file_atomic(console, log, strlen(log), 0644, &err);
+	}
+	vk_error_clear(&err);
+	ok(vk_provision_follow(p, true, 0, 30, NULL, NULL, NULL, &err) == 0, "the follow ends at READY (%s)", err.message);
+	ok(!vk_provision_pending(p), "provisioning is no longer pending");
+	{
+		_cleanup_profile_ struct vk_profile *again = vk_profile_open("plain", false, &err);
+
+		ok(again && !vk_provision_pending(again), "and config.json says so");
+	}
+}
+
 int main(void)
 {
 	_cleanup_free_ char *tmp = tap_tmpdir();
@@ -244,6 +299,7 @@ int main(void)
 	test_parse();
 	test_follow(tmp);
 	test_wait(tmp);
+	test_provision_follow(tmp);
 	vk_remove_tree(tmp, &err);
 	return done_testing();
 }

@@ -2,6 +2,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cluster.h"
 #include "domxml.h"
@@ -269,6 +270,41 @@ static void test_hostile_xml_parses(void)
 	}
 }
 
+/* The watch start uses while it waits for the guest: quiet while the domain
+ * runs, an error naming the state once it does not. */
+static void test_watch(void)
+{
+	struct vk_start_opts o = opts();
+	struct vk_start_result res;
+	struct vk_error err = { 0 };
+	_cleanup_profile_ struct vk_profile *p = open_locked("watched");
+	struct vk_cluster_watch *w;
+	virDomainPtr d;
+
+	ok(vk_cluster_start(p, &o, &res, &err) == 0, "profile 'watched' starts (%s)", err.message);
+	w = vk_cluster_watch_new(p, &err);
+	ok(w != NULL, "a watch on its domain (%s)", err.message);
+	if (!w)
+		return;
+	is_int(vk_cluster_watch_check(w, &err), 0, "the check passes while the domain runs");
+	d = virDomainLookupByName(conn, "watched");
+	ok(d && virDomainDestroy(d) == 0, "the domain is destroyed from outside");
+	is_int(vk_cluster_watch_check(w, &err), 0, "a check within a second of the last one does not ask libvirt");
+	usleep(1100 * 1000);
+	ok(vk_cluster_watch_check(w, &err) < 0 && err.code == VK_ERR_FAILED, "the next check fails");
+	contains(err.message, "the VM of profile 'watched' stopped before it was ready: its domain is shut off",
+		 "saying the VM stopped and how its domain is");
+	contains(err.hint, "virtkube logs -p watched", "pointing at the console log");
+	contains(err.hint, "virtkube start -p watched", "and at start");
+	ok(d && virDomainUndefine(d) == 0, "the domain is undefined from outside");
+	usleep(1100 * 1000);
+	ok(vk_cluster_watch_check(w, &err) < 0, "the check fails");
+	contains(err.message, "its domain is gone", "saying the domain is gone");
+	if (d)
+		virDomainFree(d);
+	vk_cluster_watch_free(w);
+}
+
 int main(void)
 {
 	_cleanup_free_ char *tmp = tap_tmpdir();
@@ -294,6 +330,7 @@ int main(void)
 	test_foreign_domain_name();
 	test_half_created();
 	test_hostile_xml_parses();
+	test_watch();
 	virConnectClose(conn);
 	vk_remove_tree(tmp, &err);
 	return done_testing();
