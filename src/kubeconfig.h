@@ -29,19 +29,37 @@ char *vk_kubeconfig_path(struct vk_error *err);
 /* Adds or rewrites E's cluster, user and context in the kubeconfig at PATH
  * (created with its directory if missing) and, with SET_CURRENT, makes the
  * context current. Everything else in the file is kept (other entries,
- * preferences, extensions, unknown keys, key order and scalar styles;
- * comments are lost, as libyaml does not keep them). Inside E's own entries
- * keys that do not conflict with what is written (a context's namespace,
- * extensions) are kept too. The file is written atomically with mode 0600
- * under a lock (PATH.virtkube-lock), after a one-time copy to
- * PATH.virtkube-backup the first time an existing file is changed. A file
- * that does not parse or has the wrong shape is never written: the error
- * names the file (and line). A symlink is followed and its target written. */
+ * preferences, extensions, unknown keys, key order and scalar styles).
+ * Inside E's own entries keys that do not conflict with what is written (a
+ * context's namespace, extensions) are kept too.
+ *
+ * Two ways to get there, with the same result in content:
+ * - the text path (the usual case): the file is read as libyaml events and
+ *   written back as its own bytes with E's lines spliced in, so comments,
+ *   blank lines and formatting survive byte for byte; an entry of E already
+ *   there is edited where it stands, a new one goes after the list's last
+ *   item at that list's indentation;
+ * - the document path, for files the text path cannot edit provably right
+ *   (anchors or aliases, tags, flow-style lists with items, more than one
+ *   document, ...): libyaml's document tree, re-emitted; comments are lost.
+ *
+ * The file is written atomically with mode 0600 under two locks:
+ * virtkube's (flock on REAL.virtkube-lock, REAL being PATH with symlinks
+ * resolved) and kubectl's (PATH.lock created with O_EXCL, as client-go's
+ * clientcmd does; waited for up to vk_kubeconfig_lock_timeout_ms, always
+ * removed again; one left by a virtkube that died is removed, since every
+ * virtkube holds the flock while its PATH.lock exists). The first time an
+ * existing file is changed it is copied to REAL.virtkube-backup. A file that
+ * does not parse or has the wrong shape is never written: the error names
+ * the file (and line). A symlink is followed and its target written. */
 int vk_kubeconfig_merge(const char *path, const struct vk_kubeconfig_entry *e, bool set_current, struct vk_error *err);
 
 /* Removes exactly the cluster, user and context named NAME (and clears
- * current-context if it was NAME). A missing file or entries are not an
- * error; *REMOVED (may be NULL) says whether anything was removed. */
+ * current-context if it was NAME), by the same two paths and under the same
+ * locks as vk_kubeconfig_merge; on the text path every other byte of the
+ * file stays as it was (a list left empty reads "[]"). A missing file or
+ * entries are not an error; *REMOVED (may be NULL) says whether anything
+ * was removed. */
 int vk_kubeconfig_remove(const char *path, const char *name, bool *removed, struct vk_error *err);
 
 enum vk_kubeconfig_state {
@@ -56,3 +74,10 @@ enum vk_kubeconfig_state {
 int vk_kubeconfig_check(const char *path, const struct vk_kubeconfig_entry *e, enum vk_kubeconfig_state *state,
 			char **why, struct vk_error *err);
 const char *vk_kubeconfig_state_name(enum vk_kubeconfig_state s);
+
+/* How long merge and remove wait for kubectl's PATH.lock (default 10000 ms). */
+extern long vk_kubeconfig_lock_timeout_ms;
+/* Test and benchmark hooks: the path the last merge, remove or check took
+ * ("text" or "document"), and a switch that forces the document path. */
+extern const char *vk_kubeconfig_last_path;
+extern bool vk_kubeconfig_force_document;
