@@ -1,7 +1,9 @@
 /* Unit tests for src/kubeconfig: merge, remove, check, bad files, concurrency, and the real kubectl reading the result. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kubeconfig.h"
@@ -355,6 +357,463 @@ static void test_busy(const char *tmp, struct vk_kubeconfig_entry *dev)
 	}
 }
 
+/* ---- the text path ---------------------------------------------------------- */
+
+/* An entry with short fake PEM data, so whole files can be spelled out:
+ * base64 of "CA\n", "CERT\n", "KEY\n" is Q0EK, Q0VSVAo=, S0VZCg==. */
+static struct vk_kubeconfig_entry fake_dev = {
+	.name = "dev", .server = "https://192.168.39.10:8443", .ca_pem = "CA\n", .cert_pem = "CERT\n", .key_pem = "KEY\n",
+};
+
+static void kubectl_reads(const char *path, const char *what)
+{
+	int rc;
+
+	if (!have_kubectl) {
+		printf("ok %d - # SKIP kubectl is not installed\n", ++tap_count);
+		return;
+	}
+	free(sh(&rc, "KUBECONFIG='%s' kubectl config view --raw >/dev/null 2>&1 && KUBECONFIG='%s' kubectl config get-contexts >/dev/null 2>&1",
+		path, path));
+	is_int(rc, 0, "kubectl config view --raw and get-contexts read %s", what);
+}
+
+/* The user's file: comments, blank lines, keys in an odd order, lists
+ * indented two ways, UTF-8, entries of others but none named dev. */
+static const char commented_text[] =
+	"# ~/.kube/config of a busy person: keep my comments!\n"
+	"current-context: prod   # the safe default\n"
+	"\n"
+	"x-unknown-key:\n"
+	"  nested: [1, 2, 3]\n"
+	"preferences:\n"
+	"  colors: true\n"
+	"\n"
+	"# --- clusters ---\n"
+	"clusters:\n"
+	"# production, do not touch\n"
+	"- cluster:\n"
+	"    server: https://prod.example.com:6443   # behind the VPN\n"
+	"    certificate-authority-data: UFJPRC1DQQ==\n"
+	"  name: prod\n"
+	"\n"
+	"- name: staging\n"
+	"  cluster:\n"
+	"    server: 'https://staging:6443'\n"
+	"    insecure-skip-tls-verify: true\n"
+	"# end of clusters\n"
+	"users:\n"
+	"  - name: josé   # UTF-8 in a name and a comment: ü\n"
+	"    user:\n"
+	"      token: \"12345\"\n"
+	"  - name: prod-admin\n"
+	"    user:\n"
+	"      exec:\n"
+	"        command: kubelogin\n"
+	"        args: [get-token]\n"
+	"contexts:\n"
+	"- context: {cluster: prod, user: prod-admin, namespace: payments}\n"
+	"  name: prod\n"
+	"kind: Config\n"
+	"apiVersion: v1\n"
+	"# trailing comment\n";
+
+static void test_text_preserves(const char *tmp)
+{
+	_cleanup_free_ char *path = xasprintf("%s/commented", tmp);
+	_cleanup_free_ char *merged = NULL, *again = NULL, *removed_text = NULL, *set = NULL;
+	struct vk_error err = { 0 };
+	struct yt_docs d;
+	bool removed;
+
+	spit(path, commented_text);
+	ok(vk_kubeconfig_merge(path, &fake_dev, false, &err) == 0, "merge into a commented file (%s)", err.message);
+	is_str(vk_kubeconfig_last_path, "text", "it takes the text path");
+	merged = slurp(path);
+	ok(merged && yt_load(&d, merged) == 1, "the result parses");
+	if (d.n == 1) {
+		is_str(yt_str(&d.doc[0], "clusters.2.name"), "dev", "the cluster is appended after the others");
+		is_str(yt_str(&d.doc[0], "clusters.2.cluster.server"), "https://192.168.39.10:8443", "with the server");
+		is_str(yt_str(&d.doc[0], "clusters.2.cluster.certificate-authority-data"), "Q0EK", "and the CA data");
+		is_str(yt_str(&d.doc[0], "users.2.user.client-key-data"), "S0VZCg==", "the user is appended");
+		is_str(yt_str(&d.doc[0], "users.0.name"), "josé", "the UTF-8 user is intact");
+		is_str(yt_str(&d.doc[0], "contexts.1.context.cluster"), "dev", "the context is appended");
+		is_str(yt_str(&d.doc[0], "current-context"), "prod", "--keep-context keeps current-context");
+		yt_free(&d);
+	}
+	contains(merged,
+		 "# end of clusters\n"
+		 "users:\n", "the comment after the last cluster stays where it was");
+	contains(merged,
+		 "    insecure-skip-tls-verify: true\n"
+		 "- name: dev\n"
+		 "  cluster:\n"
+		 "    certificate-authority-data: Q0EK\n"
+		 "    server: https://192.168.39.10:8443\n"
+		 "# end of clusters\n", "the cluster follows the last one, at its indentation");
+	contains(merged,
+		 "        args: [get-token]\n"
+		 "  - name: dev\n"
+		 "    user:\n"
+		 "      client-certificate-data: Q0VSVAo=\n"
+		 "      client-key-data: S0VZCg==\n"
+		 "contexts:\n", "the user follows the last one, at the users' indentation");
+	kubectl_reads(path, "the merged file");
+	if (have_kubectl) {
+		_cleanup_free_ char *o = kubectl_q(path, "{.contexts[?(@.name==\"dev\")].context.user} {.users[?(@.name==\"josé\")].user.token}");
+		is_str(o, "dev 12345", "kubectl sees the new context and the UTF-8 user");
+	}
+
+	ok(vk_kubeconfig_merge(path, &fake_dev, false, &err) == 0, "merge the same again");
+	again = slurp(path);
+	is_str(again, merged, "re-merging changes no byte (no duplicate, nothing moved)");
+
+	ok(vk_kubeconfig_merge(path, &fake_dev, true, &err) == 0, "merge, setting the context");
+	set = slurp(path);
+	{
+		_cleanup_free_ char *want = xstrdup(merged);
+		char *at = strstr(want, "current-context: prod");
+
+		if (at)
+			memcpy(at, "current-context: dev ", strlen("current-context: dev "));
+		/* "prod" -> "dev": one byte shorter; the comment moves left by one */
+		ok(at != NULL, "the file had current-context: prod");
+		contains(set, "current-context: dev   # the safe default\n", "current-context is replaced, its comment kept");
+		is_int((int)strlen(set), (int)strlen(merged) - 1, "and nothing else changed in length");
+	}
+	ok(vk_kubeconfig_merge(path, &fake_dev, false, &err) == 0 &&
+	   vk_kubeconfig_remove(path, "dev", &removed, &err) == 0 && removed, "remove the entries again");
+	is_str(vk_kubeconfig_last_path, "text", "remove takes the text path");
+	removed_text = slurp(path);
+	{
+		/* current-context was dev: remove cleared it */
+		_cleanup_free_ char *want = xstrdup(commented_text);
+		_cleanup_strbuf_ struct vk_strbuf sb = VK_STRBUF_INIT;
+		char *at = strstr(want, "current-context: prod");
+
+		*at = '\0';
+		vk_strbuf_addf(&sb, "%scurrent-context: \"\"%s", want, at + strlen("current-context: prod"));
+		is_str(removed_text, sb.buf, "after remove the file is the original byte for byte (current-context cleared)");
+	}
+	spit(path, commented_text);
+	ok(vk_kubeconfig_merge(path, &fake_dev, false, &err) == 0 && vk_kubeconfig_remove(path, "dev", &removed, &err) == 0,
+	   "merge with --keep-context, then remove");
+	{
+		_cleanup_free_ char *t = slurp(path);
+		is_str(t, commented_text, "the file is the original byte for byte");
+	}
+}
+
+/* The profile's own stale entry is edited where it stands. */
+static void test_text_edits_entry(const char *tmp)
+{
+	static const char before[] =
+		"# top comment\n"
+		"kind: Config\n"
+		"current-context: prod   # default\n"
+		"\n"
+		"preferences: {}\n"
+		"clusters:\n"
+		"# the production cluster\n"
+		"- name: prod\n"
+		"  cluster:\n"
+		"    server: https://prod:6443\n"
+		"- name: dev\n"
+		"  cluster:\n"
+		"    # where dev lives\n"
+		"    server: https://10.0.0.1:8443\n"
+		"    certificate-authority: /old/ca.crt   # old path\n"
+		"    extensions:\n"
+		"    - name: x\n"
+		"      extension: {a: 1}\n"
+		"  # after dev\n"
+		"users:\n"
+		"  - name: dev\n"
+		"    user:\n"
+		"      client-key: /old/client.key\n"
+		"      username: bob\n"
+		"contexts:\n"
+		"- context:\n"
+		"    cluster: dev\n"
+		"    user: dev\n"
+		"    namespace: team-a  # mine\n"
+		"  name: dev\n"
+		"apiVersion: v1\n";
+	static const char after[] =
+		"# top comment\n"
+		"kind: Config\n"
+		"current-context: dev   # default\n"
+		"\n"
+		"preferences: {}\n"
+		"clusters:\n"
+		"# the production cluster\n"
+		"- name: prod\n"
+		"  cluster:\n"
+		"    server: https://prod:6443\n"
+		"- name: dev\n"
+		"  cluster:\n"
+		"    # where dev lives\n"
+		"    server: https://192.168.39.10:8443\n"
+		"    extensions:\n"
+		"    - name: x\n"
+		"      extension: {a: 1}\n"
+		"    certificate-authority-data: Q0EK\n"
+		"  # after dev\n"
+		"users:\n"
+		"  - name: dev\n"
+		"    user:\n"
+		"      client-certificate-data: Q0VSVAo=\n"
+		"      client-key-data: S0VZCg==\n"
+		"contexts:\n"
+		"- context:\n"
+		"    cluster: dev\n"
+		"    user: dev\n"
+		"    namespace: team-a  # mine\n"
+		"  name: dev\n"
+		"apiVersion: v1\n";
+	static const char removed_want[] =
+		"# top comment\n"
+		"kind: Config\n"
+		"current-context: \"\"   # default\n"
+		"\n"
+		"preferences: {}\n"
+		"clusters:\n"
+		"# the production cluster\n"
+		"- name: prod\n"
+		"  cluster:\n"
+		"    server: https://prod:6443\n"
+		"  # after dev\n"
+		"users: []\n"
+		"contexts: []\n"
+		"apiVersion: v1\n";
+	_cleanup_free_ char *path = xasprintf("%s/stale-entry", tmp);
+	struct vk_error err = { 0 };
+	enum vk_kubeconfig_state st;
+	struct yt_docs d;
+	bool removed;
+
+	spit(path, before);
+	ok(vk_kubeconfig_check(path, &fake_dev, &st, NULL, &err) == 0 && st == VK_KUBECONFIG_MISCONFIGURED,
+	   "check: a stale entry is Misconfigured");
+	ok(vk_kubeconfig_merge(path, &fake_dev, true, &err) == 0, "merge over a stale entry (%s)", err.message);
+	is_str(vk_kubeconfig_last_path, "text", "on the text path");
+	{
+		_cleanup_free_ char *t = slurp(path);
+		is_str(t, after, "values replaced in place, conflicting keys dropped, missing ones appended, the rest kept");
+	}
+	ok(vk_kubeconfig_check(path, &fake_dev, &st, NULL, &err) == 0 && st == VK_KUBECONFIG_CONFIGURED,
+	   "check: Configured (%s path)", vk_kubeconfig_last_path);
+	kubectl_reads(path, "the edited file");
+	ok(vk_kubeconfig_remove(path, "dev", &removed, &err) == 0 && removed, "remove");
+	{
+		_cleanup_free_ char *t = slurp(path);
+		is_str(t, removed_want, "lists left empty read [], everything else stays");
+	}
+	ok(vk_kubeconfig_merge(path, &fake_dev, true, &err) == 0, "merge into the emptied lists");
+	is_str(vk_kubeconfig_last_path, "text", "on the text path");
+	{
+		_cleanup_free_ char *t = slurp(path);
+
+		contains(t, "users:\n- name: dev\n  user:\n    client-certificate-data: Q0VSVAo=\n",
+			 "an emptied list gets the entry at the indentation of the file's other list (clusters)");
+		ok(t && yt_load(&d, t) == 1, "the result parses");
+		if (d.n == 1) {
+			is_str(yt_str(&d.doc[0], "contexts.0.context.user"), "dev", "the context is there");
+			is_str(yt_str(&d.doc[0], "users.0.user.client-key-data"), "S0VZCg==", "the user is there");
+			yt_free(&d);
+		}
+	}
+	kubectl_reads(path, "the refilled file");
+}
+
+/* What goes to the document path, and what the text path takes on too. */
+static void test_text_shapes(const char *tmp)
+{
+	static const struct {
+		const char *name, *text, *path;
+	} cases[] = {
+		{ "flow list", "apiVersion: v1\nkind: Config\nclusters: [{name: a, cluster: {server: 'https://a:1'}}]\n", "document" },
+		{ "anchors", "apiVersion: v1\nkind: Config\nusers:\n- name: a\n  user: &u {token: x}\n- name: b\n  user: *u\n", "document" },
+		{ "flow item", "apiVersion: v1\nkind: Config\nclusters:\n- {name: a, cluster: {server: 'https://a:1'}}\n", "document" },
+		{ "flow entry", "apiVersion: v1\nkind: Config\nclusters:\n- name: dev\n  cluster: {server: 'https://a:1'}\n", "document" },
+		{ "tag", "apiVersion: v1\nkind: Config\nclusters: !!seq\n- name: a\n  cluster:\n    server: x\n", "document" },
+		{ "explicit end", "apiVersion: v1\nkind: Config\n...\n", "document" },
+		{ "empty file", "", "document" },
+		{ "comment only", "# nothing yet\n", "document" },
+		{ "CRLF", "apiVersion: v1\r\nkind: Config\r\n", "document" },
+		{ "null lists", "apiVersion: v1\nkind: Config\nclusters:\nusers: null # none yet\ncontexts: ~\n", "text" },
+		{ "empty flow lists", "apiVersion: v1\nkind: Config\nclusters: []\nusers: [ ]   # none\ncontexts: []\n", "text" },
+		{ "no lists", "# new\napiVersion: v1\nkind: Config\n", "text" },
+		{ "no final newline", "apiVersion: v1\nkind: Config\npreferences: {}", "text" },
+		{ "explicit start", "---\napiVersion: v1\nkind: Config\n", "text" },
+		{ "indented", "apiVersion: v1\nkind: Config\nclusters:\n    -   name: a\n        cluster:\n            server: x\n", "text" },
+	};
+	struct vk_error err = { 0 };
+
+	for (size_t i = 0; i < VK_ARRAY_SIZE(cases); i++) {
+		_cleanup_free_ char *path = xasprintf("%s/shape-%zu", tmp, i);
+		_cleanup_free_ char *t = NULL;
+		struct yt_docs d;
+		bool removed;
+
+		spit(path, cases[i].text);
+		ok(vk_kubeconfig_merge(path, &fake_dev, true, &err) == 0, "%s: merge works (%s)", cases[i].name, err.message);
+		is_str(vk_kubeconfig_last_path, cases[i].path, "%s: on the %s path", cases[i].name, cases[i].path);
+		t = slurp(path);
+		ok(t && yt_load(&d, t) == 1, "%s: the result parses", cases[i].name);
+		if (d.n == 1) {
+			long n = yt_len(&d.doc[0], "clusters");
+			char key[64];
+
+			snprintf(key, sizeof(key), "clusters.%ld.cluster.server", n - 1);
+			is_str(yt_str(&d.doc[0], key), "https://192.168.39.10:8443", "%s: the profile's cluster is last", cases[i].name);
+			is_str(yt_str(&d.doc[0], "current-context"), "dev", "%s: current-context is set", cases[i].name);
+			yt_free(&d);
+		}
+		if (strcmp(cases[i].path, "text") == 0 && strncmp(cases[i].text, "#", 1) == 0)
+			contains(t, cases[i].text, "%s: the original text is all there", cases[i].name);
+		kubectl_reads(path, cases[i].name);
+		ok(vk_kubeconfig_remove(path, "dev", &removed, &err) == 0 && removed, "%s: remove works", cases[i].name);
+		free(t);
+		t = slurp(path);
+		ok(t && yt_load(&d, t) == 1 && yt_len(&d.doc[0], "contexts") <= 0, "%s: and leaves no context", cases[i].name);
+		if (d.n == 1)
+			yt_free(&d);
+	}
+}
+
+/* check gives the same answers on both paths. */
+static void test_check_paths(const char *tmp, struct vk_kubeconfig_entry *dev)
+{
+	static const char *const texts[] = {
+		busy_text,
+		"apiVersion: v1\nkind: Config\ncontexts:\n- name: dev\n  context: {cluster: dev, user: other}\n",
+		"apiVersion: v1\nkind: Config\ncontexts:\n- name: dev\n  context: {cluster: dev, user: dev}\nclusters:\n- name: dev\n",
+		"apiVersion: v1\nkind: Config\ncontexts:\n- name: other\n  context: {cluster: dev, user: dev}\n",
+	};
+	_cleanup_free_ char *path = xasprintf("%s/check-paths", tmp);
+	struct vk_error err = { 0 };
+
+	for (size_t i = 0; i < VK_ARRAY_SIZE(texts); i++) {
+		enum vk_kubeconfig_state st[2];
+		_cleanup_free_ char *why0 = NULL, *why1 = NULL;
+		int rc0, rc1;
+
+		spit(path, texts[i]);
+		rc0 = vk_kubeconfig_check(path, dev, &st[0], &why0, &err);
+		vk_kubeconfig_force_document = true;
+		rc1 = vk_kubeconfig_check(path, dev, &st[1], &why1, &err);
+		vk_kubeconfig_force_document = false;
+		ok(rc0 == 0 && rc1 == 0 && st[0] == st[1] && strcmp(why0 ? why0 : "", why1 ? why1 : "") == 0,
+		   "check %zu: text and document paths agree (%s, %s)", i, vk_kubeconfig_state_name(st[0]), why0 ? why0 : "-");
+	}
+	spit(path, "apiVersion: v1\nkind: Config\n");
+	ok(vk_kubeconfig_merge(path, dev, true, &err) == 0, "merge for check");
+	{
+		enum vk_kubeconfig_state st;
+
+		ok(vk_kubeconfig_check(path, dev, &st, NULL, &err) == 0 && st == VK_KUBECONFIG_CONFIGURED &&
+		   strcmp(vk_kubeconfig_last_path, "text") == 0, "check reads a file virtkube wrote on the text path: Configured");
+	}
+}
+
+/* ---- kubectl's lock ------------------------------------------------------------- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static const char *hook_kubeconfig;
+static int hook_rc = -2;
+static char *hook_out;
+
+/* Runs while virtkube writes the kubeconfig, with its locks held. */
+static void kubectl_during_write(const char *tmp_path)
+{
+	(void)tmp_path;
+	free(hook_out);
+	hook_out = sh(&hook_rc, "KUBECONFIG='%s' kubectl config set-context intruder --cluster=x 2>&1", hook_kubeconfig);
+}
+
+static void test_kubectl_lock(const char *tmp)
+{
+	_cleanup_free_ char *path = xasprintf("%s/locked", tmp);
+	_cleanup_free_ char *lock = xasprintf("%s/locked.lock", tmp);
+	const char *text = "apiVersion: v1\nkind: Config\n";
+	long saved = vk_kubeconfig_lock_timeout_ms;
+	struct vk_error err = { 0 };
+	double t0, waited;
+	bool removed;
+	pid_t pid;
+	int st;
+
+	spit(path, text);
+	spit(lock, ""); /* as kubectl leaves it while it writes: empty */
+	vk_kubeconfig_lock_timeout_ms = 300;
+	t0 = now_s();
+	ok(vk_kubeconfig_merge(path, &fake_dev, true, &err) < 0 && err.code == VK_ERR_BUSY, "a held kubectl lock makes merge fail");
+	waited = now_s() - t0;
+	ok(waited >= 0.29 && waited < 5, "after waiting for it (%.2f s, timeout 0.3 s)", waited);
+	contains(err.message, lock, "the message names the lock file");
+	contains(err.hint, "remove", "the hint says a stale one can be removed (%s)", err.hint);
+	ok(vk_path_exists(lock), "a lock virtkube did not create is left alone");
+	{
+		_cleanup_free_ char *t = slurp(path);
+		is_str(t, text, "the kubeconfig is untouched");
+	}
+	ok(vk_kubeconfig_remove(path, "dev", &removed, &err) < 0 && err.code == VK_ERR_BUSY, "remove waits for it too, then fails");
+	unlink(lock);
+
+	/* kubectl finishes while virtkube waits */
+	vk_kubeconfig_lock_timeout_ms = 10000;
+	spit(lock, "");
+	pid = fork();
+	if (pid == 0) {
+		usleep(300 * 1000);
+		unlink(lock);
+		_exit(0);
+	}
+	t0 = now_s();
+	ok(vk_kubeconfig_merge(path, &fake_dev, true, &err) == 0, "merge waits for kubectl to drop its lock (%s)", err.message);
+	waited = now_s() - t0;
+	ok(waited >= 0.25, "and went on after it did (%.2f s)", waited);
+	waitpid(pid, &st, 0);
+	ok(!vk_path_exists(lock), "merge leaves no lock file behind");
+
+	/* one left by a virtkube that died is provably stale */
+	spit(lock, "virtkube pid 999999\n");
+	ok(vk_kubeconfig_remove(path, "dev", &removed, &err) == 0 && removed, "a lock left by a dead virtkube is taken over");
+	ok(!vk_path_exists(lock), "and removed");
+
+	/* error paths remove the lock too */
+	spit(path, "apiVersion: v1\nclusters: [unclosed\n");
+	ok(vk_kubeconfig_merge(path, &fake_dev, true, &err) < 0, "merge into an unparsable file fails");
+	ok(!vk_path_exists(lock), "and leaves no lock file behind");
+
+	/* kubectl itself sees virtkube's lock while virtkube writes */
+	if (!have_kubectl) {
+		printf("ok %d - # SKIP kubectl is not installed\n", ++tap_count);
+	} else {
+		spit(path, text);
+		hook_kubeconfig = path;
+		vk_fs_before_rename_hook = kubectl_during_write;
+		ok(vk_kubeconfig_merge(path, &fake_dev, true, &err) == 0, "merge with kubectl trying to write meanwhile");
+		vk_fs_before_rename_hook = NULL;
+		ok(hook_rc != 0 && hook_out && strstr(hook_out, ".lock"), "kubectl was kept out by the lock (rc %d: %s)", hook_rc,
+		   hook_out ? hook_out : "");
+		ok(!vk_path_exists(lock), "the lock is gone afterwards");
+		free(sh(&st, "KUBECONFIG='%s' kubectl config set-context intruder --cluster=x >/dev/null 2>&1", path));
+		is_int(st, 0, "and kubectl can write again");
+		free(hook_out);
+		hook_out = NULL;
+	}
+	vk_kubeconfig_lock_timeout_ms = saved;
+}
+
 static void test_aliases(const char *tmp, struct vk_kubeconfig_entry *dev)
 {
 	_cleanup_free_ char *path = xasprintf("%s/alias", tmp);
@@ -602,6 +1061,11 @@ int main(void)
 	test_missing_and_empty(tmp, &dev);
 	test_busy(tmp, &dev);
 	test_aliases(tmp, &dev);
+	test_text_preserves(tmp);
+	test_text_edits_entry(tmp);
+	test_text_shapes(tmp);
+	test_check_paths(tmp, &dev);
+	test_kubectl_lock(tmp);
 	test_bad_files(tmp, &dev);
 	test_symlink(tmp, &dev);
 	test_paths(tmp);
