@@ -1446,12 +1446,15 @@ static int text_write(const struct kfile *f, struct tscan *sc, struct tedits *ed
 		vk_debug("kubeconfig '%s': overlapping text edits; using the document path", f->path);
 		return 0;
 	}
-	vk_kubeconfig_last_path = "text";
 	return kfile_write(f, out.buf, out.len, err) < 0 ? -1 : 1;
 }
 
-static int text_merge(const struct kfile *f, const char *name, const struct part parts[L_COUNT], bool set_current,
-		      struct vk_error *err)
+/* The text path: scans F and, if it applies, writes it with the profile's
+ * entries merged (PARTS) or, when PARTS is NULL, removed. 1 when done (or
+ * nothing to do; *CHANGED says which), 0 when it does not apply, -1 on a
+ * write error. */
+static int text_path(const struct kfile *f, const char *name, const struct part *parts, bool set_current, bool *changed,
+		     struct vk_error *err)
 {
 	struct tscan sc;
 	struct tedits ed = { 0 };
@@ -1460,8 +1463,11 @@ static int text_merge(const struct kfile *f, const char *name, const struct part
 	if (vk_kubeconfig_force_document)
 		return 0;
 	tscan_run(&sc, f->data, f->len, name);
-	if (sc.ok && tmerge(&sc, name, parts, set_current, &ed))
-		rc = text_write(f, &sc, &ed, err);
+	if (sc.ok && (parts ? tmerge(&sc, name, parts, set_current, &ed) : tremove(&sc, name, &ed))) {
+		*changed = ed.n > 0;
+		vk_kubeconfig_last_path = "text";
+		rc = ed.n ? text_write(f, &sc, &ed, err) : 1;
+	}
 	if (!sc.ok)
 		vk_debug("kubeconfig '%s': %s; using the document path", f->path, sc.why);
 	tedits_free(&ed);
@@ -1524,7 +1530,9 @@ int vk_kubeconfig_merge(const char *path, const struct vk_kubeconfig_entry *e, b
 			[L_CONTEXTS] = { "context", { { "cluster", e->name }, { "user", e->name } }, NULL, 0 },
 		};
 
-		rc = text_merge(&f, e->name, parts, set_current, err);
+		bool changed;
+
+		rc = text_path(&f, e->name, parts, set_current, &changed, err);
 		if (rc == 0)
 			rc = document_merge(&f, e->name, parts, set_current, err);
 		else if (rc > 0)
@@ -1537,30 +1545,6 @@ int vk_kubeconfig_merge(const char *path, const struct vk_kubeconfig_entry *e, b
 }
 
 /* ---- remove ------------------------------------------------------------------ */
-
-/* As text_merge, for remove; *CHANGED says whether anything was removed. */
-static int text_remove(const struct kfile *f, const char *name, bool *changed, struct vk_error *err)
-{
-	struct tscan sc;
-	struct tedits ed = { 0 };
-	int rc = 0;
-
-	if (vk_kubeconfig_force_document)
-		return 0;
-	tscan_run(&sc, f->data, f->len, name);
-	if (sc.ok && tremove(&sc, name, &ed)) {
-		*changed = ed.n > 0;
-		if (ed.n)
-			rc = text_write(f, &sc, &ed, err);
-		else
-			rc = 1, vk_kubeconfig_last_path = "text";
-	}
-	if (!sc.ok)
-		vk_debug("kubeconfig '%s': %s; using the document path", f->path, sc.why);
-	tedits_free(&ed);
-	tscan_free(&sc);
-	return rc;
-}
 
 static int document_remove(const struct kfile *f, const char *name, bool *changed, struct vk_error *err)
 {
@@ -1608,7 +1592,7 @@ int vk_kubeconfig_remove(const char *path, const char *name, bool *removed, stru
 	if (prepare_write(path, false, &locks, err) < 0)
 		return -1;
 	if (kfile_read(&f, path, err) == 0) {
-		rc = text_remove(&f, name, &changed, err);
+		rc = text_path(&f, name, NULL, false, &changed, err);
 		if (rc == 0)
 			rc = document_remove(&f, name, &changed, err);
 		else if (rc > 0)

@@ -504,6 +504,24 @@ static void test_text_preserves(const char *tmp)
 	}
 }
 
+/* Parts of the file below that a merge leaves as they are. */
+#define PROD_CLUSTER                                                                                                   \
+	"\n"                                                                                                           \
+	"preferences: {}\n"                                                                                            \
+	"clusters:\n"                                                                                                  \
+	"# the production cluster\n"                                                                                   \
+	"- name: prod\n"                                                                                               \
+	"  cluster:\n"                                                                                                 \
+	"    server: https://prod:6443\n"
+#define DEV_CONTEXT                                                                                                    \
+	"contexts:\n"                                                                                                  \
+	"- context:\n"                                                                                                 \
+	"    cluster: dev\n"                                                                                           \
+	"    user: dev\n"                                                                                              \
+	"    namespace: team-a  # mine\n"                                                                              \
+	"  name: dev\n"                                                                                                \
+	"apiVersion: v1\n"
+
 /* The profile's own stale entry is edited where it stands. */
 static void test_text_edits_entry(const char *tmp)
 {
@@ -511,13 +529,7 @@ static void test_text_edits_entry(const char *tmp)
 		"# top comment\n"
 		"kind: Config\n"
 		"current-context: prod   # default\n"
-		"\n"
-		"preferences: {}\n"
-		"clusters:\n"
-		"# the production cluster\n"
-		"- name: prod\n"
-		"  cluster:\n"
-		"    server: https://prod:6443\n"
+		PROD_CLUSTER
 		"- name: dev\n"
 		"  cluster:\n"
 		"    # where dev lives\n"
@@ -532,24 +544,12 @@ static void test_text_edits_entry(const char *tmp)
 		"    user:\n"
 		"      client-key: /old/client.key\n"
 		"      username: bob\n"
-		"contexts:\n"
-		"- context:\n"
-		"    cluster: dev\n"
-		"    user: dev\n"
-		"    namespace: team-a  # mine\n"
-		"  name: dev\n"
-		"apiVersion: v1\n";
+		DEV_CONTEXT;
 	static const char after[] =
 		"# top comment\n"
 		"kind: Config\n"
 		"current-context: dev   # default\n"
-		"\n"
-		"preferences: {}\n"
-		"clusters:\n"
-		"# the production cluster\n"
-		"- name: prod\n"
-		"  cluster:\n"
-		"    server: https://prod:6443\n"
+		PROD_CLUSTER
 		"- name: dev\n"
 		"  cluster:\n"
 		"    # where dev lives\n"
@@ -564,24 +564,12 @@ static void test_text_edits_entry(const char *tmp)
 		"    user:\n"
 		"      client-certificate-data: Q0VSVAo=\n"
 		"      client-key-data: S0VZCg==\n"
-		"contexts:\n"
-		"- context:\n"
-		"    cluster: dev\n"
-		"    user: dev\n"
-		"    namespace: team-a  # mine\n"
-		"  name: dev\n"
-		"apiVersion: v1\n";
+		DEV_CONTEXT;
 	static const char removed_want[] =
 		"# top comment\n"
 		"kind: Config\n"
 		"current-context: \"\"   # default\n"
-		"\n"
-		"preferences: {}\n"
-		"clusters:\n"
-		"# the production cluster\n"
-		"- name: prod\n"
-		"  cluster:\n"
-		"    server: https://prod:6443\n"
+		PROD_CLUSTER
 		"  # after dev\n"
 		"users: []\n"
 		"contexts: []\n"
