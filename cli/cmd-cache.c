@@ -23,6 +23,8 @@ static const char *state_name(int state)
 		return "yes";
 	case VK_CACHE_PARTIAL:
 		return "partial";
+	case VK_CACHE_BUILT:
+		return "built";
 	default:
 		return "no";
 	}
@@ -99,7 +101,9 @@ const struct cli_command cli_cmd_cache_list = {
 	.summary = "list the downloaded artifacts: name, size, and whether the checksum matched",
 	.description = "The cache lives in $VIRTKUBE_HOME/cache, one file per upstream host and path. "
 		       "VERIFIED is 'yes' once the file matched its published sha256, 'partial' for an "
-		       "interrupted download the next start resumes.",
+		       "interrupted download the next start resumes, 'built' for a payload ISO "
+		       "(payload/<version>-<hash>.iso: a Kubernetes version's binaries, made from the "
+		       "downloads once and shared by that version's profiles).",
 	.options = cache_list_options,
 	.max_args = 0,
 	.exec = cache_list_exec,
@@ -107,7 +111,10 @@ const struct cli_command cli_cmd_cache_list = {
 
 const struct cli_command cli_cmd_cache_clean = {
 	.name = "cache clean",
-	.summary = "delete every downloaded artifact (they are fetched again when needed)",
+	.summary = "delete every downloaded artifact and payload ISO (made again when needed)",
+	.description = "Removes the downloads and the payload ISOs built from them. A profile whose VM uses a\n"
+		       "payload ISO keeps working: its next start downloads what it needs and builds the ISO\n"
+		       "again before the VM boots (a running VM keeps the file it has open).",
 	.max_args = 0,
 	.exec = cache_clean_exec,
 };

@@ -264,6 +264,7 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 	}
 	o.seed_hook = vk_provision_seed_hook;
 	o.seed_hook_ud = &pv;
+	o.payload_path = pv.payload_iso;
 	offset = vk_provision_console_offset(p);
 	rc = vk_cluster_start(p, &o, &res, &err);
 	if (rc == 0) {

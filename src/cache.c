@@ -282,6 +282,13 @@ static int cache_lock(const char *cache, int how, struct vk_error *err)
 	return fd;
 }
 
+int vk_cache_hold(const char *home, struct vk_error *err)
+{
+	_cleanup_free_ char *cache = vk_cache_dir(home);
+
+	return cache_lock(cache, LOCK_SH, err);
+}
+
 struct pending {
 	size_t idx;
 	struct vk_lock lock;
@@ -558,7 +565,13 @@ static int walk_one(const char *path, const struct stat *st, int type, struct FT
 	if (type != FTW_F || base[0] == '.' || has_suffix(base, LOCK_SUFFIX) || has_suffix(base, RECORD_SUFFIX))
 		return 0;
 	e.size = st->st_size;
-	if (has_suffix(base, PART_SUFFIX)) {
+	if (strncmp(rel, VK_CACHE_BUILT_DIR "/", strlen(VK_CACHE_BUILT_DIR) + 1) == 0) {
+		/* Only finished ISOs: a build in progress is a temporary file beside one. */
+		if (!has_suffix(base, ".iso"))
+			return 0;
+		e.key = xstrdup(rel);
+		e.state = VK_CACHE_BUILT;
+	} else if (has_suffix(base, PART_SUFFIX)) {
 		e.key = xstrndup(rel, strlen(rel) - strlen(PART_SUFFIX));
 		e.state = VK_CACHE_PARTIAL;
 	} else {

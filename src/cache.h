@@ -61,11 +61,20 @@ int vk_mirror_check(const char *mirror, struct vk_error *err);
 int vk_cache_ensure(const char *home, const struct vk_cache_item *items, size_t n,
 		    const struct vk_cache_options *o, char **paths, struct vk_error *err);
 
+/* Takes a shared lock on HOME/cache (created 0700 if missing) that keeps
+ * `cache clean` out while the caller writes into the cache itself (the
+ * payload ISOs of payload.h). Returns the descriptor to close to release it. */
+int vk_cache_hold(const char *home, struct vk_error *err);
+
+/* Files virtkube builds from downloads (HOME/cache/payload/, see payload.h)
+ * rather than downloads: listed as VK_CACHE_BUILT, removed by clean too. */
+#define VK_CACHE_BUILT_DIR "payload"
+
 /* One file in the cache, for `cache list`. */
 struct vk_cache_entry {
 	char *key;
 	off_t size;
-	enum { VK_CACHE_VERIFIED, VK_CACHE_UNVERIFIED, VK_CACHE_PARTIAL } state;
+	enum { VK_CACHE_VERIFIED, VK_CACHE_UNVERIFIED, VK_CACHE_PARTIAL, VK_CACHE_BUILT } state;
 };
 
 /* Lists the cache, sorted by key; *N gets the count. A missing cache is empty.
@@ -73,7 +82,8 @@ struct vk_cache_entry {
 struct vk_cache_entry *vk_cache_list(const char *home, size_t *n, struct vk_error *err);
 void vk_cache_entries_free(struct vk_cache_entry *e, size_t n);
 
-/* Deletes every cached and partial file whose lock is free; files another
- * process is downloading are left alone and counted in *BUSY. *FREED gets
- * the bytes removed. */
+/* Deletes every cached, partial and built file when no other process uses
+ * the cache (VK_ERR_BUSY otherwise, *BUSY 1). *FREED gets the bytes removed.
+ * A payload ISO that a profile's domain uses goes too: start builds it
+ * again before that domain boots. */
 int vk_cache_clean(const char *home, off_t *freed, size_t *removed, size_t *busy, struct vk_error *err);

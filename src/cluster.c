@@ -163,18 +163,22 @@ static int resolve_settings(struct vk_profile *p, const struct vk_start_opts *o,
 /* qemu:///system runs qemu as another user (libvirt-qemu): it must be able to
  * reach the profile directory. We open up the directories we created (0711:
  * others may pass, not list; the secrets inside stay 0600) and check the rest. */
-static int make_reachable_by_qemu(const struct vk_profile *p, const char *uri, struct vk_error *err)
+static int make_reachable_by_qemu(const struct vk_profile *p, const char *uri, const char *payload,
+				  struct vk_error *err)
 {
 	_cleanup_free_ char *profiles = vk_path_join(p->home, "profiles");
+	_cleanup_free_ char *cache = vk_path_join(p->home, "cache");
+	_cleanup_free_ char *built = payload ? xstrndup(payload, (size_t)(strrchr(payload, '/') - payload)) : NULL;
 	_cleanup_free_ char *path = NULL;
-	const char *mine[] = { p->home, profiles, p->dir };
+	/* The payload ISO (0644) is in HOME/cache/payload: passable too. */
+	const char *mine[] = { p->home, profiles, p->dir, payload ? cache : NULL, built };
 	struct stat st;
 	char *slash;
 
 	if (strncmp(uri, "qemu:///system", 14) != 0)
 		return 0;
 	for (size_t i = 0; i < VK_ARRAY_SIZE(mine); i++)
-		if (stat(mine[i], &st) == 0 && (st.st_mode & 0111) != 0111 && chmod(mine[i], (st.st_mode & 07777) | 0111) < 0)
+		if (mine[i] && stat(mine[i], &st) == 0 && (st.st_mode & 0111) != 0111 && chmod(mine[i], (st.st_mode & 07777) | 0111) < 0)
 			return vk_error_set_errno(err, VK_ERR_IO, errno, "cannot open '%s' to qemu", mine[i]);
 	path = xstrdup(p->home);
 	while ((slash = strrchr(path, '/')) && slash != path) {
@@ -309,7 +313,7 @@ static int ensure_seed(struct vk_profile *p, const struct vk_start_opts *o, stru
 }
 
 static int define_domain(struct vk_profile *p, virConnectPtr conn, const struct vk_image *img,
-			 const struct settings *s, enum vk_accel accel, struct vk_error *err)
+			 const struct settings *s, enum vk_accel accel, const char *payload, struct vk_error *err)
 {
 	_cleanup_free_ char *name = vk_cluster_domain_name(p->name);
 	_cleanup_free_ char *disk = vk_profile_path(p, VK_FILE_DISK);
@@ -325,6 +329,7 @@ static int define_domain(struct vk_profile *p, virConnectPtr conn, const struct 
 		.disk_path = disk,
 		.disk_format = "qcow2",
 		.seed_path = seed,
+		.payload_path = payload,
 		.network = vk_profile_get_str(p, "network"),
 		.mac = vk_profile_get_str(p, "mac"),
 		.console_log = console,
@@ -400,7 +405,7 @@ int vk_cluster_start(struct vk_profile *p, const struct vk_start_opts *o, struct
 		}
 		if (!vk_profile_get_str(p, "state"))
 			vk_profile_set_str(p, "state", "Created");
-		if (save(p, err) < 0 || make_reachable_by_qemu(p, s.uri, err) < 0)
+		if (save(p, err) < 0 || make_reachable_by_qemu(p, s.uri, o->payload_path, err) < 0)
 			return -1;
 		if (plan_network(p, conn, &s, err) < 0)
 			return -1;
@@ -420,7 +425,7 @@ int vk_cluster_start(struct vk_profile *p, const struct vk_start_opts *o, struct
 			return -1;
 		res->seed_s = now_s() - t1;
 		t1 = now_s();
-		if (define_domain(p, conn, img, &s, accel, err) < 0)
+		if (define_domain(p, conn, img, &s, accel, o->payload_path, err) < 0)
 			return -1;
 		res->define_s = now_s() - t1;
 		res->created = true;

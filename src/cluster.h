@@ -44,6 +44,9 @@ struct vk_start_opts {
 	int (*seed_hook)(void *ud, struct vk_profile *p, struct vk_seed *seed, struct vk_cloudinit *ci,
 			 struct vk_error *err);
 	void *seed_hook_ud;
+	/* The shared payload ISO (payload.h) a new domain gets as its second
+	 * read-only cdrom; NULL: none (the seed carries everything). */
+	const char *payload_path;
 };
 
 struct vk_start_result {

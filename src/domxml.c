@@ -13,6 +13,15 @@ static void add_esc(struct vk_strbuf *sb, const char *before, const char *value,
 	vk_strbuf_addstr(sb, after);
 }
 
+/* A read-only cdrom at SCSI unit UNIT (sda, sdb, ...) of the virtio-scsi controller. */
+static void add_cdrom(struct vk_strbuf *sb, const char *path, unsigned unit, const char *source_attrs)
+{
+	vk_strbuf_addstr(sb, "    <disk type='file' device='cdrom'>\n      <driver name='qemu' type='raw'/>\n");
+	add_esc(sb, "      <source file='", path, "'");
+	vk_strbuf_addf(sb, "%s/>\n      <target dev='sd%c' bus='scsi'/>\n      <readonly/>\n", source_attrs, 'a' + unit);
+	vk_strbuf_addf(sb, "      <address type='drive' controller='0' bus='0' target='0' unit='%u'/>\n    </disk>\n", unit);
+}
+
 char *vk_domxml_build(const struct vk_domain_spec *s, struct vk_error *err)
 {
 	_cleanup_strbuf_ struct vk_strbuf sb = VK_STRBUF_INIT;
@@ -71,12 +80,15 @@ char *vk_domxml_build(const struct vk_domain_spec *s, struct vk_error *err)
 		s->disk_format ? s->disk_format : "qcow2", "' discard='unmap'/>\n");
 	add_esc(&sb, "      <source file='", s->disk_path, "'/>\n");
 	vk_strbuf_addstr(&sb, "      <target dev='vda' bus='virtio'/>\n    </disk>\n");
-	if (s->seed_path) {
-		vk_strbuf_addstr(&sb, "    <disk type='file' device='cdrom'>\n      <driver name='qemu' type='raw'/>\n");
-		add_esc(&sb, "      <source file='", s->seed_path, "'/>\n");
-		vk_strbuf_addstr(&sb, "      <target dev='sda' bus='scsi'/>\n      <readonly/>\n    </disk>\n"
-				      "    <controller type='scsi' model='virtio-scsi'/>\n");
-	}
+	if (s->seed_path)
+		add_cdrom(&sb, s->seed_path, 0, "");
+	/* Shared by every profile of a Kubernetes version and only read at the
+	 * first boot: a domain whose payload ISO was cleaned from the cache
+	 * still boots (start builds it again before that anyway). */
+	if (s->payload_path)
+		add_cdrom(&sb, s->payload_path, 1, " startupPolicy='optional'");
+	if (s->seed_path || s->payload_path)
+		vk_strbuf_addstr(&sb, "    <controller type='scsi' model='virtio-scsi'/>\n");
 	vk_strbuf_addstr(&sb, "    <interface type='network'>\n");
 	add_esc(&sb, "      <source network='", s->network, "'/>\n");
 	add_esc(&sb, "      <mac address='", s->mac, "'/>\n");

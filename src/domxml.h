@@ -21,6 +21,7 @@ struct vk_domain_spec {
 	const char *disk_path;    /* the overlay */
 	const char *disk_format;  /* "qcow2" */
 	const char *seed_path;    /* cidata ISO, a virtio-scsi cdrom (optional) */
+	const char *payload_path; /* VKPAYLOAD ISO (payload.h), a second read-only cdrom (optional) */
 	const char *network;      /* libvirt network name */
 	const char *mac;
 	const char *console_log;  /* serial console logged here */

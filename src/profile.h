@@ -88,5 +88,6 @@ static inline void vk_profile_freep(struct vk_profile **p)
  *   "domain"             the libvirt domain's name (vm)
  *   "network_mode"       "nat" | "isolated" (vm)
  *   "instance_id"        cloud-init instance-id, set when the machine is created (vm)
- *   "provisioned"        true once the guest reported VIRTKUBE-READY (provision) */
+ *   "provisioned"        true once the guest reported VIRTKUBE-READY (provision)
+ *   "payload_iso"        the shared payload ISO the domain has as its second cdrom (provision, payload.h) */
 #define VK_API_PORT 8443

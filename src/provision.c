@@ -16,6 +16,7 @@
 #include "kubeadm.h"
 #include "kubeapi.h"
 #include "kubeconfig.h"
+#include "payload.h"
 #include "pki.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -122,6 +123,49 @@ static int ensure_crictl(struct vk_provision *pv, const char *tarball, struct vk
 
 /* ---- prepare -------------------------------------------------------------------- */
 
+/* vk_data_path(REL) (caller frees), or NULL when it is not there. */
+static char *data_path(const char *rel, struct vk_error *err)
+{
+	char *src = vk_data_path(rel);
+
+	if (vk_path_exists(src))
+		return src;
+	vk_error_set(err, VK_ERR_NOT_FOUND, "cannot find '%s' (looked at '%s')", rel, src);
+	vk_error_hint(err, "set VIRTKUBE_DATADIR to virtkube's data directory (or source tree)");
+	free(src);
+	return NULL;
+}
+
+/* The binaries and units go on the version's shared ISO, not on each seed:
+ * writing them was nearly all of a start's host-side time. */
+static int ensure_payload_iso(struct vk_provision *pv, struct vk_profile *p, struct vk_error *err)
+{
+	const struct vk_artifact_paths *a = pv->paths;
+	_cleanup_free_ char *seed = vk_profile_path(p, VK_FILE_SEED);
+	_cleanup_free_ char *units = NULL;
+	struct vk_payload_inputs in = {
+		.kubernetes_version = a->kubernetes_version,
+		.kubeadm = a->kubeadm,
+		.kubelet = a->kubelet,
+		.kubectl = a->kubectl,
+		.runc = a->runc,
+		.crictl = pv->crictl_path,
+		.containerd = a->containerd,
+		.cni_plugins = a->cni_plugins,
+	};
+
+	if (!vk_profile_get_str(p, "payload_iso") && vk_path_exists(seed))
+		return 0;
+	in.units = units = data_path("scripts/guest/units", err);
+	if (!units)
+		return -1;
+	pv->payload_iso = vk_payload_ensure(p->home, &in, &pv->payload_built, err);
+	if (!pv->payload_iso)
+		return -1;
+	vk_profile_set_str(p, "payload_iso", pv->payload_iso);
+	return 0;
+}
+
 int vk_provision_prepare(struct vk_provision *pv, struct vk_profile *p, const struct vk_artifact_paths *paths,
 			 bool kubernetes, struct vk_error *err)
 {
@@ -139,7 +183,7 @@ int vk_provision_prepare(struct vk_provision *pv, struct vk_profile *p, const st
 		return -1;
 	if (pki.ca_created)
 		vk_info("profile '%s': new cluster CA", p->name);
-	if (ensure_crictl(pv, paths->crictl, err) < 0)
+	if (ensure_crictl(pv, paths->crictl, err) < 0 || ensure_payload_iso(pv, p, err) < 0)
 		return -1;
 	vk_profile_set_str(p, "kubernetes_version", paths->kubernetes_version);
 	vk_profile_set_int(p, "api_port", VK_API_PORT);
@@ -150,19 +194,17 @@ void vk_provision_release(struct vk_provision *pv)
 {
 	free(pv->crictl_path);
 	pv->crictl_path = NULL;
+	free(pv->payload_iso);
+	pv->payload_iso = NULL;
 }
 
 /* ---- the payload ---------------------------------------------------------------- */
 
 static int add_data_file(struct vk_seed *seed, const char *path, const char *rel, mode_t mode, struct vk_error *err)
 {
-	_cleanup_free_ char *src = vk_data_path(rel);
+	_cleanup_free_ char *src = data_path(rel, err);
 
-	if (!vk_path_exists(src)) {
-		vk_error_set(err, VK_ERR_NOT_FOUND, "cannot find '%s' (looked at '%s')", rel, src);
-		return vk_error_hint(err, "set VIRTKUBE_DATADIR to virtkube's data directory (or source tree)");
-	}
-	return vk_seed_add_host_file(seed, path, src, mode, err);
+	return src ? vk_seed_add_host_file(seed, path, src, mode, err) : -1;
 }
 
 /* For the e2e's interrupted-provisioning case only: VIRTKUBE_TEST_GUEST_PAUSE
@@ -210,7 +252,7 @@ int vk_provision_seed_hook(void *ud, struct vk_profile *p, struct vk_seed *seed,
 			.kubernetes_version = a->kubernetes_version,
 			.api_port = (int)vk_profile_get_int(p, "api_port", VK_API_PORT),
 		};
-		_cleanup_free_ char *config = NULL, *env = NULL, *units = vk_data_path("scripts/guest/units");
+		_cleanup_free_ char *config = NULL, *env = NULL;
 		_cleanup_free_ char *ca_crt = vk_profile_path(p, VK_FILE_CA_CERT);
 		_cleanup_free_ char *ca_key = vk_profile_path(p, VK_FILE_CA_KEY);
 		size_t len;
@@ -224,15 +266,7 @@ int vk_provision_seed_hook(void *ud, struct vk_profile *p, struct vk_seed *seed,
 		if (vk_seed_add_file(seed, "virtkube/env", env, strlen(env), 0644, err) < 0 ||
 		    vk_seed_add_file(seed, "virtkube/kubeadm.yaml", config, len, 0600, err) < 0 ||
 		    vk_seed_add_host_file(seed, "virtkube/pki/ca.crt", ca_crt, 0644, err) < 0 ||
-		    vk_seed_add_host_file(seed, "virtkube/pki/ca.key", ca_key, 0600, err) < 0 ||
-		    vk_seed_add_host_file(seed, "virtkube/bin/kubeadm", a->kubeadm, 0755, err) < 0 ||
-		    vk_seed_add_host_file(seed, "virtkube/bin/kubelet", a->kubelet, 0755, err) < 0 ||
-		    vk_seed_add_host_file(seed, "virtkube/bin/kubectl", a->kubectl, 0755, err) < 0 ||
-		    vk_seed_add_host_file(seed, "virtkube/bin/runc", a->runc, 0755, err) < 0 ||
-		    vk_seed_add_host_file(seed, "virtkube/bin/crictl", pv->crictl_path, 0755, err) < 0 ||
-		    vk_seed_add_host_file(seed, "virtkube/containerd.tar.gz", a->containerd, 0644, err) < 0 ||
-		    vk_seed_add_host_file(seed, "virtkube/cni-plugins.tgz", a->cni_plugins, 0644, err) < 0 ||
-		    vk_seed_add_host_tree(seed, "virtkube/units", units, err) < 0)
+		    vk_seed_add_host_file(seed, "virtkube/pki/ca.key", ca_key, 0600, err) < 0)
 			return -1;
 	}
 	return 0;

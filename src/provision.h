@@ -17,20 +17,29 @@ struct vk_provision {
 	bool kubernetes;                   /* false: mode "none" */
 	const struct vk_artifact_paths *paths; /* the cached binaries (kubernetes only) */
 	char *crictl_path;                 /* crictl extracted from its tarball (owned) */
+	char *payload_iso;                 /* the version's shared payload ISO (owned; kubernetes only,
+					    * NULL for a profile whose seed carries the payload itself) */
+	bool payload_built;                /* this start built payload_iso */
 };
 
 /* Before the machine is made: PKI in the profile (vk_pki_ensure), the
- * Kubernetes version and API port saved in config.json, and crictl taken out
+ * Kubernetes version and API port saved in config.json, crictl taken out
  * of its release tarball (next to it in the cache) so the payload can carry
- * it as bin/crictl. PATHS must stay valid while PV is used. P is saved. */
+ * it as bin/crictl, and the version's payload ISO (payload.h) built or
+ * found in the cache as pv->payload_iso, its path saved as "payload_iso".
+ * Every start does this, so a payload ISO removed by `cache clean` is back
+ * before the domain that uses it boots. A profile made before payload ISOs
+ * (a seed.iso but no "payload_iso") gets none: its seed has the payload.
+ * PATHS must stay valid while PV is used. P is saved. */
 int vk_provision_prepare(struct vk_provision *pv, struct vk_profile *p, const struct vk_artifact_paths *paths,
 			 bool kubernetes, struct vk_error *err);
 void vk_provision_release(struct vk_provision *pv);
 
 /* A vk_start_opts.seed_hook (UD is a struct vk_provision): puts virtkube/
  * on the seed as scripts/guest/README.md describes (mode, provision, env,
- * kubeadm.yaml, pki/ca.*, bin/, containerd.tar.gz, cni-plugins.tgz, units/)
- * and the runcmd that starts it. Called once node_ip is known. */
+ * kubeadm.yaml, pki/ca.*: what is the profile's own; the binaries and units
+ * are on the payload ISO) and the runcmd that starts it. Called once
+ * node_ip is known. */
 int vk_provision_seed_hook(void *ud, struct vk_profile *p, struct vk_seed *seed, struct vk_cloudinit *ci,
 			   struct vk_error *err);
 

@@ -307,6 +307,12 @@ static int write_entries(struct archive *a, const struct vk_seed *seed, const ch
 
 int vk_seed_write(const struct vk_seed *seed, const char *iso_path, struct vk_error *err)
 {
+	return vk_seed_write_iso(seed, iso_path, VK_SEED_LABEL, 0600, err);
+}
+
+int vk_seed_write_iso(const struct vk_seed *seed, const char *iso_path, const char *label, mode_t mode,
+		      struct vk_error *err)
+{
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp-XXXXXX", iso_path);
 	struct archive *a;
 	int fd, r = 0;
@@ -314,7 +320,7 @@ int vk_seed_write(const struct vk_seed *seed, const char *iso_path, struct vk_er
 	fd = mkstemp(tmp);
 	if (fd < 0)
 		return vk_error_set_errno(err, VK_ERR_IO, errno, "cannot create a temporary file beside '%s'", iso_path);
-	if (fchmod(fd, 0600) < 0) {
+	if (fchmod(fd, mode & 07777) < 0) {
 		r = vk_error_set_errno(err, VK_ERR_IO, errno, "cannot chmod '%s'", tmp);
 		close(fd);
 		unlink(tmp);
@@ -323,7 +329,7 @@ int vk_seed_write(const struct vk_seed *seed, const char *iso_path, struct vk_er
 
 	a = archive_write_new();
 	if (archive_write_set_format_iso9660(a) != ARCHIVE_OK ||
-	    archive_write_set_format_option(a, "iso9660", "volume-id", VK_SEED_LABEL) != ARCHIVE_OK ||
+	    archive_write_set_format_option(a, "iso9660", "volume-id", label) != ARCHIVE_OK ||
 	    archive_write_set_format_option(a, "iso9660", "rockridge", "useful") != ARCHIVE_OK ||
 	    archive_write_set_format_option(a, "iso9660", "joliet", "1") != ARCHIVE_OK ||
 	    archive_write_open_fd(a, fd) != ARCHIVE_OK) {

@@ -34,6 +34,10 @@ int vk_seed_add_host_tree(struct vk_seed *seed, const char *path, const char *sr
 /* Writes the ISO to ISO_PATH atomically (temporary file, then rename), mode 0600
  * (a seed may carry keys). */
 int vk_seed_write(const struct vk_seed *seed, const char *iso_path, struct vk_error *err);
+/* The same with another volume LABEL (the ISO9660 volume id the guest finds it by)
+ * and file MODE: what the shared payload ISO is written with (payload.h). */
+int vk_seed_write_iso(const struct vk_seed *seed, const char *iso_path, const char *label, mode_t mode,
+		      struct vk_error *err);
 
 static inline void vk_seed_freep(struct vk_seed **s)
 {

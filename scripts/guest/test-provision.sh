@@ -26,10 +26,12 @@ ok() { # ok DESCRIPTION COMMAND...
 	fi
 }
 
-# make_seed DIR MODE: a complete fake payload for MODE.
+# make_seed DIR MODE [PKG]: a complete fake payload for MODE; with PKG the
+# binaries and units go there (the payload ISO's root) instead of the seed
+# (the layout before the payload ISO), each binary saying which.
 make_seed() {
-	local s=$1/virtkube b
-	mkdir -p "$s/bin" "$s/pki" "$s/units" "$tmp/tar/bin" "$tmp/tar/cni"
+	local s=$1/virtkube b k=${3:-$1/virtkube}
+	mkdir -p "$s/pki" "$tmp/tar/bin" "$tmp/tar/cni"
 	echo "$2" >"$s/mode"
 	cp "$script" "$s/provision"
 	[ "$2" = kubernetes ] || return 0
@@ -43,27 +45,30 @@ EOF
 	printf 'apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\ncertificatesDir: /etc/kubernetes/pki\n' >"$s/kubeadm.yaml"
 	echo "fake ca cert" >"$s/pki/ca.crt"
 	echo "fake ca key" >"$s/pki/ca.key"
+	mkdir -p "$k/bin" "$k/units"
 	for b in kubeadm kubelet kubectl crictl runc; do
-		printf '#!/bin/sh\necho fake %s\n' "$b" >"$s/bin/$b"
-		chmod 0755 "$s/bin/$b"
+		printf '#!/bin/sh\necho fake %s from %s\n' "$b" "$k" >"$k/bin/$b"
+		chmod 0755 "$k/bin/$b"
 	done
 	printf '#!/bin/sh\n' >"$tmp/tar/bin/containerd"
 	chmod 0755 "$tmp/tar/bin/containerd"
-	tar -czf "$s/containerd.tar.gz" -C "$tmp/tar" bin
+	tar -czf "$k/containerd.tar.gz" -C "$tmp/tar" bin
 	for b in bridge host-local loopback portmap; do
 		printf '#!/bin/sh\n' >"$tmp/tar/cni/$b"
 		chmod 0755 "$tmp/tar/cni/$b"
 	done
-	tar -czf "$s/cni-plugins.tgz" -C "$tmp/tar/cni" .
+	tar -czf "$k/cni-plugins.tgz" -C "$tmp/tar/cni" .
 	cp "$here"/units/containerd.service "$here"/units/kubelet.service \
-		"$here"/units/10-kubeadm.conf "$s/units/"
+		"$here"/units/10-kubeadm.conf "$k/units/"
 }
 
-# run CASE [console-name]: runs provision for tmp/CASE, console to a new file.
+# run CASE [console-name]: runs provision for tmp/CASE, console to a new file;
+# tmp/CASE/iso, when there, is the payload ISO's root (VIRTKUBE_PAYLOAD_DIR).
 run() {
-	local c=$tmp/$1 con=$tmp/$1/${2:-console}
+	local c=$tmp/$1 con=$tmp/$1/${2:-console} iso=""
 	: >"$con"
-	VIRTKUBE_SEED_DIR=$c/seed VIRTKUBE_ROOT=$c/root VIRTKUBE_CONSOLE=$con \
+	[ ! -d "$c/iso" ] || iso=$c/iso
+	VIRTKUBE_SEED_DIR=$c/seed VIRTKUBE_ROOT=$c/root VIRTKUBE_CONSOLE=$con VIRTKUBE_PAYLOAD_DIR=$iso \
 		VIRTKUBE_DRY_RUN=1 bash "$c/seed/virtkube/provision" >"$c/out" 2>&1
 	echo $? >"$c/rc"
 }
@@ -88,7 +93,7 @@ expect() { # expect FILE LINE...: the protocol lines are exactly these
 }
 rc_is() { [ "$(cat "$tmp/$1/rc")" = "$2" ]; }
 
-echo "1..27"
+echo "1..37"
 
 # --- mode none -------------------------------------------------------------
 mkdir -p "$tmp/none/root/etc/cloud" "$tmp/none/root/var/lib/cloud/scripts/per-boot"
@@ -176,10 +181,47 @@ ok "mode kubernetes: containerd uses the systemd cgroup driver, CNI has the pod 
 ok "mode kubernetes: kubeadm init skips CoreDNS (dry-run log)" \
 	grep -q 'DRY-RUN: .*kubeadm init --config .*/etc/virtkube/kubeadm.yaml --skip-phases=addon/coredns' \
 	"$r/var/log/virtkube/kubeadm.log"
+ok "old layout (binaries on the seed): the payload stage says payload=seed" \
+	grep -q '^VIRTKUBE-STAGE payload ok mode=kubernetes payload=seed' "$tmp/k8s/console"
+
+# --- the payload ISO layout: binaries and units on their own ISO --------------
+make_seed "$tmp/iso/seed" kubernetes "$tmp/iso/iso"
+run iso
+ok "payload ISO: exits 0" rc_is iso 0
+ok "payload ISO: all stages in order, then READY" \
+	expect "$tmp/iso/console" "VIRTKUBE-STAGE payload ok" "VIRTKUBE-STAGE system ok" \
+	"VIRTKUBE-STAGE binaries ok" "VIRTKUBE-STAGE containerd ok" "VIRTKUBE-STAGE kubelet ok" \
+	"VIRTKUBE-STAGE kubeadm ok" "VIRTKUBE-STAGE cni ok" "VIRTKUBE-STAGE node ok" "VIRTKUBE-READY"
+ok "payload ISO: the seed holds no binaries" test ! -e "$tmp/iso/seed/virtkube/bin"
+ok "payload ISO: the payload stage says payload=iso" \
+	grep -q '^VIRTKUBE-STAGE payload ok mode=kubernetes payload=iso' "$tmp/iso/console"
+r=$tmp/iso/root
+ok "payload ISO: kubelet, containerd, CNI plugins and units installed from it" \
+	bash -c 'grep -q "from $2" "$1/usr/local/bin/kubelet" && test -x "$1/usr/local/bin/containerd" -a \
+		-x "$1/opt/cni/bin/portmap" -a -s "$1/etc/systemd/system/kubelet.service.d/10-kubeadm.conf" -a \
+		-s "$1/etc/systemd/system/containerd.service"' _ "$r" "$tmp/iso/iso"
+
+# Both places hold binaries (cannot happen from one host; the ISO wins).
+make_seed "$tmp/both/seed" kubernetes
+make_seed "$tmp/both/seed" kubernetes "$tmp/both/iso"
+run both
+ok "both layouts at once: the payload ISO's binaries are installed" \
+	bash -c 'grep -q "from $2" "$1/usr/local/bin/kubeadm"' _ "$tmp/both/root" "$tmp/both/iso"
+
+# A new seed but no payload ISO attached: the payload stage looks for it and fails.
+make_seed "$tmp/noiso/seed" kubernetes "$tmp/noiso/elsewhere"
+run noiso
+ok "no payload ISO: exits 1" rc_is noiso 1
+ok "no payload ISO: payload (looking for VKPAYLOAD) or binaries fails" \
+	bash -c 'grep -qE "^VIRTKUBE-FAILED (payload|binaries)$" "$1/console" &&
+		grep -qE "VKPAYLOAD|run/virtkube/payload" "$1/root/var/log/virtkube/payload.log"' _ "$tmp/noiso"
+ok "no payload ISO: the failure names what is missing" \
+	grep -qE '^VIRTKUBE-STAGE (payload fail no VKPAYLOAD device|binaries fail missing in payload: bin/kubeadm)' \
+	"$tmp/noiso/console"
 
 if [ "$failed" -ne 0 ]; then
 	echo "# $failed of $n failed"
 	exit 1
 fi
-[ "$n" -eq 27 ] || { echo "# ran $n tests, planned 27"; exit 1; }
+[ "$n" -eq 37 ] || { echo "# ran $n tests, planned 37"; exit 1; }
 exit 0

@@ -1,5 +1,5 @@
 #!/bin/bash
-# A Kubernetes start on libvirt's test driver with binaries from a local mirror: PKI, payload on the seed, kubeconfig, status, delete.
+# A Kubernetes start on libvirt's test driver with binaries from a local mirror: PKI, seed, shared payload ISO, kubeconfig, status, delete.
 . "${top_srcdir:?run through make check}/tests/integration/lib.sh"
 
 # Whatever is not local goes to a closed local port, never to the internet.
@@ -73,9 +73,11 @@ contexts:
 current-context: work
 EOF
 
-run vk -p kc start --kubernetes-version "${version#v}" --mirror "$mirror" --image "$img" --libvirt-uri $TEST_URI \
+# -vv: the domain XML is logged (the test driver's domains live only as long as the process).
+run vk -vv -p kc start --kubernetes-version "${version#v}" --mirror "$mirror" --image "$img" --libvirt-uri $TEST_URI \
 	--network-mode isolated --cpus 1 --memory 512 --no-progress
 expect_rc 0 "a Kubernetes start on the test driver succeeds"
+expect_err "building the payload ISO of Kubernetes $version" "the first start of the version builds its payload ISO"
 expect_out "profile 'kc' is running Kubernetes $version at https://192\.168\.[0-9]+\.2:8443" "and says where the API server is"
 expect_err "kubeconfig '.*': context 'kc' \(current\)" "it reports the kubeconfig context"
 expect_err "no guest to follow" "and that the test driver has no guest to follow"
@@ -84,6 +86,23 @@ prof=$VIRTKUBE_HOME/profiles/kc
 ip=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1]))["node_ip"])' "$prof/config.json")
 check "config.json records the Kubernetes version" grep -q "\"kubernetes_version\": \"$version\"" "$prof/config.json"
 check "and the API port" grep -q '"api_port": 8443' "$prof/config.json"
+payload=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("payload_iso", ""))' "$prof/config.json")
+check "config.json names the payload ISO, in the cache" \
+	grep -qE "^$VIRTKUBE_HOME/cache/payload/$version-[0-9a-f]{12}\.iso$" <<<"$payload"
+check "the payload ISO is there, 0644 (qemu:///system's qemu reads it)" test "$(stat -c %a "$payload")" = 644
+# The domain XML as defined: the payload is the second, read-only cdrom.
+xml=$(sed -n "/defining domain:/,/<\/domain>/p" <<<"$err")
+check "the domain XML has two cdroms" test "$(grep -c "device='cdrom'" <<<"$xml")" = 2
+check "the seed is one" grep -qF "<source file='$prof/seed.iso'/>" <<<"$xml"
+check "the payload ISO is the other, read-only at sdb" "$py" -c '
+import sys, xml.etree.ElementTree as ET
+d = ET.fromstring(sys.argv[1])
+disks = [x for x in d.iter("disk") if x.get("device") == "cdrom" and x.find("source").get("file") == sys.argv[2]]
+assert len(disks) == 1, disks
+x = disks[0]
+assert x.find("readonly") is not None and x.find("target").get("dev") == "sdb", ET.tostring(x)
+assert x.find("target").get("bus") == "scsi" and x.find("address").get("unit") == "1", ET.tostring(x)' \
+	"$(sed '1s/.*defining domain://' <<<"$xml" | sed 's/^virtkube: //')" "$payload"
 check "the CA key is 0600" test "$(stat -c %a "$prof/ca.key")" = 600
 check "the client key is 0600" test "$(stat -c %a "$prof/client.key")" = 600
 run openssl verify -CAfile "$prof/ca.crt" "$prof/client.crt"
@@ -100,17 +119,25 @@ if command -v xorriso >/dev/null; then
 	check "kubeadm.yaml is v1beta4" grep -q "apiVersion: kubeadm.k8s.io/v1beta4" "$seed/virtkube/kubeadm.yaml"
 	check "the cluster CA is on the seed" cmp -s "$seed/virtkube/pki/ca.crt" "$prof/ca.crt"
 	check "with its key" cmp -s "$seed/virtkube/pki/ca.key" "$prof/ca.key"
+	check "the seed carries no binaries, tarballs or units (they are on the payload ISO)" \
+		test ! -e "$seed/virtkube/bin" -a ! -e "$seed/virtkube/containerd.tar.gz" -a ! -e "$seed/virtkube/units"
+	check "so it is small (under 1 MiB)" test "$(stat -c %s "$prof/seed.iso")" -lt 1048576
+	check "user-data runs the payload's script" grep -qF "bash \$d/virtkube/provision" "$seed/user-data"
+	pl=$TEST_TMP/payload
+	xorriso -osirrox on -indev "$payload" -extract / "$pl" >/dev/null 2>&1
+	run xorriso -indev "$payload" -pvd_info
+	expect_out "Volume Id *: VKPAYLOAD" "the payload ISO's label is VKPAYLOAD"
 	cached() { find "$VIRTKUBE_HOME/cache" -type f -name "$1" | head -n 1; }
 	for b in kubeadm kubelet kubectl; do
-		check "bin/$b is the cached download" cmp -s "$seed/virtkube/bin/$b" "$(cached "$b")"
+		check "payload bin/$b is the cached download" cmp -s "$pl/bin/$b" "$(cached "$b")"
 	done
-	check "bin/runc is the cached runc.amd64" cmp -s "$seed/virtkube/bin/runc" "$(cached runc.amd64)"
-	check "binaries are executable on the seed" test -x "$seed/virtkube/bin/kubelet"
-	check "bin/crictl came out of its tarball" grep -q '^#!fake crictl' "$seed/virtkube/bin/crictl"
-	check "containerd.tar.gz is there" test -s "$seed/virtkube/containerd.tar.gz"
-	check "cni-plugins.tgz is there" test -s "$seed/virtkube/cni-plugins.tgz"
-	check "the systemd units are there" test -s "$seed/virtkube/units/kubelet.service" -a -s "$seed/virtkube/units/10-kubeadm.conf"
-	check "user-data runs the payload's script" grep -qF "bash \$d/virtkube/provision" "$seed/user-data"
+	check "payload bin/runc is the cached runc.amd64" cmp -s "$pl/bin/runc" "$(cached runc.amd64)"
+	check "binaries are executable on the payload ISO" test -x "$pl/bin/kubelet"
+	check "bin/crictl came out of its tarball" grep -q '^#!fake crictl' "$pl/bin/crictl"
+	check "containerd.tar.gz is there" test -s "$pl/containerd.tar.gz"
+	check "cni-plugins.tgz is there" test -s "$pl/cni-plugins.tgz"
+	check "the systemd units are there" cmp -s "$pl/units/kubelet.service" "$top_srcdir/scripts/guest/units/kubelet.service"
+	check "nothing of the profile's own is on it" test ! -e "$pl/virtkube" -a ! -e "$pl/user-data"
 else
 	pass "# SKIP xorriso is not installed: the seed's contents are not checked"
 fi
@@ -150,6 +177,43 @@ run vk -p kc update-context
 expect_rc 0 "update-context puts it back"
 run vk -p kc status
 expect_out "^Kubeconfig: Configured$" "status: Configured again"
+
+# A second profile of the same version shares the payload ISO: not rebuilt.
+before=$(stat -c '%i %Y.%y' "$payload")
+run vk -vv -p kc2 start --offline --kubernetes-version "$version" --image "$img" --libvirt-uri $TEST_URI \
+	--network-mode isolated --cpus 1 --memory 512 --keep-context
+expect_rc 0 "a second profile of the version starts (offline)"
+payload2=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("payload_iso", ""))' "$VIRTKUBE_HOME/profiles/kc2/config.json")
+check "it uses the same payload ISO" test "$payload2" = "$payload"
+check "which was not rebuilt (same inode and mtime)" test "$(stat -c '%i %Y.%y' "$payload")" = "$before"
+check "its domain has it as the second cdrom" grep -qF "<source file='$payload' startupPolicy='optional'/>" <<<"$err"
+check "and no 'building' line" bash -c '! grep -q "building the payload ISO" <<<"$1"' _ "$err"
+run vk -p kc2 delete
+expect_rc 0 "the second profile deletes"
+check "its delete leaves the shared payload ISO" test -f "$payload"
+
+# A changed input (a re-downloaded kubelet: new mtime) makes a new ISO.
+touch -d '2001-02-03 04:05:06' "$(find "$VIRTKUBE_HOME/cache" -type f -name kubelet | head -n 1)"
+run vk -v -p kc3 start --offline --kubernetes-version "$version" --image "$img" --libvirt-uri $TEST_URI \
+	--network-mode isolated --cpus 1 --memory 512 --keep-context
+expect_rc 0 "a third profile after an input changed starts"
+payload3=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("payload_iso", ""))' "$VIRTKUBE_HOME/profiles/kc3/config.json")
+check "it gets a new payload ISO, not the stale one" test -n "$payload3" -a "$payload3" != "$payload" -a -f "$payload3"
+expect_err "building the payload ISO of Kubernetes $version" "built for it"
+run vk cache list
+expect_out "^payload/$version-[0-9a-f]{12}\.iso +[0-9.]+ [KMG]?i?B +built$" "cache list shows payload ISOs as built"
+run vk -p kc3 delete
+expect_rc 0 "the third profile deletes"
+
+# cache clean takes the payload ISOs too; the next start builds one again before boot.
+run vk cache clean
+expect_rc 0 "cache clean"
+check "the payload ISOs are gone" test ! -e "$payload" -a ! -e "$payload3"
+run vk -v -p kc start --mirror "$mirror" --keep-context --no-progress
+expect_rc 0 "a later start of the first profile after cache clean"
+expect_err "building the payload ISO" "builds the payload ISO again"
+payload4=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("payload_iso", ""))' "$prof/config.json")
+check "before the domain boots: it is there" test -f "$payload4"
 
 run vk -p kc delete
 expect_rc 0 "delete exits 0"

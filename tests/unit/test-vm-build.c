@@ -22,6 +22,44 @@ static const char *hostile = "a'b<c>&\"d\n- injected: true # x";
 
 /* ------------------------------------------------------------ domain XML -- */
 
+/* The shared payload ISO: a second read-only cdrom on the same virtio-scsi controller. */
+static void test_domxml_payload(const struct vk_domain_spec *base)
+{
+	struct vk_domain_spec s = *base;
+	struct vk_error err = { 0 };
+	_cleanup_free_ char *xml = NULL, *alone = NULL;
+	const char *seed, *payload, *end;
+	int cdroms = 0, controllers = 0;
+
+	s.seed_path = "/p/seed.iso";
+	s.payload_path = "/cache/payload/v1.35.4-0a1b2c3d4e5f.iso";
+	xml = vk_domxml_build(&s, &err);
+	ok(xml != NULL, "domain XML with a payload ISO builds (%s)", err.message);
+	for (const char *c = xml; c && (c = strstr(c, "device='cdrom'")); c++)
+		cdroms++;
+	for (const char *c = xml; c && (c = strstr(c, "<controller type='scsi'")); c++)
+		controllers++;
+	is_int(cdroms, 2, "two cdroms: seed and payload");
+	is_int(controllers, 1, "on one virtio-scsi controller");
+	seed = xml ? strstr(xml, "<source file='/p/seed.iso'/>") : NULL;
+	payload = xml ? strstr(xml, "<source file='/cache/payload/v1.35.4-0a1b2c3d4e5f.iso' startupPolicy='optional'/>") : NULL;
+	ok(seed && payload && seed < payload, "the seed comes first, then the payload (optional at start-up)");
+	end = payload ? strstr(payload, "</disk>") : NULL;
+	ok(payload && end && strstr(payload, "<target dev='sdb' bus='scsi'/>") < end &&
+		   strstr(payload, "<readonly/>") < end &&
+		   strstr(payload, "<address type='drive' controller='0' bus='0' target='0' unit='1'/>") < end,
+	   "the payload is sdb, read-only, at SCSI unit 1");
+	contains(xml, "<address type='drive' controller='0' bus='0' target='0' unit='0'/>", "the seed is at unit 0");
+
+	s.seed_path = NULL;
+	s.payload_path = "/h/o'me/<x>&\"/p.iso";
+	alone = vk_domxml_build(&s, &err);
+	contains(alone, "<source file='/h/o&apos;me/&lt;x&gt;&amp;&quot;/p.iso' startupPolicy='optional'/>",
+		 "a hostile payload path is escaped");
+	ok(alone && strstr(alone, "o'me") == NULL, "and never appears raw");
+	contains(alone, "<controller type='scsi' model='virtio-scsi'/>", "a payload alone still gets its controller");
+}
+
 static void test_domxml(void)
 {
 	struct vk_domain_spec s = {
@@ -83,6 +121,9 @@ static void test_domxml(void)
 	contains(kvm, "<boot dev='hd'/>", "without a kernel the disk boots");
 	contains(kvm, "<name>a&apos;b&lt;c&gt;&amp;&quot;d", "a hostile name is escaped");
 	contains(kvm, "<virtkube:profile>a&apos;b", "and so is the profile in the metadata");
+
+	ok(kvm && strstr(kvm, "unit='1'") == NULL && strstr(kvm, "sdb") == NULL, "no payload cdrom unless given");
+	test_domxml_payload(&s);
 
 	s.network = NULL;
 	hd = vk_domxml_build(&s, &err);

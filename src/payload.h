@@ -1,0 +1,34 @@
+/* The payload ISO (label VKPAYLOAD): the Kubernetes binaries and units every profile of a version shares, built once into the cache. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "util/error.h"
+
+#define VK_PAYLOAD_LABEL "VKPAYLOAD"
+
+/* What goes on the ISO, as host paths (borrowed). Layout on the ISO
+ * (scripts/guest/README.md): bin/kubeadm, bin/kubelet, bin/kubectl,
+ * bin/runc, bin/crictl (0755), containerd.tar.gz, cni-plugins.tgz, units/. */
+struct vk_payload_inputs {
+	const char *kubernetes_version; /* "vX.Y.Z": names the ISO */
+	const char *kubeadm, *kubelet, *kubectl, *runc, *crictl;
+	const char *containerd;         /* the containerd release tarball */
+	const char *cni_plugins;        /* the CNI plugins tarball */
+	const char *units;              /* a directory of systemd units */
+};
+
+/* Returns HOME/cache/payload/<version>-<hash>.iso (newly allocated), where
+ * <hash> is a short sha256 over the ISO layout's version, each input's path,
+ * size, mtime, inode and device, and the units tree's names, modes and
+ * bytes: a changed input gives a new name, so a stale ISO is never used.
+ * Reads only the units tree. */
+char *vk_payload_path(const char *home, const struct vk_payload_inputs *in, struct vk_error *err);
+
+/* Returns the payload ISO's path as vk_payload_path does, building the ISO
+ * first when it is not there (mode 0644, its directory 0755, written to a
+ * temporary file and renamed). One process builds at a time: another start
+ * of the same version waits for its lock (up to 30 min) and then reuses the
+ * result. *BUILT (may be NULL) says whether this call built it. Holds the
+ * cache's shared lock meanwhile, so `cache clean` cannot remove it midway. */
+char *vk_payload_ensure(const char *home, const struct vk_payload_inputs *in, bool *built, struct vk_error *err);
