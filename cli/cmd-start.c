@@ -31,7 +31,7 @@ static const struct cli_option start_options[] = {
 	{ "kubernetes-version", 0, "VERSION", "Kubernetes to install: vX.Y.Z, X.Y.Z, X.Y or stable (default: stable)", NULL },
 	{ "mirror", 0, "URL", "fetch artifacts from this base (https://, http://, file:// or a directory) instead of upstream, keeping paths", NULL },
 	{ "offline", 0, NULL, "never use the network: everything must already be in the download cache", NULL },
-	{ "download-only", 0, NULL, "download and verify everything the start needs, then stop", NULL },
+	{ "download-only", 0, NULL, "download and verify everything the start needs, build the version's payload ISO, then stop", NULL },
 	{ "verify", 0, NULL, "re-hash cached artifacts against their recorded sha256 before using them", NULL },
 	{ "no-progress", 0, NULL, "plain progress lines instead of progress bars", NULL },
 	{ "addons", 0, "A,B", "enable these addons too (kept for later starts; see 'virtkube addons list')", NULL },
@@ -204,10 +204,19 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 	}
 	if (download_only) {
 		/* No profile is touched: only the cache fills. */
+		_cleanup_free_ char *home = NULL, *iso = NULL;
+
 		if (ensure_artifacts(ctx, args, version, !o.image, &paths, &err) < 0)
 			return cli_fail(&err);
+		/* The version's payload ISO too: the first start then only writes its small seed. */
+		if (version && (!(home = vk_home_dir(&err)) || vk_provision_payload(home, &paths, &iso, NULL, &err) < 0)) {
+			vk_artifact_paths_release(&paths);
+			return cli_fail(&err);
+		}
 		if (version)
 			printf("downloaded and verified what Kubernetes %s needs%s\n", version, o.image ? "" : ", and the base image");
+		if (iso)
+			printf("payload ISO: %s\n", iso);
 		else
 			printf("downloaded and verified the base image%s\n", o.image ? " (none needed: --image)" : "");
 		if (paths.image)

@@ -105,20 +105,20 @@ out:
 	return rc;
 }
 
-static int ensure_crictl(struct vk_provision *pv, const char *tarball, struct vk_error *err)
+/* Returns the crictl binary (caller frees), kept next to the verified
+ * tarball it came from and made again when older than it. */
+static char *ensure_crictl(const char *tarball, struct vk_error *err)
 {
 	_cleanup_free_ char *dest = xasprintf("%s.crictl", tarball);
 	struct stat st_tar, st_bin;
 
-	/* Kept next to the verified tarball it came from; made again if older. */
-	if (stat(tarball, &st_tar) < 0)
-		return vk_error_set_errno(err, VK_ERR_IO, errno, "cannot use '%s'", tarball);
-	if (stat(dest, &st_bin) < 0 || st_bin.st_mtime < st_tar.st_mtime) {
-		if (extract_one(tarball, "crictl", dest, err) < 0)
-			return -1;
+	if (stat(tarball, &st_tar) < 0) {
+		vk_error_set_errno(err, VK_ERR_IO, errno, "cannot use '%s'", tarball);
+		return NULL;
 	}
-	pv->crictl_path = TAKE_PTR(dest);
-	return 0;
+	if ((stat(dest, &st_bin) < 0 || st_bin.st_mtime < st_tar.st_mtime) && extract_one(tarball, "crictl", dest, err) < 0)
+		return NULL;
+	return TAKE_PTR(dest);
 }
 
 /* ---- prepare -------------------------------------------------------------------- */
@@ -136,31 +136,51 @@ static char *data_path(const char *rel, struct vk_error *err)
 	return NULL;
 }
 
+static bool paths_complete(const struct vk_artifact_paths *a)
+{
+	return a && a->kubernetes_version && a->kubeadm && a->kubelet && a->kubectl && a->runc && a->containerd &&
+	       a->cni_plugins && a->crictl;
+}
+
 /* The binaries and units go on the version's shared ISO, not on each seed:
  * writing them was nearly all of a start's host-side time. */
-static int ensure_payload_iso(struct vk_provision *pv, struct vk_profile *p, struct vk_error *err)
+int vk_provision_payload(const char *home, const struct vk_artifact_paths *a, char **iso, bool *built,
+			 struct vk_error *err)
 {
-	const struct vk_artifact_paths *a = pv->paths;
-	_cleanup_free_ char *seed = vk_profile_path(p, VK_FILE_SEED);
-	_cleanup_free_ char *units = NULL;
-	struct vk_payload_inputs in = {
+	_cleanup_free_ char *crictl = NULL, *units = NULL;
+	struct vk_payload_inputs in;
+
+	*iso = NULL;
+	if (!paths_complete(a))
+		return vk_error_set(err, VK_ERR_INVALID, "the Kubernetes binaries for the payload ISO are not all known");
+	crictl = ensure_crictl(a->crictl, err);
+	if (!crictl)
+		return -1;
+	units = data_path("scripts/guest/units", err);
+	if (!units)
+		return -1;
+	in = (struct vk_payload_inputs){
 		.kubernetes_version = a->kubernetes_version,
 		.kubeadm = a->kubeadm,
 		.kubelet = a->kubelet,
 		.kubectl = a->kubectl,
 		.runc = a->runc,
-		.crictl = pv->crictl_path,
+		.crictl = crictl,
 		.containerd = a->containerd,
 		.cni_plugins = a->cni_plugins,
+		.units = units,
 	};
+	*iso = vk_payload_ensure(home, &in, built, err);
+	return *iso ? 0 : -1;
+}
+
+static int ensure_payload_iso(struct vk_provision *pv, struct vk_profile *p, struct vk_error *err)
+{
+	_cleanup_free_ char *seed = vk_profile_path(p, VK_FILE_SEED);
 
 	if (!vk_profile_get_str(p, "payload_iso") && vk_path_exists(seed))
 		return 0;
-	in.units = units = data_path("scripts/guest/units", err);
-	if (!units)
-		return -1;
-	pv->payload_iso = vk_payload_ensure(p->home, &in, &pv->payload_built, err);
-	if (!pv->payload_iso)
+	if (vk_provision_payload(p->home, pv->paths, &pv->payload_iso, &pv->payload_built, err) < 0)
 		return -1;
 	vk_profile_set_str(p, "payload_iso", pv->payload_iso);
 	return 0;
@@ -176,14 +196,13 @@ int vk_provision_prepare(struct vk_provision *pv, struct vk_profile *p, const st
 	pv->paths = paths;
 	if (!kubernetes)
 		return 0;
-	if (!paths || !paths->kubernetes_version || !paths->kubeadm || !paths->kubelet || !paths->kubectl ||
-	    !paths->runc || !paths->containerd || !paths->cni_plugins || !paths->crictl)
+	if (!paths_complete(paths))
 		return vk_error_set(err, VK_ERR_INVALID, "the Kubernetes binaries for profile '%s' are not all known", p->name);
 	if (vk_mkdir_p(p->dir, 0700, err) < 0 || vk_pki_ensure(p->dir, p->name, &pki, err) < 0)
 		return -1;
 	if (pki.ca_created)
 		vk_info("profile '%s': new cluster CA", p->name);
-	if (ensure_crictl(pv, paths->crictl, err) < 0 || ensure_payload_iso(pv, p, err) < 0)
+	if (ensure_payload_iso(pv, p, err) < 0)
 		return -1;
 	vk_profile_set_str(p, "kubernetes_version", paths->kubernetes_version);
 	vk_profile_set_int(p, "api_port", VK_API_PORT);
@@ -192,8 +211,6 @@ int vk_provision_prepare(struct vk_provision *pv, struct vk_profile *p, const st
 
 void vk_provision_release(struct vk_provision *pv)
 {
-	free(pv->crictl_path);
-	pv->crictl_path = NULL;
 	free(pv->payload_iso);
 	pv->payload_iso = NULL;
 }

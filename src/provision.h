@@ -16,17 +16,15 @@
 struct vk_provision {
 	bool kubernetes;                   /* false: mode "none" */
 	const struct vk_artifact_paths *paths; /* the cached binaries (kubernetes only) */
-	char *crictl_path;                 /* crictl extracted from its tarball (owned) */
 	char *payload_iso;                 /* the version's shared payload ISO (owned; kubernetes only,
 					    * NULL for a profile whose seed carries the payload itself) */
 	bool payload_built;                /* this start built payload_iso */
 };
 
 /* Before the machine is made: PKI in the profile (vk_pki_ensure), the
- * Kubernetes version and API port saved in config.json, crictl taken out
- * of its release tarball (next to it in the cache) so the payload can carry
- * it as bin/crictl, and the version's payload ISO (payload.h) built or
- * found in the cache as pv->payload_iso, its path saved as "payload_iso".
+ * Kubernetes version and API port saved in config.json, and the version's
+ * payload ISO (vk_provision_payload) as pv->payload_iso, its path saved as
+ * "payload_iso".
  * Every start does this, so a payload ISO removed by `cache clean` is back
  * before the domain that uses it boots. A profile made before payload ISOs
  * (a seed.iso but no "payload_iso") gets none: its seed has the payload.
@@ -34,6 +32,15 @@ struct vk_provision {
 int vk_provision_prepare(struct vk_provision *pv, struct vk_profile *p, const struct vk_artifact_paths *paths,
 			 bool kubernetes, struct vk_error *err);
 void vk_provision_release(struct vk_provision *pv);
+
+/* The payload ISO of the Kubernetes version in PATHS (payload.h), built
+ * into HOME's cache unless there: crictl is taken out of its release
+ * tarball (kept next to it in the cache) to be bin/crictl, the units come
+ * from the data directory. *ISO gets its path (caller frees); *BUILT (may
+ * be NULL) whether this call built it. Also what `start --download-only`
+ * calls, so the first start of a downloaded version finds it ready. */
+int vk_provision_payload(const char *home, const struct vk_artifact_paths *paths, char **iso, bool *built,
+			 struct vk_error *err);
 
 /* A vk_start_opts.seed_hook (UD is a struct vk_provision): puts virtkube/
  * on the seed as scripts/guest/README.md describes (mode, provision, env,

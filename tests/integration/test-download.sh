@@ -12,7 +12,7 @@ py=/usr/bin/python3
 # A mirror laid out like the upstream hosts (paths kept), with each project's checksum format.
 mirror=$TEST_TMP/mirror
 "$py" - "$top_srcdir" "$mirror" v1.36.5 v1.35.4 v1.34.9 <<'PY'
-import hashlib, json, os, re, sys
+import hashlib, io, json, os, re, sys, tarfile
 src, out, versions = sys.argv[1], sys.argv[2], sys.argv[3:]
 def put(url, data):
     path = os.path.join(out, url.split("/", 3)[3])
@@ -39,7 +39,16 @@ for rel in table["releases"]:
         continue
     for a in table["artifacts"]:
         e = {k: re.sub(r"\$\{(\w+)\}", lambda m: rel[m.group(1)], v) for k, v in a.items()}
-        publish(e, os.urandom(20000 + len(e["id"]) * 1000))
+        body = os.urandom(20000 + len(e["id"]) * 1000)
+        if e["id"] == "crictl":
+            # a real tarball: --download-only takes crictl out of it for the payload ISO
+            buf = io.BytesIO()
+            with tarfile.open(fileobj=buf, mode="w:gz") as t:
+                info = tarfile.TarInfo("crictl")
+                info.size, info.mode = len(body), 0o755
+                t.addfile(info, io.BytesIO(body))
+            body = buf.getvalue()
+        publish(e, body)
 PY
 check "the test mirror was built" test -d "$mirror/release/v1.36.5/bin/linux/amd64"
 
@@ -57,6 +66,7 @@ check "and no profile was created" test ! -e "$VIRTKUBE_HOME/profiles"
 run vk start --download-only --mirror "$mirror"
 expect_rc 0 "--download-only from a directory mirror succeeds"
 expect_out "downloaded and verified what Kubernetes v1.36.5 needs, and the base image" "for the default version"
+expect_out "^payload ISO: $VIRTKUBE_HOME/cache/payload/v1\.36\.5-[0-9a-f]{12}\.iso$" "and built the version's payload ISO"
 expect_err "^downloaded kubeadm: .*sha256 verified" "not on a terminal: plain progress lines"
 check "no terminal control sequences without a terminal" test "$(grep -c $'\e' <<<"$err")" = 0
 run vk cache list
