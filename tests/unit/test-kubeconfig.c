@@ -614,6 +614,93 @@ static void test_text_edits_entry(const char *tmp)
 	kubectl_reads(path, "the refilled file");
 }
 
+/* Whether node A of DA and node B of DB hold the same data (scalars by
+ * value, mappings in order); where not, *WHERE says which path differs. */
+static bool same_tree(yaml_document_t *da, yaml_node_t *a, yaml_document_t *db, yaml_node_t *b, struct vk_strbuf *where)
+{
+	if (!a || !b || a->type != b->type)
+		return false;
+	switch (a->type) {
+	case YAML_SCALAR_NODE:
+		return a->data.scalar.length == b->data.scalar.length &&
+		       memcmp(a->data.scalar.value, b->data.scalar.value, a->data.scalar.length) == 0;
+	case YAML_SEQUENCE_NODE: {
+		long n = a->data.sequence.items.top - a->data.sequence.items.start;
+
+		if (n != b->data.sequence.items.top - b->data.sequence.items.start)
+			return false;
+		for (long i = 0; i < n; i++) {
+			if (!same_tree(da, yaml_document_get_node(da, a->data.sequence.items.start[i]), db,
+				       yaml_document_get_node(db, b->data.sequence.items.start[i]), where)) {
+				vk_strbuf_addf(where, "<-[%ld]", i);
+				return false;
+			}
+		}
+		return true;
+	}
+	case YAML_MAPPING_NODE: {
+		long n = a->data.mapping.pairs.top - a->data.mapping.pairs.start;
+
+		if (n != b->data.mapping.pairs.top - b->data.mapping.pairs.start)
+			return false;
+		for (long i = 0; i < n; i++) {
+			yaml_node_pair_t *pa = &a->data.mapping.pairs.start[i], *pb = &b->data.mapping.pairs.start[i];
+
+			if (!same_tree(da, yaml_document_get_node(da, pa->key), db, yaml_document_get_node(db, pb->key), where) ||
+			    !same_tree(da, yaml_document_get_node(da, pa->value), db, yaml_document_get_node(db, pb->value), where)) {
+				yaml_node_t *k = yaml_document_get_node(da, pa->key);
+
+				vk_strbuf_addf(where, "<-%s", k && k->type == YAML_SCALAR_NODE ? (char *)k->data.scalar.value : "?");
+				return false;
+			}
+		}
+		return true;
+	}
+	default:
+		return false;
+	}
+}
+
+/* Merges (SET_CURRENT) and then removes the profile in TEXT on the text path
+ * and on the document path; the results must hold the same data. */
+static void paths_agree(const char *tmp, const char *what, const char *text, bool set_current)
+{
+	_cleanup_free_ char *path = xasprintf("%s/agree", tmp);
+	struct vk_error err = { 0 };
+	bool removed;
+
+	for (int step = 0; step < 2; step++) {
+		_cleanup_free_ char *out[2] = { NULL, NULL };
+		_cleanup_strbuf_ struct vk_strbuf where = VK_STRBUF_INIT;
+		const char *took[2] = { "", "" };
+		struct yt_docs d[2];
+		bool same = false;
+
+		for (int way = 0; way < 2; way++) {
+			int rc;
+
+			spit(path, text);
+			vk_kubeconfig_force_document = way == 1;
+			rc = vk_kubeconfig_merge(path, &fake_dev, set_current, &err);
+			if (rc == 0 && step == 1)
+				rc = vk_kubeconfig_remove(path, "dev", &removed, &err);
+			vk_kubeconfig_force_document = false;
+			took[way] = vk_kubeconfig_last_path;
+			out[way] = rc == 0 ? slurp(path) : NULL;
+		}
+		if (out[0] && out[1] && yt_load(&d[0], out[0]) == 1) {
+			if (yt_load(&d[1], out[1]) == 1) {
+				same = same_tree(&d[0].doc[0], yaml_document_get_root_node(&d[0].doc[0]), &d[1].doc[0],
+						 yaml_document_get_root_node(&d[1].doc[0]), &where);
+				yt_free(&d[1]);
+			}
+			yt_free(&d[0]);
+		}
+		ok(same && strcmp(took[0], "text") == 0, "%s: %s on the text path holds what the document path writes%s%s", what,
+		   step ? "merge+remove" : "merge", where.len ? ": differs at " : "", where.buf);
+	}
+}
+
 /* What goes to the document path, and what the text path takes on too. */
 static void test_text_shapes(const char *tmp)
 {
@@ -660,6 +747,8 @@ static void test_text_shapes(const char *tmp)
 		}
 		if (strcmp(cases[i].path, "text") == 0 && strncmp(cases[i].text, "#", 1) == 0)
 			contains(t, cases[i].text, "%s: the original text is all there", cases[i].name);
+		if (strcmp(cases[i].path, "text") == 0)
+			paths_agree(tmp, cases[i].name, cases[i].text, true);
 		kubectl_reads(path, cases[i].name);
 		ok(vk_kubeconfig_remove(path, "dev", &removed, &err) == 0 && removed, "%s: remove works", cases[i].name);
 		free(t);
@@ -668,6 +757,20 @@ static void test_text_shapes(const char *tmp)
 		if (d.n == 1)
 			yt_free(&d);
 	}
+}
+
+static void test_paths_agree(const char *tmp)
+{
+	static const char stale[] = "# top comment\nkind: Config\ncurrent-context: prod   # default\n" PROD_CLUSTER
+				    "- name: dev\n  cluster:\n    certificate-authority: /x\n    server: https://x\n"
+				    "    extensions:\n    - name: e\n      extension: {a: 1}\n"
+				    "users:\n- name: dev\n  user:\n    token: t\n    client-key-data: old\n" DEV_CONTEXT;
+
+	paths_agree(tmp, "busy file, keep context", busy_text, false);
+	paths_agree(tmp, "busy file", busy_text, true);
+	paths_agree(tmp, "commented file", commented_text, true);
+	paths_agree(tmp, "commented file, keep context", commented_text, false);
+	paths_agree(tmp, "stale entry", stale, true);
 }
 
 /* check gives the same answers on both paths. */
@@ -1052,6 +1155,7 @@ int main(void)
 	test_text_preserves(tmp);
 	test_text_edits_entry(tmp);
 	test_text_shapes(tmp);
+	test_paths_agree(tmp);
 	test_check_paths(tmp, &dev);
 	test_kubectl_lock(tmp);
 	test_bad_files(tmp, &dev);
