@@ -554,7 +554,10 @@ static int kubectl_lock(const char *path, struct wlocks *w, struct vk_error *err
 		age = (long)(time(NULL) - st.st_mtime);
 	vk_error_set(err, VK_ERR_BUSY, "kubeconfig '%s' is locked: '%s' is there (kubectl's lock file, %ld s old), waited %.1f s",
 		     path, lock, age, vk_kubeconfig_lock_timeout_ms / 1000.0);
-	return vk_error_hint(err, "kubectl holds it while it changes the file; if no kubectl is running, the lock is stale: remove '%s'",
+	if (age >= 60)
+		return vk_error_hint(err, "kubectl holds it only while it writes, so one this old is likely stale: if no kubectl is running, remove '%s'",
+				     lock);
+	return vk_error_hint(err, "kubectl holds it while it changes the file: try again; if no kubectl is running, the lock is stale: remove '%s'",
 			     lock);
 }
 
@@ -1386,6 +1389,45 @@ static bool tremove(struct tscan *s, const char *name, struct tedits *ed)
 	return true;
 }
 
+/* Writes F with ED applied: 1 when done, 0 when the edits overlap (nothing
+ * written), -1 on a write error. */
+static int text_write(const struct kfile *f, struct tscan *sc, struct tedits *ed, struct vk_error *err)
+{
+	_cleanup_strbuf_ struct vk_strbuf out = VK_STRBUF_INIT;
+
+	if (!tedits_apply(sc, ed, &out)) {
+		vk_debug("kubeconfig '%s': overlapping text edits; using the document path", f->path);
+		return 0;
+	}
+	return kfile_write(f, out.buf, out.len, err) < 0 ? -1 : 1;
+}
+
+/* The text path: scans F and, if it applies, writes it with the profile's
+ * entries merged (PARTS) or, when PARTS is NULL, removed. 1 when done (or
+ * nothing to do; *CHANGED says which), 0 when it does not apply, -1 on a
+ * write error. */
+static int text_path(const struct kfile *f, const char *name, const struct part *parts, bool set_current, bool *changed,
+		     struct vk_error *err)
+{
+	struct tscan sc;
+	struct tedits ed = { 0 };
+	int rc = 0;
+
+	if (vk_kubeconfig_force_document)
+		return 0;
+	tscan_run(&sc, f->data, f->len, name);
+	if (sc.ok && (parts ? tmerge(&sc, name, parts, set_current, &ed) : tremove(&sc, name, &ed))) {
+		*changed = ed.n > 0;
+		vk_kubeconfig_last_path = "text";
+		rc = ed.n ? text_write(f, &sc, &ed, err) : 1;
+	}
+	if (!sc.ok)
+		vk_debug("kubeconfig '%s': %s; using the document path", f->path, sc.why);
+	tedits_free(&ed);
+	tscan_free(&sc);
+	return rc;
+}
+
 /* ---- merge ------------------------------------------------------------------ */
 
 /* Finds or appends the item named NAME in list SEQ and gives it a new INNER
@@ -1434,45 +1476,6 @@ static void upsert_named(yaml_document_t *doc, int seq, const char *name, const 
 		if (!done[o])
 			append_pair(doc, fresh, add_str(doc, own[o].key), add_str(doc, own[o].value));
 	map_set(doc, item, inner, fresh);
-}
-
-/* Edits F on the text path and writes it: 1 when done, 0 when the text path
- * does not apply (nothing written), -1 on a write error. */
-static int text_write(const struct kfile *f, struct tscan *sc, struct tedits *ed, struct vk_error *err)
-{
-	_cleanup_strbuf_ struct vk_strbuf out = VK_STRBUF_INIT;
-
-	if (!tedits_apply(sc, ed, &out)) {
-		vk_debug("kubeconfig '%s': overlapping text edits; using the document path", f->path);
-		return 0;
-	}
-	return kfile_write(f, out.buf, out.len, err) < 0 ? -1 : 1;
-}
-
-/* The text path: scans F and, if it applies, writes it with the profile's
- * entries merged (PARTS) or, when PARTS is NULL, removed. 1 when done (or
- * nothing to do; *CHANGED says which), 0 when it does not apply, -1 on a
- * write error. */
-static int text_path(const struct kfile *f, const char *name, const struct part *parts, bool set_current, bool *changed,
-		     struct vk_error *err)
-{
-	struct tscan sc;
-	struct tedits ed = { 0 };
-	int rc = 0;
-
-	if (vk_kubeconfig_force_document)
-		return 0;
-	tscan_run(&sc, f->data, f->len, name);
-	if (sc.ok && (parts ? tmerge(&sc, name, parts, set_current, &ed) : tremove(&sc, name, &ed))) {
-		*changed = ed.n > 0;
-		vk_kubeconfig_last_path = "text";
-		rc = ed.n ? text_write(f, &sc, &ed, err) : 1;
-	}
-	if (!sc.ok)
-		vk_debug("kubeconfig '%s': %s; using the document path", f->path, sc.why);
-	tedits_free(&ed);
-	tscan_free(&sc);
-	return rc;
 }
 
 static int document_merge(const struct kfile *f, const char *name, const struct part parts[L_COUNT], bool set_current,

@@ -68,9 +68,10 @@ enum vk_kubeconfig_state {
 	VK_KUBECONFIG_MISCONFIGURED, /* something is there but differs */
 };
 
-/* Compares the kubeconfig at PATH with E without changing it; *WHY (may be
- * NULL; caller frees) says what differs when misconfigured. An unreadable
- * file is an error. */
+/* Compares the kubeconfig at PATH with E without changing it (reading it
+ * with the text path's event scan where that applies, else as a document
+ * tree: the answers are the same); *WHY (may be NULL; caller frees) says
+ * what differs when misconfigured. An unreadable file is an error. */
 int vk_kubeconfig_check(const char *path, const struct vk_kubeconfig_entry *e, enum vk_kubeconfig_state *state,
 			char **why, struct vk_error *err);
 const char *vk_kubeconfig_state_name(enum vk_kubeconfig_state s);

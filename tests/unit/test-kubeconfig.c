@@ -857,7 +857,17 @@ static void test_kubectl_lock(const char *tmp)
 		is_str(t, text, "the kubeconfig is untouched");
 	}
 	ok(vk_kubeconfig_remove(path, "dev", &removed, &err) < 0 && err.code == VK_ERR_BUSY, "remove waits for it too, then fails");
+	{
+		struct timespec old[2] = { { .tv_sec = time(NULL) - 600 }, { .tv_sec = time(NULL) - 600 } };
+
+		utimensat(AT_FDCWD, lock, old, 0);
+		ok(vk_kubeconfig_merge(path, &fake_dev, true, &err) < 0, "a lock ten minutes old is not removed either");
+		contains(err.message, "600 s old", "the message gives its age");
+		contains(err.hint, "likely stale", "and the hint says it is likely stale (%s)", err.hint);
+		ok(vk_path_exists(lock), "it is still there");
+	}
 	unlink(lock);
+	vk_error_clear(&err);
 
 	/* kubectl finishes while virtkube waits */
 	vk_kubeconfig_lock_timeout_ms = 10000;
