@@ -1,4 +1,4 @@
-/* `virtkube logs [-f]`: the VM's serial console log; -f keeps following it. */
+/* `virtkube logs [-f] [--provisioning]`: the VM's serial console log (-f keeps following it), or the guest's provisioning logs over SSH. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,6 +14,8 @@
 
 static const struct cli_option logs_options[] = {
 	{ "follow", 'f', NULL, "keep printing what the console writes (Ctrl-C to stop)", NULL },
+	{ "provisioning", 0, NULL, "print the guest's provisioning logs instead (/var/log/virtkube/*.log in the VM, over SSH)",
+	  NULL },
 	{ NULL, 0, NULL, NULL, NULL },
 };
 
@@ -30,6 +32,14 @@ static int pump(int fd)
 	return n < 0 ? -1 : 0;
 }
 
+/* Run in the guest: provision.log first, then each stage's log, oldest
+ * first (so a failed stage comes last), each under a "==> FILE <==" head. */
+static const char provisioning_logs_cmd[] =
+	"sudo -n sh -c 'cd /var/log/virtkube 2>/dev/null || { echo \"no provisioning logs in the guest "
+	"(/var/log/virtkube is missing)\" >&2; exit 1; }; "
+	"for f in provision.log $(ls -tr -- *.log | grep -vx provision.log); do "
+	"[ -f \"$f\" ] && { echo \"==> /var/log/virtkube/$f <==\"; cat -- \"$f\"; }; done'";
+
 static int logs_exec(struct cli_context *ctx, struct cli_args *args)
 {
 	_cleanup_profile_ struct vk_profile *p = NULL;
@@ -38,9 +48,13 @@ static int logs_exec(struct cli_context *ctx, struct cli_args *args)
 	bool follow = cli_flag(args, "follow");
 	int rc;
 
+	if (follow && cli_flag(args, "provisioning"))
+		return cli_usage_error(args->cmd, "--follow reads the console log: it cannot go with --provisioning");
 	p = cli_vm_profile(ctx, true, false, &rc);
 	if (!p)
 		return rc;
+	if (cli_flag(args, "provisioning"))
+		return cli_vm_exec_ssh(p, (const char *const[]){ provisioning_logs_cmd }, 1);
 	path = vk_profile_path(p, VK_FILE_CONSOLE_LOG);
 	while ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		if (errno != ENOENT || !follow) {
@@ -65,7 +79,7 @@ static int logs_exec(struct cli_context *ctx, struct cli_args *args)
 
 const struct cli_command cli_cmd_logs = {
 	.name = "logs",
-	.summary = "print the VM's serial console log",
+	.summary = "print the VM's serial console log (or, with --provisioning, the guest's provisioning logs)",
 	.options = logs_options,
 	.max_args = 0,
 	.exec = logs_exec,

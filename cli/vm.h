@@ -14,3 +14,10 @@
  * so what is read is what the lock holder left. Returns NULL with *RC set
  * (the error already printed). */
 struct vk_profile *cli_vm_profile(const struct cli_context *ctx, bool must_exist, bool lock, int *rc);
+
+/* Runs the system ssh into P's VM as the provisioning user with the
+ * profile's key, no host-key prompts; CMD (NCMD words, may be 0: a login
+ * shell) is run there. Replaces this process: returns only when P is not
+ * running, has no key, or ssh cannot be run (the error printed), with the
+ * exit code to use. */
+int cli_vm_exec_ssh(const struct vk_profile *p, const char *const *cmd, int ncmd);

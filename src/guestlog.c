@@ -326,7 +326,7 @@ int vk_guestlog_wait(struct vk_guestlog *g, const char *profile, long timeout_ms
 				if (len && err->message[len - 1] == '\n')
 					err->message[len - 1] = '\0';
 			}
-			return vk_error_hint(err, "'virtkube logs -p %s' shows the whole stage log (/var/log/virtkube/%s.log in the guest)",
+			return vk_error_hint(err, "'virtkube logs -p %s --provisioning' shows the whole stage log (/var/log/virtkube/%s.log in the guest)",
 					     profile, g->failed);
 		}
 		if (vk_guestlog_ready(g))
@@ -344,7 +344,8 @@ int vk_guestlog_wait(struct vk_guestlog *g, const char *profile, long timeout_ms
 				vk_error_set(err, VK_ERR_TIMEOUT,
 					     "timed out after %ld s waiting for the guest to report provisioning on its console (nothing reported yet)",
 					     timeout_ms / 1000);
-			return vk_error_hint(err, "'virtkube logs -p %s' shows the guest's console and provisioning logs", profile);
+			return vk_error_hint(err, "'virtkube logs -p %s' shows the guest's console, 'virtkube logs -p %s --provisioning' its provisioning logs",
+					     profile, profile);
 		}
 		usleep((useconds_t)(interval_ms * 1000));
 	}

@@ -117,6 +117,12 @@ run vk ssh -- sudo -n true
 expect_rc 0 "the docker user has passwordless sudo"
 run vk ssh -- 'exit 7'
 expect_rc 7 "ssh passes the command's exit code back"
+run vk logs --provisioning
+expect_rc 0 "logs --provisioning exits 0"
+expect "and prints the guest's provision.log and system stage log" \
+    grep -qx "==> /var/log/virtkube/system.log <==" <<<"$out"
+provision_log_first() { test "$(head -n 1 <<<"$out")" = "==> /var/log/virtkube/provision.log <=="; }
+expect "provision.log first" provision_log_first
 
 run vk start --no-kubernetes
 expect_rc 0 "start on a running profile succeeds"

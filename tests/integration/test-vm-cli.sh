@@ -96,6 +96,42 @@ run vk -p dev logs
 expect_rc 0 "logs exits 0"
 expect_out "^Debian GNU/Linux 12 dev ttyS0$" "logs prints the console log"
 
+# logs --provisioning runs a script in the guest over ssh. A stand-in ssh runs
+# that script here, with the guest's /var/log/virtkube moved to a test tree
+# and sudo reduced to running its command.
+cat >"$TEST_TMP/bin/sudo" <<'EOS'
+#!/bin/sh
+[ "$1" = -n ] && shift
+exec "$@"
+EOS
+cat >"$TEST_TMP/bin/ssh" <<'EOS'
+#!/bin/sh
+printf '%s\n' "$@" >"$SSH_ARGS_FILE"
+for last; do :; done
+script=$(printf '%s' "$last" | sed "s|/var/log/virtkube|$GUEST_LOGS|g")
+exec sh -c "$script"
+EOS
+chmod +x "$TEST_TMP/bin/sudo" "$TEST_TMP/bin/ssh"
+guest_logs=$TEST_TMP/guest-logs
+vk_guest() { env PATH="$TEST_TMP/bin:$PATH" SSH_ARGS_FILE="$TEST_TMP/ssh.args" GUEST_LOGS="$guest_logs" "$VIRTKUBE_BIN" "$@"; }
+run vk_guest -p dev logs --provisioning
+expect_rc 1 "logs --provisioning with no logs in the guest fails"
+expect_err "no provisioning logs in the guest" "saying there are none"
+mkdir -p "$guest_logs"
+echo "VIRTKUBE-STAGE payload ok" >"$guest_logs/provision.log"
+echo "payload stage output" >"$guest_logs/payload.log"
+touch -d '2 minutes ago' "$guest_logs/payload.log"
+echo "containerd.sock did not appear" >"$guest_logs/containerd.log"
+run vk_guest -p dev logs --provisioning
+expect_rc 0 "logs --provisioning exits 0"
+check "it goes through ssh to docker@IP" grep -qx "docker@192.168.100.2" "$TEST_TMP/ssh.args"
+check "provision.log first, then the stages oldest first (the failed one last)" \
+	test "$(grep '^==>' <<<"$out" | tr '\n' ' ')" = \
+	"==> $guest_logs/provision.log <== ==> $guest_logs/payload.log <== ==> $guest_logs/containerd.log <== "
+expect_out "^containerd.sock did not appear$" "with each log's contents"
+run vk -p dev logs --provisioning -f
+expect_rc 2 "logs --provisioning -f is a usage error"
+
 run vk -p other start --no-kubernetes --image "$img" --libvirt-uri $TEST_URI --network-mode isolated
 expect_rc 0 "a second profile starts"
 run vk -p dev delete --purge
