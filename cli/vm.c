@@ -6,11 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cluster.h"
+#include "guestssh.h"
 #include "ui.h"
-#include "util/cleanup.h"
-#include "util/fs.h"
-#include "util/xalloc.h"
 
 struct vk_profile *cli_vm_profile(const struct cli_context *ctx, bool must_exist, bool lock, int *rc)
 {
@@ -51,50 +48,15 @@ fail:
 
 int cli_vm_exec_ssh(const struct vk_profile *p, const char *const *cmd, int ncmd)
 {
-	_cleanup_free_ char *key = vk_profile_path(p, VK_FILE_SSH_KEY), *dest = NULL;
-	_cleanup_free_ const char **argv = NULL;
-	const char *ip = vk_profile_get_str(p, "node_ip");
-	const char *state = vk_profile_get_str(p, "state");
-	int n = 0;
+	struct vk_error err = { 0 };
+	char **argv = vk_guest_ssh_argv(p, cmd, ncmd, false, &err);
 
-	if (!ip || !state || strcmp(state, "Running") != 0) {
-		ui_error_msg("profile '%s' is not running", p->name);
-		fprintf(stderr, "hint: start it with 'virtkube -p %s start'\n", p->name);
-		return VK_EXIT_FAILED;
-	}
-	if (!vk_path_exists(key)) {
-		ui_error_msg("profile '%s' has no SSH key '%s'", p->name, key);
-		fprintf(stderr, "hint: delete and re-create the profile\n");
-		return VK_EXIT_FAILED;
-	}
-	dest = xasprintf("%s@%s", VK_SSH_USER, ip);
-	argv = xcalloc((size_t)ncmd + 24, sizeof(char *));
-	argv[n++] = "ssh";
-	argv[n++] = "-i";
-	argv[n++] = key;
-	/* The host key changes with every re-created VM: no prompts, no known_hosts entries. */
-	argv[n++] = "-o";
-	argv[n++] = "IdentitiesOnly=yes";
-	argv[n++] = "-o";
-	argv[n++] = "UserKnownHostsFile=/dev/null";
-	argv[n++] = "-o";
-	argv[n++] = "StrictHostKeyChecking=no";
-	argv[n++] = "-o";
-	argv[n++] = "LogLevel=ERROR";
-	argv[n++] = "-o";
-	argv[n++] = "PasswordAuthentication=no";
-	argv[n++] = "-o";
-	argv[n++] = "ConnectTimeout=10";
-	argv[n++] = dest;
-	if (ncmd > 0) {
-		argv[n++] = "--";
-		for (int i = 0; i < ncmd; i++)
-			argv[n++] = cmd[i];
-	}
-	argv[n] = NULL;
+	if (!argv)
+		return cli_fail(&err);
 	fflush(NULL);
-	execvp("ssh", (char *const *)argv);
+	execvp("ssh", argv);
 	ui_error_msg("cannot run ssh: %s", strerror(errno));
 	fprintf(stderr, "hint: install the OpenSSH client (apt-get install openssh-client / dnf install openssh-clients)\n");
+	vk_guest_ssh_argv_free(argv);
 	return VK_EXIT_FAILED;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "datadir.h"
+#include "guestssh.h"
 #include "k8sready.h"
 #include "kubeadm.h"
 #include "kubeapi.h"
@@ -405,6 +406,30 @@ int vk_provision_kubeconfig(const struct vk_profile *p, bool set_current, char *
 
 /* ---- status and delete ------------------------------------------------------------ */
 
+/* The kubelet service's state in the guest (systemctl, over ssh): "Running",
+ * "Starting" or "Stopped"; NULL when the guest cannot be asked. */
+static const char *kubelet_service_state(const struct vk_profile *p)
+{
+	_cleanup_free_ char *out = NULL;
+	struct vk_error err = { 0 };
+	int status = 0;
+
+	if (vk_guest_run(p, "systemctl is-active kubelet.service", 5000, &out, &status, &err) < 0) {
+		vk_debug("kubelet: %s", err.message);
+		return NULL;
+	}
+	if (status == 255) {
+		vk_debug("kubelet: ssh into profile '%s' failed", p->name);
+		return NULL;
+	}
+	out[strcspn(out, "\n")] = '\0';
+	if (strcmp(out, "active") == 0 || strcmp(out, "reloading") == 0)
+		return "Running";
+	if (strcmp(out, "activating") == 0)
+		return "Starting";
+	return "Stopped";
+}
+
 int vk_provision_status(const struct vk_profile *p, bool host_running, json_t *fields, int *bits,
 			struct vk_error *err)
 {
@@ -448,6 +473,8 @@ int vk_provision_status(const struct vk_profile *p, bool host_running, json_t *f
 			}
 			vk_kube_free(k);
 		}
+		/* What the node reports stands in only when the guest cannot be asked. */
+		kubelet = kubelet_service_state(p) ?: kubelet;
 	}
 	json_object_set_new(fields, "Kubelet", json_string(kubelet));
 	json_object_set_new(fields, "APIServer", json_string(apiserver));

@@ -84,8 +84,9 @@ int vk_provision_follow(struct vk_profile *p, bool follow_guest, off_t offset, l
  * gets the file written (caller frees). */
 int vk_provision_kubeconfig(const struct vk_profile *p, bool set_current, char **path_out, struct vk_error *err);
 
-/* The Kubernetes part of `status`: adds "Kubelet" (Running, NotReady,
- * Stopped, Unknown), "APIServer" (Running, Stopped) and "Kubeconfig"
+/* The Kubernetes part of `status`: adds "Kubelet" (the kubelet service in
+ * the guest, asked over ssh: Running, Starting, Stopped; when ssh fails,
+ * from the node's Ready condition: Running, NotReady, Stopped, Unknown), "APIServer" (Running, Stopped) and "Kubeconfig"
  * (Configured, Misconfigured, Nonexistent) to FIELDS and minikube's bits to
  * *BITS (2: API server or kubelet not running; 4: kubeconfig not
  * Configured). The API is asked only when HOST_RUNNING (and never on

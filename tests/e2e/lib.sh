@@ -29,6 +29,37 @@ E2E_STATE_DIR=""
 E2E_LIBVIRTD_PID=""
 E2E_VIRTLOGD_PID=""
 
+# ---- TAP helpers (every e2e test) -----------------------------------------
+# run CMD...: stdout in $out, stderr in $err, exit code in $rc, seconds in
+# $secs; needs $WORK (the test's scratch directory).
+tap_n=0
+tap_failed=0
+ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $1"; }
+not_ok() {
+    tap_n=$((tap_n + 1))
+    tap_failed=$((tap_failed + 1))
+    echo "not ok $tap_n - $1"
+    shift
+    local l
+    for l in "$@"; do printf '#   %s\n' "$l"; done
+}
+# shellcheck disable=SC2034 # out, rc, err and secs are for the caller
+run() {
+    local t0=$SECONDS
+    out=$("$@" 2>"$WORK/stderr")
+    rc=$?
+    err=$(cat "$WORK/stderr")
+    secs=$((SECONDS - t0))
+}
+expect_rc() {
+    if [[ $rc == "$1" ]]; then ok "$2"; else not_ok "$2" "exit $rc, want $1" "stdout: $out" "stderr: $err"; fi
+}
+expect() { # DESCRIPTION COMMAND...
+    local d=$1
+    shift
+    if "$@"; then ok "$d"; else not_ok "$d" "failed: $*" "stdout: $out" "stderr: $err"; fi
+}
+
 e2e_log() { echo "e2e: $*" >&2; }
 
 e2e_skip() {
@@ -71,8 +102,9 @@ e2e_virsh() {
     virsh -q -c "$E2E_URI" "$@"
 }
 
+# A zombie (a daemon that exited but PID 1 has not reaped yet: no systemd here) is not alive.
 _e2e_pid_alive() {
-    [[ -n $1 ]] && kill -0 "$1" 2>/dev/null
+    [[ -n $1 ]] && kill -0 "$1" 2>/dev/null && [[ $(ps -o stat= -p "$1" 2>/dev/null) != Z* ]]
 }
 
 # Reads a daemon's pid file, waiting for the daemonized child to write it.
@@ -105,9 +137,10 @@ e2e_start_daemons() {
             fi
         fi
     done
-    if pid=$(pgrep -x libvirtd | head -n1) && [[ -n $pid ]]; then
+    for pid in $(pgrep -x libvirtd); do
+        _e2e_pid_alive "$pid" || continue
         e2e_die "a libvirtd is already running (pid $pid) that this test did not start; stop it first"
-    fi
+    done
     if [[ -S /run/libvirt/libvirt-sock ]] && timeout 5 virsh -c "$E2E_URI" version >/dev/null 2>&1; then
         e2e_die "something already answers on /run/libvirt/libvirt-sock; stop that libvirtd first"
     fi
@@ -172,8 +205,6 @@ _e2e_stop_pid() {
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < 100; i++)); do
         _e2e_pid_alive "$pid" || return 0
-        # A daemon whose parent is PID 1 without reaping stays a zombie: it has exited all the same.
-        [[ $(ps -o stat= -p "$pid" 2>/dev/null) == Z* ]] && return 0
         sleep 0.1
     done
     e2e_log "$what (pid $pid) ignored TERM for 10s; killing it"

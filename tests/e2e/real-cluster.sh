@@ -19,26 +19,10 @@ chmod 0711 "$WORK"
 export VIRTKUBE_HOME=${VIRTKUBE_E2E_HOME:-$WORK/home}
 export KUBECONFIG=$WORK/kubeconfig
 unset VIRTKUBE_PROFILE
+# Only the TAP helpers: this test runs against the host's own libvirt.
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-tap_n=0
-tap_failed=0
-ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $1"; }
-not_ok() {
-	tap_n=$((tap_n + 1))
-	tap_failed=$((tap_failed + 1))
-	echo "not ok $tap_n - $1"
-	shift
-	local l
-	for l in "$@"; do printf '#   %s\n' "$l"; done
-}
-run() {
-	local t0=$SECONDS
-	out=$("$@" 2>"$WORK/stderr")
-	rc=$?
-	err=$(cat "$WORK/stderr")
-	secs=$((SECONDS - t0))
-}
-expect_rc() { if [[ $rc == "$1" ]]; then ok "$2"; else not_ok "$2" "exit $rc, want $1" "stdout: $out" "stderr: $err"; fi; }
 vk() { "$VIRTKUBE_BIN" -p "$PROFILE" "$@"; }
 
 cleanup() {

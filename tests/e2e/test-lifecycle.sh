@@ -25,33 +25,6 @@ on_exit() {
 }
 trap on_exit EXIT
 
-tap_n=0
-tap_failed=0
-ok() { tap_n=$((tap_n + 1)); echo "ok $tap_n - $1"; }
-not_ok() {
-    tap_n=$((tap_n + 1)); tap_failed=$((tap_failed + 1))
-    echo "not ok $tap_n - $1"
-    shift
-    local l
-    for l in "$@"; do printf '#   %s\n' "$l"; done
-}
-# run CMD...: stdout in $out, stderr in $err, exit code in $rc, seconds in $secs.
-run() {
-    local t0=$SECONDS
-    out=$("$@" 2>"$WORK/stderr")
-    rc=$?
-    err=$(cat "$WORK/stderr")
-    secs=$((SECONDS - t0))
-}
-expect_rc() {
-    if [[ $rc == "$1" ]]; then ok "$2"; else not_ok "$2" "exit $rc, want $1" "stdout: $out" "stderr: $err"; fi
-}
-expect() { # DESCRIPTION COMMAND...
-    local d=$1
-    shift
-    if "$@"; then ok "$d"; else not_ok "$d" "failed: $*" "stdout: $out" "stderr: $err"; fi
-}
-
 e2e_start_daemons
 image_json=$(e2e_image) || exit 1
 

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "guestlog.h"
+#include "guestssh.h"
 #include "profile.h"
 #include "provision.h"
 #include "tap.h"
@@ -291,6 +292,78 @@ static void test_provision_follow(const char *tmp)
 	}
 }
 
+/* vk_guest_run against stand-in ssh programs on PATH. */
+static void test_guest_run(const char *tmp)
+{
+	_cleanup_free_ char *bin = xasprintf("%s/fakebin", tmp), *ssh = xasprintf("%s/ssh", bin);
+	_cleanup_free_ char *old_path = xstrdup(getenv("PATH") ?: "/usr/bin:/bin");
+	_cleanup_free_ char *path = xasprintf("%s:%s", bin, old_path), *key = NULL, *out = NULL;
+	_cleanup_profile_ struct vk_profile *p = vk_profile_open("sshed", true, NULL);
+	struct vk_error err = { 0 };
+	int status = -1;
+	long t0;
+
+	if (!p) {
+		ok(0, "profile 'sshed' opens");
+		return;
+	}
+	vk_mkdir_p(bin, 0755, &err);
+	vk_mkdir_p(p->dir, 0700, &err);
+	key = vk_profile_path(p, VK_FILE_SSH_KEY);
+	vk_write_file_atomic(key, "k", 1, 0600, &err);
+	vk_profile_set_str(p, "node_ip", "192.168.100.7");
+	vk_profile_set_str(p, "state", "Stopped");
+	ok(vk_guest_run(p, "true", 1000, &out, &status, &err) < 0, "a stopped profile is refused");
+	contains(err.message, "profile 'sshed' is not running", "saying it is not running");
+	vk_profile_set_str(p, "state", "Running");
+
+	setenv("PATH", path, 1);
+	{
+		const char *script = "#!/bin/sh\nprintf '%s\\n' \"$@\" >\"$0.args\"\necho active\nexit 0\n";
+
+		vk_write_file_atomic(ssh, script, strlen(script), 0755, &err);
+	}
+	vk_error_clear(&err);
+	ok(vk_guest_run(p, "systemctl is-active kubelet.service", 5000, &out, &status, &err) == 0,
+	   "a command runs through ssh (%s)", err.message);
+	is_str(out, "active\n", "its output is captured");
+	is_int(status, 0, "and its exit status");
+	{
+		_cleanup_free_ char *args_path = xasprintf("%s.args", ssh), *args = NULL;
+
+		vk_read_file(args_path, &args, NULL, &err);
+		contains(args, "BatchMode=yes\n", "ssh runs in batch mode (never asks anything)");
+		contains(args, "docker@192.168.100.7\n--\nsystemctl is-active kubelet.service\n",
+			 "to docker@IP, then -- and the command as one word");
+	}
+	free(out);
+	out = NULL;
+
+	{
+		const char *script = "#!/bin/sh\nexit 3\n";
+
+		vk_write_file_atomic(ssh, script, strlen(script), 0755, &err);
+	}
+	ok(vk_guest_run(p, "false", 5000, &out, &status, &err) == 0 && status == 3, "the command's exit status comes back");
+	free(out);
+	out = NULL;
+
+	{
+		const char *script = "#!/bin/sh\nexec sleep 30\n";
+
+		vk_write_file_atomic(ssh, script, strlen(script), 0755, &err);
+	}
+	t0 = now_ms();
+	ok(vk_guest_run(p, "true", 300, &out, &status, &err) < 0 && err.code == VK_ERR_TIMEOUT, "a hanging ssh times out");
+	ok(now_ms() - t0 < 10000, "and is killed, not waited for");
+	contains(err.message, "gave no answer within 300 ms", "saying how long it waited");
+
+	setenv("PATH", "/nonexistent", 1);
+	ok(vk_guest_run(p, "true", 1000, &out, &status, &err) < 0 && err.code == VK_ERR_NOT_FOUND, "no ssh at all is an error");
+	contains(err.hint, "openssh-client", "with a hint to install it");
+	setenv("PATH", old_path, 1);
+}
+
 int main(void)
 {
 	_cleanup_free_ char *tmp = tap_tmpdir();
@@ -300,6 +373,7 @@ int main(void)
 	test_follow(tmp);
 	test_wait(tmp);
 	test_provision_follow(tmp);
+	test_guest_run(tmp);
 	vk_remove_tree(tmp, &err);
 	return done_testing();
 }

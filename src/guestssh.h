@@ -1,0 +1,23 @@
+/* Reaching into a profile's VM over ssh: the one argument list (key, no host-key prompts), and commands run with their output captured. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "profile.h"
+#include "util/error.h"
+
+/* The ssh argument list (NULL-terminated, "ssh" first) that logs into P's VM
+ * as the provisioning user with the profile's key, without host-key prompts
+ * or known_hosts entries, then "--" and the NCMD words of CMD (none: a login
+ * shell). BATCH adds BatchMode (never ask anything: for commands whose output
+ * virtkube reads). Fails when P is not running or has no key, with a hint.
+ * Free with vk_guest_ssh_argv_free. */
+char **vk_guest_ssh_argv(const struct vk_profile *p, const char *const *cmd, int ncmd, bool batch, struct vk_error *err);
+void vk_guest_ssh_argv_free(char **argv);
+
+/* Runs COMMAND (one shell line) in P's VM through the system ssh, up to
+ * TIMEOUT_MS (then ssh is killed: a VK_ERR_TIMEOUT). *OUT (may be NULL)
+ * gets its standard output (caller frees), *STATUS the command's exit
+ * status (ssh's own failures are 255). An ssh that cannot be run is an error. */
+int vk_guest_run(const struct vk_profile *p, const char *command, long timeout_ms, char **out, int *status,
+		 struct vk_error *err);

@@ -1,0 +1,92 @@
+#!/bin/bash
+# e2e: a Kubernetes start on the debian-test guest (libvirtd + qemu TCG in a network namespace) with
+# stand-in release binaries from a local mirror (tests/fakes/mkmirror.py --runnable): no internet here,
+# so no real kubeadm. The payload reaches the guest, provisioning runs up to the first stage that needs
+# the binaries to work (containerd), the guest reports VIRTKUBE-FAILED, and start ends at once with
+# that stage and its log lines; logs --provisioning, status and delete (kubeconfig entries gone) follow.
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+e2e_require
+: "${VIRTKUBE_BIN:?VIRTKUBE_BIN must point at the built virtkube}"
+[[ -x $VIRTKUBE_BIN ]] || e2e_skip "VIRTKUBE_BIN '$VIRTKUBE_BIN' is not executable"
+command -v python3 >/dev/null || e2e_skip "python3 is needed to build the test mirror"
+e2e_lock
+
+E2E_PREFIX=vke2e-k8s
+PROFILE=vke2e-k8s
+NETWORK=virtkube-$PROFILE
+VERSION=v1.35.4
+WORK=""
+on_exit() {
+    local rc=$?
+    if [[ -n $E2E_LIBVIRTD_PID ]]; then
+        e2e_cleanup_libvirt "$NETWORK"
+    fi
+    e2e_stop_daemons
+    [[ -n $WORK ]] && rm -rf "$WORK"
+    exit "$rc"
+}
+trap on_exit EXIT
+
+e2e_start_daemons
+image_json=$(e2e_image) || exit 1
+
+WORK=$(mktemp -d /tmp/vke2e-k8s.XXXXXX)
+chmod 0711 "$WORK"
+export VIRTKUBE_HOME=$WORK/home KUBECONFIG=$WORK/kubeconfig
+unset LIBVIRT_DEFAULT_URI VIRTKUBE_PROFILE
+# Nothing may leave the machine: the mirror is a local directory, proxies point at a closed port.
+export https_proxy=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9
+vk() { e2e_in_ns "$VIRTKUBE_BIN" -p "$PROFILE" "$@"; }
+
+python3 "$E2E_REPO_DIR/tests/fakes/mkmirror.py" "$E2E_REPO_DIR" "$WORK/mirror" "$VERSION" --runnable ||
+    e2e_die "cannot build the test mirror"
+
+run vk start --kubernetes-version "$VERSION" --mirror "$WORK/mirror" --no-progress --network-mode isolated \
+    --image "$image_json" --cpus 1 --memory 1024 -v
+expect_rc 1 "a Kubernetes start with stand-in binaries fails (${secs}s)"
+expect "the kubeconfig context was written before the boot" grep -q "kubeconfig '$KUBECONFIG': context '$PROFILE'" <<<"$err"
+expect "the guest got the payload and set the system up" grep -q "^guest: system ok" <<<"$err"
+expect "it installed the binaries from the payload" grep -q "^guest: binaries ok" <<<"$err"
+expect "the containerd stage failed in the guest" grep -q "^guest: containerd FAILED" <<<"$err"
+expect "start ended at once with the stage's name" \
+    grep -q "provisioning failed in the guest at stage 'containerd'" <<<"$err"
+expect "and the stage's last log lines" grep -q "its last log lines:" <<<"$err"
+expect "pointing at logs --provisioning" grep -q "virtkube logs -p $PROFILE --provisioning" <<<"$err"
+no_api_wait() { ! grep -q "waiting for the API server" <<<"$err"; }
+expect "without waiting for the API server" no_api_wait
+[[ $rc == 1 ]] || tail -n 40 "$VIRTKUBE_HOME/profiles/$PROFILE/console.log" 2>/dev/null | sed 's/^/# console: /'
+
+run vk logs --provisioning
+expect_rc 0 "logs --provisioning exits 0"
+last_is_containerd() { test "$(grep '^==>' <<<"$out" | tail -n 1)" = "==> /var/log/virtkube/containerd.log <=="; }
+expect "the failed stage's log comes last" last_is_containerd
+expect "and holds the stage's failure" grep -q "^VIRTKUBE-STAGE containerd fail containerd.service did not start" <<<"$out"
+expect "and the service's own words (the stand-in binary's message)" \
+    grep -q "fake containerd: not a real binary" <<<"$out"
+
+run vk ssh -- test -x /usr/local/bin/kubeadm -a -x /usr/local/bin/containerd -a -x /opt/cni/bin/bridge
+expect_rc 0 "the guest has the binaries, containerd and the CNI plugins in place"
+run vk ssh -- test -e /var/lib/virtkube/provisioned
+expect_rc 1 "and no provisioned marker"
+
+run vk status
+expect "status: the host runs, the API server does not (exit bit 2)" test $((rc & 3)) = 2
+expect "status says APIServer: Stopped" grep -qx "APIServer: Stopped" <<<"$out"
+expect "and Kubelet: Stopped (asked in the guest: it was never started)" grep -qx "Kubelet: Stopped" <<<"$out"
+
+# Still running with the failure on its console: a new start reports it again at once.
+run vk start
+expect_rc 1 "start on the failed, running VM fails again (${secs}s)"
+expect "with the same stage" grep -q "provisioning failed in the guest at stage 'containerd'" <<<"$err"
+
+run vk delete
+expect_rc 0 "delete exits 0"
+no_entries() { ! grep -q "$PROFILE" "$KUBECONFIG"; }
+expect "the kubeconfig keeps no entry of the profile" no_entries
+absent() { ! e2e_virsh "$1" "$2" >/dev/null 2>&1; }
+expect "no domain is left" absent dominfo "$PROFILE"
+
+echo "1..$tap_n"
+[[ $tap_failed -eq 0 ]]
