@@ -237,6 +237,36 @@ e2e_stop_daemons() {
     return "$rc"
 }
 
+# The usual start of an e2e test on one virtkube profile: the checks and the
+# queue lock, the daemons, the debian-test image (path in $image_json), a
+# scratch $WORK that libvirt-qemu can traverse (the profile's disk, seed and
+# console log live under it), and an EXIT trap that removes the profile's
+# libvirt network and our domains, stops the daemons and removes $WORK.
+e2e_setup_profile_test() { # PROFILE
+    : "${VIRTKUBE_BIN:?VIRTKUBE_BIN must point at the built virtkube}"
+    [[ -x $VIRTKUBE_BIN ]] || e2e_skip "VIRTKUBE_BIN '$VIRTKUBE_BIN' is not executable"
+    e2e_lock
+    E2E_PREFIX=$1
+    E2E_PROFILE_NETWORK=virtkube-$1
+    WORK=""
+    trap _e2e_profile_test_exit EXIT
+    e2e_start_daemons
+    # shellcheck disable=SC2034 # for the caller
+    image_json=$(e2e_image) || exit 1
+    WORK=$(mktemp -d "/tmp/$1.XXXXXX")
+    chmod 0711 "$WORK"
+}
+
+_e2e_profile_test_exit() {
+    local rc=$?
+    if [[ -n $E2E_LIBVIRTD_PID ]]; then
+        e2e_cleanup_libvirt "$E2E_PROFILE_NETWORK"
+    fi
+    e2e_stop_daemons
+    [[ -n $WORK ]] && rm -rf "$WORK"
+    exit "$rc"
+}
+
 # True when every directory above FILE can be traversed by others and FILE can be read by libvirt-qemu.
 _e2e_qemu_can_read() {
     runuser -u libvirt-qemu -- test -r "$1" 2>/dev/null

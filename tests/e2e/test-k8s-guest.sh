@@ -8,32 +8,10 @@
 . "$(dirname "$0")/lib.sh"
 
 e2e_require
-: "${VIRTKUBE_BIN:?VIRTKUBE_BIN must point at the built virtkube}"
-[[ -x $VIRTKUBE_BIN ]] || e2e_skip "VIRTKUBE_BIN '$VIRTKUBE_BIN' is not executable"
 command -v python3 >/dev/null || e2e_skip "python3 is needed to build the test mirror"
-e2e_lock
-
-E2E_PREFIX=vke2e-k8s
 PROFILE=vke2e-k8s
-NETWORK=virtkube-$PROFILE
 VERSION=v1.35.4
-WORK=""
-on_exit() {
-    local rc=$?
-    if [[ -n $E2E_LIBVIRTD_PID ]]; then
-        e2e_cleanup_libvirt "$NETWORK"
-    fi
-    e2e_stop_daemons
-    [[ -n $WORK ]] && rm -rf "$WORK"
-    exit "$rc"
-}
-trap on_exit EXIT
-
-e2e_start_daemons
-image_json=$(e2e_image) || exit 1
-
-WORK=$(mktemp -d /tmp/vke2e-k8s.XXXXXX)
-chmod 0711 "$WORK"
+e2e_setup_profile_test "$PROFILE"
 export VIRTKUBE_HOME=$WORK/home KUBECONFIG=$WORK/kubeconfig
 unset LIBVIRT_DEFAULT_URI VIRTKUBE_PROFILE
 # Nothing may leave the machine: the mirror is a local directory, proxies point at a closed port.

@@ -6,31 +6,9 @@
 . "$(dirname "$0")/lib.sh"
 
 e2e_require
-: "${VIRTKUBE_BIN:?VIRTKUBE_BIN must point at the built virtkube}"
-[[ -x $VIRTKUBE_BIN ]] || e2e_skip "VIRTKUBE_BIN '$VIRTKUBE_BIN' is not executable"
-e2e_lock
-
-E2E_PREFIX=vke2e-life
 PROFILE=vke2e-life
 NETWORK=virtkube-$PROFILE
-WORK=""
-on_exit() {
-    local rc=$?
-    if [[ -n $E2E_LIBVIRTD_PID ]]; then
-        e2e_cleanup_libvirt "$NETWORK"
-    fi
-    e2e_stop_daemons
-    [[ -n $WORK ]] && rm -rf "$WORK"
-    exit "$rc"
-}
-trap on_exit EXIT
-
-e2e_start_daemons
-image_json=$(e2e_image) || exit 1
-
-# The profile's disk, seed and console log live under VIRTKUBE_HOME: qemu (libvirt-qemu) must reach it.
-WORK=$(mktemp -d /tmp/vke2e-lifecycle.XXXXXX)
-chmod 0711 "$WORK"
+e2e_setup_profile_test "$PROFILE"
 export VIRTKUBE_HOME=$WORK/home
 unset LIBVIRT_DEFAULT_URI VIRTKUBE_PROFILE
 # Inside the namespace: the guest's address exists only there.
