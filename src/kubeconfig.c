@@ -456,6 +456,7 @@ static int kcfg_save(struct kcfg *k, struct vk_error *err)
 
 	/* Sized once: a big kubeconfig is not copied again and again as it grows. */
 	vk_strbuf_init(&out, k->f->len + 16384);
+	vk_prefault(out.buf, out.alloc);
 	if (!yaml_emitter_initialize(&emitter))
 		abort();
 	yaml_emitter_set_output(&emitter, emit_handler, &out);
@@ -1164,6 +1165,7 @@ static bool tedits_apply(const struct tscan *s, struct tedits *ed, struct vk_str
 
 	qsort(ed->v, ed->n, sizeof(*ed->v), tedit_cmp);
 	vk_strbuf_init(out, s->len + 16384);
+	vk_prefault(out->buf, out->alloc);
 	for (size_t i = 0; i < ed->n; i++) {
 		const struct tedit *t = &ed->v[i];
 

@@ -10,6 +10,11 @@
 /* Creates PATH and missing parents with MODE (existing ones are left as they are). */
 int vk_mkdir_p(const char *path, mode_t mode, struct vk_error *err);
 
+/* Maps the pages of a freshly allocated buffer of 256 KiB or more in one
+ * call (MADV_POPULATE_WRITE), so filling it does not take a page fault per
+ * 4 KiB (costly in a VM); smaller buffers are left alone. */
+void vk_prefault(void *buf, size_t len);
+
 /* Reads a whole regular file into a NUL-terminated buffer the caller frees.
  * A directory or a special file is refused with a message naming the path. */
 int vk_read_file(const char *path, char **data, size_t *len, struct vk_error *err);
