@@ -1,9 +1,11 @@
 #!/bin/bash
 # e2e: a Kubernetes start on the debian-test guest (libvirtd + qemu TCG in a network namespace) with
 # stand-in release binaries from a local mirror (tests/fakes/mkmirror.py --runnable): no internet here,
-# so no real kubeadm. The payload reaches the guest, provisioning runs up to the first stage that needs
-# the binaries to work (containerd), the guest reports VIRTKUBE-FAILED, and start ends at once with
-# that stage and its log lines; logs --provisioning, status and delete (kubeconfig entries gone) follow.
+# so no real kubeadm. The version's payload ISO is built into the cache and becomes the domain's second
+# read-only cdrom, which qemu (libvirt-qemu) reads and the guest mounts by its label; provisioning runs
+# up to the first stage that needs the binaries to work (containerd), the guest reports VIRTKUBE-FAILED,
+# and start ends at once with that stage and its log lines; logs --provisioning, status and delete
+# (kubeconfig entries gone, the payload ISO kept for the version's other profiles) follow.
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -36,6 +38,24 @@ no_api_wait() { ! grep -q "waiting for the API server" <<<"$err"; }
 expect "without waiting for the API server" no_api_wait
 [[ $rc == 1 ]] || tail -n 40 "$VIRTKUBE_HOME/profiles/$PROFILE/console.log" 2>/dev/null | sed 's/^/# console: /'
 
+# The payload ISO: built once per version into the cache, the domain's second cdrom, mounted by label.
+expect "start built the version's payload ISO" grep -q "building the payload ISO of Kubernetes $VERSION" <<<"$err"
+expect "the guest's payload stage mounted it (payload=iso)" grep -q "^guest: payload ok: mode=kubernetes payload=iso" <<<"$err"
+iso=$(sed -n 's/.*"payload_iso": "\(.*\)".*/\1/p' "$VIRTKUBE_HOME/profiles/$PROFILE/config.json")
+expect "the profile names its payload ISO in the cache ($iso)" test -f "$iso"
+expect "libvirt-qemu can read it" runuser -u libvirt-qemu -- test -r "$iso"
+xml=$(e2e_virsh dumpxml "$PROFILE" 2>&1)
+expect "the running domain has two cdroms" test "$(grep -c "device='cdrom'" <<<"$xml")" = 2
+expect "one of them the payload ISO" grep -qF "<source file='$iso'" <<<"$xml"
+run vk ssh -- findmnt -n -o FSTYPE,OPTIONS /run/virtkube/payload
+expect "in the guest: /run/virtkube/payload is a read-only iso9660 mount" grep -qE '^iso9660 +ro[,$]' <<<"$out"
+run vk ssh -- readlink -f /dev/disk/by-label/VKPAYLOAD
+expect "found by its label VKPAYLOAD ($out)" grep -q '^/dev/sr' <<<"$out"
+run vk ssh -- test -d /run/virtkube/seed/virtkube/bin
+expect_rc 1 "the seed carries no bin/"
+run vk ssh -- cmp /run/virtkube/payload/bin/kubelet /usr/local/bin/kubelet
+expect_rc 0 "the installed kubelet is the payload ISO's"
+
 run vk logs --provisioning
 expect_rc 0 "logs --provisioning exits 0"
 last_is_containerd() { test "$(grep '^==>' <<<"$out" | tail -n 1)" = "==> /var/log/virtkube/containerd.log <=="; }
@@ -61,6 +81,7 @@ expect "with the same stage" grep -q "provisioning failed in the guest at stage 
 
 run vk delete
 expect_rc 0 "delete exits 0"
+expect "the payload ISO stays in the cache for the version's other profiles" test -f "$iso"
 no_entries() { ! grep -q "$PROFILE" "$KUBECONFIG"; }
 expect "the kubeconfig keeps no entry of the profile" no_entries
 absent() { ! e2e_virsh "$1" "$2" >/dev/null 2>&1; }
