@@ -24,33 +24,12 @@ export https_proxy=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 http_proxy=
 unset LIBVIRT_DEFAULT_URI VIRTKUBE_PROFILE
 
 "$py" -c 'import struct,sys; open(sys.argv[1],"wb").write(b"QFI\xfb"+struct.pack(">I",3)+b"\0"*16+struct.pack(">Q",1<<30)+b"\0"*480)' "$tmp/base.qcow2"
-"$py" - "$src" "$tmp/mirror" "$version" "${SMALL:-0}" <<'PY'
-import hashlib, io, json, os, re, sys, tarfile
-src, out, version, small = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
-# Approximate sizes of the v1.35 release files (MiB).
-sizes = {"kubeadm": 72, "kubelet": 78, "kubectl": 57, "containerd": 37, "runc": 11, "cni-plugins": 50, "crictl": 19}
-def put(url, data):
-    path = os.path.join(out, url.split("/", 3)[3])
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(data)
-table = json.load(open(os.path.join(src, "vm-images/kubernetes/releases.json")))
-rel = next(r for r in table["releases"] if r["kubernetes"] == version)
-for a in table["artifacts"]:
-    e = {k: re.sub(r"\$\{(\w+)\}", lambda m: rel[m.group(1)], v) for k, v in a.items()}
-    body = b"\0" * (4096 if small else sizes[e["id"]] << 20)
-    if e["id"] == "crictl":
-        buf = io.BytesIO()
-        with tarfile.open(fileobj=buf, mode="w:gz") as t:
-            info = tarfile.TarInfo("crictl")
-            info.size, info.mode = len(body), 0o755
-            t.addfile(info, io.BytesIO(body))
-        body = buf.getvalue()
-    put(e["url"], body)
-    h, name = hashlib.sha256(body).hexdigest(), e["url"].rsplit("/", 1)[1]
-    s = h if e["checksum_url"].startswith("https://dl.k8s.io/") else "%s  %s\n" % (h, e.get("checksum_name") or name)
-    put(e["checksum_url"], s.encode())
-PY
+# Approximate sizes of the v1.35 release files (MiB); SMALL=1: mkmirror's few-KiB files.
+sizes=()
+if [ "${SMALL:-0}" != 1 ]; then
+	for s in kubeadm=72 kubelet=78 kubectl=57 containerd=37 runc=11 cni-plugins=50 crictl=19; do sizes+=(--size "$s"); done
+fi
+"$py" "$src/tests/fakes/mkmirror.py" "$src" "$tmp/mirror" "$version" "${sizes[@]}"
 "$build/virtkube" -q start --download-only --image "$tmp/base.qcow2" --kubernetes-version "$version" --mirror "$tmp/mirror" --no-progress >/dev/null
 
 # start_one PROFILE: one start of a new profile; sets wall_ms, cpu_ms, timing, built, seed_kib, payload_mib.

@@ -16,40 +16,7 @@ img=$TEST_TMP/base.qcow2
 # A mirror laid out like the upstream hosts, each file with its published
 # checksum; crictl is a real tarball (start takes the binary out of it).
 mirror=$TEST_TMP/mirror
-"$py" - "$top_srcdir" "$mirror" "$version" <<'PY'
-import hashlib, io, json, os, re, sys, tarfile
-src, out, version = sys.argv[1:4]
-def put(url, data):
-    path = os.path.join(out, url.split("/", 3)[3])
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "wb") as f:
-        f.write(data)
-def publish(a, data):
-    put(a["url"], data)
-    h, name = hashlib.sha256(data).hexdigest(), a["url"].rsplit("/", 1)[1]
-    if a["checksum_url"].startswith("https://dl.k8s.io/"):
-        s = h
-    elif a.get("checksum_name"):
-        s = "%s  %s\n" % (h, a["checksum_name"])
-    else:
-        s = "%s  %s\n" % (h, name)
-    put(a["checksum_url"], s.encode())
-def tgz(name, data):
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as t:
-        info = tarfile.TarInfo(name)
-        info.size, info.mode = len(data), 0o755
-        t.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
-table = json.load(open(os.path.join(src, "vm-images/kubernetes/releases.json")))
-for rel in table["releases"]:
-    if rel["kubernetes"] != version:
-        continue
-    for a in table["artifacts"]:
-        e = {k: re.sub(r"\$\{(\w+)\}", lambda m: rel[m.group(1)], v) for k, v in a.items()}
-        body = b"#!fake " + e["id"].encode() + b"\n" + os.urandom(4000)
-        publish(e, tgz("crictl", body) if e["id"] == "crictl" else body)
-PY
+"$py" "$top_srcdir/tests/fakes/mkmirror.py" "$top_srcdir" "$mirror" "$version"
 check "the test mirror was built" test -d "$mirror/release/$version/bin/linux/amd64"
 
 # Someone else's kubeconfig entries must survive all of this.
