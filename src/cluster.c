@@ -345,6 +345,29 @@ static int define_domain(struct vk_profile *p, virConnectPtr conn, const struct 
 	return vk_domain_define(conn, xml, err);
 }
 
+/* A stopped domain keeps the payload ISO path it was defined with; after a
+ * cache clean or a changed input the version's ISO has another name, and a
+ * guest that still has provisioning to do would find no payload. */
+static int repoint_payload(struct vk_profile *p, virConnectPtr conn, const char *domain, const char *path,
+			   struct vk_error *err)
+{
+	_cleanup_free_ char *disk = vk_domxml_payload_cdrom(path);
+	bool changed = false;
+
+	if (vk_domain_set_cdrom(conn, domain, "sdb", path, disk, &changed, err) < 0) {
+		if (err && err->code == VK_ERR_UNSUPPORTED) {
+			/* libvirt's test driver: no guest reads the cdrom there anyway */
+			vk_debug("profile '%s': %s", p->name, err->message);
+			vk_error_clear(err);
+			return 0;
+		}
+		return -1;
+	}
+	if (changed)
+		vk_info("profile '%s': the payload cdrom now reads '%s'", p->name, path);
+	return 0;
+}
+
 int vk_cluster_start(struct vk_profile *p, const struct vk_start_opts *o, struct vk_start_result *res,
 		     struct vk_error *err)
 {
@@ -433,6 +456,8 @@ int vk_cluster_start(struct vk_profile *p, const struct vk_start_opts *o, struct
 		const char *saved = vk_profile_get_str(p, "accel");
 
 		accel = saved && strcmp(saved, "kvm") == 0 ? VK_ACCEL_KVM : VK_ACCEL_TCG;
+		if (o->payload_path && repoint_payload(p, conn, domain, o->payload_path, err) < 0)
+			return -1;
 		t1 = now_s();
 		if (ensure_network(p, conn, &s, err) < 0)
 			return -1;

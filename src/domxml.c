@@ -22,6 +22,16 @@ static void add_cdrom(struct vk_strbuf *sb, const char *path, unsigned unit, con
 	vk_strbuf_addf(sb, "      <address type='drive' controller='0' bus='0' target='0' unit='%u'/>\n    </disk>\n", unit);
 }
 
+#define PAYLOAD_SOURCE_ATTRS " startupPolicy='optional'"
+
+char *vk_domxml_payload_cdrom(const char *path)
+{
+	struct vk_strbuf sb = VK_STRBUF_INIT;
+
+	add_cdrom(&sb, path, 1, PAYLOAD_SOURCE_ATTRS);
+	return vk_strbuf_detach(&sb, NULL);
+}
+
 char *vk_domxml_build(const struct vk_domain_spec *s, struct vk_error *err)
 {
 	_cleanup_strbuf_ struct vk_strbuf sb = VK_STRBUF_INIT;
@@ -86,7 +96,7 @@ char *vk_domxml_build(const struct vk_domain_spec *s, struct vk_error *err)
 	 * first boot: a domain whose payload ISO was cleaned from the cache
 	 * still boots (start builds it again before that anyway). */
 	if (s->payload_path)
-		add_cdrom(&sb, s->payload_path, 1, " startupPolicy='optional'");
+		add_cdrom(&sb, s->payload_path, 1, PAYLOAD_SOURCE_ATTRS);
 	if (s->seed_path || s->payload_path)
 		vk_strbuf_addstr(&sb, "    <controller type='scsi' model='virtio-scsi'/>\n");
 	vk_strbuf_addstr(&sb, "    <interface type='network'>\n");

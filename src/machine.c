@@ -589,6 +589,39 @@ int vk_domain_define(virConnectPtr conn, const char *xml, struct vk_error *err)
 	return 0;
 }
 
+int vk_domain_set_cdrom(virConnectPtr conn, const char *name, const char *target, const char *path,
+			const char *disk_xml, bool *changed, struct vk_error *err)
+{
+	_cleanup_dom_ virDomainPtr dom = virDomainLookupByName(conn, name);
+	_cleanup_free_ char *xml = NULL, *want_target = xasprintf("<target dev='%s'", target);
+	_cleanup_free_ char *want_source = NULL;
+	_cleanup_strbuf_ struct vk_strbuf esc = VK_STRBUF_INIT;
+
+	*changed = false;
+	if (!dom)
+		return lv_error(err, "cannot find domain '%s'", name);
+	xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+	if (!xml)
+		return lv_error(err, "cannot read the definition of domain '%s'", name);
+	if (!strstr(xml, want_target))
+		return 0;
+	vk_strbuf_add_xml_escaped(&esc, path);
+	want_source = xasprintf("<source file='%s'", esc.buf);
+	if (strstr(xml, want_source))
+		return 0;
+	if (virDomainUpdateDeviceFlags(dom, disk_xml, VIR_DOMAIN_AFFECT_CONFIG) < 0) {
+		virErrorPtr e = virGetLastError();
+		bool unsupported = e && e->code == VIR_ERR_NO_SUPPORT;
+
+		lv_error(err, "cannot point cdrom %s of domain '%s' at '%s'", target, name, path);
+		if (unsupported && err)
+			err->code = VK_ERR_UNSUPPORTED;
+		return -1;
+	}
+	*changed = true;
+	return 0;
+}
+
 int vk_domain_start(virConnectPtr conn, const char *name, struct vk_error *err)
 {
 	_cleanup_dom_ virDomainPtr dom = virDomainLookupByName(conn, name);

@@ -119,6 +119,13 @@ const char *vk_host_state_name(enum vk_host_state state);
 int vk_domain_state(virConnectPtr conn, const char *name, const char *profile, enum vk_host_state *state,
 		    struct vk_error *err);
 int vk_domain_define(virConnectPtr conn, const char *xml, struct vk_error *err);
+/* Points the cdrom TARGET (e.g. "sdb") of stopped domain NAME at PATH in its
+ * persistent definition, using DISK_XML (the whole <disk> element), unless
+ * it already reads PATH. *CHANGED says whether it did. A domain without that
+ * cdrom is left alone. Drivers that cannot change devices (libvirt's test
+ * driver) give VK_ERR_UNSUPPORTED. */
+int vk_domain_set_cdrom(virConnectPtr conn, const char *name, const char *target, const char *path,
+			const char *disk_xml, bool *changed, struct vk_error *err);
 int vk_domain_start(virConnectPtr conn, const char *name, struct vk_error *err);
 /* ACPI power button, waits up to TIMEOUT_S for shut-off, then a hard stop.
  * *FORCED says whether the hard stop was needed. A stopped domain is left alone. */

@@ -69,7 +69,7 @@ run() {
 	: >"$con"
 	[ ! -d "$c/iso" ] || iso=$c/iso
 	VIRTKUBE_SEED_DIR=$c/seed VIRTKUBE_ROOT=$c/root VIRTKUBE_CONSOLE=$con VIRTKUBE_PAYLOAD_DIR=$iso \
-		VIRTKUBE_DRY_RUN=1 bash "$c/seed/virtkube/provision" >"$c/out" 2>&1
+		VIRTKUBE_DRY_RUN=1 VIRTKUBE_DEVICE_WAIT=1 bash "$c/seed/virtkube/provision" >"$c/out" 2>&1
 	echo $? >"$c/rc"
 }
 
@@ -79,7 +79,7 @@ run_installed() {
 	local c=$tmp/$1
 	: >"$c/console"
 	VIRTKUBE_SEED_DIR=$c/seed VIRTKUBE_ROOT=$c/root VIRTKUBE_CONSOLE=$c/console \
-		VIRTKUBE_DRY_RUN=1 bash "$c/root/usr/local/sbin/virtkube-provision" >"$c/out" 2>&1
+		VIRTKUBE_DRY_RUN=1 VIRTKUBE_DEVICE_WAIT=1 bash "$c/root/usr/local/sbin/virtkube-provision" >"$c/out" 2>&1
 	echo $? >"$c/rc"
 }
 

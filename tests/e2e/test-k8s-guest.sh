@@ -79,6 +79,23 @@ run vk start
 expect_rc 1 "start on the failed, running VM fails again (${secs}s)"
 expect "with the same stage" grep -q "provisioning failed in the guest at stage 'containerd'" <<<"$err"
 
+# Provisioning is still pending and the cache is cleaned: the next start downloads again, the
+# version's payload ISO gets a new name, and the stopped domain must be pointed at it before it boots.
+run vk stop
+expect_rc 0 "stop the failed VM"
+run e2e_in_ns "$VIRTKUBE_BIN" cache clean
+expect_rc 0 "cache clean"
+expect "removes the payload ISO" test ! -e "$iso"
+run vk start --mirror "$WORK/mirror" --no-progress -v
+expect_rc 1 "start after cache clean boots and fails at containerd again (${secs}s)"
+new_iso=$(sed -n 's/.*"payload_iso": "\(.*\)".*/\1/p' "$VIRTKUBE_HOME/profiles/$PROFILE/config.json")
+expect "the payload ISO was built again under a new name ($new_iso)" test -f "$new_iso" -a "$new_iso" != "$iso"
+expect "the domain's payload cdrom now reads it" grep -qF "<source file='$new_iso'" <<<"$(e2e_virsh dumpxml --inactive "$PROFILE")"
+e2e_virsh dumpxml --inactive "$PROFILE" | grep -E "<(source file|target dev)=" | sed 's/^ */# disk: /'
+expect "the guest carried on from it (payload=iso)" grep -q "^guest: payload ok: mode=kubernetes payload=iso" <<<"$err"
+expect "up to the same stage" grep -q "provisioning failed in the guest at stage 'containerd'" <<<"$err"
+iso=$new_iso
+
 run vk delete
 expect_rc 0 "delete exits 0"
 expect "the payload ISO stays in the cache for the version's other profiles" test -f "$iso"

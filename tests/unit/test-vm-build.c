@@ -58,6 +58,11 @@ static void test_domxml_payload(const struct vk_domain_spec *base)
 		 "a hostile payload path is escaped");
 	ok(alone && strstr(alone, "o'me") == NULL, "and never appears raw");
 	contains(alone, "<controller type='scsi' model='virtio-scsi'/>", "a payload alone still gets its controller");
+	{
+		_cleanup_free_ char *disk = vk_domxml_payload_cdrom(s.payload_path);
+
+		ok(alone && disk && strstr(alone, disk), "the payload <disk> element alone is the one in the domain XML");
+	}
 }
 
 static void test_domxml(void)

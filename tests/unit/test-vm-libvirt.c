@@ -305,6 +305,35 @@ static void test_watch(void)
 	vk_cluster_watch_free(w);
 }
 
+/* A stopped domain's payload cdrom is pointed at the version's current ISO. */
+static void test_repoint_payload(void)
+{
+	struct vk_start_opts o = opts();
+	struct vk_start_result res;
+	struct vk_stop_result sres;
+	struct vk_error err = { 0 };
+	_cleanup_profile_ struct vk_profile *p = open_locked("repoint");
+	_cleanup_free_ char *disk_a = NULL, *disk_b = NULL;
+	const char *a = "/cache/payload/v1.35.4-aaaaaaaaaaaa.iso", *b = "/cache/payload/v1.35.4-bbbbbbbbbbbb.iso";
+	bool changed = true;
+
+	o.payload_path = a;
+	ok(vk_cluster_start(p, &o, &res, &err) == 0 && res.created, "a profile with a payload ISO starts (%s)", err.message);
+	ok(vk_cluster_stop(p, 5, &sres, &err) == 0, "and stops");
+	disk_a = vk_domxml_payload_cdrom(a);
+	disk_b = vk_domxml_payload_cdrom(b);
+	ok(vk_domain_set_cdrom(conn, "repoint", "sdb", a, disk_a, &changed, &err) == 0 && !changed,
+	   "the cdrom already reading that ISO is left alone");
+	ok(vk_domain_set_cdrom(conn, "repoint", "sdc", b, disk_b, &changed, &err) == 0 && !changed,
+	   "a domain without that cdrom is left alone");
+	ok(vk_domain_set_cdrom(conn, "repoint", "sdb", b, disk_b, &changed, &err) < 0 && err.code == VK_ERR_UNSUPPORTED,
+	   "another ISO: the test driver cannot change devices, and says so (%s)", err.message);
+	vk_error_clear(&err);
+	o.payload_path = b;
+	ok(vk_cluster_start(p, &o, &res, &err) == 0 && !res.created,
+	   "start with another payload ISO still boots on a driver that cannot change it (%s)", err.message);
+}
+
 int main(void)
 {
 	_cleanup_free_ char *tmp = tap_tmpdir();
@@ -331,6 +360,7 @@ int main(void)
 	test_half_created();
 	test_hostile_xml_parses();
 	test_watch();
+	test_repoint_payload();
 	virConnectClose(conn);
 	vk_remove_tree(tmp, &err);
 	return done_testing();
