@@ -9,6 +9,7 @@
 #include "kube-cli.h"
 #include "ui.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
@@ -83,19 +84,11 @@ static char *expand(const char *tpl, const char *ip, long long port, const char 
 	return vk_strbuf_detach(&sb, NULL);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The Service, waiting up to WAIT_S seconds for it to appear; a missing one
  * is told apart from a missing namespace. */
 static json_t *get_service(struct vk_kube *k, const char *ns, const char *name, long wait_s, struct vk_error *err)
 {
-	long long deadline = now_ms() + wait_s * 1000;
+	long long deadline = vk_now_ms() + wait_s * 1000;
 
 	for (;;) {
 		json_t *svc = vk_kube_get(k, "v1", "Service", ns, name, err);
@@ -103,7 +96,7 @@ static json_t *get_service(struct vk_kube *k, const char *ns, const char *name, 
 
 		if (svc || err->code != VK_ERR_NOT_FOUND)
 			return svc;
-		if (now_ms() < deadline) {
+		if (vk_now_ms() < deadline) {
 			nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000000L }, NULL);
 			continue;
 		}

@@ -213,12 +213,12 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 			vk_artifact_paths_release(&paths);
 			return cli_fail(&err);
 		}
-		if (version)
+		if (version) {
 			printf("downloaded and verified what Kubernetes %s needs%s\n", version, o.image ? "" : ", and the base image");
-		if (iso)
 			printf("payload ISO: %s\n", iso);
-		else
+		} else {
 			printf("downloaded and verified the base image%s\n", o.image ? " (none needed: --image)" : "");
+		}
 		if (paths.image)
 			printf("image: %s\n", paths.image);
 		vk_artifact_paths_release(&paths);

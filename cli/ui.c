@@ -13,6 +13,7 @@
 #include <term.h>
 
 #include "fetch.h"
+#include "util/clock.h"
 #include "util/xalloc.h"
 
 #define VK_UI_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -168,14 +169,6 @@ struct ui_progress {
 	long last_draw_ms;
 };
 
-static long ui_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static int put_stderr(int c)
 {
 	return fputc(c, stderr);
@@ -304,7 +297,7 @@ static void redraw(struct ui_progress *ui)
 	}
 	ui->drawn = ui->nbars;
 	fflush(stderr);
-	ui->last_draw_ms = ui_now_ms();
+	ui->last_draw_ms = vk_now_ms();
 }
 
 static void plain_line(struct ui_bar *b)
@@ -338,7 +331,7 @@ static void plain_line(struct ui_bar *b)
 			fprintf(stderr, "downloading %s: %s, %s/s\n", b->name, now, rate);
 	}
 	fflush(stderr);
-	b->last_plain_ms = ui_now_ms();
+	b->last_plain_ms = vk_now_ms();
 }
 
 void ui_progress_report(const struct vk_fetch_progress *p, void *data)
@@ -357,11 +350,11 @@ void ui_progress_report(const struct vk_fetch_progress *p, void *data)
 	b->attempt = p->attempt;
 	b->state = p->state;
 	if (ui->tty) {
-		if (change || ui_now_ms() - ui->last_draw_ms >= TTY_INTERVAL_MS)
+		if (change || vk_now_ms() - ui->last_draw_ms >= TTY_INTERVAL_MS)
 			redraw(ui);
 		return;
 	}
-	if (p->state != VK_FETCH_RUNNING || ui_now_ms() - b->last_plain_ms >= PLAIN_INTERVAL_MS)
+	if (p->state != VK_FETCH_RUNNING || vk_now_ms() - b->last_plain_ms >= PLAIN_INTERVAL_MS)
 		plain_line(b);
 }
 

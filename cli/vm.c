@@ -56,7 +56,7 @@ int cli_vm_exec_ssh(const struct vk_profile *p, const char *const *cmd, int ncmd
 	fflush(NULL);
 	execvp("ssh", argv);
 	ui_error_msg("cannot run ssh: %s", strerror(errno));
-	fprintf(stderr, "hint: install the OpenSSH client (apt-get install openssh-client / dnf install openssh-clients)\n");
+	fprintf(stderr, "hint: %s\n", VK_SSH_INSTALL_HINT);
 	vk_guest_ssh_argv_free(argv);
 	return VK_EXIT_FAILED;
 }

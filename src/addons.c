@@ -10,6 +10,7 @@
 
 #include "datadir.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/fs.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
@@ -300,22 +301,14 @@ int vk_addon_apply(struct vk_kube *k, const struct vk_profile *p, const struct v
 	return 0;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int vk_addon_wait(struct vk_kube *k, const struct vk_addon *a, long timeout_ms, vk_addon_progress progress,
 		  void *data, struct vk_error *err)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = vk_now_ms() + timeout_ms;
 
 	for (size_t i = 0; i < a->nwaits; i++) {
 		const struct vk_addon_wait *w = &a->waits[i];
-		long long left = deadline - now_ms();
+		long long left = deadline - vk_now_ms();
 
 		report(progress, data, a->name, "waiting for %s %s/%s", w->kind, w->ns, w->name);
 		if (vk_kube_wait_ready(k, w->kind, w->ns, w->name, left > 0 ? (long)left : 1, err) < 0)
@@ -328,7 +321,7 @@ int vk_addon_delete(struct vk_kube *k, const struct vk_profile *p, const struct 
 		    long timeout_ms, size_t *deleted, struct vk_error *err)
 {
 	_cleanup_manifest_ struct vk_manifest m = { 0 };
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = vk_now_ms() + timeout_ms;
 
 	*deleted = 0;
 	if (vk_addon_manifest(a, p, &m, err) < 0)
@@ -360,7 +353,7 @@ int vk_addon_delete(struct vk_kube *k, const struct vk_profile *p, const struct 
 				return vk_error_prefix(err, "addon '%s'", a->name);
 			}
 			json_decref(ns);
-			if (now_ms() >= deadline) {
+			if (vk_now_ms() >= deadline) {
 				vk_error_set(err, VK_ERR_TIMEOUT,
 					     "addon '%s': timed out after %lds waiting for Namespace '%s' to be deleted",
 					     a->name, (timeout_ms + 999) / 1000, o->name);
@@ -457,7 +450,7 @@ int vk_addons_apply_enabled(struct vk_kube *k, struct vk_profile *p, const char 
 {
 	_cleanup_addons_ struct vk_addon_registry reg = { 0 };
 	_cleanup_strv_ char **names = NULL;
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = vk_now_ms() + timeout_ms;
 
 	if (vk_addons_load(&reg, NULL, err) < 0)
 		return -1;
@@ -490,7 +483,7 @@ int vk_addons_apply_enabled(struct vk_kube *k, struct vk_profile *p, const char 
 		return 0;
 	for (char **n = names; *n; n++) {
 		const struct vk_addon *a = vk_addons_find(&reg, *n, err);
-		long long left = deadline - now_ms();
+		long long left = deadline - vk_now_ms();
 
 		if (vk_addon_wait(k, a, left > 0 ? (long)left : 1, progress, data, err) < 0)
 			return -1;

@@ -14,6 +14,7 @@
 #include "image.h"
 #include "sshkey.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/xalloc.h"
@@ -354,7 +355,7 @@ static int repoint_payload(struct vk_profile *p, virConnectPtr conn, const char 
 	_cleanup_free_ char *disk = vk_domxml_payload_cdrom(path);
 	bool changed = false;
 
-	if (vk_domain_set_cdrom(conn, domain, "sdb", path, disk, &changed, err) < 0) {
+	if (vk_domain_set_cdrom(conn, domain, VK_DOMXML_PAYLOAD_TARGET, path, disk, &changed, err) < 0) {
 		if (err && err->code == VK_ERR_UNSUPPORTED) {
 			/* libvirt's test driver: no guest reads the cdrom there anyway */
 			vk_debug("profile '%s': %s", p->name, err->message);
@@ -584,7 +585,7 @@ struct vk_cluster_watch {
 	virConnectPtr conn;
 	char *domain;
 	char *profile;
-	struct timespec last;
+	long long last_ms;  /* when libvirt was last asked (0: never) */
 };
 
 struct vk_cluster_watch *vk_cluster_watch_new(const struct vk_profile *p, struct vk_error *err)
@@ -605,14 +606,12 @@ int vk_cluster_watch_check(void *data, struct vk_error *err)
 {
 	struct vk_cluster_watch *w = data;
 	enum vk_host_state state;
-	struct timespec now;
+	long long now = vk_now_ms();
 
 	/* Callers poll every half second or so; libvirt is asked once a second. */
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	if ((w->last.tv_sec || w->last.tv_nsec) &&
-	    (now.tv_sec - w->last.tv_sec) * 1000 + (now.tv_nsec - w->last.tv_nsec) / 1000000 < 1000)
+	if (w->last_ms && now - w->last_ms < 1000)
 		return 0;
-	w->last = now;
+	w->last_ms = now;
 	if (vk_domain_state(w->conn, w->domain, w->profile, &state, err) < 0)
 		return vk_error_prefix(err, "cannot tell whether the VM of profile '%s' still runs", w->profile);
 	if (state == VK_HOST_RUNNING)

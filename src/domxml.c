@@ -2,7 +2,9 @@
 #include "domxml.h"
 
 #include <stdbool.h>
+#include <stdlib.h>
 
+#include "util/cleanup.h"
 #include "util/strbuf.h"
 
 /* Appends FMT with one %s replaced by VALUE escaped: keeps the template readable. */
@@ -22,13 +24,12 @@ static void add_cdrom(struct vk_strbuf *sb, const char *path, unsigned unit, con
 	vk_strbuf_addf(sb, "      <address type='drive' controller='0' bus='0' target='0' unit='%u'/>\n    </disk>\n", unit);
 }
 
-#define PAYLOAD_SOURCE_ATTRS " startupPolicy='optional'"
-
 char *vk_domxml_payload_cdrom(const char *path)
 {
 	struct vk_strbuf sb = VK_STRBUF_INIT;
 
-	add_cdrom(&sb, path, 1, PAYLOAD_SOURCE_ATTRS);
+	/* unit 1: VK_DOMXML_PAYLOAD_TARGET */
+	add_cdrom(&sb, path, 1, " startupPolicy='optional'");
 	return vk_strbuf_detach(&sb, NULL);
 }
 
@@ -95,8 +96,11 @@ char *vk_domxml_build(const struct vk_domain_spec *s, struct vk_error *err)
 	/* Shared by every profile of a Kubernetes version and only read at the
 	 * first boot: a domain whose payload ISO was cleaned from the cache
 	 * still boots (start builds it again before that anyway). */
-	if (s->payload_path)
-		add_cdrom(&sb, s->payload_path, 1, PAYLOAD_SOURCE_ATTRS);
+	if (s->payload_path) {
+		_cleanup_free_ char *payload = vk_domxml_payload_cdrom(s->payload_path);
+
+		vk_strbuf_addstr(&sb, payload);
+	}
 	if (s->seed_path || s->payload_path)
 		vk_strbuf_addstr(&sb, "    <controller type='scsi' model='virtio-scsi'/>\n");
 	vk_strbuf_addstr(&sb, "    <interface type='network'>\n");

@@ -36,6 +36,10 @@ struct vk_domain_spec {
 /* Returns the domain XML (caller frees), or NULL when a required field is missing. */
 char *vk_domxml_build(const struct vk_domain_spec *spec, struct vk_error *err);
 
-/* The payload ISO's <disk> element, as vk_domxml_build writes it (sdb): for
- * pointing an existing domain at another ISO (caller frees). */
+/* The payload ISO's cdrom target in the domains vk_domxml_build writes. */
+#define VK_DOMXML_PAYLOAD_TARGET "sdb"
+
+/* The payload ISO's <disk> element, as vk_domxml_build writes it (at
+ * VK_DOMXML_PAYLOAD_TARGET): for pointing an existing domain at another ISO
+ * (caller frees). */
 char *vk_domxml_payload_cdrom(const char *path);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
@@ -48,14 +49,6 @@ struct xfer {
 	long last_report_ms;
 	char errbuf[CURL_ERROR_SIZE];
 };
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 static long env_long(const char *name, long fallback)
 {
@@ -357,7 +350,7 @@ static void report(const struct vk_fetch_options *opt, struct xfer *x, int state
 
 	if (!opt->progress)
 		return;
-	elapsed = now_ms() - x->attempt_ms;
+	elapsed = vk_now_ms() - x->attempt_ms;
 	p.index = x->index;
 	p.name = x->item->name ? x->item->name : x->item->url;
 	p.now = x->have;
@@ -365,7 +358,7 @@ static void report(const struct vk_fetch_options *opt, struct xfer *x, int state
 	p.rate = elapsed > 0 ? (double)(x->have - x->start) * 1000.0 / (double)elapsed : 0.0;
 	p.attempt = x->item->attempts;
 	p.state = state;
-	x->last_report_ms = now_ms();
+	x->last_report_ms = vk_now_ms();
 	opt->progress(&p, opt->progress_data);
 }
 
@@ -420,7 +413,7 @@ static int xferinfo(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_of
 	(void)dlnow;
 	(void)ultotal;
 	(void)ulnow;
-	if (x->opt->progress && now_ms() - x->last_report_ms >= x->opt->progress_interval_ms)
+	if (x->opt->progress && vk_now_ms() - x->last_report_ms >= x->opt->progress_interval_ms)
 		report(x->opt, x, VK_FETCH_RUNNING);
 	return 0;
 }
@@ -546,7 +539,7 @@ static int start_attempt(struct run *run, struct xfer *x, struct vk_error *err)
 	if (curl_multi_add_handle(run->multi, e) != CURLM_OK)
 		return vk_error_set(err, VK_ERR_FAILED, "cannot start the download of '%s'", url);
 	x->phase = PHASE_RUNNING;
-	x->attempt_ms = now_ms();
+	x->attempt_ms = vk_now_ms();
 	vk_debug("fetch: attempt %d of '%s'%s", x->item->attempts, url, x->start ? " (resuming)" : "");
 	report(opt, x, VK_FETCH_STARTED);
 	return 0;
@@ -575,7 +568,7 @@ static void schedule_retry(struct run *run, struct xfer *x, long delay_ms)
 {
 	close_xfer_file(x);
 	x->phase = PHASE_PENDING;
-	x->next_try_ms = now_ms() + delay_ms;
+	x->next_try_ms = vk_now_ms() + delay_ms;
 	report(run->opt, x, VK_FETCH_RETRYING);
 }
 
@@ -799,7 +792,7 @@ int vk_fetch_run(struct vk_fetch_item *items, size_t n, const struct vk_fetch_op
 
 	for (;;) {
 		size_t running = 0, pending = 0;
-		long now = now_ms(), wait_ms = 1000;
+		long now = vk_now_ms(), wait_ms = 1000;
 		int still = 0, numfds = 0, msgs;
 		CURLMsg *msg;
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
@@ -297,18 +298,10 @@ const char *vk_guestlog_failure_log(const struct vk_guestlog *g)
 	return mut->joined.buf;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 int vk_guestlog_wait(struct vk_guestlog *g, const char *profile, long timeout_ms, long interval_ms,
 		     vk_guest_event_fn fn, vk_guest_check_fn check, void *data, struct vk_error *err)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = vk_now_ms() + timeout_ms;
 
 	for (;;) {
 		if (vk_guestlog_poll(g, fn, data, err) < 0)
@@ -333,7 +326,7 @@ int vk_guestlog_wait(struct vk_guestlog *g, const char *profile, long timeout_ms
 			return 0;
 		if (check && check(data, err) < 0)
 			return -1;
-		if (now_ms() >= deadline) {
+		if (vk_now_ms() >= deadline) {
 			const char *last = vk_guestlog_last_stage(g);
 
 			if (last)

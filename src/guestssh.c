@@ -13,6 +13,7 @@
 
 #include "cluster.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/fs.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
@@ -69,20 +70,12 @@ void vk_guest_ssh_argv_free(char **argv)
 	free(argv);
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 int vk_guest_run(const struct vk_profile *p, const char *command, long timeout_ms, char **out, int *status,
 		 struct vk_error *err)
 {
 	char **argv = vk_guest_ssh_argv(p, &command, 1, true, err);
 	struct vk_strbuf buf = VK_STRBUF_INIT;
-	long deadline = now_ms() + timeout_ms;
+	long deadline = vk_now_ms() + timeout_ms;
 	int pipefd[2], execfd[2], wstatus = 0, exec_errno = 0, rc = -1;
 	bool timed_out = false;
 	pid_t pid;
@@ -135,7 +128,7 @@ int vk_guest_run(const struct vk_profile *p, const char *command, long timeout_m
 	close(execfd[0]);
 	for (; !exec_errno;) {
 		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
-		long left = deadline - now_ms();
+		long left = deadline - vk_now_ms();
 		char chunk[4096];
 		ssize_t n;
 
@@ -163,7 +156,7 @@ int vk_guest_run(const struct vk_profile *p, const char *command, long timeout_m
 		vk_error_hint(err, "is the VM up? 'virtkube status -p %s', 'virtkube logs -p %s'", p->name, p->name);
 	} else if (exec_errno) {
 		vk_error_set_errno(err, VK_ERR_NOT_FOUND, exec_errno, "cannot run ssh for profile '%s'", p->name);
-		vk_error_hint(err, "install the OpenSSH client (apt-get install openssh-client / dnf install openssh-clients)");
+		vk_error_hint(err, VK_SSH_INSTALL_HINT);
 	} else {
 		if (status)
 			*status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 255;

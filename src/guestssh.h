@@ -6,6 +6,9 @@
 #include "profile.h"
 #include "util/error.h"
 
+/* What to tell a user whose machine has no ssh client. */
+#define VK_SSH_INSTALL_HINT "install the OpenSSH client (apt-get install openssh-client / dnf install openssh-clients)"
+
 /* The ssh argument list (NULL-terminated, "ssh" first) that logs into P's VM
  * as the provisioning user with the profile's key, without host-key prompts
  * or known_hosts entries, then "--" and the NCMD words of CMD (none: a login

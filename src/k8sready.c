@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
@@ -14,14 +15,6 @@
 #define POLL_REQUEST_TIMEOUT_MS 5000
 /* A certificate problem that persists this many polls in a row ends the wait. */
 #define TLS_FAILURES_FATAL 3
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 int vk_apiserver_check(struct vk_kube *k, bool *ready, char **why, struct vk_error *err)
 {
@@ -73,7 +66,7 @@ static int poll_until(struct vk_kube *k, const char *node, check_fn fn, const st
 		      char **last, struct vk_error *err)
 {
 	long interval = o->interval_ms > 0 ? o->interval_ms : 1000;
-	long deadline = now_ms() + o->timeout_ms;
+	long deadline = vk_now_ms() + o->timeout_ms;
 	int tls_in_a_row = 0;
 
 	vk_kube_set_timeout(k, POLL_REQUEST_TIMEOUT_MS);
@@ -108,7 +101,7 @@ static int poll_until(struct vk_kube *k, const char *node, check_fn fn, const st
 			vk_kube_set_timeout(k, 0);
 			return -1;
 		}
-		if (now_ms() >= deadline) {
+		if (vk_now_ms() >= deadline) {
 			vk_kube_set_timeout(k, 0);
 			return 1;
 		}

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/strbuf.h"
@@ -849,14 +850,6 @@ int vk_kube_check_ready(struct vk_kube *k, const char *kind, const char *ns, con
 	return rc;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const char *ready_word(const char *kind)
 {
 	if (strcmp(kind, "Deployment") == 0)
@@ -871,7 +864,7 @@ static const char *ready_word(const char *kind)
 int vk_kube_wait_ready(struct vk_kube *k, const char *kind, const char *ns, const char *name, long timeout_ms,
 		       struct vk_error *err)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = vk_now_ms() + timeout_ms;
 	long delay_ms = 100;
 
 	for (;;) {
@@ -883,7 +876,7 @@ int vk_kube_wait_ready(struct vk_kube *k, const char *kind, const char *ns, cons
 			return -1;
 		if (ready)
 			return 0;
-		left = deadline - now_ms();
+		left = deadline - vk_now_ms();
 		if (left <= 0) {
 			vk_error_set(err, VK_ERR_TIMEOUT, "timed out after %lds waiting for %s '%s/%s' to %s (%s)",
 				     (timeout_ms + 999) / 1000, kind, ns, name, ready_word(kind), why ? why : "");

@@ -15,6 +15,7 @@
 #include <yaml.h>
 
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/fs.h"
 #include "util/lock.h"
 #include "util/log.h"
@@ -497,14 +498,6 @@ static void wlocks_release(struct wlocks *w)
 	vk_lock_release(&w->flock);
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* True when LOCK was created by a virtkube: one that died, since every
  * virtkube holds the flock (which the caller holds now) while it has one. */
 static bool lock_left_by_virtkube(const char *lock)
@@ -522,7 +515,7 @@ static bool lock_left_by_virtkube(const char *lock)
 static int kubectl_lock(const char *path, struct wlocks *w, struct vk_error *err)
 {
 	_cleanup_free_ char *lock = xasprintf("%s.lock", path);
-	long start = now_ms();
+	long start = vk_now_ms();
 	struct stat st;
 	long age = -1;
 
@@ -547,7 +540,7 @@ static int kubectl_lock(const char *path, struct wlocks *w, struct vk_error *err
 				return vk_error_set_errno(err, VK_ERR_IO, errno, "cannot remove the stale lock file '%s'", lock);
 			continue;
 		}
-		if (now_ms() - start >= vk_kubeconfig_lock_timeout_ms)
+		if (vk_now_ms() - start >= vk_kubeconfig_lock_timeout_ms)
 			break;
 		usleep(20 * 1000);
 	}

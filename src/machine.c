@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
@@ -53,14 +54,6 @@ static void quiet_errors(void *ud, virErrorPtr e)
 {
 	(void)ud;
 	(void)e;
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void sleep_ms(long ms)
@@ -638,7 +631,7 @@ int vk_domain_start(virConnectPtr conn, const char *name, struct vk_error *err)
 int vk_domain_shutdown(virConnectPtr conn, const char *name, int timeout_s, bool *forced, struct vk_error *err)
 {
 	_cleanup_dom_ virDomainPtr dom = virDomainLookupByName(conn, name);
-	long long deadline = now_ms() + (long long)timeout_s * 1000;
+	long long deadline = vk_now_ms() + (long long)timeout_s * 1000;
 	int st, reason;
 
 	*forced = false;
@@ -651,7 +644,7 @@ int vk_domain_shutdown(virConnectPtr conn, const char *name, int timeout_s, bool
 		if (virDomainShutdown(dom) < 0)
 			vk_info("ACPI shutdown of '%s' refused (%s); stopping it hard", name, lv_msg());
 	}
-	while (now_ms() < deadline) {
+	while (vk_now_ms() < deadline) {
 		if (virDomainGetState(dom, &st, &reason, 0) == 0 && st == VIR_DOMAIN_SHUTOFF)
 			return 0;
 		sleep_ms(250);
@@ -688,7 +681,7 @@ static bool ssh_answers(const struct sockaddr_in *sa, long budget_ms)
 	struct pollfd pfd;
 	char banner[8];
 	size_t got = 0;
-	long long deadline = now_ms() + budget_ms;
+	long long deadline = vk_now_ms() + budget_ms;
 	int soerr = 0;
 	socklen_t len = sizeof(soerr);
 
@@ -700,7 +693,7 @@ static bool ssh_answers(const struct sockaddr_in *sa, long budget_ms)
 	if (poll(&pfd, 1, (int)budget_ms) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &len) < 0 || soerr)
 		return false;
 	while (got < 4) {
-		long left = (long)(deadline - now_ms());
+		long left = (long)(deadline - vk_now_ms());
 		ssize_t n;
 
 		pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
@@ -717,18 +710,18 @@ static bool ssh_answers(const struct sockaddr_in *sa, long budget_ms)
 int vk_wait_ssh(const char *host, int port, long timeout_ms, struct vk_error *err)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
-	long long start = now_ms(), deadline = start + timeout_ms;
+	long long start = vk_now_ms(), deadline = start + timeout_ms;
 
 	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
 		return vk_error_set(err, VK_ERR_INVALID, "'%s' is not an IPv4 address", host);
-	while (now_ms() < deadline) {
-		long long attempt = now_ms();
+	while (vk_now_ms() < deadline) {
+		long long attempt = vk_now_ms();
 		long left = (long)(deadline - attempt);
 
 		if (ssh_answers(&sa, left < 5000 ? left : 5000))
 			return 0;
 		/* Refused or unreachable comes back at once: do not spin. */
-		if (now_ms() - attempt < 500)
+		if (vk_now_ms() - attempt < 500)
 			sleep_ms(500);
 	}
 	return vk_error_set(err, VK_ERR_TIMEOUT, "the guest did not answer SSH on %s:%d within %ld s", host, port,

@@ -11,14 +11,7 @@
 #include <unistd.h>
 
 #include "xalloc.h"
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
+#include "clock.h"
 
 static long read_holder_pid(int fd)
 {
@@ -33,7 +26,7 @@ static long read_holder_pid(int fd)
 int vk_lock_acquire(struct vk_lock *lock, const char *path, const char *what, long timeout_ms,
 		    struct vk_error *err)
 {
-	long deadline = now_ms() + timeout_ms;
+	long deadline = vk_now_ms() + timeout_ms;
 	char pidbuf[32];
 	int fd, len;
 
@@ -49,7 +42,7 @@ int vk_lock_acquire(struct vk_lock *lock, const char *path, const char *what, lo
 			close(fd);
 			return vk_error_set_errno(err, VK_ERR_IO, saved, "cannot lock '%s'", path);
 		}
-		if (now_ms() >= deadline) {
+		if (vk_now_ms() >= deadline) {
 			long pid = read_holder_pid(fd);
 
 			close(fd);

@@ -12,6 +12,7 @@
 #include "provision.h"
 #include "tap.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/fs.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
@@ -166,14 +167,6 @@ static pid_t fake_guest(const char *path, const char *const *lines, int delay_ms
 	return pid;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 static int stop_after_three(void *data, struct vk_error *err)
 {
 	int *calls = data;
@@ -210,9 +203,9 @@ static void test_wait(const char *tmp)
 
 	g = vk_guestlog_new(bad_log, 0);
 	pid = fake_guest(bad_log, bad, 30);
-	t0 = now_ms();
+	t0 = vk_now_ms();
 	ok(vk_guestlog_wait(g, "dev", 20000, 20, NULL, NULL, NULL, &err) < 0, "wait fails when the guest reports VIRTKUBE-FAILED containerd");
-	ok(now_ms() - t0 < 10000, "at once, not at the timeout");
+	ok(vk_now_ms() - t0 < 10000, "at once, not at the timeout");
 	is_int(err.code, VK_ERR_GUEST, "with the guest error code");
 	contains(err.message, "stage 'containerd'", "naming the stage");
 	contains(err.message, "containerd did not start", "with its detail");
@@ -223,9 +216,9 @@ static void test_wait(const char *tmp)
 
 	append(quiet_log, "VIRTKUBE-STAGE payload ok\n");
 	g = vk_guestlog_new(quiet_log, 0);
-	t0 = now_ms();
+	t0 = vk_now_ms();
 	ok(vk_guestlog_wait(g, "dev", 300, 50, NULL, NULL, NULL, &err) < 0 && err.code == VK_ERR_TIMEOUT, "a guest that stops talking times out");
-	ok(now_ms() - t0 >= 300, "after the timeout");
+	ok(vk_now_ms() - t0 >= 300, "after the timeout");
 	contains(err.message, "waiting for the guest to finish provisioning", "the message says what was awaited");
 	contains(err.message, "'payload'", "and the last stage seen");
 	contains(err.hint, "virtkube logs -p dev", "the hint points at virtkube logs");
@@ -353,9 +346,9 @@ static void test_guest_run(const char *tmp)
 
 		vk_write_file_atomic(ssh, script, strlen(script), 0755, &err);
 	}
-	t0 = now_ms();
+	t0 = vk_now_ms();
 	ok(vk_guest_run(p, "true", 300, &out, &status, &err) < 0 && err.code == VK_ERR_TIMEOUT, "a hanging ssh times out");
-	ok(now_ms() - t0 < 10000, "and is killed, not waited for");
+	ok(vk_now_ms() - t0 < 10000, "and is killed, not waited for");
 	contains(err.message, "gave no answer within 300 ms", "saying how long it waited");
 
 	setenv("PATH", "/nonexistent", 1);

@@ -16,16 +16,9 @@
 #include "profile.h"
 #include "tap.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 static char *slurp(const char *path)
 {
@@ -55,7 +48,7 @@ static pid_t start_fake(const char *dir, const char *ca, const char *crt, const 
 	const char *srcdir = getenv("top_srcdir");
 	_cleanup_free_ char *script = xasprintf("%s/tests/fakes/kube-apiserver.py", srcdir ? srcdir : VK_BUILD_SRCDIR);
 	_cleanup_free_ char *port_file = xasprintf("%s/port", dir);
-	long deadline = now_ms() + 60000;
+	long deadline = vk_now_ms() + 60000;
 	pid_t pid;
 
 	pid = fork();
@@ -74,7 +67,7 @@ static pid_t start_fake(const char *dir, const char *ca, const char *crt, const 
 		       "--key", key, "--node-name", "dev", (char *)NULL);
 		_exit(127);
 	}
-	while (now_ms() < deadline) {
+	while (vk_now_ms() < deadline) {
 		_cleanup_free_ char *p = slurp(port_file);
 		int st;
 
@@ -143,9 +136,9 @@ int main(void)
 	ok(why && *why, "with a reason (%s)", why ? why : "");
 	free(why);
 	o.timeout_ms = 1500;
-	t0 = now_ms();
+	t0 = vk_now_ms();
 	ok(vk_wait_apiserver_ready(k, &o, &err) < 0 && err.code == VK_ERR_TIMEOUT, "an API server that never answers times out");
-	ok(now_ms() - t0 >= 1500, "after the timeout");
+	ok(vk_now_ms() - t0 >= 1500, "after the timeout");
 	contains(err.message, "/readyz", "the message names the URL waited for");
 	contains(err.message, "timed out after 1 s", "and the time");
 	contains(err.message, "last:", "and the last answer");
@@ -180,9 +173,9 @@ int main(void)
 
 	/* Trusting another CA: the server's certificate is refused, at once. */
 	k = client(port, other_ca, crt, key);
-	t0 = now_ms();
+	t0 = vk_now_ms();
 	ok(vk_wait_apiserver_ready(k, &o, &err) < 0 && err.code == VK_ERR_TLS, "a server certificate from another CA ends the wait (%s)", err.message);
-	ok(now_ms() - t0 < 15000, "without waiting for the timeout");
+	ok(vk_now_ms() - t0 < 15000, "without waiting for the timeout");
 	ok(err.hint[0], "with a hint (%s)", err.hint);
 	vk_kube_free(k);
 
