@@ -56,7 +56,7 @@ static int delete_one(struct cli_context *ctx, const char *name)
 		ui_info("profile '%s' does not exist: nothing to delete", name);
 		return VK_EXIT_OK;
 	}
-	kubernetes = vk_profile_get_bool(p, "kubernetes", true);
+	kubernetes = vk_profile_kubernetes(p);
 	if (vk_cluster_delete(p, &res, &err) < 0)
 		return cli_fail(&err);
 	if (kubernetes) {
