@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "provision.h"
 #include "sshkey.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
@@ -87,6 +88,7 @@ int vk_cluster_delete(struct vk_profile *p, struct vk_delete_result *res, struct
 	_cleanup_free_ char *lock = NULL;
 	enum vk_host_state state;
 	const char *uri = saved_uri(p);
+	bool kubernetes = vk_profile_kubernetes(p);
 
 	memset(res, 0, sizeof(*res));
 	conn = vk_machine_connect(uri, err);
@@ -116,7 +118,21 @@ int vk_cluster_delete(struct vk_profile *p, struct vk_delete_result *res, struct
 	lock = p->lock.path ? xstrdup(p->lock.path) : NULL;
 	if (lock)
 		unlink(lock);
+	if (kubernetes) {
+		struct vk_error kerr = { 0 };
+
+		/* The VM is gone either way: a kubeconfig we cannot edit is reported, not fatal. */
+		if (vk_provision_forget(p, &res->kubeconfig_removed, &res->kubeconfig, &kerr) < 0)
+			res->kubeconfig_kept = xstrdup(kerr.message);
+	}
 	return 0;
+}
+
+void vk_delete_result_release(struct vk_delete_result *res)
+{
+	free(res->kubeconfig);
+	free(res->kubeconfig_kept);
+	memset(res, 0, sizeof(*res));
 }
 
 /* ------------------------------------------------------------------ status -- */

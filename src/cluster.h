@@ -25,12 +25,20 @@ struct vk_delete_result {
 	bool domain_removed;
 	bool network_removed;
 	bool network_kept;    /* another domain still uses it */
+	bool kubeconfig_removed; /* the profile's cluster, user and context were in the kubeconfig */
+	char *kubeconfig;     /* the kubeconfig edited (owned; NULL when none was) */
+	char *kubeconfig_kept; /* why its entries were kept (owned; NULL unless that failed) */
 };
 
-/* Removes the domain, the network (if no other domain uses it), and the
- * profile's directory and lock. Works on half-created profiles. Nothing is
- * removed when libvirt cannot be reached (the VM would be orphaned). */
+/* Removes, in this order, the domain, the network (if no other domain uses
+ * it), the storage pool, the profile's directory and lock, then its
+ * kubeconfig entries. Works on half-created profiles. Nothing is removed
+ * when libvirt cannot be reached (the VM would be orphaned); a kubeconfig
+ * that cannot be edited once the VM is gone is only reported in
+ * RES->kubeconfig_kept. RES is overwritten (release an earlier result
+ * first); free it with vk_delete_result_release. */
 int vk_cluster_delete(struct vk_profile *p, struct vk_delete_result *res, struct vk_error *err);
+void vk_delete_result_release(struct vk_delete_result *res);
 
 /* What `status` shows. FIELDS is an object other modules add keys to
  * (minikube-style names: "Name", "Host", ...); EXIT_BITS is the minikube

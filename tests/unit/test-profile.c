@@ -123,6 +123,7 @@ static void test_config(const char *home)
 		ok(vk_profile_save(p, &err) == 0, "and saves");
 		vk_profile_free(p);
 	}
+	free(cfg);
 	cfg = slurp(home, "minor");
 	contains(cfg, "\"future_thing\": {", "a key this version does not know is kept");
 	contains(cfg, "\"schema_minor\": 7", "so is the newer minor number");

@@ -161,7 +161,7 @@ static void test_second_profile_and_shared_network(void)
 {
 	struct vk_start_opts o = opts();
 	_cleanup_(vk_start_result_release) struct vk_start_result res = { 0 };
-	struct vk_delete_result dres;
+	_cleanup_(vk_delete_result_release) struct vk_delete_result dres = { 0 };
 	struct vk_error err = { 0 };
 	_cleanup_profile_ struct vk_profile *p = open_locked("other");
 	_cleanup_profile_ struct vk_profile *dev = open_locked("dev");
@@ -203,7 +203,7 @@ static void test_foreign_domain_name(void)
 {
 	struct vk_start_opts o = opts();
 	_cleanup_(vk_start_result_release) struct vk_start_result res = { 0 };
-	struct vk_delete_result dres;
+	_cleanup_(vk_delete_result_release) struct vk_delete_result dres = { 0 };
 	struct vk_error err = { 0 };
 	_cleanup_profile_ struct vk_profile *p = open_locked("taken");
 	virDomainPtr d = virDomainDefineXML(conn, "<domain type='test'><name>taken</name><memory>65536</memory>"
@@ -225,7 +225,7 @@ static void test_half_created(void)
 {
 	struct vk_start_opts o = opts();
 	_cleanup_(vk_start_result_release) struct vk_start_result res = { 0 };
-	struct vk_delete_result dres;
+	_cleanup_(vk_delete_result_release) struct vk_delete_result dres = { 0 };
 	struct vk_error err = { 0 };
 	struct vk_network_spec ns = { .name = "virtkube-half", .mode = VK_NET_ISOLATED, .mac = "52:54:00:00:00:01",
 				      .host_name = "half" };
@@ -248,6 +248,7 @@ static void test_half_created(void)
 	ok(vk_profile_save(q, &err) == 0, "a profile with only config.json");
 	ok(start(q, &o, &res, &err) == 0 && res.created, "start finishes it (%s)", err.message);
 	is_int(domain_state("resume"), VIR_DOMAIN_RUNNING, "domain 'resume' runs");
+	vk_delete_result_release(&dres);
 	ok(vk_cluster_delete(q, &dres, &err) == 0 && dres.domain_removed && dres.network_removed,
 	   "and delete removes it all");
 	is_int(domain_state("resume"), -1, "domain 'resume' is gone");
@@ -347,11 +348,14 @@ int main(void)
 	_cleanup_free_ char *tmp = tap_tmpdir();
 	_cleanup_free_ char *home = xasprintf("%s/home", tmp);
 	_cleanup_free_ char *img = xasprintf("%s/base.qcow2", tmp);
+	_cleanup_free_ char *kubeconfig = xasprintf("%s/kube/config", tmp);
 	unsigned char h[512] = { 'Q', 'F', 'I', 0xfb, 0, 0, 0, 3 };
 	struct vk_error err = { 0 };
 
 	h[24 + 4] = 0x40; /* 1 GiB virtual size */
 	setenv("VIRTKUBE_HOME", home, 1);
+	/* delete edits the kubeconfig of a profile that may run Kubernetes: never the user's own */
+	setenv("KUBECONFIG", kubeconfig, 1);
 	/* Profiles that never saved a URI fall back to the default: never a real daemon here. */
 	setenv("LIBVIRT_DEFAULT_URI", URI, 1);
 	vk_write_file_atomic(img, h, sizeof(h), 0644, &err);
