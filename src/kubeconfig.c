@@ -127,15 +127,20 @@ static const char *scalar_of(yaml_document_t *doc, int id)
 	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
-static bool is_null(yaml_document_t *doc, int id)
+/* A plain "", "~" or "null": YAML's null, however spelled. */
+static bool node_is_null(const yaml_node_t *n)
 {
-	yaml_node_t *n = node(doc, id);
 	const char *v;
 
 	if (!n || n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return false;
 	v = (const char *)n->data.scalar.value;
 	return !*v || strcmp(v, "null") == 0 || strcmp(v, "~") == 0 || strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
+}
+
+static bool is_null(yaml_document_t *doc, int id)
+{
+	return node_is_null(node(doc, id));
 }
 
 static int add_str(yaml_document_t *doc, const char *s)
@@ -486,6 +491,15 @@ static int kcfg_save(struct kcfg *k, const struct intent *in, struct vk_error *e
 	yaml_emitter_t emitter;
 	bool ok;
 
+	/* libyaml's emitter writes an empty plain scalar inside a flow
+	 * collection or as a key as '' (a string): spelled "null" it stays null. */
+	for (yaml_node_t *n = k->doc.nodes.start; n < k->doc.nodes.top; n++) {
+		if (n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !n->data.scalar.length) {
+			free(n->data.scalar.value);
+			n->data.scalar.value = (yaml_char_t *)xstrdup("null");
+			n->data.scalar.length = 4;
+		}
+	}
 	/* Sized once: a big kubeconfig is not copied again and again as it grows. */
 	vk_strbuf_init(&out, k->f->len + 16384);
 	vk_prefault(out.buf, out.alloc);
@@ -809,7 +823,7 @@ static size_t colon_after(const struct tscan *s, size_t key_end)
 {
 	size_t i = key_end;
 
-	while (i < s->len && s->data[i] == ' ')
+	while (i < s->len && (s->data[i] == ' ' || s->data[i] == '\t'))
 		i++;
 	return i < s->len && s->data[i] == ':' ? i + 1 : 0;
 }
@@ -1843,6 +1857,8 @@ static bool same_node(struct proof *p, int ia, int ib, int depth)
 		return false;
 	switch (x->type) {
 	case YAML_SCALAR_NODE:
+		if (node_is_null(x) || node_is_null(y))
+			return node_is_null(x) && node_is_null(y);
 		return x->data.scalar.length == y->data.scalar.length &&
 		       memcmp(x->data.scalar.value, y->data.scalar.value, x->data.scalar.length) == 0 &&
 		       scalar_is_string(x) == scalar_is_string(y);

@@ -1175,6 +1175,7 @@ static void merge_oracle(const char *tmp, const char *what, const char *data, si
 		enum vk_kubeconfig_state state = VK_KUBECONFIG_NONEXISTENT;
 		struct yt_docs d = { 0 };
 		bool removed = false;
+		int rc;
 
 		spit_n(path, data, len);
 		ok(vk_kubeconfig_merge(path, &fake_dev, set_current, &err) == 0, "%s%s: merge works (%s)", what,
@@ -1183,8 +1184,9 @@ static void merge_oracle(const char *tmp, const char *what, const char *data, si
 		first = slurp(path);
 		ok(first && yt_load(&d, first) == 1, "%s: the merged file parses (line %d)", what, d.error_line);
 		yt_free(&d);
-		ok(vk_kubeconfig_check(path, &fake_dev, &state, NULL, &err) == 0 && state == VK_KUBECONFIG_CONFIGURED,
-		   "%s: check says Configured (%s)", what, vk_kubeconfig_state_name(state));
+		rc = vk_kubeconfig_check(path, &fake_dev, &state, NULL, &err);
+		ok(rc == 0 && state == VK_KUBECONFIG_CONFIGURED, "%s: check says Configured (%s)", what,
+		   vk_kubeconfig_state_name(state));
 		kubectl_reads(path, what);
 		ok(vk_kubeconfig_merge(path, &fake_dev, set_current, &err) == 0, "%s: a second merge works", what);
 		second = slurp(path);
@@ -1214,6 +1216,27 @@ static void test_fuzz_findings(const char *tmp)
 	merge_oracle(tmp, "a bare '-' at the end", "::\n-", 4, "text");
 	merge_oracle(tmp, "a bare '-' at the end, named key", "a:\n-", 4, "text");
 	merge_oracle(tmp, "a bare '-' before a comment", "kind: Config\nx:\n-\n# end\n", 23, "text");
+	/* Tabs between a list's key and its ':' hid the ':' from remove's text
+	 * path; the document path then wrote {a::1} as {'a::1': ''}, turning a
+	 * null into a string, and its proof refused: remove failed. */
+	{
+		static const char tabbed[] = "kitension: {a::1}\nusers\t\t:\n- name: dev\n  user:\n    token: t\n";
+
+		merge_oracle(tmp, "tabs before a list's ':'", tabbed, sizeof(tabbed) - 1, "text");
+	}
+	{
+		static const char nulls[] = "x: {a: , b: ~}\nclusters: [{name: a}]\n";
+		_cleanup_free_ char *t = NULL;
+		struct yt_docs d;
+
+		merge_oracle(tmp, "empty values in a flow mapping", nulls, sizeof(nulls) - 1, "document");
+		spit(path, nulls);
+		vk_kubeconfig_merge(path, &fake_dev, true, &err);
+		t = slurp(path);
+		ok(t && yt_load(&d, t) == 1 && yt_style(&d.doc[0], "x.a") == YAML_PLAIN_SCALAR_STYLE, "the document path keeps a null a null");
+		if (d.n == 1)
+			yt_free(&d);
+	}
 	/* libyaml reads UTF-16 after a byte order mark; splices of UTF-8 broke it. */
 	merge_oracle(tmp, "UTF-16LE with a byte order mark", utf16le, sizeof(utf16le) - 1, "document");
 	merge_oracle(tmp, "UTF-16BE with a byte order mark", utf16be, sizeof(utf16be) - 1, "document");
