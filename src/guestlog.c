@@ -126,10 +126,15 @@ bool vk_guest_parse_line(const char *line, struct vk_guest_event *ev)
 	return false;
 }
 
+/* A console line longer than this is not ours: it is dropped whole, however
+ * the reads cut it (the guest writes at most VK_GUEST_LINE_MAX). */
+#define LINE_KEEP (4 * VK_GUEST_LINE_MAX)
+
 struct vk_guestlog {
 	char *path;
 	off_t offset;       /* next byte to read */
 	struct vk_strbuf partial; /* an unfinished last line */
+	bool overlong;      /* that line grew past LINE_KEEP: dropped up to its end */
 	bool ready;
 	char failed[64];
 	char failed_detail[VK_GUEST_LINE_MAX];
@@ -239,6 +244,7 @@ int vk_guestlog_poll(struct vk_guestlog *g, vk_guest_event_fn fn, void *data, st
 		/* Truncated or replaced: a fresh log starts at its beginning. */
 		g->offset = 0;
 		vk_strbuf_reset(&g->partial);
+		g->overlong = false;
 	}
 	for (;;) {
 		ssize_t n = pread(fd, buf, sizeof(buf), g->offset);
@@ -255,15 +261,20 @@ int vk_guestlog_poll(struct vk_guestlog *g, vk_guest_event_fn fn, void *data, st
 		for (size_t i = 0; i < (size_t)n; i++) {
 			if (buf[i] != '\n')
 				continue;
-			vk_strbuf_add(&g->partial, buf + start, i - start);
-			events += handle_line(g, g->partial.buf, fn, data);
+			if (!g->overlong && g->partial.len + (i - start) <= LINE_KEEP) {
+				vk_strbuf_add(&g->partial, buf + start, i - start);
+				events += handle_line(g, g->partial.buf, fn, data);
+			}
 			vk_strbuf_reset(&g->partial);
+			g->overlong = false;
 			start = i + 1;
 		}
-		vk_strbuf_add(&g->partial, buf + start, (size_t)n - start);
-		/* A console line that never ends is not ours: cap what is kept. */
-		if (g->partial.len > 4 * VK_GUEST_LINE_MAX)
+		if (!g->overlong)
+			vk_strbuf_add(&g->partial, buf + start, (size_t)n - start);
+		if (g->partial.len > LINE_KEEP) {
 			vk_strbuf_reset(&g->partial);
+			g->overlong = true;
+		}
 	}
 	return events;
 }

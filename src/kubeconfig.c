@@ -32,6 +32,7 @@
 long vk_kubeconfig_lock_timeout_ms = 10000;
 const char *vk_kubeconfig_last_path = "";
 bool vk_kubeconfig_force_document;
+void (*vk_kubeconfig_test_tamper)(const char *way, struct vk_strbuf *text);
 
 /* ---- entries ------------------------------------------------------------ */
 
@@ -126,15 +127,20 @@ static const char *scalar_of(yaml_document_t *doc, int id)
 	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
-static bool is_null(yaml_document_t *doc, int id)
+/* A plain "", "~" or "null": YAML's null, however spelled. */
+static bool node_is_null(const yaml_node_t *n)
 {
-	yaml_node_t *n = node(doc, id);
 	const char *v;
 
 	if (!n || n->type != YAML_SCALAR_NODE || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return false;
 	v = (const char *)n->data.scalar.value;
 	return !*v || strcmp(v, "null") == 0 || strcmp(v, "~") == 0 || strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
+}
+
+static bool is_null(yaml_document_t *doc, int id)
+{
+	return node_is_null(node(doc, id));
 }
 
 static int add_str(yaml_document_t *doc, const char *s)
@@ -433,11 +439,15 @@ static int emit_handler(void *data, unsigned char *buffer, size_t size)
 	return 1;
 }
 
-/* Writes OUT to F's file: a copy of the old file once, then atomically 0600. */
+/* Writes OUT to F's file: a copy of the old file once, then atomically 0600.
+ * Bytes equal to the file's are not written again. */
 static int kfile_write(const struct kfile *f, const char *out, size_t len, struct vk_error *err)
 {
-	_cleanup_free_ char *backup = xasprintf("%s" BACKUP_SUFFIX, f->real);
+	_cleanup_free_ char *backup = NULL;
 
+	if (f->exists && len == f->len && memcmp(out, f->data, len) == 0)
+		return 0;
+	backup = xasprintf("%s" BACKUP_SUFFIX, f->real);
 	if (f->exists && !vk_path_exists(backup)) {
 		if (vk_write_file_atomic(backup, f->data, f->len, 0600, err) < 0)
 			return vk_error_prefix(err, "cannot back kubeconfig '%s' up before changing it", f->path);
@@ -448,13 +458,48 @@ static int kfile_write(const struct kfile *f, const char *out, size_t len, struc
 	return 0;
 }
 
-/* Writes K's document (consumed) to its file. */
-static int kcfg_save(struct kcfg *k, struct vk_error *err)
+/* What is written into an entry: a key and its value. */
+struct owned {
+	const char *key;
+	const char *value;
+};
+
+/* What one list gets: the inner key, the values written, the keys dropped. */
+struct part {
+	const char *inner;
+	struct owned own[2];
+	const char *const *drop;
+	size_t ndrop;
+};
+
+/* What a write is meant to do, for the proof (see prove). */
+struct intent {
+	const char *name;
+	const struct part *parts; /* merge: what goes into each list; NULL: remove */
+	bool set_current;         /* merge */
+	const struct vk_kubeconfig_entry *e; /* merge */
+};
+
+static bool prove(const struct kfile *f, const struct intent *in, const char *out, size_t len, char *why, size_t whylen);
+
+/* Writes K's document (consumed) to its file, if it proves to be what IN means. */
+static int kcfg_save(struct kcfg *k, const struct intent *in, struct vk_error *err)
 {
+	char why[512];
+
 	_cleanup_strbuf_ struct vk_strbuf out = VK_STRBUF_INIT;
 	yaml_emitter_t emitter;
 	bool ok;
 
+	/* libyaml's emitter writes an empty plain scalar inside a flow
+	 * collection or as a key as '' (a string): spelled "null" it stays null. */
+	for (yaml_node_t *n = k->doc.nodes.start; n < k->doc.nodes.top; n++) {
+		if (n->type == YAML_SCALAR_NODE && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && !n->data.scalar.length) {
+			free(n->data.scalar.value);
+			n->data.scalar.value = (yaml_char_t *)xstrdup("null");
+			n->data.scalar.length = 4;
+		}
+	}
 	/* Sized once: a big kubeconfig is not copied again and again as it grows. */
 	vk_strbuf_init(&out, k->f->len + 16384);
 	vk_prefault(out.buf, out.alloc);
@@ -475,6 +520,13 @@ static int kcfg_save(struct kcfg *k, struct vk_error *err)
 		return -1;
 	}
 	yaml_emitter_delete(&emitter);
+	if (vk_kubeconfig_test_tamper)
+		vk_kubeconfig_test_tamper("document", &out);
+	if (!prove(k->f, in, out.buf, out.len, why, sizeof(why))) {
+		vk_error_set(err, VK_ERR_FAILED, "cannot %s kubeconfig '%s' safely: the new text does not read back as intended (%s)",
+			     in->parts ? "merge into" : "remove from", k->path, why);
+		return vk_error_hint(err, "virtkube left the file untouched; please report this with the file's layout (not its secrets), and use 'kubectl config' meanwhile");
+	}
 	return kfile_write(k->f, out.buf, out.len, err);
 }
 
@@ -590,12 +642,6 @@ static int prepare_write(const char *path, bool create_dir, struct wlocks *w, st
 	return 0;
 }
 
-/* What is written into an entry: a key and its value. */
-struct owned {
-	const char *key;
-	const char *value;
-};
-
 static bool in_list(const char *s, const char *const *list, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -670,6 +716,7 @@ enum { K_OTHER = -1, K_CURRENT = L_COUNT, K_KIND, K_NAME = 0, K_INNER = 1 };
 struct frame {
 	enum role role;
 	bool is_map, want_key;
+	bool block_seq; /* a block list: an empty item's "-" is content */
 	int key;        /* the pending value's key (see K_*, list indices, V_*) */
 	size_t key_end; /* after that key */
 };
@@ -776,7 +823,7 @@ static size_t colon_after(const struct tscan *s, size_t key_end)
 {
 	size_t i = key_end;
 
-	while (i < s->len && s->data[i] == ' ')
+	while (i < s->len && (s->data[i] == ' ' || s->data[i] == '\t'))
 		i++;
 	return i < s->len && s->data[i] == ':' ? i + 1 : 0;
 }
@@ -1026,6 +1073,8 @@ static void tscan_event(struct tscan *s, yaml_event_t *ev)
 		node_start(s, ev);
 		if (ev->data.scalar.length || ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 			s->last = byte_at(s, ev->end_mark.index);
+		else if (s->depth && s->stack[s->depth - 1].block_seq)
+			s->last = byte_at(s, ev->start_mark.index); /* libyaml puts an empty item right after its "-" */
 		return;
 	case YAML_SEQUENCE_START_EVENT:
 	case YAML_MAPPING_START_EVENT: {
@@ -1043,7 +1092,8 @@ static void tscan_event(struct tscan *s, yaml_event_t *ev)
 			s->stack = xrealloc(s->stack, s->cap * sizeof(*s->stack));
 		}
 		/* a list's frame keeps the list's index (its key in the root's frame) */
-		s->stack[s->depth] = (struct frame){ .role = role, .is_map = map, .want_key = true, .key = K_OTHER };
+		s->stack[s->depth] = (struct frame){ .role = role, .is_map = map, .want_key = true, .key = K_OTHER,
+						     .block_seq = !map && ev->data.sequence_start.style == YAML_BLOCK_SEQUENCE_STYLE };
 		if (role == R_LIST || role == R_FLOWLIST)
 			s->stack[s->depth].key = s->stack[s->depth - 1].key;
 		s->depth++;
@@ -1079,6 +1129,12 @@ static void tscan_run(struct tscan *s, const char *data, size_t len, const char 
 
 		if (*u < 0x80 && *u != '\r')
 			continue;
+		/* libyaml reads UTF-16 after its byte order mark; the splices are
+		 * UTF-8: the document path converts the whole file instead. */
+		if (i == 0 && len >= 2 && ((u[0] == 0xff && u[1] == 0xfe) || (u[0] == 0xfe && u[1] == 0xff))) {
+			tfail(s, "UTF-16 text");
+			return;
+		}
 		/* libyaml also breaks lines at CR, NEL, LS and PS; line_start and
 		 * line_end know only LF. A byte order mark shifts the marks. */
 		s->ascii = false;
@@ -1216,14 +1272,6 @@ static void put_pair(struct vk_strbuf *sb, size_t col, const char *key, const ch
 	put_scalar(sb, value);
 	vk_strbuf_addch(sb, '\n');
 }
-
-/* What one list gets: the inner key, the values written, the keys dropped. */
-struct part {
-	const char *inner;
-	struct owned own[2];
-	const char *const *drop;
-	size_t ndrop;
-};
 
 struct tlayout {
 	size_t dash, item, inner; /* columns of "- ", of the item's keys, of the inner mapping's keys */
@@ -1384,25 +1432,34 @@ static bool tremove(struct tscan *s, const char *name, struct tedits *ed)
 	return true;
 }
 
-/* Writes F with ED applied: 1 when done, 0 when the edits overlap (nothing
- * written), -1 on a write error. */
-static int text_write(const struct kfile *f, struct tscan *sc, struct tedits *ed, struct vk_error *err)
+/* Writes F with ED applied (none: F as it is): 1 when done, 0 when the text
+ * path must give way to the document path (the edits overlap, or the result
+ * fails its proof; nothing written), -1 on a write error. */
+static int text_write(const struct kfile *f, struct tscan *sc, struct tedits *ed, const struct intent *in,
+		      struct vk_error *err)
 {
 	_cleanup_strbuf_ struct vk_strbuf out = VK_STRBUF_INIT;
+	char why[512];
 
 	if (!tedits_apply(sc, ed, &out)) {
 		vk_debug("kubeconfig '%s': overlapping text edits; using the document path", f->path);
+		return 0;
+	}
+	if (vk_kubeconfig_test_tamper)
+		vk_kubeconfig_test_tamper("text", &out);
+	if (!prove(f, in, out.buf, out.len, why, sizeof(why))) {
+		vk_debug("kubeconfig '%s': the text edit does not read back as intended (%s); using the document path",
+			 f->path, why);
 		return 0;
 	}
 	return kfile_write(f, out.buf, out.len, err) < 0 ? -1 : 1;
 }
 
 /* The text path: scans F and, if it applies, writes it with the profile's
- * entries merged (PARTS) or, when PARTS is NULL, removed. 1 when done (or
+ * entries merged (IN->parts) or, when that is NULL, removed. 1 when done (or
  * nothing to do; *CHANGED says which), 0 when it does not apply, -1 on a
  * write error. */
-static int text_path(const struct kfile *f, const char *name, const struct part *parts, bool set_current, bool *changed,
-		     struct vk_error *err)
+static int text_path(const struct kfile *f, const struct intent *in, bool *changed, struct vk_error *err)
 {
 	struct tscan sc;
 	struct tedits ed = { 0 };
@@ -1410,11 +1467,13 @@ static int text_path(const struct kfile *f, const char *name, const struct part 
 
 	if (vk_kubeconfig_force_document)
 		return 0;
-	tscan_run(&sc, f->data, f->len, name);
-	if (sc.ok && (parts ? tmerge(&sc, name, parts, set_current, &ed) : tremove(&sc, name, &ed))) {
+	tscan_run(&sc, f->data, f->len, in->name);
+	if (sc.ok &&
+	    (in->parts ? tmerge(&sc, in->name, in->parts, in->set_current, &ed) : tremove(&sc, in->name, &ed))) {
 		*changed = ed.n > 0;
-		vk_kubeconfig_last_path = "text";
-		rc = ed.n ? text_write(f, &sc, &ed, err) : 1;
+		rc = text_write(f, &sc, &ed, in, err);
+		if (rc > 0)
+			vk_kubeconfig_last_path = "text";
 	}
 	if (!sc.ok)
 		vk_debug("kubeconfig '%s': %s; using the document path", f->path, sc.why);
@@ -1473,9 +1532,10 @@ static void upsert_named(yaml_document_t *doc, int seq, const char *name, const 
 	map_set(doc, item, inner, fresh);
 }
 
-static int document_merge(const struct kfile *f, const char *name, const struct part parts[L_COUNT], bool set_current,
-			  struct vk_error *err)
+static int document_merge(const struct kfile *f, const struct intent *in, struct vk_error *err)
 {
+	const char *name = in->name;
+	const struct part *parts = in->parts;
 	struct kcfg k;
 	int rc = -1;
 
@@ -1490,11 +1550,11 @@ static int document_merge(const struct kfile *f, const char *name, const struct 
 			for (i = 0; i < L_COUNT; i++)
 				upsert_named(&k.doc, seq[i], name, parts[i].inner, parts[i].own, VK_ARRAY_SIZE(parts[i].own),
 					     parts[i].drop, parts[i].ndrop);
-			if (set_current)
+			if (in->set_current)
 				map_set_str(&k.doc, k.root, "current-context", name);
 			else if (!map_get(&k.doc, k.root, "current-context"))
 				map_set_str(&k.doc, k.root, "current-context", "");
-			rc = kcfg_save(&k, err);
+			rc = kcfg_save(&k, in, err);
 		}
 	}
 	kcfg_free(&k);
@@ -1528,11 +1588,12 @@ int vk_kubeconfig_merge(const char *path, const struct vk_kubeconfig_entry *e, b
 			[L_CONTEXTS] = { "context", { { "cluster", e->name }, { "user", e->name } }, NULL, 0 },
 		};
 
+		const struct intent in = { .name = e->name, .parts = parts, .set_current = set_current, .e = e };
 		bool changed;
 
-		rc = text_path(&f, e->name, parts, set_current, &changed, err);
+		rc = text_path(&f, &in, &changed, err);
 		if (rc == 0)
-			rc = document_merge(&f, e->name, parts, set_current, err);
+			rc = document_merge(&f, &in, err);
 		else if (rc > 0)
 			rc = 0;
 	}
@@ -1544,8 +1605,9 @@ int vk_kubeconfig_merge(const char *path, const struct vk_kubeconfig_entry *e, b
 
 /* ---- remove ------------------------------------------------------------------ */
 
-static int document_remove(const struct kfile *f, const char *name, bool *changed, struct vk_error *err)
+static int document_remove(const struct kfile *f, const struct intent *in, bool *changed, struct vk_error *err)
 {
+	const char *name = in->name;
 	struct kcfg k;
 	int rc = -1;
 
@@ -1570,7 +1632,7 @@ static int document_remove(const struct kfile *f, const char *name, bool *change
 			*changed = true;
 		}
 	}
-	rc = *changed ? kcfg_save(&k, err) : 0;
+	rc = *changed ? kcfg_save(&k, in, err) : 0;
 out:
 	kcfg_free(&k);
 	return rc;
@@ -1590,9 +1652,11 @@ int vk_kubeconfig_remove(const char *path, const char *name, bool *removed, stru
 	if (prepare_write(path, false, &locks, err) < 0)
 		return -1;
 	if (kfile_read(&f, path, err) == 0) {
-		rc = text_path(&f, name, NULL, false, &changed, err);
+		const struct intent in = { .name = name };
+
+		rc = text_path(&f, &in, &changed, err);
 		if (rc == 0)
-			rc = document_remove(&f, name, &changed, err);
+			rc = document_remove(&f, &in, &changed, err);
 		else if (rc > 0)
 			rc = 0;
 	}
@@ -1679,25 +1743,20 @@ static int document_find(struct kcfg *k, const struct kfile *f, const char *name
 	return 0;
 }
 
-int vk_kubeconfig_check(const char *path, const struct vk_kubeconfig_entry *e, enum vk_kubeconfig_state *state,
-			char **why, struct vk_error *err)
+/* The check of F against E: *STATE, and *PROBLEM (static) when misconfigured. */
+static int check_kfile(const struct kfile *f, const struct vk_kubeconfig_entry *e, enum vk_kubeconfig_state *state,
+		       const char **problem, struct vk_error *err)
 {
 	_cleanup_free_ char *ca = NULL, *cert = NULL;
-	const char *problem = NULL, *const *val;
-	struct kfile f = { 0 };
+	const char *const *val;
 	struct kcfg k = { 0 };
 	struct tscan sc = { 0 };
 	struct found fd = { 0 };
 	int rc = -1;
 
 	*state = VK_KUBECONFIG_NONEXISTENT;
-	if (why)
-		*why = NULL;
-	if (!vk_path_exists(path))
-		return 0;
-	if (kfile_read(&f, path, err) < 0)
-		goto out;
-	if (!text_find(&f, e->name, &sc, &fd) && document_find(&k, &f, e->name, &fd, err) < 0)
+	*problem = NULL;
+	if (!text_find(f, e->name, &sc, &fd) && document_find(&k, f, e->name, &fd, err) < 0)
 		goto out;
 	rc = 0;
 	if (!fd.context)
@@ -1708,26 +1767,356 @@ int vk_kubeconfig_check(const char *path, const struct vk_kubeconfig_entry *e, e
 	val = fd.val;
 	if (!val[V_CTX_CLUSTER] || strcmp(val[V_CTX_CLUSTER], e->name) != 0 || !val[V_CTX_USER] ||
 	    strcmp(val[V_CTX_USER], e->name) != 0)
-		problem = "the context does not point at the profile's cluster and user";
+		*problem = "the context does not point at the profile's cluster and user";
 	else if (!fd.cluster)
-		problem = "the cluster entry is missing";
+		*problem = "the cluster entry is missing";
 	else if (!fd.user)
-		problem = "the user entry is missing";
+		*problem = "the user entry is missing";
 	else if (!val[V_SERVER] || strcmp(val[V_SERVER], e->server) != 0)
-		problem = "the cluster's server is not the node's address";
+		*problem = "the cluster's server is not the node's address";
 	else if (!val[V_CA] || !same_b64(val[V_CA], ca))
-		problem = "the cluster's CA is not the profile's";
+		*problem = "the cluster's CA is not the profile's";
 	else if (!val[V_CERT] || !same_b64(val[V_CERT], cert))
-		problem = "the user's client certificate is not the profile's";
-	if (!problem)
+		*problem = "the user's client certificate is not the profile's";
+	if (!*problem)
 		*state = VK_KUBECONFIG_CONFIGURED;
-	else if (why)
-		*why = xstrdup(problem);
 out:
 	tscan_free(&sc);
 	kcfg_free(&k);
+	return rc;
+}
+
+int vk_kubeconfig_check(const char *path, const struct vk_kubeconfig_entry *e, enum vk_kubeconfig_state *state,
+			char **why, struct vk_error *err)
+{
+	struct kfile f = { 0 };
+	const char *problem = NULL;
+	int rc = -1;
+
+	*state = VK_KUBECONFIG_NONEXISTENT;
+	if (why)
+		*why = NULL;
+	if (!vk_path_exists(path))
+		return 0;
+	if (kfile_read(&f, path, err) == 0)
+		rc = check_kfile(&f, e, state, &problem, err);
+	if (rc == 0 && problem && why)
+		*why = xstrdup(problem);
 	kfile_free(&f);
 	return rc;
+}
+
+/* ---- the proof -------------------------------------------------------------- */
+
+/* Before anything is written, the new text is read back: it must be one
+ * kubeconfig document that holds exactly the profile's entries (none of
+ * them, for remove), that vk_kubeconfig_check reads the same way, and in
+ * which every other cluster, user, context and top-level key is what the
+ * old file held, compared as data. The text path gives way to the document
+ * path when its result fails; the document path's result failing is an
+ * error. Either way a file that fails is never written. */
+
+#define PROOF_MAX_VISITS 1000000L /* aliases can make a small file a huge tree */
+#define PROOF_MAX_DEPTH 256
+
+struct proof {
+	yaml_document_t *a, *b; /* the old file's document, the new text's */
+	long visits;
+	char *why;
+	size_t whylen;
+};
+
+static bool proof_fail(struct proof *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static bool proof_fail(struct proof *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p->why, p->whylen, fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+/* Whether scalar N reads as a string: quoted, or plain and not a word or
+ * number that a YAML reader types otherwise. */
+static bool scalar_is_string(const yaml_node_t *n)
+{
+	return n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+	       (n->data.scalar.length && !vk_yaml_plain_is_ambiguous((const char *)n->data.scalar.value));
+}
+
+/* Whether node IA of the old document and IB of the new hold the same data:
+ * scalars by value and type, collections item by item, in order. */
+static bool same_node(struct proof *p, int ia, int ib, int depth)
+{
+	yaml_node_t *x = node(p->a, ia), *y = node(p->b, ib);
+
+	if (!x || !y || x->type != y->type || ++p->visits > PROOF_MAX_VISITS || depth > PROOF_MAX_DEPTH)
+		return false;
+	if (!x->tag != !y->tag || (x->tag && strcmp((const char *)x->tag, (const char *)y->tag) != 0))
+		return false;
+	switch (x->type) {
+	case YAML_SCALAR_NODE:
+		if (node_is_null(x) || node_is_null(y))
+			return node_is_null(x) && node_is_null(y);
+		return x->data.scalar.length == y->data.scalar.length &&
+		       memcmp(x->data.scalar.value, y->data.scalar.value, x->data.scalar.length) == 0 &&
+		       scalar_is_string(x) == scalar_is_string(y);
+	case YAML_SEQUENCE_NODE: {
+		long n = x->data.sequence.items.top - x->data.sequence.items.start;
+
+		if (n != y->data.sequence.items.top - y->data.sequence.items.start)
+			return false;
+		for (long i = 0; i < n; i++)
+			if (!same_node(p, x->data.sequence.items.start[i], y->data.sequence.items.start[i], depth + 1))
+				return false;
+		return true;
+	}
+	case YAML_MAPPING_NODE: {
+		long n = x->data.mapping.pairs.top - x->data.mapping.pairs.start;
+
+		if (n != y->data.mapping.pairs.top - y->data.mapping.pairs.start)
+			return false;
+		for (long i = 0; i < n; i++) {
+			yaml_node_pair_t *px = &x->data.mapping.pairs.start[i], *py = &y->data.mapping.pairs.start[i];
+
+			if (!same_node(p, px->key, py->key, depth + 1) || !same_node(p, px->value, py->value, depth + 1))
+				return false;
+		}
+		return true;
+	}
+	default:
+		return false;
+	}
+}
+
+/* Keys of a mapping that a change may touch. */
+typedef bool (*touched_fn)(const char *key, const struct part *part);
+
+static bool touched_at_top(const char *key, const struct part *part)
+{
+	return in_list(key, list_keys, L_COUNT) || strcmp(key, "current-context") == 0;
+}
+
+static bool touched_in_item(const char *key, const struct part *part)
+{
+	return strcmp(key, "name") == 0 || strcmp(key, part->inner) == 0;
+}
+
+static bool touched_in_inner(const char *key, const struct part *part)
+{
+	for (size_t o = 0; o < VK_ARRAY_SIZE(part->own); o++)
+		if (strcmp(key, part->own[o].key) == 0)
+			return true;
+	return in_list(key, part->drop, part->ndrop);
+}
+
+/* The pairs of MAP not touched (a mapping, else none) and how many. */
+static yaml_node_pair_t *next_kept(yaml_document_t *doc, yaml_node_t *map, yaml_node_pair_t *from, touched_fn touched,
+				   const struct part *part)
+{
+	for (yaml_node_pair_t *q = from; q < map->data.mapping.pairs.top; q++) {
+		const char *key = scalar_of(doc, q->key);
+
+		if (!key || !touched(key, part))
+			return q;
+	}
+	return NULL;
+}
+
+/* Whether the pairs of old mapping MA and new mapping MB that TOUCHED does
+ * not claim are the same, in order (a missing mapping has none). */
+static bool same_kept_pairs(struct proof *p, int ma, int mb, touched_fn touched, const struct part *part)
+{
+	yaml_node_t *x = node(p->a, ma), *y = node(p->b, mb);
+	yaml_node_pair_t *i = NULL, *j = NULL;
+
+	if (x && x->type == YAML_MAPPING_NODE)
+		i = next_kept(p->a, x, x->data.mapping.pairs.start, touched, part);
+	if (y && y->type == YAML_MAPPING_NODE)
+		j = next_kept(p->b, y, y->data.mapping.pairs.start, touched, part);
+	while (i && j) {
+		if (!same_node(p, i->key, j->key, 0) || !same_node(p, i->value, j->value, 0))
+			return false;
+		i = next_kept(p->a, x, i + 1, touched, part);
+		j = next_kept(p->b, y, j + 1, touched, part);
+	}
+	return !i && !j;
+}
+
+/* Whether item I of list SEQ is named NAME. */
+static bool item_named(yaml_document_t *doc, int seq, long i, const char *name)
+{
+	const char *v = scalar_of(doc, map_get(doc, seq_at(doc, seq, i), "name"));
+
+	return v && strcmp(v, name) == 0;
+}
+
+/* Whether the items of old list SA and new list SB not named NAME are the same, in order. */
+static bool same_others(struct proof *p, int sa, int sb, const char *name)
+{
+	long na = sa ? seq_len(p->a, sa) : 0, nb = sb ? seq_len(p->b, sb) : 0, i = 0, j = 0;
+
+	for (;;) {
+		while (i < na && item_named(p->a, sa, i, name))
+			i++;
+		while (j < nb && item_named(p->b, sb, j, name))
+			j++;
+		if (i == na || j == nb)
+			return i == na && j == nb;
+		if (!same_node(p, seq_at(p->a, sa, i), seq_at(p->b, sb, j), 0))
+			return false;
+		i++;
+		j++;
+	}
+}
+
+/* The list under the top-level KEY: its id, 0 when absent or null, -1 when not a list. */
+static int top_list(yaml_document_t *doc, int root, const char *key)
+{
+	int id = map_get(doc, root, key);
+
+	if (!id || is_null(doc, id))
+		return 0;
+	return node(doc, id)->type == YAML_SEQUENCE_NODE ? id : -1;
+}
+
+/* The first item of SEQ named NAME (0: none) and how many there are. */
+static int named_item(yaml_document_t *doc, int seq, const char *name, long *count)
+{
+	int first = 0;
+
+	*count = 0;
+	for (long i = 0; seq && i < seq_len(doc, seq); i++) {
+		if (item_named(doc, seq, i, name)) {
+			if (!(*count)++)
+				first = seq_at(doc, seq, i);
+		}
+	}
+	return first;
+}
+
+/* The profile's entry in list L of the new document holds what PART says. */
+static bool prove_entry(struct proof *p, int item_a, int item_b, const char *list, const char *name, const struct part *part)
+{
+	int inner_a = item_a ? map_get(p->a, item_a, part->inner) : 0;
+	int inner_b = map_get(p->b, item_b, part->inner);
+	yaml_node_t *in_b = node(p->b, inner_b);
+
+	if (!same_kept_pairs(p, item_a, item_b, touched_in_item, part))
+		return proof_fail(p, "the other keys of %s entry '%s' changed", list, name);
+	if (!in_b || in_b->type != YAML_MAPPING_NODE)
+		return proof_fail(p, "%s entry '%s' has no '%s' mapping", list, name, part->inner);
+	for (size_t o = 0; o < VK_ARRAY_SIZE(part->own); o++) {
+		const char *key = part->own[o].key;
+		int times = 0;
+
+		for (yaml_node_pair_t *q = in_b->data.mapping.pairs.start; q < in_b->data.mapping.pairs.top; q++) {
+			const char *k = scalar_of(p->b, q->key);
+			yaml_node_t *v = node(p->b, q->value);
+
+			if (!k || strcmp(k, key) != 0)
+				continue;
+			times++;
+			if (!v || v->type != YAML_SCALAR_NODE || !scalar_is_string(v) ||
+			    v->data.scalar.length != strlen(part->own[o].value) ||
+			    memcmp(v->data.scalar.value, part->own[o].value, v->data.scalar.length) != 0)
+				return proof_fail(p, "%s entry '%s' has the wrong '%s'", list, name, key);
+		}
+		if (times != 1)
+			return proof_fail(p, "%s entry '%s' has '%s' %d times", list, name, key, times);
+	}
+	for (size_t d = 0; d < part->ndrop; d++)
+		if (map_find(p->b, inner_b, part->drop[d]) >= 0)
+			return proof_fail(p, "%s entry '%s' still has '%s'", list, name, part->drop[d]);
+	if (!same_kept_pairs(p, inner_a, inner_b, touched_in_inner, part))
+		return proof_fail(p, "the other keys of %s entry '%s' changed", list, name);
+	return true;
+}
+
+static bool scalar_is(yaml_document_t *doc, int id, const char *value)
+{
+	yaml_node_t *n = node(doc, id);
+
+	return n && n->type == YAML_SCALAR_NODE && scalar_is_string(n) && strcmp((const char *)n->data.scalar.value, value) == 0;
+}
+
+/* The new document (B) against the old one (A): see the section's comment. */
+static bool prove_docs(struct proof *p, int root_a, int root_b, const struct intent *in)
+{
+	static const struct part no_part = { .inner = "" };
+	int cur_a = map_get(p->a, root_a, "current-context"), cur_b = map_get(p->b, root_b, "current-context");
+	const char *old_cur = scalar_of(p->a, cur_a);
+
+	for (int l = 0; l < L_COUNT; l++) {
+		int sa = top_list(p->a, root_a, list_keys[l]), sb = top_list(p->b, root_b, list_keys[l]);
+		long na, nb;
+		int item_a, item_b;
+
+		if (sa < 0 || sb < 0)
+			return proof_fail(p, "'%s' is not a list", list_keys[l]);
+		if (!same_others(p, sa, sb, in->name))
+			return proof_fail(p, "an entry of '%s' other than '%s' changed", list_keys[l], in->name);
+		item_a = named_item(p->a, sa, in->name, &na);
+		item_b = named_item(p->b, sb, in->name, &nb);
+		if (!in->parts) {
+			if (nb)
+				return proof_fail(p, "'%s' still has an entry named '%s'", list_keys[l], in->name);
+			continue;
+		}
+		if (nb != (na ? na : 1))
+			return proof_fail(p, "'%s' has %ld entries named '%s', expected %ld", list_keys[l], nb, in->name,
+					  na ? na : 1);
+		if (!prove_entry(p, item_a, item_b, list_keys[l], in->name, &in->parts[l]))
+			return false;
+	}
+	if (in->parts && in->set_current) {
+		if (!scalar_is(p->b, cur_b, in->name))
+			return proof_fail(p, "current-context is not '%s'", in->name);
+	} else if (!in->parts && old_cur && strcmp(old_cur, in->name) == 0) {
+		if (cur_b && !scalar_is(p->b, cur_b, ""))
+			return proof_fail(p, "current-context is still '%s'", in->name);
+	} else if (cur_a) {
+		if (!same_node(p, cur_a, cur_b, 0))
+			return proof_fail(p, "current-context changed");
+	} else if (cur_b && !(in->parts && scalar_is(p->b, cur_b, ""))) {
+		return proof_fail(p, "a current-context appeared");
+	}
+	if (!same_kept_pairs(p, root_a, root_b, touched_at_top, &no_part))
+		return proof_fail(p, "a top-level key other than the lists and current-context changed");
+	return true;
+}
+
+static bool prove(const struct kfile *f, const struct intent *in, const char *out, size_t len, char *why, size_t whylen)
+{
+	const char *taken = vk_kubeconfig_last_path; /* the loads below set it */
+	const struct kfile text = { .path = f->path, .exists = true, .data = (char *)out, .len = len };
+	struct kcfg old = { 0 }, new = { 0 };
+	struct proof p = { .why = why, .whylen = whylen };
+	struct vk_error err = { 0 };
+	enum vk_kubeconfig_state state;
+	const char *problem;
+	bool ok = false;
+
+	*why = '\0';
+	if (kcfg_load(&old, f, &err) < 0)
+		snprintf(why, whylen, "the old file does not load as a document: %.300s", err.message);
+	else if (kcfg_load(&new, &text, &err) < 0)
+		snprintf(why, whylen, "%.400s", err.message);
+	else if (p.a = &old.doc, p.b = &new.doc, !prove_docs(&p, old.root, new.root, in))
+		;
+	else if (check_kfile(&text, in->parts ? in->e : &(struct vk_kubeconfig_entry){ .name = (char *)in->name }, &state,
+			     &problem, &err) < 0)
+		snprintf(why, whylen, "check cannot read it: %.300s", err.message);
+	else if (state != (in->parts ? VK_KUBECONFIG_CONFIGURED : VK_KUBECONFIG_NONEXISTENT))
+		snprintf(why, whylen, "check reads it as %s%s%s", vk_kubeconfig_state_name(state), problem ? ": " : "",
+			 problem ? problem : "");
+	else
+		ok = true;
+	kcfg_free(&old);
+	kcfg_free(&new);
+	vk_kubeconfig_last_path = taken;
+	return ok;
 }
 
 const char *vk_kubeconfig_state_name(enum vk_kubeconfig_state s)

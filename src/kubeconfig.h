@@ -43,6 +43,15 @@ char *vk_kubeconfig_path(struct vk_error *err);
  *   (anchors or aliases, tags, flow-style lists with items, more than one
  *   document, ...): libyaml's document tree, re-emitted; comments are lost.
  *
+ * Before anything is written, the new text is proved: it must parse as one
+ * document, hold exactly E's entries (vk_kubeconfig_check says Configured)
+ * and every other cluster, user, context and top-level key as before,
+ * compared as data. A text-path result that fails goes to the document
+ * path; a document-path result that fails is an error and the file stays
+ * untouched. A result equal to the file's bytes is not written. UTF-16
+ * files (libyaml reads them after a byte order mark) are rewritten as UTF-8
+ * by the document path.
+ *
  * The file is written atomically with mode 0600 under two locks:
  * virtkube's (flock on REAL.virtkube-lock, REAL being PATH with symlinks
  * resolved) and kubectl's (PATH.lock created with O_EXCL, as client-go's
@@ -59,7 +68,8 @@ int vk_kubeconfig_merge(const char *path, const struct vk_kubeconfig_entry *e, b
  * locks as vk_kubeconfig_merge; on the text path every other byte of the
  * file stays as it was (a list left empty reads "[]"). A missing file or
  * entries are not an error; *REMOVED (may be NULL) says whether anything
- * was removed. */
+ * was removed. The new text gets the same proof (no entry of NAME left,
+ * everything else unchanged). */
 int vk_kubeconfig_remove(const char *path, const char *name, bool *removed, struct vk_error *err);
 
 enum vk_kubeconfig_state {
@@ -82,3 +92,7 @@ extern long vk_kubeconfig_lock_timeout_ms;
  * ("text" or "document"), and a switch that forces the document path. */
 extern const char *vk_kubeconfig_last_path;
 extern bool vk_kubeconfig_force_document;
+/* Test hook: when set, called with the new text of either path ("text" or
+ * "document") just before its proof, so a test can break it. */
+struct vk_strbuf;
+extern void (*vk_kubeconfig_test_tamper)(const char *way, struct vk_strbuf *text);

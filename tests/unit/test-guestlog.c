@@ -357,6 +357,39 @@ static void test_guest_run(const char *tmp)
 	setenv("PATH", old_path, 1);
 }
 
+/* Found by tests/fuzz/fuzz-guestlog.c (corpus/guestlog/regress-overlong-line-tail):
+ * a line too long to be ours is dropped whole however the reads cut it; the
+ * follower used to drop only what it had read and take the tail for a line. */
+static void test_overlong_line(const char *tmp)
+{
+	_cleanup_free_ char *path = xasprintf("%s/overlong.log", tmp);
+	struct vk_error err = { 0 };
+	char noise[1500];
+
+	memset(noise, 'x', sizeof(noise) - 1);
+	noise[sizeof(noise) - 1] = '\0';
+	for (int split = 0; split < 2; split++) {
+		struct seen seen = { VK_STRBUF_INIT };
+		struct vk_guestlog *g;
+
+		unlink(path);
+		g = vk_guestlog_new(path, 0);
+		append(path, noise);
+		if (split)
+			vk_guestlog_poll(g, record, &seen, &err);
+		append(path, noise);
+		if (split)
+			vk_guestlog_poll(g, record, &seen, &err);
+		append(path, "VIRTKUBE-READY\nVIRTKUBE-BOOT b\n");
+		vk_guestlog_poll(g, record, &seen, &err);
+		is_str(seen.s.buf, "BOOT:;", "a 3000-byte line ending in VIRTKUBE-READY is no event, %s",
+		       split ? "read in three polls" : "read at once");
+		ok(!vk_guestlog_ready(g), "and does not make the guest ready");
+		vk_guestlog_free(g);
+		vk_strbuf_release(&seen.s);
+	}
+}
+
 int main(void)
 {
 	_cleanup_free_ char *tmp = tap_tmpdir();
@@ -364,6 +397,7 @@ int main(void)
 
 	test_parse();
 	test_follow(tmp);
+	test_overlong_line(tmp);
 	test_wait(tmp);
 	test_provision_follow(tmp);
 	test_guest_run(tmp);

@@ -1135,6 +1135,195 @@ static void test_concurrent(const char *tmp)
 	vk_kubeconfig_entry_clear(&e[1]);
 }
 
+/* ---- what the fuzzer found (tests/fuzz/corpus/kubeconfig/regress-*) ------------ */
+
+static void spit_n(const char *path, const char *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	if (f) {
+		fwrite(data, 1, len, f);
+		fclose(f);
+	}
+}
+
+/* Whether the list under KEY has an item named NAME. */
+static bool has_named(yaml_document_t *doc, const char *key, const char *name)
+{
+	for (long i = 0; i < yt_len(doc, key); i++) {
+		char p[64];
+		const char *n;
+
+		snprintf(p, sizeof(p), "%s.%ld.name", key, i);
+		n = yt_str(doc, p);
+		if (n && strcmp(n, name) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The oracle of tests/fuzz/fuzz-kubeconfig.c for one input: merge works, the
+ * result parses and checks Configured, a second merge changes no byte,
+ * remove leaves no entry, and kubectl reads both results. */
+static void merge_oracle(const char *tmp, const char *what, const char *data, size_t len, const char *way)
+{
+	_cleanup_free_ char *path = xasprintf("%s/found", tmp);
+	struct vk_error err = { 0 };
+
+	for (int set_current = 0; set_current < 2; set_current++) {
+		_cleanup_free_ char *first = NULL, *second = NULL, *after = NULL;
+		enum vk_kubeconfig_state state = VK_KUBECONFIG_NONEXISTENT;
+		struct yt_docs d = { 0 };
+		bool removed = false;
+		int rc;
+
+		spit_n(path, data, len);
+		ok(vk_kubeconfig_merge(path, &fake_dev, set_current, &err) == 0, "%s%s: merge works (%s)", what,
+		   set_current ? "" : ", keep context", err.message);
+		is_str(vk_kubeconfig_last_path, way, "%s: on the %s path", what, way);
+		first = slurp(path);
+		ok(first && yt_load(&d, first) == 1, "%s: the merged file parses (line %d)", what, d.error_line);
+		yt_free(&d);
+		rc = vk_kubeconfig_check(path, &fake_dev, &state, NULL, &err);
+		ok(rc == 0 && state == VK_KUBECONFIG_CONFIGURED, "%s: check says Configured (%s)", what,
+		   vk_kubeconfig_state_name(state));
+		kubectl_reads(path, what);
+		ok(vk_kubeconfig_merge(path, &fake_dev, set_current, &err) == 0, "%s: a second merge works", what);
+		second = slurp(path);
+		is_str(second, first, "%s: and changes no byte", what);
+		ok(vk_kubeconfig_remove(path, "dev", &removed, &err) == 0 && removed, "%s: remove works (%s)", what, err.message);
+		after = slurp(path);
+		ok(after && yt_load(&d, after) == 1 && !has_named(&d.doc[0], "contexts", "dev") &&
+			   !has_named(&d.doc[0], "clusters", "dev") && !has_named(&d.doc[0], "users", "dev"),
+		   "%s: and leaves no entry", what);
+		yt_free(&d);
+		kubectl_reads(path, "the file after remove");
+	}
+}
+
+static void test_fuzz_findings(const char *tmp)
+{
+	static const char utf16le[] = "\xff\xfe"
+				      "k\0i\0n\0d\0:\0 \0C\0o\0n\0f\0i\0g\0\n\0"
+				      "u\0s\0e\0r\0s\0:\0\n\0-\0 \0n\0a\0m\0e\0:\0 \0j\0o\0\xe9\0\n\0";
+	static const char utf16be[] = "\xfe\xff"
+				      "\0k\0i\0n\0d\0:\0 \0C\0o\0n\0f\0i\0g\0\n";
+	_cleanup_free_ char *path = xasprintf("%s/found", tmp);
+	struct vk_error err = { 0 };
+
+	/* The last item of a list is a bare "-" with no newline: the merged
+	 * entries went in before it, leaving it dangling after current-context. */
+	merge_oracle(tmp, "a bare '-' at the end", "::\n-", 4, "text");
+	merge_oracle(tmp, "a bare '-' at the end, named key", "a:\n-", 4, "text");
+	merge_oracle(tmp, "a bare '-' before a comment", "kind: Config\nx:\n-\n# end\n", 23, "text");
+	/* Tabs between a list's key and its ':' hid the ':' from remove's text
+	 * path; the document path then wrote {a::1} as {'a::1': ''}, turning a
+	 * null into a string, and its proof refused: remove failed. */
+	{
+		static const char tabbed[] = "kitension: {a::1}\nusers\t\t:\n- name: dev\n  user:\n    token: t\n";
+
+		merge_oracle(tmp, "tabs before a list's ':'", tabbed, sizeof(tabbed) - 1, "text");
+	}
+	{
+		static const char nulls[] = "x: {a: , b: ~}\nclusters: [{name: a}]\n";
+		_cleanup_free_ char *t = NULL;
+		struct yt_docs d;
+
+		merge_oracle(tmp, "empty values in a flow mapping", nulls, sizeof(nulls) - 1, "document");
+		spit(path, nulls);
+		vk_kubeconfig_merge(path, &fake_dev, true, &err);
+		t = slurp(path);
+		ok(t && yt_load(&d, t) == 1 && yt_style(&d.doc[0], "x.a") == YAML_PLAIN_SCALAR_STYLE, "the document path keeps a null a null");
+		if (d.n == 1)
+			yt_free(&d);
+	}
+	/* libyaml reads UTF-16 after a byte order mark; splices of UTF-8 broke it. */
+	merge_oracle(tmp, "UTF-16LE with a byte order mark", utf16le, sizeof(utf16le) - 1, "document");
+	merge_oracle(tmp, "UTF-16BE with a byte order mark", utf16be, sizeof(utf16be) - 1, "document");
+	spit_n(path, utf16le, sizeof(utf16le) - 1);
+	ok(vk_kubeconfig_merge(path, &fake_dev, true, &err) == 0, "a UTF-16 file is merged");
+	{
+		_cleanup_free_ char *t = slurp(path);
+
+		ok(t && (unsigned char)t[0] != 0xff && strstr(t, "- name: jo\xc3\xa9\n"), "and written as UTF-8, its user kept");
+	}
+}
+
+/* ---- the proof before every write ------------------------------------------------ */
+
+static const char *tamper_way; /* which path's text to break */
+
+static void tamper(const char *way, struct vk_strbuf *text)
+{
+	char *at;
+
+	if (strcmp(way, tamper_way) != 0 && strcmp(tamper_way, "both") != 0)
+		return;
+	/* another cluster's server changes: the file would still parse */
+	at = strstr(text->buf, "prod.example.com");
+	if (at)
+		*at = 'P';
+}
+
+static void test_proof(const char *tmp)
+{
+	_cleanup_free_ char *path = xasprintf("%s/proof", tmp);
+	_cleanup_free_ char *backup = xasprintf("%s/proof.virtkube-backup", tmp);
+	struct vk_error err = { 0 };
+	bool removed;
+
+	vk_kubeconfig_test_tamper = tamper;
+	tamper_way = "text";
+	spit(path, commented_text);
+	ok(vk_kubeconfig_merge(path, &fake_dev, true, &err) == 0, "a text edit that fails its proof: merge still works (%s)",
+	   err.message);
+	is_str(vk_kubeconfig_last_path, "document", "by the document path");
+	{
+		_cleanup_free_ char *t = slurp(path);
+
+		contains(t, "https://prod.example.com:6443", "whose result keeps the other cluster as it was");
+	}
+
+	tamper_way = "both";
+	spit(path, commented_text);
+	unlink(backup);
+	ok(vk_kubeconfig_merge(path, &fake_dev, true, &err) < 0, "when both paths fail their proof, merge fails");
+	contains(err.message, "does not read back as intended", "saying the new text does not read back (%s)", err.message);
+	contains(err.message, "other than 'dev' changed", "and what differs");
+	contains(err.hint, "untouched", "the hint says the file is untouched");
+	{
+		_cleanup_free_ char *t = slurp(path);
+
+		is_str(t, commented_text, "the file is untouched");
+		ok(!vk_path_exists(backup), "and no backup was made");
+	}
+
+	tamper_way = "text";
+	spit(path, commented_text);
+	vk_kubeconfig_test_tamper = NULL;
+	vk_kubeconfig_merge(path, &fake_dev, true, &err);
+	vk_kubeconfig_test_tamper = tamper;
+	tamper_way = "both";
+	{
+		_cleanup_free_ char *before = slurp(path), *t = NULL;
+
+		ok(vk_kubeconfig_remove(path, "dev", &removed, &err) < 0, "remove gets the same proof: it fails too");
+		t = slurp(path);
+		is_str(t, before, "and leaves the file untouched");
+	}
+	vk_kubeconfig_test_tamper = NULL;
+
+	/* a merge that changes nothing writes nothing */
+	{
+		struct stat a, b;
+
+		vk_kubeconfig_merge(path, &fake_dev, true, &err);
+		stat(path, &a);
+		ok(vk_kubeconfig_merge(path, &fake_dev, true, &err) == 0 && stat(path, &b) == 0 && a.st_ino == b.st_ino,
+		   "a merge that changes no byte does not replace the file");
+	}
+}
+
 static void test_entry_load(void)
 {
 	struct vk_error err = { 0 };
@@ -1175,6 +1364,8 @@ int main(void)
 	test_paths(tmp);
 	test_several_files(tmp, &dev);
 	test_concurrent(tmp);
+	test_fuzz_findings(tmp);
+	test_proof(tmp);
 	test_entry_load();
 	vk_kubeconfig_entry_clear(&dev);
 	vk_remove_tree(tmp, &err);
