@@ -2,13 +2,13 @@
 #include <archive.h>
 #include <curl/curl.h>
 #include <jansson.h>
-#include <libvirt/libvirt.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <string.h>
 #include <yaml.h>
 
 #include "cli.h"
+#include "machine.h"
 
 static const char *const output_choices[] = { "text", "json", NULL };
 
@@ -20,14 +20,17 @@ static const struct cli_option version_options[] = {
 static int version_exec(struct cli_context *ctx, struct cli_args *args)
 {
 	const char *output = cli_opt(args, "output");
-	unsigned long libvirt_version = 0;
-	char libvirt[32] = "unknown";
+	char libvirt[32];
 	const curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
+	struct vk_error err = { 0 };
 
-	(void)ctx;
-	if (virGetVersion(&libvirt_version, NULL, NULL) == 0)
-		snprintf(libvirt, sizeof(libvirt), "%lu.%lu.%lu", libvirt_version / 1000000,
-			 libvirt_version / 1000 % 1000, libvirt_version % 1000);
+	/* libvirt is loaded only by the commands that use it: by default this is
+	 * the version virtkube was built with; -v loads the library and shows the
+	 * one it would run with, or why it cannot be loaded. */
+	snprintf(libvirt, sizeof(libvirt), "%d.%d.%d", LIBVIR_VERSION_NUMBER / 1000000,
+		 LIBVIR_VERSION_NUMBER / 1000 % 1000, LIBVIR_VERSION_NUMBER % 1000);
+	if (ctx->verbose && vk_machine_libvirt_version(libvirt, &err) < 0)
+		return cli_fail(&err);
 
 	if (output && strcmp(output, "json") == 0) {
 		json_t *doc = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s}}", "virtkube", PACKAGE_VERSION,
@@ -53,7 +56,7 @@ static int version_exec(struct cli_context *ctx, struct cli_args *args)
 
 const struct cli_command cli_cmd_version = {
 	.name = "version",
-	.summary = "show virtkube's version and the linked library versions",
+	.summary = "show virtkube's version and its libraries' versions (libvirt's as built; -v: as loaded)",
 	.options = version_options,
 	.max_args = 0,
 	.exec = version_exec,
