@@ -1,0 +1,53 @@
+#!/bin/bash
+# libvirt is loaded only by the commands that use it: version and the API commands run without it, the others say what to install.
+. "${top_srcdir:?run through make check}/tests/integration/lib.sh"
+. "$top_srcdir/tests/integration/fake-api.sh"
+
+check "virtkube does not link libvirt" eval '! readelf -d "$VIRTKUBE_BIN" | grep -q "NEEDED.*libvirt"'
+
+# A directory that shadows libvirt.so.0 for the dynamic loader: an empty file, and a real library that is not libvirt.
+mkdir -p "$TEST_TMP/broken" "$TEST_TMP/wrong"
+: >"$TEST_TMP/broken/libvirt.so.0"
+jansson=$(ldd "$VIRTKUBE_BIN" | awk '$1 == "libjansson.so.4" { print $3 }')
+cp "$jansson" "$TEST_TMP/wrong/libvirt.so.0"
+broken() { LD_LIBRARY_PATH=$TEST_TMP/broken "$VIRTKUBE_BIN" "$@"; }
+wrong() { LD_LIBRARY_PATH=$TEST_TMP/wrong "$VIRTKUBE_BIN" "$@"; }
+
+run broken version
+expect_rc 0 "version runs when libvirt cannot be loaded"
+expect_out "^libvirt [0-9]+\.[0-9]+\.[0-9]+$" "and prints the libvirt it was built with"
+run broken -v version
+expect_rc 1 "version -v loads libvirt, and fails when it cannot"
+expect_err "^virtkube: error: cannot load libvirt \(libvirt\.so\.0\): .*/broken/libvirt\.so\.0: file too short" \
+	"naming the library and the loader's reason"
+expect_err "^hint: install libvirt's client library: apt-get install libvirt0 .*dnf install libvirt-libs" \
+	"with the package to install per distro"
+run wrong -v version
+expect_rc 1 "a library without libvirt's functions is refused"
+expect_err "cannot load libvirt \(libvirt\.so\.0\): it has no virGetVersion" "naming the first missing function"
+
+if command -v virsh >/dev/null; then
+	run "$VIRTKUBE_BIN" -v version
+	want=$(virsh -c test:///default version 2>/dev/null | awk '/Using library: libvirt/ { print $4 }')
+	expect_out "^libvirt ${want:-unknown}$" "version -v prints the libvirt loaded (virsh says ${want:-nothing})"
+fi
+
+img=$TEST_TMP/base.qcow2
+python3 -c 'import struct,sys; open(sys.argv[1],"wb").write(b"QFI\xfb"+struct.pack(">I",3)+b"\0"*16+struct.pack(">Q",1<<30)+b"\0"*480)' "$img"
+run broken -p nolib start --no-kubernetes --image "$img" --libvirt-uri test:///default
+expect_rc 1 "start fails when libvirt cannot be loaded"
+expect_err "cannot load libvirt \(libvirt\.so\.0\)" "saying so"
+expect_err "^hint: install libvirt's client library" "with the hint"
+
+# An API command never loads libvirt: it works with a broken libvirt.so.0 in the way.
+fake_start api
+make_profile dev "$FAKE_PORT"
+apply_json /api/v1/namespaces/default/services/web \
+	'{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "default"}, "spec": {"type": "NodePort", "selector": {"app": "web"}, "ports": [{"port": 80}]}}'
+run broken -p dev service web --url
+expect_rc 0 "service --url runs without libvirt"
+expect_out "^http://127\.0\.0\.1:[0-9]+$" "and prints the URL"
+run broken -p dev addons list
+expect_rc 0 "addons list runs without libvirt"
+
+finish
