@@ -460,11 +460,7 @@ int vk_machine_decide_accel(virConnectPtr conn, const char *uri, const char *wan
 	/* Only auto pays for the trial, and only when the facts leave kvm possible. */
 	if ((!want || strcmp(want, "auto") == 0) && vk_kvm_judge(&facts, &why) != VK_KVM_UNUSABLE)
 		trial = kvm_trial(conn);
-	if (vk_accel_decide(want, &facts, trial, out, err) < 0)
-		return -1;
-	if (out->reason[0])
-		vk_debug("kvm not usable: %s", out->reason);
-	return 0;
+	return vk_accel_decide(want, &facts, trial, out, err);
 }
 
 int vk_machine_choose_accel(virConnectPtr conn, const char *uri, const char *want, enum vk_accel *out,
@@ -474,6 +470,8 @@ int vk_machine_choose_accel(virConnectPtr conn, const char *uri, const char *wan
 
 	if (vk_machine_decide_accel(conn, uri, want, &choice, err) < 0)
 		return -1;
+	if (choice.reason[0])
+		vk_info("kvm is not usable, so tcg: %s", choice.reason);
 	*out = choice.accel;
 	return 0;
 }

@@ -112,7 +112,7 @@ int vk_accel_decide(const char *want, const struct vk_kvm_facts *facts, const ch
  * throwaway kvm domain (about a second): only that proves qemu can use kvm. */
 int vk_machine_decide_accel(virConnectPtr conn, const char *uri, const char *want, struct vk_accel_choice *out,
 			    struct vk_error *err);
-/* vk_machine_decide_accel without the reason (logged at debug level). */
+/* vk_machine_decide_accel with the reason logged (info) instead of returned. */
 int vk_machine_choose_accel(virConnectPtr conn, const char *uri, const char *want, enum vk_accel *out,
 			    struct vk_error *err);
 const char *vk_accel_name(enum vk_accel accel);
