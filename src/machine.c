@@ -480,11 +480,9 @@ int vk_machine_choose_accel(virConnectPtr conn, const char *uri, const char *wan
  * device as it is now, as the hint of ERR. */
 static void explain_kvm_access(virConnectPtr conn, struct vk_error *err)
 {
-	struct vk_kvm_facts facts;
-	_cleanup_free_ char *fix = NULL;
-	_cleanup_free_ char *why = NULL;
-
 	_cleanup_free_ char *uri = lv.virConnectGetURI(conn);
+	_cleanup_free_ char *fix = NULL, *why = NULL;
+	struct vk_kvm_facts facts;
 
 	kvm_facts_gather(conn, uri ? uri : VK_DEFAULT_LIBVIRT_URI, VK_KVM_DEVICE, &facts);
 	fix = vk_kvm_fix_hint(&facts);
