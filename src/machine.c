@@ -4,7 +4,6 @@
 #include <libvirt/virterror.h>
 
 #include <arpa/inet.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -25,6 +24,7 @@
 
 #include "util/cleanup.h"
 #include "util/clock.h"
+#include "util/dl.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
@@ -54,11 +54,8 @@ static struct lv_table {
 } lv;
 #undef LV_MEMBER
 
-#define LV_ENTRY(name) { #name, offsetof(struct lv_table, name) },
-static const struct {
-	const char *name;
-	size_t offset;
-} lv_symbols[] = { LV_SYMBOLS(LV_ENTRY) };
+#define LV_ENTRY(name) VK_DL_SYMBOL(struct lv_table, name)
+static const struct vk_dl_symbol lv_symbols[] = { LV_SYMBOLS(LV_ENTRY) };
 #undef LV_ENTRY
 
 static pthread_once_t lv_once = PTHREAD_ONCE_INIT;
@@ -73,27 +70,11 @@ static void quiet_errors(void *ud, virErrorPtr e)
 
 static void lv_resolve(void)
 {
-	void *handle = dlopen(VK_LIBVIRT_SONAME, RTLD_LAZY | RTLD_LOCAL);
-
-	if (!handle) {
-		snprintf(lv_failure, sizeof(lv_failure), "cannot load libvirt (%s): %s", VK_LIBVIRT_SONAME, dlerror());
-		return;
-	}
-	for (size_t i = 0; i < VK_ARRAY_SIZE(lv_symbols); i++) {
-		void *sym = dlsym(handle, lv_symbols[i].name);
-
-		if (!sym) {
-			snprintf(lv_failure, sizeof(lv_failure), "cannot load libvirt (%s): it has no %s, so it is older "
-				 "than virtkube needs: %s", VK_LIBVIRT_SONAME, lv_symbols[i].name, dlerror());
-			dlclose(handle);
-			memset(&lv, 0, sizeof(lv));
-			return;
-		}
-		memcpy((char *)&lv + lv_symbols[i].offset, &sym, sizeof(sym));
-	}
+	lv_loaded = vk_dl_open("libvirt", VK_LIBVIRT_SONAME, lv_symbols, VK_ARRAY_SIZE(lv_symbols), &lv, sizeof(lv),
+			       lv_failure, sizeof(lv_failure));
 	/* libvirt prints its errors on stderr by default; the engine never prints. */
-	lv.virSetErrorFunc(NULL, quiet_errors);
-	lv_loaded = true;
+	if (lv_loaded)
+		lv.virSetErrorFunc(NULL, quiet_errors);
 }
 
 int vk_machine_load(struct vk_error *err)

@@ -118,7 +118,7 @@ median_ms() {
 	local n=$1 i t
 	shift
 	if [ $have_hyperfine = yes ]; then
-		hyperfine -N -S none --style none --warmup 3 --runs "$n" --export-json "$tmp/hf.json" \
+		hyperfine -N --style none --warmup 3 --runs "$n" --export-json "$tmp/hf.json" \
 			-- "$(printf '%q ' "$@")" >/dev/null 2>&1 || { echo "api-vs-kubectl: hyperfine failed on: $*" >&2; exit 1; }
 		"$python" -c 'import json, sys; print(round(json.load(open(sys.argv[1]))["results"][0]["median"] * 1000, 1))' \
 			"$tmp/hf.json"
