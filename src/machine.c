@@ -1,4 +1,4 @@
-/* libvirt calls for virtkube: each libvirt error is turned into a vk_error right where the call was made. */
+/* libvirt calls for virtkube: libvirt is loaded on first use, and each libvirt error is turned into a vk_error right where the call was made. */
 #include "machine.h"
 
 #include <libvirt/virterror.h>
@@ -6,34 +6,133 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <netdb.h>
 #include <openssl/sha.h>
 #include <poll.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "util/cleanup.h"
 #include "util/clock.h"
+#include "util/dl.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
-VK_DEFINE_CLEANUP(struct _virDomain, virDomainFree)
-VK_DEFINE_CLEANUP(struct _virNetwork, virNetworkFree)
-VK_DEFINE_CLEANUP(struct _virStoragePool, virStoragePoolFree)
-VK_DEFINE_CLEANUP(struct _virStorageVol, virStorageVolFree)
-#define _cleanup_dom_ _cleanup_(virDomainFreep)
-#define _cleanup_net_ _cleanup_(virNetworkFreep)
-#define _cleanup_pool_ _cleanup_(virStoragePoolFreep)
-#define _cleanup_vol_ _cleanup_(virStorageVolFreep)
+/* ------------------------------------------------------------ the library -- */
+
+/* Every libvirt function virtkube calls. The headers give their types at
+ * build time; the code is loaded by lv_load() only in the processes that
+ * reach libvirt, so the other commands never pay for its ~55 libraries. */
+#define LV_SYMBOLS(X)                                                                                        \
+	X(virGetVersion) X(virGetLastError) X(virGetLastErrorMessage) X(virSetErrorFunc)                        \
+	X(virConnSetErrorFunc) X(virConnectOpen) X(virConnectClose) X(virConnectGetCapabilities) X(virConnectGetURI)                \
+	X(virConnectGetDomainCapabilities) X(virConnectListAllDomains) X(virConnectListAllNetworks)            \
+	X(virDomainCreate) X(virDomainCreateXML) X(virDomainDefineXML) X(virDomainDestroy) X(virDomainFree)    \
+	X(virDomainGetName) X(virDomainGetState) X(virDomainGetXMLDesc) X(virDomainIsActive)                   \
+	X(virDomainLookupByName) X(virDomainShutdown) X(virDomainShutdownFlags) X(virDomainUndefine)           \
+	X(virDomainUndefineFlags) X(virDomainUpdateDeviceFlags) X(virNetworkCreate) X(virNetworkDefineXML)     \
+	X(virNetworkDestroy) X(virNetworkFree) X(virNetworkGetXMLDesc) X(virNetworkIsActive)                   \
+	X(virNetworkIsPersistent) X(virNetworkLookupByName) X(virNetworkUndefine) X(virStoragePoolCreateXML)   \
+	X(virStoragePoolDestroy) X(virStoragePoolFree) X(virStoragePoolIsActive) X(virStoragePoolIsPersistent) \
+	X(virStoragePoolLookupByName) X(virStoragePoolUndefine) X(virStorageVolCreateXML) X(virStorageVolFree) \
+	X(virStorageVolLookupByName)
+
+#define LV_MEMBER(name) __typeof__(name) *name;
+static struct lv_table {
+	LV_SYMBOLS(LV_MEMBER)
+} lv;
+#undef LV_MEMBER
+
+#define LV_ENTRY(name) VK_DL_SYMBOL(struct lv_table, name)
+static const struct vk_dl_symbol lv_symbols[] = { LV_SYMBOLS(LV_ENTRY) };
+#undef LV_ENTRY
+
+static pthread_once_t lv_once = PTHREAD_ONCE_INIT;
+static bool lv_loaded;
+static char lv_failure[VK_ERROR_MSG_MAX]; /* why loading failed, once it has */
+
+static void quiet_errors(void *ud, virErrorPtr e)
+{
+	(void)ud;
+	(void)e;
+}
+
+static void lv_resolve(void)
+{
+	lv_loaded = vk_dl_open("libvirt", VK_LIBVIRT_SONAME, lv_symbols, VK_ARRAY_SIZE(lv_symbols), &lv, sizeof(lv),
+			       lv_failure, sizeof(lv_failure));
+	/* libvirt prints its errors on stderr by default; the engine never prints. */
+	if (lv_loaded)
+		lv.virSetErrorFunc(NULL, quiet_errors);
+}
+
+int vk_machine_load(struct vk_error *err)
+{
+	pthread_once(&lv_once, lv_resolve);
+	if (lv_loaded)
+		return 0;
+	vk_error_set(err, VK_ERR_UNSUPPORTED, "%s", lv_failure);
+	return vk_error_hint(err, "install libvirt's client library: apt-get install libvirt0 (Debian, Ubuntu), "
+				  "dnf install libvirt-libs (Fedora, CentOS, RHEL), zypper install libvirt-libs "
+				  "(openSUSE) or pacman -S libvirt (Arch)");
+}
+
+int vk_machine_libvirt_version(char buf[32], struct vk_error *err)
+{
+	unsigned long version = 0;
+
+	if (vk_machine_load(err) < 0)
+		return -1;
+	if (lv.virGetVersion(&version, NULL, NULL) < 0)
+		return vk_error_set(err, VK_ERR_LIBVIRT, "cannot read libvirt's version: %s",
+				    lv.virGetLastErrorMessage() ?: "unknown libvirt error");
+	snprintf(buf, 32, "%lu.%lu.%lu", version / 1000000, version / 1000 % 1000, version % 1000);
+	return 0;
+}
+
+static void lv_domain_freep(virDomainPtr *d)
+{
+	if (*d)
+		lv.virDomainFree(*d);
+}
+
+static void lv_network_freep(virNetworkPtr *n)
+{
+	if (*n)
+		lv.virNetworkFree(*n);
+}
+
+static void lv_pool_freep(virStoragePoolPtr *p)
+{
+	if (*p)
+		lv.virStoragePoolFree(*p);
+}
+
+static void lv_volume_freep(virStorageVolPtr *v)
+{
+	if (*v)
+		lv.virStorageVolFree(*v);
+}
+
+#define _cleanup_dom_ _cleanup_(lv_domain_freep)
+#define _cleanup_net_ _cleanup_(lv_network_freep)
+#define _cleanup_pool_ _cleanup_(lv_pool_freep)
+#define _cleanup_vol_ _cleanup_(lv_volume_freep)
 
 static const char *lv_msg(void)
 {
-	const char *m = virGetLastErrorMessage();
+	const char *m = lv.virGetLastErrorMessage();
 
 	return m && *m ? m : "unknown libvirt error";
 }
@@ -48,12 +147,6 @@ static int lv_error(struct vk_error *err, const char *fmt, ...)
 	what = xvasprintf(fmt, ap);
 	va_end(ap);
 	return vk_error_set(err, VK_ERR_LIBVIRT, "%s: %s", what, lv_msg());
-}
-
-static void quiet_errors(void *ud, virErrorPtr e)
-{
-	(void)ud;
-	(void)e;
 }
 
 static void sleep_ms(long ms)
@@ -88,10 +181,11 @@ virConnectPtr vk_machine_connect(const char *uri, struct vk_error *err)
 	virConnectPtr conn;
 	const char *msg;
 
-	virSetErrorFunc(NULL, quiet_errors);
-	conn = virConnectOpen(uri);
+	if (vk_machine_load(err) < 0)
+		return NULL;
+	conn = lv.virConnectOpen(uri);
 	if (conn) {
-		virConnSetErrorFunc(conn, NULL, quiet_errors);
+		lv.virConnSetErrorFunc(conn, NULL, quiet_errors);
 		return conn;
 	}
 	msg = lv_msg();
@@ -111,56 +205,278 @@ virConnectPtr vk_machine_connect(const char *uri, struct vk_error *err)
 
 void vk_machine_disconnect(virConnectPtr conn)
 {
-	if (conn)
-		virConnectClose(conn);
+	if (conn && vk_machine_load(NULL) == 0)
+		lv.virConnectClose(conn);
 }
+
+/* ----------------------------------------------------------- accelerator -- */
 
 const char *vk_accel_name(enum vk_accel accel)
 {
 	return accel == VK_ACCEL_KVM ? "kvm" : "tcg";
 }
 
-/* Why kvm cannot be used here, or NULL when it can. */
-static char *kvm_unavailable(virConnectPtr conn, const char *uri)
+int vk_kvm_parse_dac_label(const char *caps_xml, unsigned *uid, unsigned *gid)
 {
-	_cleanup_free_ char *caps = virConnectGetDomainCapabilities(conn, NULL, "x86_64", NULL, "kvm", 0);
-	int fd;
+	const char *model = caps_xml ? strstr(caps_xml, "<model>dac</model>") : NULL;
+	const char *end = model ? strstr(model, "</secmodel>") : NULL;
+	const char *label;
 
-	if (!caps)
-		return xasprintf("libvirt at '%s' offers no kvm domains (%s)", uri, lv_msg());
-	if (vk_machine_uri_is_local(uri)) {
-		fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			return xasprintf("/dev/kvm cannot be opened: %s", strerror(errno));
-		close(fd);
+	if (!end)
+		return -1;
+	/* The label of kvm domains, else the model's first one. */
+	label = strstr(model, "<baselabel type='kvm'>");
+	if (!label || label > end)
+		label = strstr(model, "<baselabel");
+	if (!label || label > end || !(label = strchr(label, '>')))
+		return -1;
+	return sscanf(label + 1, "+%u:+%u<", uid, gid) == 2 ? 0 : -1;
+}
+
+static void name_of_user(unsigned uid, char *buf, size_t len)
+{
+	struct passwd *pw = getpwuid((uid_t)uid);
+
+	if (pw)
+		snprintf(buf, len, "%s", pw->pw_name);
+	else
+		snprintf(buf, len, "%u", uid);
+}
+
+static void name_of_group(unsigned gid, char *buf, size_t len)
+{
+	struct group *gr = getgrgid((gid_t)gid);
+
+	if (gr)
+		snprintf(buf, len, "%s", gr->gr_name);
+	else
+		snprintf(buf, len, "%u", gid);
+}
+
+void vk_kvm_facts_device(struct vk_kvm_facts *f, const char *device)
+{
+	struct stat st;
+
+	f->device = device;
+	f->device_errno = 0;
+	if (stat(device, &st) < 0) {
+		f->device_errno = errno;
+		return;
 	}
+	f->mode = st.st_mode & 07777;
+	f->uid = st.st_uid;
+	f->gid = st.st_gid;
+	f->acl = getxattr(device, "system.posix_acl_access", NULL, 0) > 0;
+	name_of_user(f->uid, f->owner, sizeof(f->owner));
+	name_of_group(f->gid, f->group, sizeof(f->group));
+}
+
+void vk_kvm_facts_qemu_user(struct vk_kvm_facts *f, unsigned uid, unsigned gid)
+{
+	struct passwd *pw = getpwuid((uid_t)uid);
+	gid_t groups[VK_KVM_MAX_GROUPS];
+	int n = (int)VK_ARRAY_SIZE(groups);
+
+	f->qemu_known = true;
+	f->qemu_uid = uid;
+	f->qemu_gid = gid;
+	f->nqemu_groups = 0;
+	name_of_user(uid, f->qemu_user, sizeof(f->qemu_user));
+	/* libvirt gives qemu its user's supplementary groups too. */
+	if (!pw)
+		return;
+	/* More groups than fit: glibc fills the array and says how many there are. */
+	if (getgrouplist(pw->pw_name, (gid_t)gid, groups, &n) < 0 || n > (int)VK_ARRAY_SIZE(groups))
+		n = (int)VK_ARRAY_SIZE(groups);
+	for (int i = 0; i < n; i++)
+		f->qemu_groups[f->nqemu_groups++] = groups[i];
+}
+
+/* Fills F for the connection: what libvirt offers and, for a local daemon,
+ * the device and the user libvirt runs qemu as (its DAC base label, which
+ * follows qemu.conf; for a session daemon, ourselves). */
+static void kvm_facts_gather(virConnectPtr conn, const char *uri, const char *device, struct vk_kvm_facts *f)
+{
+	_cleanup_free_ char *domcaps = lv.virConnectGetDomainCapabilities(conn, NULL, "x86_64", NULL, "kvm", 0);
+	_cleanup_free_ char *caps = NULL;
+	unsigned uid, gid;
+
+	*f = (struct vk_kvm_facts){ .offered = domcaps != NULL, .local = vk_machine_uri_is_local(uri) };
+	if (!domcaps)
+		snprintf(f->why_not_offered, sizeof(f->why_not_offered), "%s", lv_msg());
+	if (!f->local)
+		return;
+	vk_kvm_facts_device(f, device);
+	if (strstr(uri, ":///session")) {
+		vk_kvm_facts_qemu_user(f, getuid(), getgid());
+		return;
+	}
+	caps = lv.virConnectGetCapabilities(conn);
+	if (vk_kvm_parse_dac_label(caps, &uid, &gid) == 0)
+		vk_kvm_facts_qemu_user(f, uid, gid);
+}
+
+static bool kvm_rw_allowed(const struct vk_kvm_facts *f)
+{
+	bool in_group = f->qemu_gid == f->gid;
+
+	if (f->qemu_uid == 0)
+		return true;
+	if (f->qemu_uid == f->uid)
+		return (f->mode & 0600) == 0600;
+	for (size_t i = 0; i < f->nqemu_groups && !in_group; i++)
+		in_group = f->qemu_groups[i] == f->gid;
+	if (in_group)
+		return (f->mode & 0060) == 0060;
+	return (f->mode & 0006) == 0006;
+}
+
+enum vk_kvm_verdict vk_kvm_judge(const struct vk_kvm_facts *f, char **why)
+{
+	*why = NULL;
+	if (!f->offered) {
+		*why = xasprintf("libvirt offers no kvm domains (%s)", f->why_not_offered);
+		return VK_KVM_UNUSABLE;
+	}
+	if (!f->local) {
+		*why = xstrdup("the daemon is on another host: its kvm can only be tried");
+		return VK_KVM_UNKNOWN;
+	}
+	if (f->device_errno == ENOENT) {
+		*why = xasprintf("%s does not exist: no kvm module is loaded", f->device);
+		return VK_KVM_UNUSABLE;
+	}
+	if (f->device_errno) {
+		*why = xasprintf("%s cannot be examined: %s", f->device, strerror(f->device_errno));
+		return VK_KVM_UNUSABLE;
+	}
+	if (!f->qemu_known) {
+		*why = xasprintf("the user libvirt runs qemu as is not known: whether it can open %s can only be tried",
+				 f->device);
+		return VK_KVM_UNKNOWN;
+	}
+	if (kvm_rw_allowed(f))
+		return VK_KVM_USABLE;
+	if (f->acl) {
+		*why = xasprintf("%s (mode %04o, owner %s:%s) has an ACL: whether qemu's user %s can open it can only be "
+				 "tried", f->device, f->mode, f->owner, f->group, f->qemu_user);
+		return VK_KVM_UNKNOWN;
+	}
+	*why = xasprintf("qemu runs as user %s (uid %u, gid %u), which cannot open %s (mode %04o, owner %s:%s)",
+			 f->qemu_user, f->qemu_uid, f->qemu_gid, f->device, f->mode, f->owner, f->group);
+	return VK_KVM_UNUSABLE;
+}
+
+char *vk_kvm_fix_hint(const struct vk_kvm_facts *f)
+{
+	const char *user = f->qemu_known ? f->qemu_user : "libvirt-qemu";
+
+	if (!f->offered || !f->local || f->device_errno)
+		return xstrdup("enable virtualization in the firmware and load kvm_intel or kvm_amd, or use --accel tcg "
+			       "(slow)");
+	if ((f->mode & 0060) == 0060 && f->gid != 0)
+		return xasprintf("add qemu's user to the device's group (usermod -aG %s %s) and restart libvirtd, or use "
+				 "--accel tcg (slow)", f->group, user);
+	return xasprintf("give the kvm group access with a udev rule (KERNEL==\"kvm\", GROUP=\"kvm\", MODE=\"0660\" in "
+			 "/etc/udev/rules.d/65-kvm.rules, then udevadm trigger), add qemu's user to it (usermod -aG kvm %s) "
+			 "and restart libvirtd; or use --accel tcg (slow)", user);
+}
+
+/* Starts and destroys a throwaway paused kvm domain: the one proof that qemu,
+ * as the user and with the confinement libvirt gives it, can use kvm. NULL
+ * when it started, else why not (caller frees). */
+static char *kvm_trial(virConnectPtr conn)
+{
+	_cleanup_free_ char *xml = xasprintf(
+		"<domain type='kvm'>\n  <name>virtkube-kvm-trial-%ld</name>\n  <memory unit='MiB'>32</memory>\n"
+		"  <vcpu>1</vcpu>\n  <os>\n    <type arch='x86_64'>hvm</type>\n  </os>\n  <devices/>\n</domain>\n",
+		(long)getpid());
+	/* Auto-destroyed with the connection, should this process die first. */
+	_cleanup_dom_ virDomainPtr dom =
+		lv.virDomainCreateXML(conn, xml, VIR_DOMAIN_START_PAUSED | VIR_DOMAIN_START_AUTODESTROY);
+
+	if (!dom)
+		return xasprintf("a trial kvm domain did not start: %s", lv_msg());
+	lv.virDomainDestroy(dom);
 	return NULL;
+}
+
+int vk_accel_decide(const char *want, const struct vk_kvm_facts *facts, const char *trial_failure,
+		    struct vk_accel_choice *out, struct vk_error *err)
+{
+	_cleanup_free_ char *why = NULL, *hint = NULL;
+	enum vk_kvm_verdict verdict;
+	bool asked_kvm = want && strcmp(want, "kvm") == 0;
+
+	*out = (struct vk_accel_choice){ .accel = VK_ACCEL_TCG };
+	if (want && strcmp(want, "tcg") == 0)
+		return 0;
+	if (want && !asked_kvm && strcmp(want, "auto") != 0)
+		return vk_error_set(err, VK_ERR_INVALID, "unknown accelerator '%s' (auto, kvm or tcg)", want);
+	verdict = vk_kvm_judge(facts, &why);
+	if (verdict == VK_KVM_UNUSABLE && asked_kvm) {
+		hint = vk_kvm_fix_hint(facts);
+		vk_error_set(err, VK_ERR_UNSUPPORTED, "--accel kvm: %s", why);
+		return vk_error_hint(err, "%s", hint);
+	}
+	if (verdict != VK_KVM_UNUSABLE && (asked_kvm || !trial_failure)) {
+		out->accel = VK_ACCEL_KVM;
+		return 0;
+	}
+	snprintf(out->reason, sizeof(out->reason), "%s", verdict == VK_KVM_UNUSABLE ? why : trial_failure);
+	return 0;
+}
+
+int vk_machine_decide_accel(virConnectPtr conn, const char *uri, const char *want, struct vk_accel_choice *out,
+			    struct vk_error *err)
+{
+	struct vk_kvm_facts facts;
+	_cleanup_free_ char *why = NULL, *trial = NULL;
+
+	if (vk_machine_load(err) < 0)
+		return -1;
+	if (want && strcmp(want, "tcg") == 0)
+		return vk_accel_decide(want, NULL, NULL, out, err);
+	kvm_facts_gather(conn, uri, VK_KVM_DEVICE, &facts);
+	/* Only auto pays for the trial, and only when the facts leave kvm possible. */
+	if ((!want || strcmp(want, "auto") == 0) && vk_kvm_judge(&facts, &why) != VK_KVM_UNUSABLE)
+		trial = kvm_trial(conn);
+	return vk_accel_decide(want, &facts, trial, out, err);
 }
 
 int vk_machine_choose_accel(virConnectPtr conn, const char *uri, const char *want, enum vk_accel *out,
 			    struct vk_error *err)
 {
-	_cleanup_free_ char *why = NULL;
+	struct vk_accel_choice choice;
 
-	if (want && strcmp(want, "tcg") == 0) {
-		*out = VK_ACCEL_TCG;
-		return 0;
-	}
-	if (want && strcmp(want, "kvm") != 0 && strcmp(want, "auto") != 0)
-		return vk_error_set(err, VK_ERR_INVALID, "unknown accelerator '%s' (auto, kvm or tcg)", want);
-	why = kvm_unavailable(conn, uri);
-	if (!why) {
-		*out = VK_ACCEL_KVM;
-		return 0;
-	}
-	if (want && strcmp(want, "kvm") == 0) {
-		vk_error_set(err, VK_ERR_UNSUPPORTED, "--accel kvm: %s", why);
-		return vk_error_hint(err, "enable virtualization in the firmware and load kvm_intel/kvm_amd, "
-					  "or use --accel tcg (slow)");
-	}
-	vk_debug("kvm not available: %s", why);
-	*out = VK_ACCEL_TCG;
+	if (vk_machine_decide_accel(conn, uri, want, &choice, err) < 0)
+		return -1;
+	if (choice.reason[0])
+		vk_info("kvm is not usable, so tcg: %s", choice.reason);
+	*out = choice.accel;
 	return 0;
+}
+
+/* The explanation of qemu's "Could not access KVM kernel module" for the
+ * device as it is now, as the hint of ERR. */
+static void explain_kvm_access(virConnectPtr conn, struct vk_error *err)
+{
+	_cleanup_free_ char *uri = lv.virConnectGetURI(conn);
+	_cleanup_free_ char *fix = NULL, *why = NULL;
+	struct vk_kvm_facts facts;
+
+	kvm_facts_gather(conn, uri ? uri : VK_DEFAULT_LIBVIRT_URI, VK_KVM_DEVICE, &facts);
+	fix = vk_kvm_fix_hint(&facts);
+	if (!facts.local)
+		vk_error_hint(err, "qemu on the libvirt host cannot open its %s: check its mode and owner there; %s",
+			      VK_KVM_DEVICE, fix);
+	else if (facts.device_errno)
+		vk_error_hint(err, "%s: %s; %s", VK_KVM_DEVICE, strerror(facts.device_errno), fix);
+	else if (vk_kvm_judge(&facts, &why) == VK_KVM_UNUSABLE)
+		vk_error_hint(err, "%s; %s", why, fix);
+	else
+		vk_error_hint(err, "qemu cannot open %s (mode %04o, owner %s:%s); %s", VK_KVM_DEVICE, facts.mode,
+			      facts.owner, facts.group, fix);
 }
 
 /* --------------------------------------------------------------- network -- */
@@ -272,6 +588,8 @@ int vk_subnets_in_use(virConnectPtr conn, bool local, struct vk_cidr **used, siz
 
 	*used = NULL;
 	*nused = 0;
+	if (vk_machine_load(err) < 0)
+		return -1;
 	if (local) {
 		_cleanup_fclose_ FILE *f = fopen("/proc/net/route", "re");
 		char line[512];
@@ -284,18 +602,18 @@ int vk_subnets_in_use(virConnectPtr conn, bool local, struct vk_cidr **used, siz
 				add_used(used, &n, &alloc, ntohl(dest), __builtin_popcount(mask));
 		}
 	}
-	count = virConnectListAllNetworks(conn, &nets, 0);
+	count = lv.virConnectListAllNetworks(conn, &nets, 0);
 	if (count < 0) {
 		free(*used);
 		*used = NULL;
 		return lv_error(err, "cannot list libvirt networks");
 	}
 	for (int i = 0; i < count; i++) {
-		_cleanup_free_ char *xml = virNetworkGetXMLDesc(nets[i], 0);
+		_cleanup_free_ char *xml = lv.virNetworkGetXMLDesc(nets[i], 0);
 
 		if (xml)
 			add_network_ips(xml, used, &n, &alloc);
-		virNetworkFree(nets[i]);
+		lv.virNetworkFree(nets[i]);
 	}
 	free(nets);
 	*nused = n;
@@ -347,18 +665,24 @@ char *vk_network_xml(const struct vk_network_spec *s)
 
 bool vk_network_exists(virConnectPtr conn, const char *name)
 {
-	_cleanup_net_ virNetworkPtr net = virNetworkLookupByName(conn, name);
+	_cleanup_net_ virNetworkPtr net = NULL;
 
+	if (vk_machine_load(NULL) < 0)
+		return false;
+	net = lv.virNetworkLookupByName(conn, name);
 	return net != NULL;
 }
 
 int vk_network_ensure(virConnectPtr conn, const struct vk_network_spec *spec, struct vk_error *err)
 {
-	_cleanup_net_ virNetworkPtr net = virNetworkLookupByName(conn, spec->name);
+	_cleanup_net_ virNetworkPtr net = NULL;
 	int active;
 
+	if (vk_machine_load(err) < 0)
+		return -1;
+	net = lv.virNetworkLookupByName(conn, spec->name);
 	if (net) {
-		_cleanup_free_ char *xml = virNetworkGetXMLDesc(net, 0);
+		_cleanup_free_ char *xml = lv.virNetworkGetXMLDesc(net, 0);
 		_cleanup_free_ char *want = xasprintf("mac='%s'", spec->mac);
 		char ip[16], ipattr[32];
 
@@ -377,14 +701,14 @@ int vk_network_ensure(virConnectPtr conn, const struct vk_network_spec *spec, st
 		_cleanup_free_ char *xml = vk_network_xml(spec);
 
 		vk_debug("defining network:\n%s", xml);
-		net = virNetworkDefineXML(conn, xml);
+		net = lv.virNetworkDefineXML(conn, xml);
 		if (!net)
 			return lv_error(err, "cannot define network '%s'", spec->name);
 	}
-	active = virNetworkIsActive(net);
+	active = lv.virNetworkIsActive(net);
 	if (active < 0)
 		return lv_error(err, "cannot query network '%s'", spec->name);
-	if (!active && virNetworkCreate(net) < 0)
+	if (!active && lv.virNetworkCreate(net) < 0)
 		return lv_error(err, "cannot start network '%s'", spec->name);
 	return 0;
 }
@@ -401,35 +725,38 @@ static bool xml_uses_network(const char *xml, const char *name)
 int vk_network_remove_if_unused(virConnectPtr conn, const char *name, const char *owner_domain, bool *removed,
 				struct vk_error *err)
 {
-	_cleanup_net_ virNetworkPtr net = virNetworkLookupByName(conn, name);
+	_cleanup_net_ virNetworkPtr net = NULL;
 	virDomainPtr *doms = NULL;
 	bool used = false;
 	int count;
 
 	*removed = false;
+	if (vk_machine_load(err) < 0)
+		return -1;
+	net = lv.virNetworkLookupByName(conn, name);
 	if (!net)
 		return 0;
-	count = virConnectListAllDomains(conn, &doms, 0);
+	count = lv.virConnectListAllDomains(conn, &doms, 0);
 	if (count < 0)
 		return lv_error(err, "cannot list domains to see who uses network '%s'", name);
 	for (int i = 0; i < count; i++) {
-		const char *dname = virDomainGetName(doms[i]);
+		const char *dname = lv.virDomainGetName(doms[i]);
 		_cleanup_free_ char *xml = NULL;
 
 		if (!used && dname && (!owner_domain || strcmp(dname, owner_domain) != 0)) {
-			xml = virDomainGetXMLDesc(doms[i], VIR_DOMAIN_XML_INACTIVE);
+			xml = lv.virDomainGetXMLDesc(doms[i], VIR_DOMAIN_XML_INACTIVE);
 			used = xml && xml_uses_network(xml, name);
 			if (used)
 				vk_info("network '%s' is still used by domain '%s': kept", name, dname);
 		}
-		virDomainFree(doms[i]);
+		lv.virDomainFree(doms[i]);
 	}
 	free(doms);
 	if (used)
 		return 0;
-	if (virNetworkIsActive(net) == 1 && virNetworkDestroy(net) < 0)
+	if (lv.virNetworkIsActive(net) == 1 && lv.virNetworkDestroy(net) < 0)
 		return lv_error(err, "cannot stop network '%s'", name);
-	if (virNetworkUndefine(net) < 0 && virNetworkIsPersistent(net) == 1)
+	if (lv.virNetworkUndefine(net) < 0 && lv.virNetworkIsPersistent(net) == 1)
 		return lv_error(err, "cannot undefine network '%s'", name);
 	*removed = true;
 	return 0;
@@ -439,14 +766,17 @@ int vk_network_remove_if_unused(virConnectPtr conn, const char *name, const char
 
 void vk_disk_pool_cleanup(virConnectPtr conn, const char *pool)
 {
-	_cleanup_pool_ virStoragePoolPtr p = virStoragePoolLookupByName(conn, pool);
+	_cleanup_pool_ virStoragePoolPtr p = NULL;
 
+	if (vk_machine_load(NULL) < 0)
+		return;
+	p = lv.virStoragePoolLookupByName(conn, pool);
 	if (!p)
 		return;
-	if (virStoragePoolIsActive(p) == 1)
-		virStoragePoolDestroy(p);
-	if (virStoragePoolIsPersistent(p) == 1)
-		virStoragePoolUndefine(p);
+	if (lv.virStoragePoolIsActive(p) == 1)
+		lv.virStoragePoolDestroy(p);
+	if (lv.virStoragePoolIsPersistent(p) == 1)
+		lv.virStoragePoolUndefine(p);
 }
 
 int vk_disk_create_overlay(virConnectPtr conn, const char *pool, const char *dir, const char *file,
@@ -458,6 +788,8 @@ int vk_disk_create_overlay(virConnectPtr conn, const char *pool, const char *dir
 	_cleanup_vol_ virStorageVolPtr v = NULL;
 	int r = 0;
 
+	if (vk_machine_load(err) < 0)
+		return -1;
 	/* A pool of that name left by an interrupted run is replaced: ours are transient. */
 	vk_disk_pool_cleanup(conn, pool);
 	vk_strbuf_addstr(&pxml, "<pool type='dir'>\n  <name>");
@@ -465,11 +797,11 @@ int vk_disk_create_overlay(virConnectPtr conn, const char *pool, const char *dir
 	vk_strbuf_addstr(&pxml, "</name>\n  <target>\n    <path>");
 	vk_strbuf_add_xml_escaped(&pxml, dir);
 	vk_strbuf_addstr(&pxml, "</path>\n  </target>\n</pool>\n");
-	p = virStoragePoolCreateXML(conn, pxml.buf, 0);
+	p = lv.virStoragePoolCreateXML(conn, pxml.buf, 0);
 	if (!p)
 		return lv_error(err, "cannot open directory '%s' as a libvirt storage pool", dir);
 
-	v = virStorageVolLookupByName(p, file);
+	v = lv.virStorageVolLookupByName(p, file);
 	if (!v) {
 		vk_strbuf_addstr(&vxml, "<volume>\n  <name>");
 		vk_strbuf_add_xml_escaped(&vxml, file);
@@ -482,11 +814,11 @@ int vk_disk_create_overlay(virConnectPtr conn, const char *pool, const char *dir
 		vk_strbuf_add_xml_escaped(&vxml, base_format);
 		vk_strbuf_addstr(&vxml, "'/>\n  </backingStore>\n</volume>\n");
 		vk_debug("creating volume:\n%s", vxml.buf);
-		v = virStorageVolCreateXML(p, vxml.buf, 0);
+		v = lv.virStorageVolCreateXML(p, vxml.buf, 0);
 		if (!v)
 			r = lv_error(err, "cannot create disk '%s/%s' over '%s'", dir, file, base);
 	}
-	if (virStoragePoolDestroy(p) < 0 && r == 0)
+	if (lv.virStoragePoolDestroy(p) < 0 && r == 0)
 		r = lv_error(err, "cannot release storage pool '%s'", pool);
 	return r;
 }
@@ -511,25 +843,25 @@ const char *vk_host_state_name(enum vk_host_state state)
 /* Looks NAME up; NULL and no error when missing; an error when it is not PROFILE's. */
 static virDomainPtr lookup_owned(virConnectPtr conn, const char *name, const char *profile, struct vk_error *err)
 {
-	virDomainPtr dom = virDomainLookupByName(conn, name);
+	virDomainPtr dom = lv.virDomainLookupByName(conn, name);
 	virErrorPtr e;
 	_cleanup_free_ char *xml = NULL;
 	_cleanup_strbuf_ struct vk_strbuf mark = VK_STRBUF_INIT;
 
 	if (!dom) {
-		e = virGetLastError();
+		e = lv.virGetLastError();
 		if (e && e->code != VIR_ERR_NO_DOMAIN)
 			lv_error(err, "cannot look up domain '%s'", name);
 		else
 			vk_error_clear(err);
 		return NULL;
 	}
-	xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+	xml = lv.virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
 	vk_strbuf_addstr(&mark, "<virtkube:profile>");
 	vk_strbuf_add_xml_escaped(&mark, profile);
 	vk_strbuf_addstr(&mark, "</virtkube:profile>");
 	if (!xml || !strstr(xml, VK_DOMXML_NS) || !strstr(xml, mark.buf)) {
-		virDomainFree(dom);
+		lv.virDomainFree(dom);
 		vk_error_set(err, VK_ERR_EXISTS, "libvirt domain '%s' exists but was not created by virtkube for profile '%s'",
 			     name, profile);
 		vk_error_hint(err, "virtkube leaves it alone; use another profile name (-p)");
@@ -559,6 +891,8 @@ int vk_domain_state(virConnectPtr conn, const char *name, const char *profile, e
 	_cleanup_dom_ virDomainPtr dom = NULL;
 	int st, reason;
 
+	if (vk_machine_load(err) < 0)
+		return -1;
 	vk_error_clear(err);
 	dom = lookup_owned(conn, name, profile, err);
 	if (!dom) {
@@ -567,7 +901,7 @@ int vk_domain_state(virConnectPtr conn, const char *name, const char *profile, e
 		*state = VK_HOST_NONEXISTENT;
 		return 0;
 	}
-	if (virDomainGetState(dom, &st, &reason, 0) < 0)
+	if (lv.virDomainGetState(dom, &st, &reason, 0) < 0)
 		return lv_error(err, "cannot get the state of domain '%s'", name);
 	*state = map_state(st);
 	return 0;
@@ -575,8 +909,11 @@ int vk_domain_state(virConnectPtr conn, const char *name, const char *profile, e
 
 int vk_domain_define(virConnectPtr conn, const char *xml, struct vk_error *err)
 {
-	_cleanup_dom_ virDomainPtr dom = virDomainDefineXML(conn, xml);
+	_cleanup_dom_ virDomainPtr dom = NULL;
 
+	if (vk_machine_load(err) < 0)
+		return -1;
+	dom = lv.virDomainDefineXML(conn, xml);
 	if (!dom)
 		return lv_error(err, "cannot define the virtkube domain");
 	return 0;
@@ -585,15 +922,18 @@ int vk_domain_define(virConnectPtr conn, const char *xml, struct vk_error *err)
 int vk_domain_set_cdrom(virConnectPtr conn, const char *name, const char *target, const char *path,
 			const char *disk_xml, bool *changed, struct vk_error *err)
 {
-	_cleanup_dom_ virDomainPtr dom = virDomainLookupByName(conn, name);
+	_cleanup_dom_ virDomainPtr dom = NULL;
 	_cleanup_free_ char *xml = NULL, *want_target = xasprintf("<target dev='%s'", target);
 	_cleanup_free_ char *want_source = NULL;
 	_cleanup_strbuf_ struct vk_strbuf esc = VK_STRBUF_INIT;
 
 	*changed = false;
+	if (vk_machine_load(err) < 0)
+		return -1;
+	dom = lv.virDomainLookupByName(conn, name);
 	if (!dom)
 		return lv_error(err, "cannot find domain '%s'", name);
-	xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
+	xml = lv.virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_INACTIVE);
 	if (!xml)
 		return lv_error(err, "cannot read the definition of domain '%s'", name);
 	if (!strstr(xml, want_target))
@@ -602,8 +942,8 @@ int vk_domain_set_cdrom(virConnectPtr conn, const char *name, const char *target
 	want_source = xasprintf("<source file='%s'", esc.buf);
 	if (strstr(xml, want_source))
 		return 0;
-	if (virDomainUpdateDeviceFlags(dom, disk_xml, VIR_DOMAIN_AFFECT_CONFIG) < 0) {
-		virErrorPtr e = virGetLastError();
+	if (lv.virDomainUpdateDeviceFlags(dom, disk_xml, VIR_DOMAIN_AFFECT_CONFIG) < 0) {
+		virErrorPtr e = lv.virGetLastError();
 		bool unsupported = e && e->code == VIR_ERR_NO_SUPPORT;
 
 		lv_error(err, "cannot point cdrom %s of domain '%s' at '%s'", target, name, path);
@@ -617,57 +957,73 @@ int vk_domain_set_cdrom(virConnectPtr conn, const char *name, const char *target
 
 int vk_domain_start(virConnectPtr conn, const char *name, struct vk_error *err)
 {
-	_cleanup_dom_ virDomainPtr dom = virDomainLookupByName(conn, name);
+	_cleanup_dom_ virDomainPtr dom = NULL;
 
+	if (vk_machine_load(err) < 0)
+		return -1;
+	dom = lv.virDomainLookupByName(conn, name);
 	if (!dom)
 		return lv_error(err, "cannot find domain '%s'", name);
-	if (virDomainIsActive(dom) == 1)
+	if (lv.virDomainIsActive(dom) == 1)
 		return 0;
-	if (virDomainCreate(dom) < 0)
-		return lv_error(err, "cannot start domain '%s'", name);
+	if (lv.virDomainCreate(dom) < 0) {
+		/* qemu's words when it may not open the kvm device. */
+		bool kvm_denied = strstr(lv_msg(), "Could not access KVM kernel module") != NULL;
+
+		lv_error(err, "cannot start domain '%s'", name);
+		if (kvm_denied)
+			explain_kvm_access(conn, err);
+		return -1;
+	}
 	return 0;
 }
 
 int vk_domain_shutdown(virConnectPtr conn, const char *name, int timeout_s, bool *forced, struct vk_error *err)
 {
-	_cleanup_dom_ virDomainPtr dom = virDomainLookupByName(conn, name);
+	_cleanup_dom_ virDomainPtr dom = NULL;
 	long long deadline = vk_now_ms() + (long long)timeout_s * 1000;
 	int st, reason;
 
 	*forced = false;
+	if (vk_machine_load(err) < 0)
+		return -1;
+	dom = lv.virDomainLookupByName(conn, name);
 	if (!dom)
 		return lv_error(err, "cannot find domain '%s'", name);
-	if (virDomainIsActive(dom) != 1)
+	if (lv.virDomainIsActive(dom) != 1)
 		return 0;
-	if (virDomainShutdownFlags(dom, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN) < 0) {
+	if (lv.virDomainShutdownFlags(dom, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN) < 0) {
 		/* Some drivers know only the default method. */
-		if (virDomainShutdown(dom) < 0)
+		if (lv.virDomainShutdown(dom) < 0)
 			vk_info("ACPI shutdown of '%s' refused (%s); stopping it hard", name, lv_msg());
 	}
 	while (vk_now_ms() < deadline) {
-		if (virDomainGetState(dom, &st, &reason, 0) == 0 && st == VIR_DOMAIN_SHUTOFF)
+		if (lv.virDomainGetState(dom, &st, &reason, 0) == 0 && st == VIR_DOMAIN_SHUTOFF)
 			return 0;
 		sleep_ms(250);
 	}
-	if (virDomainGetState(dom, &st, &reason, 0) == 0 && st == VIR_DOMAIN_SHUTOFF)
+	if (lv.virDomainGetState(dom, &st, &reason, 0) == 0 && st == VIR_DOMAIN_SHUTOFF)
 		return 0;
 	*forced = true;
-	if (virDomainDestroy(dom) < 0 && virDomainIsActive(dom) == 1)
+	if (lv.virDomainDestroy(dom) < 0 && lv.virDomainIsActive(dom) == 1)
 		return lv_error(err, "cannot stop domain '%s'", name);
 	return 0;
 }
 
 int vk_domain_remove(virConnectPtr conn, const char *name, struct vk_error *err)
 {
-	_cleanup_dom_ virDomainPtr dom = virDomainLookupByName(conn, name);
+	_cleanup_dom_ virDomainPtr dom = NULL;
 	unsigned flags = VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
 			 VIR_DOMAIN_UNDEFINE_NVRAM | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA;
 
+	if (vk_machine_load(err) < 0)
+		return -1;
+	dom = lv.virDomainLookupByName(conn, name);
 	if (!dom)
 		return 0;
-	if (virDomainIsActive(dom) == 1 && virDomainDestroy(dom) < 0 && virDomainIsActive(dom) == 1)
+	if (lv.virDomainIsActive(dom) == 1 && lv.virDomainDestroy(dom) < 0 && lv.virDomainIsActive(dom) == 1)
 		return lv_error(err, "cannot stop domain '%s'", name);
-	if (virDomainUndefineFlags(dom, flags) < 0 && virDomainUndefine(dom) < 0)
+	if (lv.virDomainUndefineFlags(dom, flags) < 0 && lv.virDomainUndefine(dom) < 0)
 		return lv_error(err, "cannot undefine domain '%s'", name);
 	return 0;
 }
@@ -726,4 +1082,42 @@ int vk_wait_ssh(const char *host, int port, long timeout_ms, struct vk_error *er
 	}
 	return vk_error_set(err, VK_ERR_TIMEOUT, "the guest did not answer SSH on %s:%d within %ld s", host, port,
 			    timeout_ms / 1000);
+}
+
+/* --------------------------------------------------------- guest console -- */
+
+void vk_console_mark_take(const char *path, long long now_ms, struct vk_console_mark *mark)
+{
+	struct stat st;
+
+	*mark = (struct vk_console_mark){ .at_ms = now_ms };
+	if (stat(path, &st) < 0)
+		return;
+	mark->exists = true;
+	mark->dev = st.st_dev;
+	mark->ino = st.st_ino;
+	mark->size = st.st_size;
+}
+
+bool vk_console_silent(const char *path, const struct vk_console_mark *mark, long long now_ms, long silence_ms)
+{
+	struct stat st;
+
+	if (now_ms - mark->at_ms < silence_ms)
+		return false;
+	if (stat(path, &st) < 0)
+		return true; /* still no log at all */
+	if (!mark->exists)
+		return st.st_size == 0;
+	return st.st_dev == mark->dev && st.st_ino == mark->ino && st.st_size == mark->size;
+}
+
+char *vk_console_silence_warning(const char *name, enum vk_accel accel, long silent_ms)
+{
+	if (accel == VK_ACCEL_KVM)
+		return xasprintf("the guest of domain '%s' has printed nothing on its console for %ld s under kvm: this "
+				 "host's kvm may not run it (a PVM or nested host); if it stays silent, delete the profile "
+				 "and start it again with --accel tcg", name, silent_ms / 1000);
+	return xasprintf("the guest of domain '%s' has printed nothing on its console for %ld s", name,
+			 silent_ms / 1000);
 }

@@ -1,14 +1,30 @@
-/* libvirt for virtkube: connection and hints, kvm/tcg choice, the per-profile network, disk overlays, domains. */
+/* libvirt for virtkube, loaded on first use: connection and hints, kvm/tcg choice, the per-profile network, disk overlays, domains. */
 #pragma once
 
 #include <libvirt/libvirt.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "domxml.h"
 #include "util/error.h"
 
 #define VK_DEFAULT_LIBVIRT_URI "qemu:///system"
+
+/* virtkube does not link libvirt: the machine module loads this library with
+ * dlopen the first time one of its functions needs it, so the commands that
+ * never reach libvirt (version, the API commands) do not pay for it. Its
+ * headers give the types at build time. */
+#define VK_LIBVIRT_SONAME "libvirt.so.0"
+
+/* Loads libvirt and resolves every function virtkube calls, once per
+ * process; later calls only say how that went. A missing or too old library
+ * is VK_ERR_UNSUPPORTED, naming it and dlopen's reason, with the package to
+ * install as the hint. Every function below that reaches libvirt calls it
+ * itself; call it directly only to learn early whether libvirt is there. */
+int vk_machine_load(struct vk_error *err);
+/* The version of the libvirt library loaded ("9.0.0") into BUF[32]; loads it. */
+int vk_machine_libvirt_version(char buf[32], struct vk_error *err);
 
 /* The libvirt URI to use: FLAG if given, else $LIBVIRT_DEFAULT_URI, else
  * qemu:///system. Returns a borrowed pointer (FLAG, the environment or a literal). */
@@ -29,10 +45,74 @@ static inline void vk_machine_disconnectp(virConnectPtr *c)
 /* Whether the URI names the local host (no host part: "qemu:///system"). */
 bool vk_machine_uri_is_local(const char *uri);
 
-/* Chooses the accelerator for WANT ("auto", "kvm", "tcg"; NULL = auto): kvm
- * when the host's domain capabilities offer it and (for a local URI) /dev/kvm
- * opens read-write, else tcg. An explicit "kvm" that is not available fails
- * with the reason. */
+/* ---- accelerator ---- */
+
+#define VK_KVM_DEVICE "/dev/kvm"
+#define VK_KVM_MAX_GROUPS 64
+
+/* What decides whether qemu can use kvm through one libvirt connection.
+ * Gathered by vk_machine_decide_accel; a test fills it by hand. */
+struct vk_kvm_facts {
+	bool offered;              /* libvirt's domain capabilities offer kvm */
+	char why_not_offered[256]; /* libvirt's message when not */
+	bool local;                /* the daemon is on this host: the device below is qemu's */
+	const char *device;        /* VK_KVM_DEVICE */
+	int device_errno;          /* 0, or why it could not be examined */
+	mode_t mode;               /* the device's permission bits */
+	unsigned uid, gid;         /* and owner */
+	char owner[64], group[64]; /* their names (or numbers) */
+	bool acl;                  /* it has a POSIX ACL: the mode bits alone do not decide */
+	bool qemu_known;           /* the user qemu runs as is known: */
+	unsigned qemu_uid, qemu_gid;
+	char qemu_user[64];
+	unsigned qemu_groups[VK_KVM_MAX_GROUPS]; /* its supplementary groups (libvirt gives them to qemu) */
+	size_t nqemu_groups;
+};
+
+/* Fills F's device fields from stat(DEVICE) and its ACL. */
+void vk_kvm_facts_device(struct vk_kvm_facts *f, const char *device);
+/* Sets qemu's user in F to UID/GID, with the supplementary groups of that user. */
+void vk_kvm_facts_qemu_user(struct vk_kvm_facts *f, unsigned uid, unsigned gid);
+/* The uid and gid in the DAC security model's base label of libvirt's host
+ * capabilities XML (`<baselabel type='kvm'>+64055:+108</baselabel>`): the
+ * user and group libvirt runs qemu as, as qemu.conf set them. */
+int vk_kvm_parse_dac_label(const char *caps_xml, unsigned *uid, unsigned *gid);
+
+enum vk_kvm_verdict {
+	VK_KVM_USABLE,   /* qemu's user can open the device */
+	VK_KVM_UNUSABLE, /* it cannot, or libvirt offers no kvm */
+	VK_KVM_UNKNOWN,  /* only trying can tell (a remote host, an ACL, qemu's user unknown) */
+};
+
+/* Judges from F alone (pure). *WHY (caller frees) says why it is not usable
+ * or not known, naming the device, its mode and owner and qemu's user; NULL
+ * when usable. */
+enum vk_kvm_verdict vk_kvm_judge(const struct vk_kvm_facts *f, char **why);
+/* What the user can do so qemu can use kvm: the group, a udev rule, or
+ * --accel tcg (caller frees). */
+char *vk_kvm_fix_hint(const struct vk_kvm_facts *f);
+
+/* The accelerator chosen and, when auto fell back to tcg, why: a warning to
+ * show the user (empty otherwise). */
+struct vk_accel_choice {
+	enum vk_accel accel;
+	char reason[1024];
+};
+
+/* The decision (pure): WANT ("auto", "kvm", "tcg"; NULL = auto) given FACTS
+ * (unused for tcg) and TRIAL_FAILURE (why a trial kvm domain did not start;
+ * NULL when it started or was not tried). auto is kvm only when the facts
+ * allow it and the trial started; "kvm" fails when the facts rule it out,
+ * with the fix as the hint. */
+int vk_accel_decide(const char *want, const struct vk_kvm_facts *facts, const char *trial_failure,
+		    struct vk_accel_choice *out, struct vk_error *err);
+/* Gathers the facts for CONN (domain capabilities; for a local daemon the
+ * device's mode and owner and the user qemu runs as) and decides. For auto,
+ * when the facts leave kvm possible, it also starts and destroys a paused
+ * throwaway kvm domain (about a second): only that proves qemu can use kvm. */
+int vk_machine_decide_accel(virConnectPtr conn, const char *uri, const char *want, struct vk_accel_choice *out,
+			    struct vk_error *err);
+/* vk_machine_decide_accel with the reason logged (info) instead of returned. */
 int vk_machine_choose_accel(virConnectPtr conn, const char *uri, const char *want, enum vk_accel *out,
 			    struct vk_error *err);
 const char *vk_accel_name(enum vk_accel accel);
@@ -126,6 +206,8 @@ int vk_domain_define(virConnectPtr conn, const char *xml, struct vk_error *err);
  * driver) give VK_ERR_UNSUPPORTED. */
 int vk_domain_set_cdrom(virConnectPtr conn, const char *name, const char *target, const char *path,
 			const char *disk_xml, bool *changed, struct vk_error *err);
+/* Starts domain NAME unless it runs. When qemu may not open the kvm device,
+ * the hint names the device, its mode and owner, qemu's user and the fix. */
 int vk_domain_start(virConnectPtr conn, const char *name, struct vk_error *err);
 /* ACPI power button, waits up to TIMEOUT_S for shut-off, then a hard stop.
  * *FORCED says whether the hard stop was needed. A stopped domain is left alone. */
@@ -139,3 +221,28 @@ int vk_domain_remove(virConnectPtr conn, const char *name, struct vk_error *err)
  * ("SSH-"), up to TIMEOUT_MS. Only a live sshd answers that, so an old DHCP
  * lease or a half-booted guest never counts as up. */
 int vk_wait_ssh(const char *host, int port, long timeout_ms, struct vk_error *err);
+
+/* ---- guest console ---- */
+
+/* A guest under kvm that prints nothing on its console this long after its
+ * domain started is likely not running at all (a kvm that cannot run it). */
+#define VK_CONSOLE_SILENCE_MS 60000
+
+/* The console log as it was when the domain started. */
+struct vk_console_mark {
+	bool exists;
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	long long at_ms; /* vk_now_ms() then */
+};
+
+/* Records the console log at PATH (missing: size 0) at NOW_MS; take it just
+ * before starting the domain. */
+void vk_console_mark_take(const char *path, long long now_ms, struct vk_console_mark *mark);
+/* Whether the guest has said nothing: at NOW_MS, at least SILENCE_MS after
+ * MARK, the console log at PATH is the same file with the same size (a new,
+ * rotated or truncated file counts as output). */
+bool vk_console_silent(const char *path, const struct vk_console_mark *mark, long long now_ms, long silence_ms);
+/* The warning for a silent guest of domain NAME under ACCEL (caller frees). */
+char *vk_console_silence_warning(const char *name, enum vk_accel accel, long silent_ms);

@@ -1,10 +1,51 @@
-/* Step "boot": the domain is started (unless it runs) and the guest's SSH answers at the profile's fixed IP. */
+/* Step "boot": the domain is started (unless it runs) and the guest's SSH answers at the profile's fixed IP; a guest silent under kvm is called out. */
+#include <stdlib.h>
+
 #include "start/step.h"
+#include "util/cleanup.h"
+#include "util/clock.h"
+
+#define SSH_POLL_SLICE_MS 5000
+
+/* Waits for SSH in slices, so a guest that prints nothing on its console
+ * under kvm (a kvm that cannot run it) is said at once, not after the wait. */
+static int wait_for_ssh(struct vk_start_ctx *ctx, const struct vk_console_mark *mark, long wait_s,
+			struct vk_error *err)
+{
+	struct vk_profile *p = ctx->p;
+	_cleanup_free_ char *console = vk_profile_path(p, VK_FILE_CONSOLE_LOG);
+	long long deadline = vk_now_ms() + wait_s * 1000;
+	bool warned = false;
+
+	for (;;) {
+		long long left = deadline - vk_now_ms();
+
+		if (vk_wait_ssh(p->cfg.node_ip, 22, left < SSH_POLL_SLICE_MS ? left : SSH_POLL_SLICE_MS, err) == 0)
+			return 0;
+		if (err->code != VK_ERR_TIMEOUT)
+			return -1;
+		if (vk_now_ms() >= deadline) {
+			vk_error_set(err, VK_ERR_TIMEOUT, "the guest did not answer SSH on %s:22 within %ld s", p->cfg.node_ip,
+				     wait_s);
+			return vk_error_hint(err, "see the guest's console with 'virtkube -p %s logs'", p->name);
+		}
+		if (!warned && ctx->accel == VK_ACCEL_KVM &&
+		    vk_console_silent(console, mark, vk_now_ms(), VK_CONSOLE_SILENCE_MS)) {
+			_cleanup_free_ char *warning =
+				vk_console_silence_warning(ctx->domain, ctx->accel, (long)(vk_now_ms() - mark->at_ms));
+
+			vk_start_warn(ctx, "%s", warning);
+			warned = true;
+		}
+		vk_error_clear(err);
+	}
+}
 
 int vk_step_boot(struct vk_start_ctx *ctx, struct vk_error *err)
 {
 	struct vk_profile *p = ctx->p;
-	long wait_s = vk_start_wait_s(ctx, VK_DEFAULT_WAIT_S);
+	_cleanup_free_ char *console = vk_profile_path(p, VK_FILE_CONSOLE_LOG);
+	struct vk_console_mark mark;
 
 	if (ctx->res->was_running) {
 		vk_start_skip(ctx);
@@ -14,6 +55,7 @@ int vk_step_boot(struct vk_start_ctx *ctx, struct vk_error *err)
 		return vk_profile_save(p, err);
 	}
 	vk_start_info(ctx, "booting '%s'", ctx->domain);
+	vk_console_mark_take(console, vk_now_ms(), &mark);
 	if (vk_domain_start(ctx->conn, ctx->domain, err) < 0)
 		return -1;
 	p->cfg.state = VK_PROFILE_RUNNING;
@@ -22,8 +64,7 @@ int vk_step_boot(struct vk_start_ctx *ctx, struct vk_error *err)
 	/* The test driver has no guest: nothing would ever answer at the node IP. */
 	if (ctx->opts->wait_s < 0 || vk_start_test_driver(ctx))
 		return 0;
-	vk_start_info(ctx, "waiting for the guest's SSH at %s:22 (up to %ld s)", p->cfg.node_ip, wait_s);
-	if (vk_wait_ssh(p->cfg.node_ip, 22, wait_s * 1000, err) < 0)
-		return vk_error_hint(err, "see the guest's console with 'virtkube -p %s logs'", p->name);
-	return 0;
+	vk_start_info(ctx, "waiting for the guest's SSH at %s:22 (up to %ld s)", p->cfg.node_ip,
+		      vk_start_wait_s(ctx, VK_DEFAULT_WAIT_S));
+	return wait_for_ssh(ctx, &mark, vk_start_wait_s(ctx, VK_DEFAULT_WAIT_S), err);
 }

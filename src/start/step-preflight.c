@@ -30,8 +30,16 @@ int vk_step_preflight(struct vk_start_ctx *ctx, struct vk_error *err)
 	/* What the follower skips: earlier boots' lines. */
 	ctx->console_offset = stat(console, &st) == 0 ? st.st_size : 0;
 	if (ctx->creating) {
-		if (vk_machine_choose_accel(ctx->conn, ctx->uri, ctx->accel_wanted, &ctx->accel, err) < 0)
+		struct vk_accel_choice choice;
+
+		if (vk_machine_decide_accel(ctx->conn, ctx->uri, ctx->accel_wanted, &choice, err) < 0)
 			return -1;
+		ctx->accel = choice.accel;
+		if (choice.reason[0]) {
+			vk_start_warn(ctx, "kvm is not usable here: %s; the VM runs under TCG emulation and will be slow",
+				      choice.reason);
+			return 0;
+		}
 	} else {
 		ctx->accel = p->cfg.accel && strcmp(p->cfg.accel, "kvm") == 0 ? VK_ACCEL_KVM : VK_ACCEL_TCG;
 	}

@@ -1,16 +1,23 @@
 #!/bin/bash
 # Benchmark against the fake API server: `virtkube addons enable ingress` vs `kubectl apply --server-side -f`
-# of the same (substituted) manifests (goal <= 0.5x), and `virtkube service NAME --url` vs
-# `kubectl get svc NAME -o jsonpath=...` (goal <= 0.2x). Wall-clock medians of whole processes, same run.
-# Usage: tests/bench/api-vs-kubectl.sh [BUILD_DIR] (default: ./build). Needs python3, openssl, kubectl.
+# of the same (substituted) manifests (goal <= 0.5x), `virtkube service NAME --url` vs
+# `kubectl get svc NAME -o jsonpath=...` (goal <= 0.2x), `virtkube version` (goal <= 10 ms) and the peak RSS
+# of `service --url` (goal <= 15 MiB). Medians of whole processes, same run: hyperfine -N when installed,
+# else a loop of date calls. With BASELINE_BUILD_DIR (e.g. an older main built in a temp dir), the start-up
+# figures are printed for it too, before/after.
+# Usage: tests/bench/api-vs-kubectl.sh [BUILD_DIR] [BASELINE_BUILD_DIR] (default: ./build). Needs python3,
+# openssl, kubectl.
 set -eu
 src=$(cd "$(dirname "$0")/../.." && pwd)
 build=$(cd "${1:-$src/build}" && pwd)
+baseline=""
+[ -n "${2:-}" ] && baseline=$(cd "$2" && pwd)
 runs=${RUNS:-7}
 for tool in python3 openssl kubectl; do
 	command -v "$tool" >/dev/null || { echo "api-vs-kubectl: $tool is not installed" >&2; exit 77; }
 done
 make -s -C "$build" virtkube >/dev/null
+[ -z "$baseline" ] || [ -x "$baseline/virtkube" ] || { echo "api-vs-kubectl: no $baseline/virtkube" >&2; exit 1; }
 
 tmp=$(mktemp -d /tmp/virtkube-bench.XXXXXX)
 pids=()
@@ -104,19 +111,67 @@ for port in "$vport" "$kport"; do
 		--data-binary '{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "default"}, "spec": {"type": "NodePort", "selector": {"app": "web"}, "ports": [{"port": 80}]}}' \
 		"https://127.0.0.1:$port/api/v1/namespaces/default/services/web?fieldManager=bench"
 done
-vurl=() kurl=()
-for ((i = 0; i < runs * 3; i++)); do
-	t=$(date +%s%N); vk service web --url >/dev/null; vurl+=("$(ms "$t")")
-	t=$(date +%s%N); kubectl get svc web -o jsonpath='{.spec.ports[0].nodePort}' >/dev/null; kurl+=("$(ms "$t")")
-done
-vver=()
-for ((i = 0; i < runs * 3; i++)); do
-	t=$(date +%s%N); vk version >/dev/null; vver+=("$(ms "$t")")
-done
-vs=$(median "${vurl[@]}") ks=$(median "${kurl[@]}") vv=$(median "${vver[@]}")
-echo "service URL, $((runs * 3)) runs each, medians: virtkube service web --url $vs ms;" \
+# median_ms RUNS CMD...: the median wall time of CMD in ms (stdout discarded).
+have_hyperfine=no
+command -v hyperfine >/dev/null && have_hyperfine=yes
+median_ms() {
+	local n=$1 i t
+	shift
+	if [ $have_hyperfine = yes ]; then
+		hyperfine -N --style none --warmup 3 --runs "$n" --export-json "$tmp/hf.json" \
+			-- "$(printf '%q ' "$@")" >/dev/null 2>&1 || { echo "api-vs-kubectl: hyperfine failed on: $*" >&2; exit 1; }
+		"$python" -c 'import json, sys; print(round(json.load(open(sys.argv[1]))["results"][0]["median"] * 1000, 1))' \
+			"$tmp/hf.json"
+		return
+	fi
+	local times=()
+	for ((i = 0; i < n; i++)); do
+		t=$(date +%s%N)
+		"$@" >/dev/null
+		times+=("$(ms "$t")")
+	done
+	median "${times[@]}"
+}
+# peak_rss_mib CMD...: the peak resident set of CMD's process (getrusage of the child), in MiB.
+peak_rss_mib() {
+	"$python" -c '
+import os, sys
+pid = os.fork()
+if pid == 0:
+    fd = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(fd, 1)
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print("%.1f" % (usage.ru_maxrss / 1024))' "$@"
+}
+# libs_loaded CMD...: how many shared objects CMD's process maps (what every start-up pays), by the loader's own count.
+libs_loaded() {
+	LD_DEBUG=files "$@" 2>&1 >/dev/null | grep -c 'generating link map' || true
+}
+
+n=$((runs * 3))
+vs=$(median_ms "$n" "$build/virtkube" -p bench service web --url)
+ks=$(median_ms "$n" kubectl get svc web -o 'jsonpath={.spec.ports[0].nodePort}')
+vv=$(median_ms "$n" "$build/virtkube" version)
+vrss=$(peak_rss_mib "$build/virtkube" -p bench service web --url)
+krss=$(peak_rss_mib kubectl get svc web -o 'jsonpath={.spec.ports[0].nodePort}')
+vlibs=$(libs_loaded "$build/virtkube" version)
+how=$([ $have_hyperfine = yes ] && echo "hyperfine -N" || echo "date loop")
+echo "service URL, $n runs each ($how), medians: virtkube service web --url $vs ms;" \
 	"kubectl get svc web -o jsonpath=... $ks ms"
 awk -v v="$vs" -v k="$ks" 'BEGIN { printf "  ratio virtkube/kubectl: %.2fx (goal <= 0.2x)\n", v / k }'
-echo "process start-up alone: virtkube version (no API work) $vv ms median;" \
+echo "process start-up alone: virtkube version (no API work) $vv ms median (goal <= 10 ms), $vlibs shared objects loaded;" \
 	"so the API work in service --url is about $(awk -v a="$vs" -v b="$vv" 'BEGIN { print a - b }') ms"
+echo "peak RSS: virtkube service web --url $vrss MiB (goal <= 15 MiB); kubectl get svc $krss MiB"
+if [ -n "$baseline" ]; then
+	bs=$(median_ms "$n" "$baseline/virtkube" -p bench service web --url)
+	bv=$(median_ms "$n" "$baseline/virtkube" version)
+	brss=$(peak_rss_mib "$baseline/virtkube" -p bench service web --url)
+	blibs=$(libs_loaded "$baseline/virtkube" version)
+	echo "before/after ($baseline -> $build):"
+	echo "  virtkube version:       $bv ms -> $vv ms; shared objects loaded $blibs -> $vlibs"
+	echo "  service web --url:      $bs ms -> $vs ms" \
+		"($(awk -v v="$bs" -v k="$ks" 'BEGIN { printf "%.2fx", v / k }') -> $(awk -v v="$vs" -v k="$ks" 'BEGIN { printf "%.2fx", v / k }') of kubectl)"
+	echo "  peak RSS of service --url: $brss MiB -> $vrss MiB"
+fi
 echo "load average: $(cut -d" " -f1-3 /proc/loadavg) on $(nproc) CPUs"

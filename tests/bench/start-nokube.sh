@@ -39,7 +39,7 @@ timed_start() {
     local label=$1 t0 t1 t2 timing
     shift
     t0=$(now)
-    vk start --no-kubernetes -v "$@" >"$WORK/out" 2>"$WORK/err" || { cat "$WORK/err" >&2; exit 1; }
+    vk start --no-kubernetes --accel "$E2E_ACCEL" -v "$@" >"$WORK/out" 2>"$WORK/err" || { cat "$WORK/err" >&2; exit 1; }
     t1=$(now)
     vk ssh -- true || { echo "bench: first ssh login failed" >&2; exit 1; }
     t2=$(now)

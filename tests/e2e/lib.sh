@@ -24,6 +24,11 @@ E2E_LOCK_TIMEOUT=${E2E_LOCK_TIMEOUT:-1800}
 E2E_PUBLIC_IMAGE_DIR=${E2E_PUBLIC_IMAGE_DIR:-/var/lib/virtkube-e2e/debian-test}
 # Names starting with this are the test's own domains/networks/pools; e2e_stop_daemons removes them.
 E2E_PREFIX=${E2E_PREFIX:-vke2e-}
+# The accelerator the e2e starts ask for: tcg, unless VIRTKUBE_E2E_ACCEL names another (kvm, or
+# auto) on a host where KVM is proven to run the guest. A /dev/kvm can exist and be unusable
+# (mode 0600 root:root with qemu as libvirt-qemu, or a PVM module that runs no stock kernel).
+# shellcheck disable=SC2034 # used by the tests that source this file
+E2E_ACCEL=${VIRTKUBE_E2E_ACCEL:-tcg}
 E2E_NETNS=""
 E2E_STATE_DIR=""
 E2E_LIBVIRTD_PID=""

@@ -24,7 +24,7 @@ python3 "$E2E_REPO_DIR/tests/fakes/mkmirror.py" "$E2E_REPO_DIR" "$WORK/mirror" "
     e2e_die "cannot build the test mirror"
 
 run vk start --kubernetes-version "$VERSION" --mirror "$WORK/mirror" --no-progress --network-mode isolated \
-    --image "$image_json" --cpus 1 --memory 1024 -v
+    --image "$image_json" --accel "$E2E_ACCEL" --cpus 1 --memory 1024 -v
 expect_rc 1 "a Kubernetes start with stand-in binaries fails (${secs}s)"
 expect "the kubeconfig context was written before the boot" grep -q "kubeconfig '$KUBECONFIG': context '$PROFILE'" <<<"$err"
 expect "the guest got the payload and set the system up" grep -q "^guest: system ok" <<<"$err"

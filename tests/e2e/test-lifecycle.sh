@@ -20,7 +20,7 @@ vk() { e2e_in_ns "$VIRTKUBE_BIN" -p "$PROFILE" "$@"; }
 console=$VIRTKUBE_HOME/profiles/$PROFILE/console.log
 t0=$SECONDS
 VIRTKUBE_TEST_GUEST_PAUSE="system 900" vk start --no-kubernetes --network-mode isolated --image "$image_json" \
-    --cpus 1 --memory 1024 -v >"$WORK/start1.out" 2>"$WORK/start1.err" &
+    --accel "$E2E_ACCEL" --cpus 1 --memory 1024 -v >"$WORK/start1.out" 2>"$WORK/start1.err" &
 start_pid=$!
 while ((SECONDS - t0 < 900)) && kill -0 "$start_pid" 2>/dev/null &&
     ! grep -q "VIRTKUBE-LOG system: test hook: holding" "$console" 2>/dev/null; do

@@ -49,7 +49,7 @@ check "and leaves no profile behind" test ! -e "$VIRTKUBE_HOME/profiles/virtkube
 run vk -p dev start --no-kubernetes --image "$img" --libvirt-uri $TEST_URI --network-mode isolated --cpus 1 --memory 512
 expect_rc 0 "start on test:///default succeeds"
 expect_out "profile 'dev' is running at 192.168.100.2" "and prints the IP"
-expect_err "warning: no KVM here: the VM runs under TCG" "with the one-line TCG warning"
+expect_err "warning: kvm is not usable here: libvirt offers no kvm domains.*; the VM runs under TCG emulation" "with the one-line TCG warning that says why"
 run vk -p dev ip
 expect_rc 0 "ip exits 0"
 expect_out "^192\.168\.100\.2$" "ip prints the node IP"

@@ -1,6 +1,8 @@
-/* The lifecycle against libvirt's built-in test:///default driver: define/start/stop/undefine, re-runs, half-made profiles. */
+/* The lifecycle against libvirt's built-in test:///default driver: define/start/stop/undefine, re-runs, half-made profiles; the accelerator decision; a silent console. */
+#include <errno.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -343,6 +345,206 @@ static void test_repoint_payload(void)
 	   "start with another payload ISO still boots on a driver that cannot change it (%s)", err.message);
 }
 
+
+/* --accel on the test driver: it offers no kvm domains. */
+static void test_accel_on_test_driver(void)
+{
+	struct vk_accel_choice c;
+	struct vk_error err = { 0 };
+
+	ok(vk_machine_decide_accel(conn, URI, "auto", &c, &err) == 0 && c.accel == VK_ACCEL_TCG,
+	   "auto on the test driver: tcg (%s)", err.message);
+	contains(c.reason, "libvirt offers no kvm domains", "with the reason to warn about");
+	ok(vk_machine_decide_accel(conn, URI, NULL, &c, &err) == 0 && c.accel == VK_ACCEL_TCG, "no choice is auto");
+	ok(vk_machine_decide_accel(conn, URI, "tcg", &c, &err) == 0 && c.accel == VK_ACCEL_TCG && !c.reason[0],
+	   "tcg asked: tcg, nothing to warn about");
+	ok(vk_machine_decide_accel(conn, URI, "kvm", &c, &err) < 0 && err.code == VK_ERR_UNSUPPORTED,
+	   "kvm asked where there is none fails");
+	contains(err.message, "--accel kvm: libvirt offers no kvm domains", "saying why");
+	contains(err.hint, "--accel tcg", "and the hint offers tcg");
+	vk_error_clear(&err);
+	ok(vk_machine_decide_accel(conn, URI, "warp", &c, &err) < 0 && err.code == VK_ERR_INVALID,
+	   "an unknown accelerator is invalid");
+}
+
+/* The facts of this machine as the issue found it: /dev/kvm 0600 root:root, qemu as libvirt-qemu. */
+static struct vk_kvm_facts pvm_host(void)
+{
+	struct vk_kvm_facts f = {
+		.offered = true, .local = true, .device = "/dev/kvm", .mode = 0600, .uid = 0, .gid = 0,
+		.owner = "root", .group = "root", .qemu_known = true, .qemu_uid = 64055, .qemu_gid = 108,
+		.qemu_user = "libvirt-qemu", .qemu_groups = { 108 }, .nqemu_groups = 1,
+	};
+
+	return f;
+}
+
+static enum vk_kvm_verdict judge(const struct vk_kvm_facts *f, char **why)
+{
+	free(*why);
+	return vk_kvm_judge(f, why);
+}
+
+static void test_kvm_judge(void)
+{
+	struct vk_kvm_facts f = pvm_host();
+	_cleanup_free_ char *why = NULL, *hint = NULL;
+
+	is_int(judge(&f, &why), VK_KVM_UNUSABLE, "/dev/kvm 0600 root:root: qemu's user cannot open it");
+	contains(why, "qemu runs as user libvirt-qemu (uid 64055, gid 108)", "naming qemu's user");
+	contains(why, "cannot open /dev/kvm (mode 0600, owner root:root)", "the device, its mode and owner");
+	hint = vk_kvm_fix_hint(&f);
+	contains(hint, "udev rule", "the fix: a udev rule for the group");
+	contains(hint, "usermod -aG kvm libvirt-qemu", "adding qemu's user to it");
+	contains(hint, "--accel tcg", "or tcg");
+
+	f.mode = 0660, f.gid = 994, snprintf(f.group, sizeof(f.group), "kvm");
+	is_int(judge(&f, &why), VK_KVM_UNUSABLE, "0660 root:kvm and qemu's user not in kvm: unusable");
+	free(hint);
+	hint = vk_kvm_fix_hint(&f);
+	contains(hint, "usermod -aG kvm libvirt-qemu", "the fix names the device's group");
+	f.qemu_groups[f.nqemu_groups++] = 994;
+	is_int(judge(&f, &why), VK_KVM_USABLE, "a supplementary group of qemu's user opens it");
+	ok(why == NULL, "and there is no reason");
+	f.nqemu_groups = 1, f.qemu_gid = 994;
+	is_int(judge(&f, &why), VK_KVM_USABLE, "so does qemu's primary group");
+
+	f = pvm_host();
+	f.mode = 0606;
+	is_int(judge(&f, &why), VK_KVM_USABLE, "0606: everyone may");
+	f.mode = 0066, f.uid = 64055;
+	is_int(judge(&f, &why), VK_KVM_UNUSABLE, "owner bits rule the owner, even when others may (0066)");
+	f = pvm_host();
+	f.qemu_uid = 0;
+	is_int(judge(&f, &why), VK_KVM_USABLE, "qemu as root opens anything");
+	f = pvm_host();
+	f.acl = true;
+	is_int(judge(&f, &why), VK_KVM_UNKNOWN, "an ACL: only a trial can tell");
+	contains(why, "has an ACL", "saying so");
+	f = pvm_host();
+	f.qemu_known = false;
+	is_int(judge(&f, &why), VK_KVM_UNKNOWN, "qemu's user unknown: only a trial can tell");
+	f = pvm_host();
+	f.local = false;
+	is_int(judge(&f, &why), VK_KVM_UNKNOWN, "a remote daemon: only a trial can tell");
+	f = pvm_host();
+	f.device_errno = ENOENT;
+	is_int(judge(&f, &why), VK_KVM_UNUSABLE, "no device: unusable");
+	contains(why, "/dev/kvm does not exist", "saying so");
+	f = pvm_host();
+	f.offered = false;
+	snprintf(f.why_not_offered, sizeof(f.why_not_offered), "no kvm here");
+	is_int(judge(&f, &why), VK_KVM_UNUSABLE, "libvirt offers none: unusable");
+	contains(why, "(no kvm here)", "with libvirt's word");
+}
+
+static void test_accel_decide(void)
+{
+	struct vk_kvm_facts denied = pvm_host(), usable = pvm_host(), unknown = pvm_host();
+	struct vk_accel_choice c;
+	struct vk_error err = { 0 };
+	const char *pvm_trial = "a trial kvm domain did not start: Could not access KVM kernel module";
+
+	usable.mode = 0666;
+	unknown.acl = true;
+	ok(vk_accel_decide("auto", &denied, NULL, &c, &err) == 0 && c.accel == VK_ACCEL_TCG, "auto, device denied: tcg");
+	contains(c.reason, "cannot open /dev/kvm (mode 0600, owner root:root)", "the warning names device, mode, owner");
+	ok(vk_accel_decide("auto", &usable, NULL, &c, &err) == 0 && c.accel == VK_ACCEL_KVM && !c.reason[0],
+	   "auto, device usable, trial started: kvm");
+	ok(vk_accel_decide("auto", &usable, pvm_trial, &c, &err) == 0 && c.accel == VK_ACCEL_TCG,
+	   "auto, device usable but the trial failed: tcg");
+	is_str(c.reason, pvm_trial, "the warning is the trial's failure");
+	ok(vk_accel_decide(NULL, &unknown, pvm_trial, &c, &err) == 0 && c.accel == VK_ACCEL_TCG,
+	   "auto, unknown and the trial failed: tcg");
+	ok(vk_accel_decide(NULL, &unknown, NULL, &c, &err) == 0 && c.accel == VK_ACCEL_KVM,
+	   "auto, unknown and the trial started: kvm");
+	ok(vk_accel_decide("kvm", &denied, NULL, &c, &err) < 0 && err.code == VK_ERR_UNSUPPORTED,
+	   "kvm asked, device denied: an error");
+	contains(err.message, "--accel kvm: qemu runs as user libvirt-qemu", "naming qemu's user");
+	contains(err.message, "/dev/kvm (mode 0600, owner root:root)", "and the device");
+	contains(err.hint, "udev rule", "with the fix as the hint");
+	vk_error_clear(&err);
+	ok(vk_accel_decide("kvm", &unknown, NULL, &c, &err) == 0 && c.accel == VK_ACCEL_KVM,
+	   "kvm asked and not ruled out: kvm (no trial: the start will say)");
+	ok(vk_accel_decide("tcg", NULL, NULL, &c, &err) == 0 && c.accel == VK_ACCEL_TCG, "tcg asked: tcg");
+}
+
+/* The facts as gathered from a real file and a real user. */
+static void test_kvm_facts(const char *tmp)
+{
+	_cleanup_free_ char *dev = xasprintf("%s/kvm", tmp);
+	_cleanup_free_ char *missing = xasprintf("%s/nope", tmp);
+	struct vk_kvm_facts f = { 0 };
+	struct vk_error err = { 0 };
+	unsigned uid = 0, gid = 0;
+	bool in_gid = false;
+	const char *caps = "<capabilities>\n  <host>\n    <secmodel>\n      <model>none</model>\n      <doi>0</doi>\n"
+			   "    </secmodel>\n    <secmodel>\n      <model>dac</model>\n      <doi>0</doi>\n"
+			   "      <baselabel type='kvm'>+64055:+108</baselabel>\n"
+			   "      <baselabel type='qemu'>+64055:+994</baselabel>\n    </secmodel>\n  </host>\n</capabilities>\n";
+
+	vk_write_file_atomic(dev, "", 0, 0640, &err);
+	vk_kvm_facts_device(&f, dev);
+	ok(f.device_errno == 0 && f.mode == 0640, "a device's mode is read (%o)", (unsigned)f.mode);
+	ok(f.uid == (unsigned)getuid() && f.gid == (unsigned)getgid(), "and its owner");
+	ok(f.owner[0] && f.group[0], "with names (%s:%s)", f.owner, f.group);
+	vk_kvm_facts_device(&f, missing);
+	is_int(f.device_errno, ENOENT, "a missing device says ENOENT");
+
+	vk_kvm_facts_qemu_user(&f, 0, 0);
+	is_str(f.qemu_user, "root", "uid 0 is root");
+	for (size_t i = 0; i < f.nqemu_groups; i++)
+		in_gid = in_gid || f.qemu_groups[i] == 0;
+	ok(in_gid, "and its groups hold its primary group");
+
+	ok(vk_kvm_parse_dac_label(caps, &uid, &gid) == 0 && uid == 64055 && gid == 108,
+	   "the DAC base label of kvm domains gives qemu's uid and gid");
+	ok(vk_kvm_parse_dac_label("<secmodel><model>selinux</model></secmodel>", &uid, &gid) < 0,
+	   "no DAC model: unknown");
+	ok(vk_kvm_parse_dac_label(NULL, &uid, &gid) < 0, "no capabilities: unknown");
+}
+
+/* Whether the guest said anything since its domain started: injected clock, real files. */
+static void test_console_silence(const char *tmp)
+{
+	_cleanup_free_ char *log = xasprintf("%s/console.log", tmp);
+	_cleanup_free_ char *other = xasprintf("%s/console.new", tmp);
+	_cleanup_free_ char *warning = NULL;
+	struct vk_console_mark mark;
+	struct vk_error err = { 0 };
+	FILE *f;
+
+	vk_console_mark_take(log, 1000, &mark);
+	ok(!vk_console_silent(log, &mark, 1000 + VK_CONSOLE_SILENCE_MS - 1, VK_CONSOLE_SILENCE_MS),
+	   "not silent before the time is up");
+	ok(vk_console_silent(log, &mark, 1000 + VK_CONSOLE_SILENCE_MS, VK_CONSOLE_SILENCE_MS),
+	   "no log at all after 60 s: silent");
+	vk_write_file_atomic(log, "", 0, 0600, &err);
+	ok(vk_console_silent(log, &mark, 1000 + VK_CONSOLE_SILENCE_MS, VK_CONSOLE_SILENCE_MS),
+	   "an empty log: still silent");
+
+	vk_write_file_atomic(log, "SeaBIOS\nBooting from ROM...\n", 29, 0600, &err);
+	vk_console_mark_take(log, 5000, &mark);
+	ok(vk_console_silent(log, &mark, 5000 + VK_CONSOLE_SILENCE_MS, VK_CONSOLE_SILENCE_MS),
+	   "output of an earlier boot only: silent");
+	f = fopen(log, "a");
+	ok(f && fputs("[    0.000000] Linux version\n", f) >= 0, "the guest prints a line");
+	if (f)
+		fclose(f);
+	ok(!vk_console_silent(log, &mark, 5000 + VK_CONSOLE_SILENCE_MS, VK_CONSOLE_SILENCE_MS), "not silent");
+	vk_console_mark_take(log, 5000, &mark);
+	vk_write_file_atomic(other, "0123456789012345678901234567890123456789012345678901234567",
+			     (size_t)mark.size, 0600, &err);
+	ok(rename(other, log) == 0, "the log is replaced by a file of the same size (rotated)");
+	ok(!vk_console_silent(log, &mark, 5000 + VK_CONSOLE_SILENCE_MS, VK_CONSOLE_SILENCE_MS),
+	   "another file counts as output");
+
+	warning = vk_console_silence_warning("vk-dev", VK_ACCEL_KVM, VK_CONSOLE_SILENCE_MS);
+	contains(warning, "domain 'vk-dev' has printed nothing on its console for 60 s under kvm",
+		 "the warning names the domain, the time and kvm");
+	contains(warning, "--accel tcg", "and suggests tcg");
+}
+
 int main(void)
 {
 	_cleanup_free_ char *tmp = tap_tmpdir();
@@ -373,6 +575,11 @@ int main(void)
 	test_hostile_xml_parses();
 	test_watch();
 	test_repoint_payload();
+	test_accel_on_test_driver();
+	test_kvm_judge();
+	test_accel_decide();
+	test_kvm_facts(tmp);
+	test_console_silence(tmp);
 	virConnectClose(conn);
 	vk_remove_tree(tmp, &err);
 	return done_testing();
