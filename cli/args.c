@@ -77,6 +77,8 @@ int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
 int cli_fail(const struct vk_error *err)
 {
 	ui_error(err);
+	if (err->code == VK_ERR_ADDON_NOT_READY)
+		return VK_EXIT_ADDON_NOT_READY;
 	return err->code == VK_ERR_INVALID ? VK_EXIT_USAGE : VK_EXIT_FAILED;
 }
 

@@ -90,13 +90,29 @@ int vk_kube_delete(struct vk_kube *k, const char *api_version, const char *kind,
 		   const char *name, const char *propagation, bool *deleted, struct vk_error *err);
 
 /* Kinds that can be waited for: Deployment (available), DaemonSet (ready),
- * StatefulSet (ready), Job (complete), Service (has endpoints). */
+ * StatefulSet (ready), Job (complete), Service (a ready endpoint in one of
+ * its discovery.k8s.io/v1 EndpointSlices). */
 bool vk_kube_waitable(const char *kind);
 /* Checks once whether the object is ready; *WHY (caller frees; may be NULL)
- * says what is missing. A missing object is not ready (not an error). */
+ * says what is missing, and for a workload what its pods wait for (the
+ * first pod in ImagePullBackOff, CrashLoopBackOff, Pending as unschedulable,
+ * ... with the pod's name and the image). A missing object is not ready
+ * (not an error). */
 int vk_kube_check_ready(struct vk_kube *k, const char *kind, const char *ns, const char *name, bool *ready,
 			char **why, struct vk_error *err);
+
+/* Told what a workload's pods wait for, each time that changes. */
+typedef void (*vk_kube_wait_progress)(void *data, const char *what);
+
+/* The longest an image pull may keep failing before a wait gives up on it
+ * (a quarter of the wait when that is shorter). */
+#define VK_KUBE_PULL_GRACE_MAX_MS 60000L
+
 /* Polls until ready or TIMEOUT_MS passes; VK_ERR_TIMEOUT names what was
- * awaited and its last state. A failed Job fails at once. */
+ * awaited and its last state (with its pods' reasons). PROGRESS (may be
+ * NULL) hears the pods' reasons as they change. Fails at once, with
+ * VK_ERR_FAILED, for a failed Job and for an image its pods cannot pull: one
+ * the registry does not have or cannot be reached for, or a pull still
+ * failing after the grace above; the message names the image and the pod. */
 int vk_kube_wait_ready(struct vk_kube *k, const char *kind, const char *ns, const char *name, long timeout_ms,
-		       struct vk_error *err);
+		       vk_kube_wait_progress progress, void *data, struct vk_error *err);
