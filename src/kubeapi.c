@@ -443,9 +443,10 @@ int vk_kube_request(struct vk_kube *k, const char *method, const char *path, con
 		char *probe_resp = NULL;
 		CURLcode first = rc;
 		_cleanup_free_ char *first_detail = xstrdup(k->errbuf[0] ? k->errbuf : curl_easy_strerror(rc));
+		_cleanup_free_ char *object = xstrndup(path, strcspn(path, "?"));
 
 		vk_debug("%s %s failed (%s); asking again with GET", method, url, first_detail);
-		if (vk_kube_request(k, "GET", path, NULL, NULL, 0, &probe_status, &probe_resp, NULL) == 0 &&
+		if (vk_kube_request(k, "GET", object, NULL, NULL, 0, &probe_status, &probe_resp, NULL) == 0 &&
 		    (probe_status == 401 || probe_status == 403)) {
 			*status = probe_status;
 			if (resp)
@@ -869,14 +870,18 @@ static const char *kind_version(const char *kind)
  * scheduler report it. */
 struct pod_problem {
 	char *text;         /* "pod P: container C (image I): REASON: message", or NULL */
+	char *pod;          /* P */
 	char *image;        /* set when the problem is an image that is not pulled */
+	char *pull_failure; /* then "REASON: message" */
 	bool pull_hopeless; /* the pull failed in a way retrying will not fix */
 };
 
 static void pod_problem_clear(struct pod_problem *pp)
 {
 	free(pp->text);
+	free(pp->pod);
 	free(pp->image);
+	free(pp->pull_failure);
 	*pp = (struct pod_problem){ 0 };
 }
 
@@ -950,8 +955,10 @@ static bool pod_problem_of(json_t *pod, struct pod_problem *pp)
 			pp->text = xasprintf("pod %s: %scontainer %s (image %s): %s%s%s", pod_name, init ? "init " : "",
 					     cname ? cname : "?", image ? image : "?", reason, message ? ": " : "",
 					     message ? message : "");
+			pp->pod = xstrdup(pod_name);
 			if (reason_is_pull(reason)) {
 				pp->image = xstrdup(image ? image : "?");
+				pp->pull_failure = xasprintf("%s%s%s", reason, message ? ": " : "", message ? message : "");
 				pp->pull_hopeless = pull_is_hopeless(reason, message);
 			}
 			return true;
@@ -966,6 +973,7 @@ static bool pod_problem_of(json_t *pod, struct pod_problem *pp)
 		if (type && status && strcmp(type, "PodScheduled") == 0 && strcmp(status, "False") == 0) {
 			pp->text = xasprintf("pod %s is Pending: %s%s%s", pod_name, reason ? reason : "not scheduled",
 					     message ? ": " : "", message ? message : "");
+			pp->pod = xstrdup(pod_name);
 			return true;
 		}
 	}
@@ -1094,7 +1102,7 @@ int vk_kube_wait_ready(struct vk_kube *k, const char *kind, const char *ns, cons
 {
 	long long deadline = vk_now_ms() + timeout_ms;
 	long long pull_failing_since = 0;
-	_cleanup_free_ char *reported = NULL;
+	_cleanup_free_ char *reported = NULL, *last_pod = NULL;
 	long delay_ms = 100;
 
 	for (;;) {
@@ -1120,18 +1128,24 @@ int vk_kube_wait_ready(struct vk_kube *k, const char *kind, const char *ns, cons
 		else if (!pull_failing_since)
 			pull_failing_since = now;
 		if (pp.image && (pp.pull_hopeless || now - pull_failing_since >= pull_grace_ms(timeout_ms))) {
-			vk_error_set(err, VK_ERR_FAILED, "%s '%s/%s' cannot start: image '%s' cannot be pulled (%s)", kind,
-				     ns, name, pp.image, pp.text);
+			vk_error_set(err, VK_ERR_FAILED, "%s '%s/%s' cannot start: image '%s' cannot be pulled (pod %s: %s)",
+				     kind, ns, name, pp.image, pp.pod, pp.pull_failure);
+			vk_error_hint(err, "the node must be able to pull that image (or have it already): check its name "
+				      "and the registry; 'kubectl -n %s describe pod %s' shows the kubelet's events", ns,
+				      pp.pod);
 			pod_problem_clear(&pp);
-			return vk_error_hint(err, "the node must be able to pull that image (or have it already): check "
-					     "its name and the registry; 'kubectl -n %s describe pods' shows the kubelet's "
-					     "events", ns);
+			return -1;
 		}
+		free(last_pod);
+		last_pod = pp.pod ? xstrdup(pp.pod) : NULL;
 		pod_problem_clear(&pp);
 		left = deadline - now;
 		if (left <= 0) {
 			vk_error_set(err, VK_ERR_TIMEOUT, "timed out after %lds waiting for %s '%s/%s' to %s (%s)",
 				     (timeout_ms + 999) / 1000, kind, ns, name, ready_word(kind), why ? why : "");
+			if (last_pod)
+				return vk_error_hint(err, "'kubectl -n %s describe pod %s' and 'kubectl -n %s logs %s' "
+						     "show why", ns, last_pod, ns, last_pod);
 			return vk_error_hint(err, "'kubectl -n %s describe %s %s' shows why", ns, kind, name);
 		}
 		vk_debug("waiting for %s '%s/%s': %s", kind, ns, name, why ? why : "");

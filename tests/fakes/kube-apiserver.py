@@ -2079,6 +2079,14 @@ class Server(ThreadingHTTPServer):
                 with self.log_lock:
                     self.log.write(json.dumps({"time": round(time.time(), 3), "tlsError": str(e)}) + "\n")
             return
+        if conn.selected_alpn_protocol() == "h2":
+            # --offer-h2: a client that would speak HTTP/2 is shown the door (this server speaks 1.1).
+            if self.log is not None:
+                with self.log_lock:
+                    self.log.write(json.dumps({"time": round(time.time(), 3), "alpn": "h2",
+                                               "error": "HTTP/2 chosen; this server speaks HTTP/1.1 only"}) + "\n")
+            conn.close()
+            return
         try:
             self.RequestHandlerClass(conn, client_address, self)
         finally:
@@ -2120,6 +2128,9 @@ def main(argv=None):
     ap.add_argument("--untrusted-client-ca", metavar="FILE",
                     help="client certificates from this CA pass the TLS handshake and get 401 Unauthorized, "
                     "as a real API server answers a certificate it does not authenticate")
+    ap.add_argument("--offer-h2", action="store_true",
+                    help="offer h2 in ALPN, as a real API server does; a client that picks it is logged and "
+                    "disconnected (this server speaks HTTP/1.1 only)")
     ap.add_argument("--kubernetes-version", default="v1.32.0")
     ap.add_argument("--node-name", default="virtkube")
     ap.add_argument("--node-ip", default="127.0.0.1")
@@ -2135,7 +2146,7 @@ def main(argv=None):
     if args.untrusted_client_ca:
         ctx.load_verify_locations(args.untrusted_client_ca)
     ctx.verify_mode = ssl.CERT_REQUIRED
-    ctx.set_alpn_protocols(["http/1.1"])
+    ctx.set_alpn_protocols(["h2", "http/1.1"] if args.offer_h2 else ["http/1.1"])
 
     store = Store(args)
     srv = Server(("127.0.0.1", args.port), ctx, store, args)
