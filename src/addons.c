@@ -498,6 +498,7 @@ int vk_addons_apply_enabled(struct vk_kube *k, struct vk_profile *p, const char 
 	_cleanup_addons_ struct vk_addon_registry reg = { 0 };
 	_cleanup_strv_ char **names = NULL;
 	_cleanup_strbuf_ struct vk_strbuf not_ready = VK_STRBUF_INIT;
+	struct vk_error first = { 0 }; /* the first addon not ready: its hint is the one shown */
 	long long deadline = vk_now_ms() + timeout_ms;
 
 	if (vk_addons_load(&reg, NULL, err) < 0)
@@ -543,19 +544,15 @@ int vk_addons_apply_enabled(struct vk_kube *k, struct vk_profile *p, const char 
 				*err = one;
 			return -1;
 		}
-		if (!not_ready.len && err)
-			memcpy(err->hint, one.hint, sizeof(err->hint));
+		if (!not_ready.len)
+			first = one;
 		vk_strbuf_addf(&not_ready, "%s%s", not_ready.len ? "; " : "", one.message);
 	}
 	if (!not_ready.len)
 		return 0;
-	if (err) {
-		char hint[sizeof(err->hint)];
-
-		memcpy(hint, err->hint, sizeof(hint));
-		vk_error_set(err, VK_ERR_ADDON_NOT_READY, "%s", not_ready.buf);
-		memcpy(err->hint, hint, sizeof(hint));
-	}
+	vk_error_set(err, VK_ERR_ADDON_NOT_READY, "%s", not_ready.buf);
+	if (first.hint[0])
+		vk_error_hint(err, "%s", first.hint);
 	return -1;
 }
 

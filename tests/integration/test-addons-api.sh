@@ -188,6 +188,13 @@ expect_err "addon 'storage-provisioner' is not ready: timed out after 2s" "sayin
 expect_err "pod storage-provisioner-[a-z0-9-]+: container storage-provisioner \(image $sp_image\): CrashLoopBackOff: back-off" \
 	"and why: the pod, the image, CrashLoopBackOff"
 
+# The start flow's engine call with both: every addon is waited for, one error names each.
+make_profile pullstart "$FAKE_PORT"
+VK_TEST_LIVE_HOME=$VIRTKUBE_HOME VK_TEST_LIVE_PROFILE=pullstart VK_TEST_LIVE_NOT_READY=1 \
+	run "${top_builddir:?run through make check}/tests/unit/test-addons"
+expect_rc 0 "the start flow reports the addons that are not ready and waits for the others"
+check "and every one of its checks passed" test "$(grep -c '^ok' <<<"$out")" -ge 9 -a "$(grep -c '^not ok' <<<"$out")" = 0
+
 # A pull that keeps failing for a reason that may pass gets a quarter of the wait, then fails.
 fake_start flaky --image-pull-error "$dns_image=rpc error: code = Unknown desc = failed to pull and unpack image: unexpected status from GET request: 503 Service Unavailable"
 make_profile flaky "$FAKE_PORT"
