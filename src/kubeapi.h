@@ -48,12 +48,15 @@ const char *vk_kube_server(const struct vk_kube *k);
 /* Per-request timeout in milliseconds (default 30000). */
 void vk_kube_set_timeout(struct vk_kube *k, long timeout_ms);
 
-/* One HTTP request. PATH starts with "/" and may carry a query. BODY may be
- * NULL. On a transport success returns 0 with *STATUS the HTTP code and
- * *RESP the body (NUL-terminated; caller frees; RESP may be NULL to drop it)
- * whatever the code is; transport and TLS failures return -1 and say what
- * failed (connection refused at URL, server certificate not trusted, client
- * certificate rejected). */
+/* One HTTP/1.1 request. PATH starts with "/" and may carry a query. BODY
+ * may be NULL. On a transport success returns 0 with *STATUS the HTTP code
+ * and *RESP the body (NUL-terminated; caller frees; RESP may be NULL to drop
+ * it) whatever the code is; transport and TLS failures return -1 and say
+ * what failed (connection refused at URL, server certificate not trusted,
+ * client certificate rejected, answer broken off). When the answer to a
+ * request with a body is lost (a server that refuses a request closes
+ * without reading its body), a GET of the same object is asked once: a 401
+ * or 403 to it is returned as this request's answer. */
 int vk_kube_request(struct vk_kube *k, const char *method, const char *path, const char *content_type,
 		    const char *body, size_t body_len, long *status, char **resp, struct vk_error *err);
 

@@ -107,6 +107,10 @@ run vk -p slow addons enable dns --timeout 1
 expect_rc 8 "a wait that runs out fails with the addon-not-ready exit code (8)"
 expect_err "addon 'dns' is not ready: timed out after 1s waiting for Deployment 'kube-system/coredns' to be available" \
 	"and names the addon and what was awaited"
+run vk --help
+expect_out "^Exit status: .*8 the cluster is up but an addon is not ready" "the help documents exit status 8"
+run vk addons enable --help
+expect_out "exits with status 8" "and so does addons enable's"
 run vk -p slow addons list -o json
 check "the addon is remembered as enabled and shown Pending" python3 -c '
 import json, sys
