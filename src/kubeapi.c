@@ -194,9 +194,10 @@ struct vk_kube *vk_kube_new(const char *server, const char *ca_pem, const char *
 	curl_easy_setopt(k->curl, CURLOPT_ACCEPT_ENCODING, "");
 	/* Over HTTP/2, kube-apiserver answers a client it does not authenticate
 	 * with 401 and GOAWAY without reading the request's body, and libcurl
-	 * 7.88 then loses the 401 ("Transferred a partial file"). Over HTTP/1.1
-	 * the 401 always arrives. One request at a time on one kept-alive
-	 * connection gains nothing from HTTP/2's streams. */
+	 * 7.88 then often loses the 401 ("Transferred a partial file"). Over
+	 * HTTP/1.1 the 401 always arrives, and one request at a time on one
+	 * kept-alive connection gains nothing from HTTP/2's streams
+	 * (tests/bench/h2-unauthorized.sh measures both). */
 	curl_easy_setopt(k->curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	return k;
 }
