@@ -77,6 +77,8 @@ int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
 int cli_fail(const struct vk_error *err)
 {
 	ui_error(err);
+	if (err->code == VK_ERR_ADDON_NOT_READY)
+		return VK_EXIT_ADDON_NOT_READY;
 	return err->code == VK_ERR_INVALID ? VK_EXIT_USAGE : VK_EXIT_FAILED;
 }
 
@@ -198,6 +200,9 @@ void cli_print_main_help(void)
 	printf("\nGlobal options:\n");
 	print_options(cli_global_options);
 	printf("\nRun 'virtkube COMMAND --help' for a command's own options.\n");
+	printf("\nExit status: %d ok, %d failed, %d usage error, %d the cluster is up but an addon is not ready\n"
+	       "(start, addons enable); status has its own bits: 1 host, 2 cluster, 4 Kubernetes down.\n",
+	       VK_EXIT_OK, VK_EXIT_FAILED, VK_EXIT_USAGE, VK_EXIT_ADDON_NOT_READY);
 }
 
 void cli_print_command_help(const struct cli_command *cmd)

@@ -5,11 +5,15 @@
 
 #include "util/error.h"
 
-/* The one place exit codes are defined. `status` adds its own bitmask. */
+/* The one place exit codes are defined. `status` adds its own bitmask (1, 2,
+ * 4), which VK_EXIT_ADDON_NOT_READY stays clear of. */
 enum cli_exit {
 	VK_EXIT_OK = 0,
 	VK_EXIT_FAILED = 1,
 	VK_EXIT_USAGE = 2,
+	/* the cluster is up and usable; an addon it was asked for is not ready
+	 * (VK_ERR_ADDON_NOT_READY: `start`, `addons enable`) */
+	VK_EXIT_ADDON_NOT_READY = 8,
 };
 
 struct cli_option {
@@ -70,7 +74,8 @@ int cli_opt_long(const struct cli_context *ctx, const struct cli_args *args, con
 /* Prints a usage error naming COMMAND's help, returns VK_EXIT_USAGE. */
 int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prints an engine error (message and hint) once, returns VK_EXIT_FAILED,
- * or VK_EXIT_USAGE for VK_ERR_INVALID errors that came from user input. */
+ * VK_EXIT_USAGE for VK_ERR_INVALID errors that came from user input, or
+ * VK_EXIT_ADDON_NOT_READY for VK_ERR_ADDON_NOT_READY. */
 int cli_fail(const struct vk_error *err);
 
 /* Help and completion, generated from the table. */

@@ -62,7 +62,7 @@ static int list_exec(struct cli_context *ctx, struct cli_args *args)
 				status = vk_addon_state_name(st);
 			} else {
 				/* the cluster stopped answering: say so once, list the rest without status */
-				ui_warn("cannot get addon status: %s", kerr.message);
+				ui_error(&kerr);
 				warned = true;
 				vk_kube_free(TAKE_PTR(k));
 				status = "Unknown";
@@ -80,12 +80,14 @@ static int list_exec(struct cli_context *ctx, struct cli_args *args)
 		free(text);
 	} else {
 		ui_table_print(table);
-		if (!k && !warned && kerr.message[0])
-			ui_info("(no status: %s)", kerr.message);
 	}
 	json_decref(list);
 	ui_table_free(table);
-	return VK_EXIT_OK;
+	/* As `status` does: a cluster that is down or refuses the credentials is
+	 * a failure, after the list of what is enabled. */
+	if (!k && !warned && kerr.message[0])
+		return cli_fail(&kerr);
+	return k ? VK_EXIT_OK : VK_EXIT_FAILED;
 }
 
 const struct cli_command cli_cmd_addons_list = {
@@ -100,7 +102,8 @@ const struct cli_command cli_cmd_addons_list = {
 
 static const struct cli_option enable_options[] = {
 	{ "no-wait", 0, NULL, "apply and return without waiting for the addon to be ready", NULL },
-	{ "timeout", 0, "SECONDS", "how long to wait for the addon to be ready (default 600)", NULL },
+	{ "timeout", 0, "SECONDS", "how long to wait for a terminating namespace and for the addon to be ready "
+	  "(default 600)", NULL },
 	{ NULL, 0, NULL, NULL, NULL },
 };
 
@@ -138,7 +141,7 @@ static int enable_exec(struct cli_context *ctx, struct cli_args *args)
 
 	if ((rc = open_for_change(ctx, args, &reg, &a, &p, &k, &timeout_s)) != 0)
 		return rc;
-	if (vk_addon_apply(k, p, a, show_progress, NULL, &err) < 0)
+	if (vk_addon_apply(k, p, a, timeout_s * 1000, show_progress, NULL, &err) < 0)
 		return cli_fail(&err);
 	/* Applied: remembered even if the wait below times out, so start re-applies it. */
 	vk_addons_set_enabled(p, &reg, a->name, true);
@@ -154,6 +157,9 @@ const struct cli_command cli_cmd_addons_enable = {
 	.name = "addons enable",
 	.args_usage = "NAME",
 	.summary = "apply an addon to the cluster, wait for it, and re-apply it on every start",
+	.description = "Waits for the addon's objects to be ready, saying what their pods wait for (an image being "
+		       "pulled, a crash loop, no room on the node). An image the node cannot pull ends the wait at once. "
+		       "An addon that is applied but not ready exits with status 8.",
 	.options = enable_options,
 	.min_args = 1,
 	.max_args = 1,

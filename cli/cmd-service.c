@@ -84,6 +84,27 @@ static char *expand(const char *tpl, const char *ip, long long port, const char 
 	return vk_strbuf_detach(&sb, NULL);
 }
 
+/* Whether namespace NS exists; a missing one is VK_ERR_NOT_FOUND saying so
+ * (LOOKING_FOR, may be NULL, says what was looked for in it). */
+static int require_namespace(struct vk_kube *k, const char *ns, const char *looking_for, struct vk_error *err)
+{
+	json_t *nsobj = vk_kube_get(k, "v1", "Namespace", NULL, ns, err);
+
+	if (nsobj) {
+		json_decref(nsobj);
+		return 0;
+	}
+	if (err->code == VK_ERR_NOT_FOUND) {
+		if (looking_for)
+			vk_error_set(err, VK_ERR_NOT_FOUND, "namespace '%s' does not exist (looking for %s)", ns,
+				     looking_for);
+		else
+			vk_error_set(err, VK_ERR_NOT_FOUND, "namespace '%s' does not exist", ns);
+		vk_error_hint(err, "'kubectl get namespaces' lists them");
+	}
+	return -1;
+}
+
 /* The Service, waiting up to WAIT_S seconds for it to appear; a missing one
  * is told apart from a missing namespace. */
 static json_t *get_service(struct vk_kube *k, const char *ns, const char *name, long wait_s, struct vk_error *err)
@@ -92,7 +113,7 @@ static json_t *get_service(struct vk_kube *k, const char *ns, const char *name, 
 
 	for (;;) {
 		json_t *svc = vk_kube_get(k, "v1", "Service", ns, name, err);
-		json_t *nsobj;
+		_cleanup_free_ char *what = NULL;
 
 		if (svc || err->code != VK_ERR_NOT_FOUND)
 			return svc;
@@ -100,9 +121,8 @@ static json_t *get_service(struct vk_kube *k, const char *ns, const char *name, 
 			nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000000L }, NULL);
 			continue;
 		}
-		nsobj = vk_kube_get(k, "v1", "Namespace", NULL, ns, err);
-		if (nsobj) {
-			json_decref(nsobj);
+		what = xasprintf("service '%s'", name);
+		if (require_namespace(k, ns, what, err) == 0) {
 			if (wait_s > 0)
 				vk_error_set(err, VK_ERR_NOT_FOUND, "service '%s' was not found in namespace '%s' within %lds",
 					     name, ns, wait_s);
@@ -110,10 +130,6 @@ static json_t *get_service(struct vk_kube *k, const char *ns, const char *name, 
 				vk_error_set(err, VK_ERR_NOT_FOUND, "service '%s' was not found in namespace '%s'", name,
 					     ns);
 			vk_error_hint(err, "'virtkube service list' shows the services; -n picks the namespace");
-		} else if (err->code == VK_ERR_NOT_FOUND) {
-			vk_error_set(err, VK_ERR_NOT_FOUND, "namespace '%s' does not exist (looking for service '%s')", ns,
-				     name);
-			vk_error_hint(err, "'kubectl get namespaces' lists them");
 		}
 		return NULL;
 	}
@@ -241,6 +257,10 @@ static int list_exec(struct cli_context *ctx, struct cli_args *args)
 	v6 = inet_pton(AF_INET6, ip, buf) == 1;
 	list = vk_kube_list(k, "v1", "Service", ns, NULL, &err);
 	if (!list)
+		return cli_fail(&err);
+	/* The API lists nothing, not an error, for a namespace that does not
+	 * exist: tell the two apart, as `service NAME -n NS` does. */
+	if (ns && json_array_size(json_object_get(list, "items")) == 0 && require_namespace(k, ns, NULL, &err) < 0)
 		return cli_fail(&err);
 	table = ui_table_new(4, headers);
 	json_array_foreach(json_object_get(list, "items"), i, svc) {

@@ -278,13 +278,61 @@ static void report(vk_addon_progress progress, void *data, const char *addon, co
 	progress(data, addon, msg);
 }
 
-int vk_addon_apply(struct vk_kube *k, const struct vk_profile *p, const struct vk_addon *a,
+/* Waits until Namespace NAME is gone; with TERMINATING_ONLY a Namespace
+ * that is not being deleted ends the wait at once. */
+static int wait_namespace_gone(struct vk_kube *k, const struct vk_addon *a, const char *name, bool terminating_only,
+			       long timeout_ms, vk_addon_progress progress, void *data, struct vk_error *err)
+{
+	long long deadline = vk_now_ms() + timeout_ms;
+	bool told = false;
+	long delay = 100;
+
+	for (;;) {
+		json_auto_t *ns = vk_kube_get(k, "v1", "Namespace", NULL, name, err);
+
+		if (!ns) {
+			if (err && err->code == VK_ERR_NOT_FOUND) {
+				vk_error_clear(err);
+				return 0;
+			}
+			return vk_error_prefix(err, "addon '%s'", a->name);
+		}
+		if (terminating_only && !json_object_get(json_object_get(ns, "metadata"), "deletionTimestamp"))
+			return 0;
+		if (!told && terminating_only) {
+			report(progress, data, a->name, "waiting for Namespace %s to finish terminating", name);
+			told = true;
+		}
+		if (vk_now_ms() >= deadline) {
+			vk_error_set(err, VK_ERR_TIMEOUT, "addon '%s': timed out after %lds waiting for Namespace '%s' to "
+				     "be deleted", a->name, (timeout_ms + 999) / 1000, name);
+			return vk_error_hint(err, "a Namespace goes once everything in it is deleted; 'kubectl get "
+					     "namespace %s -o yaml' shows what holds it", name);
+		}
+		nanosleep(&(struct timespec){ .tv_sec = delay / 1000, .tv_nsec = (delay % 1000) * 1000000L }, NULL);
+		if (delay < 1000)
+			delay *= 2;
+	}
+}
+
+static bool is_namespace(const struct vk_manifest_object *o)
+{
+	return strcmp(o->kind, "Namespace") == 0 && strcmp(o->api_version, "v1") == 0;
+}
+
+int vk_addon_apply(struct vk_kube *k, const struct vk_profile *p, const struct vk_addon *a, long timeout_ms,
 		   vk_addon_progress progress, void *data, struct vk_error *err)
 {
 	_cleanup_manifest_ struct vk_manifest m = { 0 };
 
 	if (vk_addon_manifest(a, p, &m, err) < 0)
 		return -1;
+	/* A Namespace still terminating (a disable without waiting, just before)
+	 * refuses new objects: applying now would leave half of the addon. */
+	for (size_t i = 0; i < m.n; i++)
+		if (is_namespace(&m.items[i]) &&
+		    wait_namespace_gone(k, a, m.items[i].name, true, timeout_ms, progress, data, err) < 0)
+			return -1;
 	report(progress, data, a->name, "applying %zu objects", m.n);
 	for (size_t i = 0; i < m.n; i++) {
 		json_t *out = vk_kube_apply(k, m.items[i].obj, err);
@@ -296,18 +344,38 @@ int vk_addon_apply(struct vk_kube *k, const struct vk_profile *p, const struct v
 	return 0;
 }
 
+struct pods_progress {
+	vk_addon_progress progress;
+	void *data;
+	const char *addon;
+};
+
+static void tell_pods(void *data, const char *what)
+{
+	struct pods_progress *pr = data;
+
+	pr->progress(pr->data, pr->addon, what);
+}
+
 int vk_addon_wait(struct vk_kube *k, const struct vk_addon *a, long timeout_ms, vk_addon_progress progress,
 		  void *data, struct vk_error *err)
 {
 	long long deadline = vk_now_ms() + timeout_ms;
+	struct pods_progress pr = { progress, data, a->name };
 
 	for (size_t i = 0; i < a->nwaits; i++) {
 		const struct vk_addon_wait *w = &a->waits[i];
 		long long left = deadline - vk_now_ms();
 
 		report(progress, data, a->name, "waiting for %s %s/%s", w->kind, w->ns, w->name);
-		if (vk_kube_wait_ready(k, w->kind, w->ns, w->name, left > 0 ? (long)left : 1, err) < 0)
-			return vk_error_prefix(err, "addon '%s'", a->name);
+		if (vk_kube_wait_ready(k, w->kind, w->ns, w->name, left > 0 ? (long)left : 1, progress ? tell_pods : NULL,
+				       &pr, err) < 0) {
+			/* The cluster answered, the addon is what is not ready; a
+			 * cluster that stops answering keeps its own error. */
+			if (err && (err->code == VK_ERR_TIMEOUT || err->code == VK_ERR_FAILED))
+				err->code = VK_ERR_ADDON_NOT_READY;
+			return vk_error_prefix(err, "addon '%s' is not ready", a->name);
+		}
 	}
 	return 0;
 }
@@ -334,32 +402,11 @@ int vk_addon_delete(struct vk_kube *k, const struct vk_profile *p, const struct 
 	/* A Namespace is deleted in the background; until it is gone, applying
 	 * into it again is refused, so a disable waits for it. */
 	for (size_t i = 0; i < m.n; i++) {
-		struct vk_manifest_object *o = &m.items[i];
-		long delay = 100;
+		long long left = deadline - vk_now_ms();
 
-		if (strcmp(o->kind, "Namespace") != 0 || strcmp(o->api_version, "v1") != 0)
-			continue;
-		for (;;) {
-			json_t *ns = vk_kube_get(k, "v1", "Namespace", NULL, o->name, err);
-
-			if (!ns) {
-				if (err && err->code == VK_ERR_NOT_FOUND)
-					break;
-				return vk_error_prefix(err, "addon '%s'", a->name);
-			}
-			json_decref(ns);
-			if (vk_now_ms() >= deadline) {
-				vk_error_set(err, VK_ERR_TIMEOUT,
-					     "addon '%s': timed out after %lds waiting for Namespace '%s' to be deleted",
-					     a->name, (timeout_ms + 999) / 1000, o->name);
-				return vk_error_hint(err, "'kubectl get namespace %s -o yaml' shows what holds it",
-						     o->name);
-			}
-			nanosleep(&(struct timespec){ .tv_sec = delay / 1000, .tv_nsec = (delay % 1000) * 1000000L },
-				  NULL);
-			if (delay < 1000)
-				delay *= 2;
-		}
+		if (is_namespace(&m.items[i]) &&
+		    wait_namespace_gone(k, a, m.items[i].name, false, left > 0 ? (long)left : 1, NULL, NULL, err) < 0)
+			return -1;
 	}
 	vk_error_clear(err);
 	return 0;
@@ -445,6 +492,8 @@ int vk_addons_apply_enabled(struct vk_kube *k, struct vk_profile *p, const char 
 {
 	_cleanup_addons_ struct vk_addon_registry reg = { 0 };
 	_cleanup_strv_ char **names = NULL;
+	_cleanup_strbuf_ struct vk_strbuf not_ready = VK_STRBUF_INIT;
+	struct vk_error first = { 0 }; /* the first addon not ready: its hint is the one shown */
 	long long deadline = vk_now_ms() + timeout_ms;
 
 	if (vk_addons_load(&reg, NULL, err) < 0)
@@ -468,19 +517,35 @@ int vk_addons_apply_enabled(struct vk_kube *k, struct vk_profile *p, const char 
 			vk_error_prefix(err, "profile '%s' enables an addon this virtkube does not have", p->name);
 			return -1;
 		}
-		if (vk_addon_apply(k, p, a, progress, data, err) < 0)
+		if (vk_addon_apply(k, p, a, timeout_ms, progress, data, err) < 0)
 			return -1;
 	}
 	if (no_wait)
 		return 0;
+	/* Every addon gets its wait: one that is not ready does not hide how
+	 * the others are. */
 	for (char **n = names; *n; n++) {
 		const struct vk_addon *a = vk_addons_find(&reg, *n, err);
 		long long left = deadline - vk_now_ms();
+		struct vk_error one = { 0 };
 
-		if (vk_addon_wait(k, a, left > 0 ? (long)left : 1, progress, data, err) < 0)
+		if (vk_addon_wait(k, a, left > 0 ? (long)left : 1, progress, data, &one) == 0)
+			continue;
+		if (one.code != VK_ERR_ADDON_NOT_READY) {
+			if (err)
+				*err = one;
 			return -1;
+		}
+		if (!not_ready.len)
+			first = one;
+		vk_strbuf_addf(&not_ready, "%s%s", not_ready.len ? "; " : "", one.message);
 	}
-	return 0;
+	if (!not_ready.len)
+		return 0;
+	vk_error_set(err, VK_ERR_ADDON_NOT_READY, "%s", not_ready.buf);
+	if (first.hint[0])
+		vk_error_hint(err, "%s", first.hint);
+	return -1;
 }
 
 char **vk_addons_parse_list(const char *csv, struct vk_error *err)

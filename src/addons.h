@@ -65,10 +65,16 @@ int vk_addon_manifest(const struct vk_addon *a, const struct vk_profile *p, stru
 /* Progress from the engine to whoever shows it (the engine never prints). */
 typedef void (*vk_addon_progress)(void *data, const char *addon, const char *what);
 
-/* Server-side applies every object of the addon, in order. */
-int vk_addon_apply(struct vk_kube *k, const struct vk_profile *p, const struct vk_addon *a,
+/* Server-side applies every object of the addon, in order. A Namespace of
+ * the addon that is still terminating is waited for first (up to
+ * TIMEOUT_MS, said through PROGRESS), since it refuses new objects. */
+int vk_addon_apply(struct vk_kube *k, const struct vk_profile *p, const struct vk_addon *a, long timeout_ms,
 		   vk_addon_progress progress, void *data, struct vk_error *err);
-/* Waits for each of the addon's "wait" objects, TIMEOUT_MS for all of them. */
+/* Waits for each of the addon's "wait" objects, TIMEOUT_MS for all of them;
+ * PROGRESS hears what their pods wait for as it changes. An addon that does
+ * not get ready (the time ran out, an image cannot be pulled, a Job failed)
+ * is VK_ERR_ADDON_NOT_READY, "addon 'X' is not ready: why"; a cluster that
+ * does not answer keeps its own error. */
 int vk_addon_wait(struct vk_kube *k, const struct vk_addon *a, long timeout_ms, vk_addon_progress progress,
 		  void *data, struct vk_error *err);
 /* Deletes every object the addon applies, in reverse order; with WAIT,
@@ -96,7 +102,10 @@ char **vk_addons_parse_list(const char *csv, struct vk_error *err);
 
 /* For `start`: applies every addon enabled in the profile plus EXTRA (names,
  * NULL-terminated, may be NULL; recorded as enabled), waiting for each
- * unless NO_WAIT. Unknown names fail before anything is applied. The
- * profile's config is changed in memory only: the caller saves it. */
+ * unless NO_WAIT, TIMEOUT_MS for all (the caller's --wait-timeout). Unknown
+ * names fail before anything is applied. Every addon is waited for even
+ * when one is not ready; then VK_ERR_ADDON_NOT_READY names each such addon
+ * and why (the cluster itself is up). The profile's config is changed in
+ * memory only: the caller saves it. */
 int vk_addons_apply_enabled(struct vk_kube *k, struct vk_profile *p, const char *const *extra, bool no_wait,
 			    long timeout_ms, vk_addon_progress progress, void *data, struct vk_error *err);

@@ -192,6 +192,13 @@ struct vk_kube *vk_kube_new(const char *server, const char *ca_pem, const char *
 	curl_easy_setopt(k->curl, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(k->curl, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(k->curl, CURLOPT_ACCEPT_ENCODING, "");
+	/* Over HTTP/2, kube-apiserver answers a client it does not authenticate
+	 * with 401 and GOAWAY without reading the request's body, and libcurl
+	 * 7.88 then often loses the 401 ("Transferred a partial file"). Over
+	 * HTTP/1.1 the 401 always arrives, and one request at a time on one
+	 * kept-alive connection gains nothing from HTTP/2's streams
+	 * (tests/bench/h2-unauthorized.sh measures both). */
+	curl_easy_setopt(k->curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	return k;
 }
 
@@ -373,7 +380,21 @@ static int transport_error(struct vk_kube *k, CURLcode rc, const char *method, c
 	if (rc == CURLE_SSL_CONNECT_ERROR)
 		return vk_error_set(err, VK_ERR_TLS, "TLS handshake with the API server at %s failed: %s", k->server,
 				    detail);
+	if (rc == CURLE_PARTIAL_FILE || rc == CURLE_HTTP2 || rc == CURLE_HTTP2_STREAM) {
+		vk_error_set(err, VK_ERR_NETWORK, "the API server at %s ended the connection before answering %s %s: %s",
+			     k->server, method, path, detail);
+		return vk_error_hint(err, "a server ends a request this way when it refuses it before reading its "
+				     "body; '-vv' shows the exchange");
+	}
 	return vk_error_set(err, VK_ERR_NETWORK, "%s %s%s failed: %s", method, k->server, path, detail);
+}
+
+/* Whether a failed request with a body may have been refused unread: the
+ * server answered and closed, and libcurl lost the answer while sending. */
+static bool answer_maybe_lost(CURLcode rc)
+{
+	return rc == CURLE_PARTIAL_FILE || rc == CURLE_HTTP2 || rc == CURLE_HTTP2_STREAM || rc == CURLE_SEND_ERROR ||
+	       rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING;
 }
 
 int vk_kube_request(struct vk_kube *k, const char *method, const char *path, const char *content_type,
@@ -408,6 +429,30 @@ int vk_kube_request(struct vk_kube *k, const char *method, const char *path, con
 	rc = curl_easy_perform(k->curl);
 	curl_easy_setopt(k->curl, CURLOPT_HTTPHEADER, NULL);
 	curl_slist_free_all(headers);
+	if (rc != CURLE_OK && body && answer_maybe_lost(rc)) {
+		/* Ask once again without a body: a refusal (401/403) then arrives
+		 * whole, and is what the caller reports. Anything else keeps the
+		 * first failure. */
+		long probe_status = 0;
+		char *probe_resp = NULL;
+		CURLcode first = rc;
+		_cleanup_free_ char *first_detail = xstrdup(k->errbuf[0] ? k->errbuf : curl_easy_strerror(rc));
+		_cleanup_free_ char *object = xstrndup(path, strcspn(path, "?"));
+
+		vk_debug("%s %s failed (%s); asking again with GET", method, url, first_detail);
+		if (vk_kube_request(k, "GET", object, NULL, NULL, 0, &probe_status, &probe_resp, NULL) == 0 &&
+		    (probe_status == 401 || probe_status == 403)) {
+			*status = probe_status;
+			if (resp)
+				*resp = probe_resp;
+			else
+				free(probe_resp);
+			return 0;
+		}
+		free(probe_resp);
+		snprintf(k->errbuf, sizeof(k->errbuf), "%s", first_detail);
+		rc = first;
+	}
 	if (rc != CURLE_OK)
 		return transport_error(k, rc, method, path, err);
 	curl_easy_getinfo(k->curl, CURLINFO_RESPONSE_CODE, &code);
@@ -752,13 +797,26 @@ static int judge(const char *kind, json_t *obj, char **why)
 	return -1;
 }
 
+/* Whether an EndpointSlice endpoint takes traffic: a missing "ready" means
+ * ready (discovery.k8s.io/v1 EndpointConditions). */
+static bool endpoint_ready(json_t *endpoint)
+{
+	json_t *ready = json_object_get(json_object_get(endpoint, "conditions"), "ready");
+
+	return !json_is_false(ready) && json_array_size(json_object_get(endpoint, "addresses")) > 0;
+}
+
+/* A Service is ready when one of its EndpointSlices (discovery.k8s.io/v1,
+ * labelled kubernetes.io/service-name) has a ready endpoint. v1 Endpoints
+ * are deprecated since Kubernetes 1.33 and not read. */
 static int check_service(struct vk_kube *k, const char *ns, const char *name, bool *ready, char **why,
 			 struct vk_error *err)
 {
 	json_auto_t *svc = vk_kube_get(k, "v1", "Service", ns, name, err);
-	json_auto_t *ep = NULL;
-	json_t *sub;
-	size_t i;
+	json_auto_t *slices = NULL;
+	_cleanup_free_ char *selector = NULL;
+	json_t *slice, *endpoint;
+	size_t i, j;
 
 	if (!svc) {
 		if (err && err->code == VK_ERR_NOT_FOUND) {
@@ -773,22 +831,21 @@ static int check_service(struct vk_kube *k, const char *ns, const char *name, bo
 		*ready = true;
 		return 0;
 	}
-	ep = vk_kube_get(k, "v1", "Endpoints", ns, name, err);
-	if (!ep) {
-		if (err && err->code == VK_ERR_NOT_FOUND) {
-			*why = xstrdup("has no endpoints yet");
-			return 0;
-		}
+	selector = xasprintf("kubernetes.io/service-name=%s", name);
+	slices = vk_kube_list(k, "discovery.k8s.io/v1", "EndpointSlice", ns, selector, err);
+	if (!slices)
 		return -1;
-	}
-	json_array_foreach(json_object_get(ep, "subsets"), i, sub) {
-		if (json_array_size(json_object_get(sub, "addresses")) > 0) {
-			*why = xstrdup("has endpoints");
-			*ready = true;
-			return 0;
+	json_array_foreach(json_object_get(slices, "items"), i, slice) {
+		json_array_foreach(json_object_get(slice, "endpoints"), j, endpoint) {
+			if (endpoint_ready(endpoint)) {
+				*why = xstrdup("has ready endpoints");
+				*ready = true;
+				return 0;
+			}
 		}
 	}
-	*why = xstrdup("has no ready endpoints yet");
+	*why = xstrdup(json_array_size(json_object_get(slices, "items")) ? "has no ready endpoints yet"
+									   : "has no endpoints yet");
 	return 0;
 }
 
@@ -801,10 +858,169 @@ static const char *kind_version(const char *kind)
 	return "apps/v1";
 }
 
-/* Like vk_kube_check_ready, but a failed Job returns -1 (with *WHY set). */
-static int check_ready(struct vk_kube *k, const char *kind, const char *ns, const char *name, bool *ready,
-		       char **why, struct vk_error *err)
+/* ------------------------------------------------------ pods' reasons -- */
+
+/* What keeps a workload's pods from running, as the kubelet and the
+ * scheduler report it. */
+struct pod_problem {
+	char *text;         /* "pod P: container C (image I): REASON: message", or NULL */
+	char *pod;          /* P */
+	char *image;        /* set when the problem is an image that is not pulled */
+	char *pull_failure; /* then "REASON: message" */
+	bool pull_hopeless; /* the pull failed in a way retrying will not fix */
+};
+
+static void pod_problem_clear(struct pod_problem *pp)
 {
+	free(pp->text);
+	free(pp->pod);
+	free(pp->image);
+	free(pp->pull_failure);
+	*pp = (struct pod_problem){ 0 };
+}
+
+/* Waiting reasons that are a normal step of a pod's start. */
+static bool reason_is_progress(const char *reason)
+{
+	return strcmp(reason, "ContainerCreating") == 0 || strcmp(reason, "PodInitializing") == 0;
+}
+
+static bool reason_is_pull(const char *reason)
+{
+	return strcmp(reason, "ErrImagePull") == 0 || strcmp(reason, "ImagePullBackOff") == 0 ||
+	       strcmp(reason, "InvalidImageName") == 0 || strcmp(reason, "ErrImageNeverPull") == 0;
+}
+
+/* A pull failure that says the image does not exist or no registry can be
+ * reached: the kubelet will keep failing the same way. */
+static bool pull_is_hopeless(const char *reason, const char *message)
+{
+	static const char *const words[] = {
+		"not found",	     "manifest unknown", "name unknown",	   "repository does not exist",
+		"pull access denied", "no such host",	  "network is unreachable", "connection refused",
+		"i/o timeout",	     "offline",		  "no route to host",
+	};
+
+	if (strcmp(reason, "InvalidImageName") == 0 || strcmp(reason, "ErrImageNeverPull") == 0)
+		return true;
+	for (size_t i = 0; message && i < VK_ARRAY_SIZE(words); i++)
+		if (strcasestr(message, words[i]))
+			return true;
+	return false;
+}
+
+/* The image of container NAME in the pod's spec (the status may lack it). */
+static const char *spec_image(json_t *pod, const char *name, bool init)
+{
+	json_t *c;
+	size_t i;
+
+	json_array_foreach(json_object_get(json_object_get(pod, "spec"), init ? "initContainers" : "containers"), i, c) {
+		const char *n = json_string_value(json_object_get(c, "name"));
+
+		if (n && name && strcmp(n, name) == 0)
+			return json_string_value(json_object_get(c, "image"));
+	}
+	return NULL;
+}
+
+/* Looks at one pod; fills PP and returns true when it has a problem. */
+static bool pod_problem_of(json_t *pod, struct pod_problem *pp)
+{
+	const char *pod_name = json_string_value(json_object_get(json_object_get(pod, "metadata"), "name"));
+	json_t *st = json_object_get(pod, "status");
+	json_t *c;
+	size_t i;
+
+	if (!pod_name)
+		pod_name = "?";
+	for (int init = 1; init >= 0; init--) {
+		json_array_foreach(json_object_get(st, init ? "initContainerStatuses" : "containerStatuses"), i, c) {
+			json_t *waiting = json_object_get(json_object_get(c, "state"), "waiting");
+			const char *reason = json_string_value(json_object_get(waiting, "reason"));
+			const char *message = json_string_value(json_object_get(waiting, "message"));
+			const char *cname = json_string_value(json_object_get(c, "name"));
+			const char *image = spec_image(pod, cname, init);
+
+			if (!reason || reason_is_progress(reason))
+				continue;
+			if (!image)
+				image = json_string_value(json_object_get(c, "image"));
+			pp->text = xasprintf("pod %s: %scontainer %s (image %s): %s%s%s", pod_name, init ? "init " : "",
+					     cname ? cname : "?", image ? image : "?", reason, message ? ": " : "",
+					     message ? message : "");
+			pp->pod = xstrdup(pod_name);
+			if (reason_is_pull(reason)) {
+				pp->image = xstrdup(image ? image : "?");
+				pp->pull_failure = xasprintf("%s%s%s", reason, message ? ": " : "", message ? message : "");
+				pp->pull_hopeless = pull_is_hopeless(reason, message);
+			}
+			return true;
+		}
+	}
+	json_array_foreach(json_object_get(st, "conditions"), i, c) {
+		const char *type = json_string_value(json_object_get(c, "type"));
+		const char *status = json_string_value(json_object_get(c, "status"));
+		const char *reason = json_string_value(json_object_get(c, "reason"));
+		const char *message = json_string_value(json_object_get(c, "message"));
+
+		if (type && status && strcmp(type, "PodScheduled") == 0 && strcmp(status, "False") == 0) {
+			pp->text = xasprintf("pod %s is Pending: %s%s%s", pod_name, reason ? reason : "not scheduled",
+					     message ? ": " : "", message ? message : "");
+			pp->pod = xstrdup(pod_name);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The first problem among the pods that OBJ's selector picks (matchLabels).
+ * Pods that cannot be listed are no problem of the wait: it goes on. */
+static void pods_problem(struct vk_kube *k, json_t *obj, const char *ns, struct pod_problem *pp)
+{
+	json_t *match = json_object_get(json_object_get(json_object_get(obj, "spec"), "selector"), "matchLabels");
+	struct vk_strbuf sel = VK_STRBUF_INIT;
+	json_auto_t *pods = NULL;
+	size_t i, others = 0;
+	const char *key;
+	json_t *v, *pod;
+
+	json_object_foreach(match, key, v) {
+		if (!json_is_string(v))
+			continue;
+		vk_strbuf_addf(&sel, "%s%s=%s", sel.len ? "," : "", key, json_string_value(v));
+	}
+	if (sel.len > 0)
+		pods = vk_kube_list(k, "v1", "Pod", ns, sel.buf, NULL);
+	vk_strbuf_release(&sel);
+	json_array_foreach(json_object_get(pods, "items"), i, pod) {
+		struct pod_problem one = { 0 };
+
+		if (!pod_problem_of(pod, &one))
+			continue;
+		if (!pp->text)
+			*pp = one;
+		else {
+			others++;
+			pod_problem_clear(&one);
+		}
+	}
+	if (others) {
+		char *t = xasprintf("%s (and %zu more pod%s)", pp->text, others, others == 1 ? "" : "s");
+
+		free(pp->text);
+		pp->text = t;
+	}
+}
+
+/* ------------------------------------------------------------- checks -- */
+
+/* Like vk_kube_check_ready, but a failed Job returns -1 (with *WHY set), and
+ * PP (may be NULL) gets what the pods of a workload that is not ready wait for. */
+static int check_ready(struct vk_kube *k, const char *kind, const char *ns, const char *name, bool *ready,
+		       char **why, struct pod_problem *pp, struct vk_error *err)
+{
+	struct pod_problem local = { 0 };
 	json_auto_t *obj = NULL;
 	int verdict;
 
@@ -827,6 +1043,18 @@ static int check_ready(struct vk_kube *k, const char *kind, const char *ns, cons
 	if (verdict < 0)
 		return vk_error_set(err, VK_ERR_FAILED, "%s '%s/%s' %s", kind, ns, name, *why);
 	*ready = verdict == 1;
+	if (*ready)
+		return 0;
+	if (!pp)
+		pp = &local;
+	pods_problem(k, obj, ns, pp);
+	if (pp->text) {
+		char *w = xasprintf("%s; %s", *why, pp->text);
+
+		free(*why);
+		*why = w;
+	}
+	pod_problem_clear(&local);
 	return 0;
 }
 
@@ -834,7 +1062,7 @@ int vk_kube_check_ready(struct vk_kube *k, const char *kind, const char *ns, con
 			char **why, struct vk_error *err)
 {
 	char *w = NULL;
-	int rc = check_ready(k, kind, ns, name, ready, &w, err);
+	int rc = check_ready(k, kind, ns, name, ready, &w, NULL, err);
 
 	if (why)
 		*why = w;
@@ -854,25 +1082,64 @@ static const char *ready_word(const char *kind)
 	return "be ready";
 }
 
+/* How long an image pull may keep failing (for reasons that may pass)
+ * before the wait gives up on it: a quarter of the wait, at most a minute. */
+static long pull_grace_ms(long timeout_ms)
+{
+	long quarter = timeout_ms / 4;
+
+	return quarter < VK_KUBE_PULL_GRACE_MAX_MS ? quarter : VK_KUBE_PULL_GRACE_MAX_MS;
+}
+
 int vk_kube_wait_ready(struct vk_kube *k, const char *kind, const char *ns, const char *name, long timeout_ms,
-		       struct vk_error *err)
+		       vk_kube_wait_progress progress, void *data, struct vk_error *err)
 {
 	long long deadline = vk_now_ms() + timeout_ms;
+	long long pull_failing_since = 0;
+	_cleanup_free_ char *reported = NULL, *last_pod = NULL;
 	long delay_ms = 100;
 
 	for (;;) {
 		_cleanup_free_ char *why = NULL;
+		struct pod_problem pp = { 0 };
 		bool ready = false;
-		long long left;
+		long long now, left;
 
-		if (check_ready(k, kind, ns, name, &ready, &why, err) < 0)
+		if (check_ready(k, kind, ns, name, &ready, &why, &pp, err) < 0) {
+			pod_problem_clear(&pp);
 			return -1;
+		}
 		if (ready)
 			return 0;
-		left = deadline - vk_now_ms();
+		if (pp.text && progress && (!reported || strcmp(reported, pp.text) != 0)) {
+			free(reported);
+			reported = xstrdup(pp.text);
+			progress(data, pp.text);
+		}
+		now = vk_now_ms();
+		if (!pp.image)
+			pull_failing_since = 0;
+		else if (!pull_failing_since)
+			pull_failing_since = now;
+		if (pp.image && (pp.pull_hopeless || now - pull_failing_since >= pull_grace_ms(timeout_ms))) {
+			vk_error_set(err, VK_ERR_FAILED, "%s '%s/%s' cannot start: image '%s' cannot be pulled (pod %s: %s)",
+				     kind, ns, name, pp.image, pp.pod, pp.pull_failure);
+			vk_error_hint(err, "the node must be able to pull that image (or have it already): check its name "
+				      "and the registry; 'kubectl -n %s describe pod %s' shows the kubelet's events", ns,
+				      pp.pod);
+			pod_problem_clear(&pp);
+			return -1;
+		}
+		free(last_pod);
+		last_pod = pp.pod ? xstrdup(pp.pod) : NULL;
+		pod_problem_clear(&pp);
+		left = deadline - now;
 		if (left <= 0) {
 			vk_error_set(err, VK_ERR_TIMEOUT, "timed out after %lds waiting for %s '%s/%s' to %s (%s)",
 				     (timeout_ms + 999) / 1000, kind, ns, name, ready_word(kind), why ? why : "");
+			if (last_pod)
+				return vk_error_hint(err, "'kubectl -n %s describe pod %s' and 'kubectl -n %s logs %s' "
+						     "show why", ns, last_pod, ns, last_pod);
 			return vk_error_hint(err, "'kubectl -n %s describe %s %s' shows why", ns, kind, name);
 		}
 		vk_debug("waiting for %s '%s/%s': %s", kind, ns, name, why ? why : "");

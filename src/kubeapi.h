@@ -48,12 +48,15 @@ const char *vk_kube_server(const struct vk_kube *k);
 /* Per-request timeout in milliseconds (default 30000). */
 void vk_kube_set_timeout(struct vk_kube *k, long timeout_ms);
 
-/* One HTTP request. PATH starts with "/" and may carry a query. BODY may be
- * NULL. On a transport success returns 0 with *STATUS the HTTP code and
- * *RESP the body (NUL-terminated; caller frees; RESP may be NULL to drop it)
- * whatever the code is; transport and TLS failures return -1 and say what
- * failed (connection refused at URL, server certificate not trusted, client
- * certificate rejected). */
+/* One HTTP/1.1 request. PATH starts with "/" and may carry a query. BODY
+ * may be NULL. On a transport success returns 0 with *STATUS the HTTP code
+ * and *RESP the body (NUL-terminated; caller frees; RESP may be NULL to drop
+ * it) whatever the code is; transport and TLS failures return -1 and say
+ * what failed (connection refused at URL, server certificate not trusted,
+ * client certificate rejected, answer broken off). When the answer to a
+ * request with a body is lost (a server that refuses a request closes
+ * without reading its body), a GET of the same object is asked once: a 401
+ * or 403 to it is returned as this request's answer. */
 int vk_kube_request(struct vk_kube *k, const char *method, const char *path, const char *content_type,
 		    const char *body, size_t body_len, long *status, char **resp, struct vk_error *err);
 
@@ -90,13 +93,29 @@ int vk_kube_delete(struct vk_kube *k, const char *api_version, const char *kind,
 		   const char *name, const char *propagation, bool *deleted, struct vk_error *err);
 
 /* Kinds that can be waited for: Deployment (available), DaemonSet (ready),
- * StatefulSet (ready), Job (complete), Service (has endpoints). */
+ * StatefulSet (ready), Job (complete), Service (a ready endpoint in one of
+ * its discovery.k8s.io/v1 EndpointSlices). */
 bool vk_kube_waitable(const char *kind);
 /* Checks once whether the object is ready; *WHY (caller frees; may be NULL)
- * says what is missing. A missing object is not ready (not an error). */
+ * says what is missing, and for a workload what its pods wait for (the
+ * first pod in ImagePullBackOff, CrashLoopBackOff, Pending as unschedulable,
+ * ... with the pod's name and the image). A missing object is not ready
+ * (not an error). */
 int vk_kube_check_ready(struct vk_kube *k, const char *kind, const char *ns, const char *name, bool *ready,
 			char **why, struct vk_error *err);
+
+/* Told what a workload's pods wait for, each time that changes. */
+typedef void (*vk_kube_wait_progress)(void *data, const char *what);
+
+/* The longest an image pull may keep failing before a wait gives up on it
+ * (a quarter of the wait when that is shorter). */
+#define VK_KUBE_PULL_GRACE_MAX_MS 60000L
+
 /* Polls until ready or TIMEOUT_MS passes; VK_ERR_TIMEOUT names what was
- * awaited and its last state. A failed Job fails at once. */
+ * awaited and its last state (with its pods' reasons). PROGRESS (may be
+ * NULL) hears the pods' reasons as they change. Fails at once, with
+ * VK_ERR_FAILED, for a failed Job and for an image its pods cannot pull: one
+ * the registry does not have or cannot be reached for, or a pull still
+ * failing after the grace above; the message names the image and the pod. */
 int vk_kube_wait_ready(struct vk_kube *k, const char *kind, const char *ns, const char *name, long timeout_ms,
-		       struct vk_error *err);
+		       vk_kube_wait_progress progress, void *data, struct vk_error *err);

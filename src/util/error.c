@@ -99,6 +99,7 @@ const char *vk_error_code_name(enum vk_error_code code)
 		[VK_ERR_NETWORK] = "network",	  [VK_ERR_TLS] = "tls",
 		[VK_ERR_CHECKSUM] = "checksum",	  [VK_ERR_TIMEOUT] = "timeout",
 		[VK_ERR_API] = "api",		  [VK_ERR_GUEST] = "guest",
+		[VK_ERR_ADDON_NOT_READY] = "addon-not-ready",
 	};
 
 	if ((unsigned)code < sizeof(names) / sizeof(names[0]) && names[code])

@@ -20,6 +20,7 @@ enum vk_error_code {
 	VK_ERR_TIMEOUT,     /* a wait ran out */
 	VK_ERR_API,         /* the Kubernetes API refused a request */
 	VK_ERR_GUEST,       /* the guest reported a failure */
+	VK_ERR_ADDON_NOT_READY, /* the cluster is up, but an addon did not get ready (the message says why) */
 };
 
 #define VK_ERROR_MSG_MAX 2048

@@ -67,6 +67,13 @@ SERVICE_NET = ipaddress.ip_network("10.96.0.0/12")
 DYNAMIC_IP_START = int(SERVICE_NET.network_address) + 257
 NODEPORT_MIN, NODEPORT_MAX = 30000, 32767
 DYNAMIC_NODEPORT_START = 31000
+# The node's allocatable CPUs: pods whose requests are more stay Pending (Unschedulable).
+NODE_CPUS = 2
+# A pull that failed shows ErrImagePull, then the kubelet backs off: ImagePullBackOff.
+PULL_BACKOFF_AFTER = 2.0
+SLICE_SERVICE_LABEL = "kubernetes.io/service-name"
+SLICE_MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
+SLICE_CONTROLLER = "endpointslice-controller.k8s.io"
 SYSTEM_META = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields",
                "deletionTimestamp", "selfLink")
 
@@ -124,6 +131,17 @@ def invalid(res, name, causes):
 
 def bad_request(message):
     return ApiError(400, "BadRequest", message, {})
+
+
+def short_hash(text, n):
+    """N characters of the alphabet Kubernetes uses for generated name suffixes."""
+    alphabet = "bcdfghjklmnpqrstvwxz2456789"
+    v = int.from_bytes(uuid.uuid5(uuid.NAMESPACE_OID, text).bytes * 4, "big")
+    out = ""
+    for _ in range(n):
+        v, r = divmod(v, len(alphabet))
+        out += alphabet[r]
+    return out
 
 
 def now_ts(t=None):
@@ -461,12 +479,16 @@ class Store:
         self.created = {}       # uid -> float creation time (finer than the timestamp)
         self.pod_ip = {}        # uid -> last octet of the fake pod IP
         self.next_pod_ip = 10
+        self.pod_owner = {}     # (ns, pod name) -> uid of the workload whose pod it is
+        self.terminating = {}   # namespace -> time it is finally removed
         self.next_ip = DYNAMIC_IP_START
         self.next_nodeport = DYNAMIC_NODEPORT_START
         self.resources = {}     # (group, version, plural) -> Resource
         self.by_group = {}      # group -> [versions]
         for (g, v), plural, kind, nsd, short, cats, st in _T:
             self.add_resource(Resource(g, v, plural, kind, nsd, short, cats, st))
+        self.pull_errors = dict(spec.partition("=")[::2] for spec in args.image_pull_error or [])
+        self.crash_images = set(args.crash_loop or [])
         self.deny = {}
         for spec in args.admission_deny or []:
             target, _, msg = spec.partition("=")
@@ -540,6 +562,42 @@ class Store:
 
     def ns_exists(self, ns):
         return ("", ns) in self.objs.get(("", "namespaces"), {})
+
+    def require_live_ns(self, res, ns, name):
+        """The NamespaceLifecycle admission: nothing new in a namespace being deleted."""
+        if res.namespaced and ns in self.terminating:
+            raise ApiError(403, "Forbidden", '%s "%s" is forbidden: unable to create new content in namespace %s '
+                           'because it is being terminated' % (res.qualified(), name, ns),
+                           dict({"name": name, "kind": res.plural,
+                                 "causes": [{"reason": "NamespaceTerminating",
+                                             "message": "namespace %s is being terminated" % ns,
+                                             "field": "metadata.namespace"}]},
+                                **({"group": res.group} if res.group else {})))
+
+    def terminate_namespace(self, name):
+        """DELETE of a namespace: its content goes at once; with --namespace-terminate-after the
+        Namespace itself stays, Terminating, for that long (the namespace controller's work)."""
+        nsr = self.lookup("", "v1", "namespaces")
+        obj = self.table(nsr)[("", name)]
+        if name not in self.terminating:
+            for (g, plural), tbl in list(self.objs.items()):
+                for key in [k for k in tbl if k[0] == name and plural != "namespaces"]:
+                    del tbl[key]
+            self.terminating[name] = time.time() + self.args.namespace_terminate_after
+            obj["metadata"]["deletionTimestamp"] = now_ts()
+            obj["status"] = {"phase": "Terminating", "conditions": [
+                {"type": "NamespaceContentRemaining", "status": "False", "reason": "ContentRemoved",
+                 "message": "All content successfully removed", "lastTransitionTime": now_ts()}]}
+            obj["metadata"]["resourceVersion"] = self.bump()
+        return obj
+
+    def tick(self):
+        """What controllers would have done by now: terminated namespaces go, workloads have pods."""
+        for name, until in list(self.terminating.items()):
+            if time.time() >= until:
+                del self.terminating[name]
+                self.remove(self.lookup("", "v1", "namespaces"), None, name)
+        self.sync_pods()
 
     def seed(self):
         nsr = self.lookup("", "v1", "namespaces")
@@ -873,6 +931,11 @@ class Store:
             eps = self.table(self.lookup("", "v1", "endpoints"))
             if eps.pop((ns, name), None) is not None:
                 self.bump()
+            slices = self.table(self.lookup("discovery.k8s.io", "v1", "endpointslices"))
+            for key in [k for k, o in slices.items() if k[0] == ns and
+                        (o["metadata"].get("labels") or {}).get(SLICE_SERVICE_LABEL) == name]:
+                del slices[key]
+                self.bump()
         elif res.kind == "CustomResourceDefinition":
             spec = obj.get("spec", {})
             self.remove_crd_resources(spec.get("group"), spec.get("names", {}).get("plural"))
@@ -893,6 +956,20 @@ class Store:
                 self.insert(epr, ns, ep, "kube-controller-manager", "Update")
                 ep["metadata"]["annotations"] = {"endpoints.kubernetes.io/managed-by": "fake-kube-apiserver"}
             self.refresh(epr, eps[(ns, name)])
+            esr = self.lookup("discovery.k8s.io", "v1", "endpointslices")
+            if not any((o["metadata"].get("labels") or {}).get(SLICE_SERVICE_LABEL) == name
+                       for (sns, _), o in self.table(esr).items() if sns == ns):
+                labels = dict(obj["metadata"].get("labels") or {})
+                labels.update({SLICE_SERVICE_LABEL: name, SLICE_MANAGED_BY: SLICE_CONTROLLER})
+                es = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                      "metadata": {"name": "%s-%s" % (name, short_hash(obj["metadata"]["uid"], 5)),
+                                   "labels": labels,
+                                   "ownerReferences": [{"apiVersion": "v1", "kind": "Service", "name": name,
+                                                        "uid": obj["metadata"]["uid"], "controller": True,
+                                                        "blockOwnerDeletion": True}]},
+                      "addressType": "IPv4", "endpoints": None, "ports": None}
+                self.insert(esr, ns, es, "endpointslice-controller", "Update")
+                self.refresh(esr, es)
         elif res.kind == "Namespace" and not old:
             sar = self.lookup("", "v1", "serviceaccounts")
             if (obj["metadata"]["name"], "default") not in self.table(sar):
@@ -917,7 +994,155 @@ class Store:
 
     def ready_at(self, obj, delay):
         t0 = self.created.get(obj["metadata"].get("uid"), 0)
-        return t0 + delay, time.time() >= t0 + delay
+        return t0 + delay, time.time() >= t0 + delay and not self.pod_problem(obj)
+
+    # --- pods of workloads (what the ReplicaSet/DaemonSet/StatefulSet controllers, the scheduler
+    # and the kubelet would make of a pod template)
+
+    def pod_problem(self, w):
+        """Why the workload's pods cannot run, as (container, image, kind, reason, message) or None:
+        an image in --image-pull-error, an image in --crash-loop, or CPU requests above the node's."""
+        spec = ((w.get("spec") or {}).get("template") or {}).get("spec") or {}
+        cpu = 0.0
+        for c in (spec.get("initContainers") or []) + (spec.get("containers") or []):
+            req = ((c.get("resources") or {}).get("requests") or {}).get("cpu")
+            if req is not None:
+                cpu += float(str(req)[:-1]) / 1000 if str(req).endswith("m") else float(req)
+        if cpu > NODE_CPUS:
+            return (None, None, "unschedulable", "Unschedulable",
+                    "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: "
+                    "1 No preemption victims found for incoming pod.")
+        for init in (True, False):
+            for c in spec.get("initContainers" if init else "containers") or []:
+                image = c.get("image", "")
+                if image in self.pull_errors:
+                    return (c.get("name"), image, "init" if init else "", "ErrImagePull", self.pull_errors[image])
+                if image in self.crash_images:
+                    return (c.get("name"), image, "init" if init else "", "CrashLoopBackOff", "")
+        return None
+
+    def pod_names(self, res, w):
+        md = w["metadata"]
+        uid = md["uid"]
+        if res.kind == "DaemonSet":
+            return ["%s-%s" % (md["name"], short_hash(uid, 5))]
+        n = min(int((w.get("spec") or {}).get("replicas", 1)), 5)
+        if res.kind == "StatefulSet":
+            return ["%s-%d" % (md["name"], i) for i in range(n)]
+        template_hash = short_hash(json.dumps((w.get("spec") or {}).get("template"), sort_keys=True), 10)
+        return ["%s-%s-%s" % (md["name"], template_hash, short_hash(uid + str(i), 5)) for i in range(n)]
+
+    def sync_pods(self):
+        pr = self.lookup("", "v1", "pods")
+        pods = self.table(pr)
+        wanted = {}
+        for kind in ("deployments", "daemonsets", "statefulsets"):
+            wres = self.lookup("apps", "v1", kind)
+            for (ns, _), w in self.table(wres).items():
+                uid = w["metadata"]["uid"]
+                if uid not in self.pod_ip:
+                    self.pod_ip[uid] = self.next_pod_ip
+                    self.next_pod_ip = self.next_pod_ip + 1 if self.next_pod_ip < 250 else 10
+                for i, name in enumerate(self.pod_names(wres, w)):
+                    wanted[(ns, name)] = (wres, w, i)
+        for key in [k for k in self.pod_owner if k not in wanted]:
+            del self.pod_owner[key]
+            if pods.pop(key, None) is not None:
+                self.bump()
+        for key, (wres, w, i) in wanted.items():
+            status = self.pod_status(wres, w, i, key[1])
+            pod = pods.get(key)
+            if pod is None:
+                tmpl = (w.get("spec") or {}).get("template") or {}
+                labels = dict((tmpl.get("metadata") or {}).get("labels") or {})
+                owner_kind, owner = wres.kind, w["metadata"]["name"]
+                if wres.kind == "Deployment":
+                    owner_kind, owner = "ReplicaSet", key[1].rsplit("-", 1)[0]
+                    labels["pod-template-hash"] = owner.rsplit("-", 1)[1]
+                spec = deepcopy(tmpl.get("spec") or {})
+                spec.setdefault("restartPolicy", "Always")
+                spec.setdefault("serviceAccountName", "default")
+                if status.get("phase") != "Pending" or status.get("containerStatuses"):
+                    spec["nodeName"] = self.args.node_name
+                pod = {"apiVersion": "v1", "kind": "Pod",
+                       "metadata": {"name": key[1], "labels": labels,
+                                    "ownerReferences": [{"apiVersion": "apps/v1", "kind": owner_kind,
+                                                         "name": owner, "uid": w["metadata"]["uid"],
+                                                         "controller": True, "blockOwnerDeletion": True}]},
+                       "spec": spec}
+                self.insert(pr, key[0], pod, "kube-controller-manager", "Update")
+                self.pod_owner[key] = w["metadata"]["uid"]
+            if pod.get("status") != status:
+                pod["status"] = status
+                pod["metadata"]["resourceVersion"] = self.bump()
+
+    def pod_status(self, wres, w, i, pod_name):
+        t0 = self.created.get(w["metadata"]["uid"], time.time())
+        since = time.time() - t0
+        delay = self.args.daemonset_ready_after if wres.kind == "DaemonSet" else self.args.deployment_ready_after
+        ready = since >= delay
+        problem = self.pod_problem(w)
+        spec = ((w.get("spec") or {}).get("template") or {}).get("spec") or {}
+        started = now_ts(t0)
+        if problem and problem[2] == "unschedulable":
+            return {"phase": "Pending", "qosClass": "Burstable", "conditions": [
+                {"type": "PodScheduled", "status": "False", "reason": problem[3], "message": problem[4],
+                 "lastProbeTime": None, "lastTransitionTime": started}]}
+
+        def state(c, init):
+            image = c.get("image", "")
+            cs = {"name": c.get("name"), "image": image, "imageID": "", "ready": False, "restartCount": 0,
+                  "started": False}
+            if problem and problem[0] == c.get("name") and problem[1] == image:
+                reason, msg = problem[3], problem[4]
+                if reason == "ErrImagePull" and since >= PULL_BACKOFF_AFTER:
+                    reason, msg = "ImagePullBackOff", 'Back-off pulling image "%s": ErrImagePull: %s' % (image, msg)
+                elif reason == "CrashLoopBackOff":
+                    msg = "back-off 10s restarting failed container=%s pod=%s_%s(%s)" % (
+                        c.get("name"), pod_name, w["metadata"]["namespace"], w["metadata"]["uid"])
+                    cs["restartCount"] = 1 + int(since // 10)
+                    cs["lastState"] = {"terminated": {"exitCode": 1, "reason": "Error", "startedAt": started,
+                                                      "finishedAt": started}}
+                cs["state"] = {"waiting": {"reason": reason, "message": msg}}
+            elif init:
+                cs["state"] = {"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": started,
+                                              "finishedAt": started}}
+                cs["ready"] = True
+            elif not ready or problem:
+                cs["state"] = {"waiting": {"reason": "PodInitializing" if problem else "ContainerCreating"}}
+            else:
+                cs.update({"ready": True, "started": True, "state": {"running": {"startedAt": started}},
+                           "imageID": image + "@sha256:" + "0" * 64,
+                           "containerID": "containerd://" + short_hash(pod_name + c.get("name", ""), 64)})
+            return cs
+
+        ok = ready and not problem
+        st = {"phase": "Running" if ok else "Pending", "hostIP": self.args.node_ip,
+              "podIP": "10.244.%d.%d" % (i, self.pod_ip[w["metadata"]["uid"]]), "startTime": started,
+              "qosClass": "BestEffort",
+              "conditions": [{"type": t, "status": "True" if ok or t == "PodScheduled" or
+                              (t == "Initialized" and not (problem and problem[2] == "init")) else "False",
+                              "lastProbeTime": None, "lastTransitionTime": started}
+                             for t in ("Initialized", "Ready", "ContainersReady", "PodScheduled")],
+              "containerStatuses": [state(c, False) for c in spec.get("containers") or []]}
+        st["podIPs"] = [{"ip": st["podIP"]}]
+        if spec.get("initContainers"):
+            st["initContainerStatuses"] = [state(c, True) for c in spec["initContainers"]]
+        return st
+
+    def service_pods(self, ns, sel):
+        """The workloads' pods in NS that SEL picks, with an IP (scheduled), and whether each is ready."""
+        out = []
+        for (pns, name), pod in sorted(self.table(self.lookup("", "v1", "pods")).items()):
+            labels = pod["metadata"].get("labels") or {}
+            st = pod.get("status") or {}
+            if pns != ns or (pns, name) not in self.pod_owner or not st.get("podIP"):
+                continue
+            if any(labels.get(k) != v for k, v in sel.items()):
+                continue
+            ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in st.get("conditions") or [])
+            out.append((pod, ready))
+        return out
 
     def workload_status(self, res, obj):
         md, spec = obj["metadata"], obj.get("spec", {})
@@ -979,26 +1204,11 @@ class Store:
         if not sel:
             return None
         ready, notready = [], []
-        for kind in ("deployments", "daemonsets", "statefulsets"):
-            wres = self.lookup("apps", "v1", kind)
-            for (wns, _), w in self.table(wres).items():
-                if wns != ns:
-                    continue
-                labels = ((w.get("spec", {}).get("template") or {}).get("metadata") or {}).get("labels") or {}
-                if any(labels.get(k) != v for k, v in sel.items()):
-                    continue
-                _, ok = self.workload_status(wres, w)
-                uid = w["metadata"]["uid"]
-                if uid not in self.pod_ip:
-                    self.pod_ip[uid] = self.next_pod_ip
-                    self.next_pod_ip = self.next_pod_ip + 1 if self.next_pod_ip < 250 else 10
-                n = 1 if kind == "daemonsets" else min(int(w.get("spec", {}).get("replicas", 1)), 5)
-                for i in range(n):
-                    addr = {"ip": "10.244.%d.%d" % (i, self.pod_ip[uid]), "nodeName": self.args.node_name,
-                            "targetRef": {"kind": "Pod", "namespace": ns,
-                                          "name": "%s-%s-%d" % (w["metadata"]["name"], uid[:5], i),
-                                          "uid": str(uuid.uuid5(uuid.NAMESPACE_OID, uid + str(i)))}}
-                    (ready if ok else notready).append(addr)
+        for pod, ok in self.service_pods(ns, sel):
+            md = pod["metadata"]
+            addr = {"ip": pod["status"]["podIP"], "nodeName": self.args.node_name,
+                    "targetRef": {"kind": "Pod", "namespace": ns, "name": md["name"], "uid": md["uid"]}}
+            (ready if ok else notready).append(addr)
         if not ready and not notready:
             return []
         ports = []
@@ -1016,6 +1226,26 @@ class Store:
         sub["ports"] = ports
         return [sub]
 
+    def slice_content(self, ns, name):
+        """endpoints and ports of the Service's EndpointSlice, as the endpointslice controller writes them."""
+        svc = self.table(self.lookup("", "v1", "services")).get((ns, name))
+        sel = (svc or {}).get("spec", {}).get("selector")
+        if not sel:
+            return None, None
+        endpoints = []
+        for pod, ok in self.service_pods(ns, sel):
+            md = pod["metadata"]
+            endpoints.append({"addresses": [pod["status"]["podIP"]],
+                              "conditions": {"ready": ok, "serving": ok, "terminating": False},
+                              "nodeName": self.args.node_name,
+                              "targetRef": {"kind": "Pod", "namespace": ns, "name": md["name"], "uid": md["uid"]}})
+        ports = []
+        for p in svc.get("spec", {}).get("ports") or []:
+            tp = p.get("targetPort", p.get("port"))
+            ports.append({"name": p.get("name", ""), "port": tp if isinstance(tp, int) else p.get("port"),
+                          "protocol": p.get("protocol", "TCP")})
+        return endpoints or None, ports or None
+
     def refresh(self, res, obj):
         """Brings time-dependent status up to date; returns the (possibly updated) object."""
         if res.kind in ("Deployment", "DaemonSet", "StatefulSet", "ReplicaSet"):
@@ -1023,6 +1253,14 @@ class Store:
             if st is not None and obj.get("status") != st:
                 obj["status"] = st
                 obj["metadata"]["resourceVersion"] = self.bump()
+        elif res.kind == "EndpointSlice":
+            md = obj["metadata"]
+            labels = md.get("labels") or {}
+            if labels.get(SLICE_MANAGED_BY) == SLICE_CONTROLLER and labels.get(SLICE_SERVICE_LABEL):
+                endpoints, ports = self.slice_content(md["namespace"], labels[SLICE_SERVICE_LABEL])
+                if (obj.get("endpoints"), obj.get("ports")) != (endpoints, ports):
+                    obj["endpoints"], obj["ports"] = endpoints, ports
+                    md["resourceVersion"] = self.bump()
         elif res.kind == "Endpoints":
             md = obj["metadata"]
             if (md.get("annotations") or {}).get("endpoints.kubernetes.io/managed-by") == "fake-kube-apiserver":
@@ -1180,6 +1418,13 @@ class Handler(BaseHTTPRequestHandler):
         self.status_sent = 0
         ctype = self.headers.get("Content-Type", "")
         try:
+            if not self.server.authenticated(self.request):
+                # kube-apiserver's x509 authenticator refuses the certificate for every path. Over
+                # HTTP/1.1 the (small) body is drained and the connection closed; over HTTP/2 the
+                # real server sends GOAWAY instead, which this server cannot speak.
+                self.read_body()
+                self.close_connection = True
+                return self.send(401, status_body(401, "Unauthorized", "Unauthorized"))
             try:
                 body = self.read_body()
                 self.route(method, body)
@@ -1218,6 +1463,7 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(405, "MethodNotAllowed",
                            "the server does not allow this method on the requested resource", {})
         with st.lock:
+            st.tick()
             if parts[0] == "api":
                 if len(parts) == 1:
                     return self.discovery_root(st, legacy=True)
@@ -1393,6 +1639,7 @@ class Handler(BaseHTTPRequestHandler):
         self.send(200, obj)
 
     def selected(self, st, res, ns, q):
+        st.tick()
         lsel = parse_label_selector(q.get("labelSelector"))
         fsel = parse_field_selector(q.get("fieldSelector"))
         tbl = st.table(res)
@@ -1611,6 +1858,7 @@ class Handler(BaseHTTPRequestHandler):
                                          "FieldValueRequired")])
         md.pop("resourceVersion", None)
         self.require_ns(st, res, ns)
+        st.require_live_ns(res, ns, md["name"])
         if (ns or "", md["name"]) in st.table(res):
             raise ApiError(409, "AlreadyExists", '%s "%s" already exists' % (res.qualified(), md["name"]),
                            dict({"name": md["name"], "kind": res.plural},
@@ -1688,6 +1936,7 @@ class Handler(BaseHTTPRequestHandler):
         old = st.table(res).get((ns or "", name))
         if old is None:
             self.require_ns(st, res, ns)
+            st.require_live_ns(res, ns, name)
             if want_rv:
                 raise ApiError(409, "Conflict", 'Operation cannot be fulfilled on %s "%s": the object has been '
                                'modified; please apply your changes to the latest version and try again'
@@ -1778,6 +2027,8 @@ class Handler(BaseHTTPRequestHandler):
             raise not_found(res, name)
         if self.dry_run(q):
             return self.send(200, obj)
+        if res.kind == "Namespace" and self.server.args.namespace_terminate_after > 0:
+            return self.send(200, st.terminate_namespace(name))
         obj = st.remove(res, ns, name)
         if res.kind == "Namespace":
             obj = deepcopy(obj)
@@ -1809,6 +2060,9 @@ class Server(ThreadingHTTPServer):
 
     def __init__(self, addr, ctx, store, args):
         self.ctx, self.store, self.args = ctx, store, args
+        # With --untrusted-client-ca, a certificate is authenticated when its issuer is the --ca's
+        # subject (the test CAs have distinct names).
+        self.trusted_issuer = ssl._ssl._test_decode_cert(args.ca)["subject"] if args.untrusted_client_ca else None
         self.log_lock = threading.Lock()
         self.log = open(args.log, "a", buffering=1) if args.log else None
         super().__init__(addr, Handler)
@@ -1825,6 +2079,14 @@ class Server(ThreadingHTTPServer):
                 with self.log_lock:
                     self.log.write(json.dumps({"time": round(time.time(), 3), "tlsError": str(e)}) + "\n")
             return
+        if conn.selected_alpn_protocol() == "h2":
+            # --offer-h2: a client that would speak HTTP/2 is shown the door (this server speaks 1.1).
+            if self.log is not None:
+                with self.log_lock:
+                    self.log.write(json.dumps({"time": round(time.time(), 3), "alpn": "h2",
+                                               "error": "HTTP/2 chosen; this server speaks HTTP/1.1 only"}) + "\n")
+            conn.close()
+            return
         try:
             self.RequestHandlerClass(conn, client_address, self)
         finally:
@@ -1835,6 +2097,12 @@ class Server(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address):
         pass
+
+    def authenticated(self, conn):
+        if self.trusted_issuer is None:
+            return True
+        peer = conn.getpeercert() or {}
+        return peer.get("issuer") == self.trusted_issuer
 
 
 def main(argv=None):
@@ -1849,6 +2117,20 @@ def main(argv=None):
     ap.add_argument("--daemonset-ready-after", type=float, default=0.0, metavar="SECONDS")
     ap.add_argument("--admission-deny", action="append", metavar="KIND/NAME=MESSAGE",
                     help="reject writes of that object with 400 and MESSAGE (repeatable)")
+    ap.add_argument("--image-pull-error", action="append", metavar="IMAGE=MESSAGE",
+                    help="pods with a container of IMAGE fail to pull it: ErrImagePull with MESSAGE, then "
+                    "ImagePullBackOff (repeatable)")
+    ap.add_argument("--crash-loop", action="append", metavar="IMAGE",
+                    help="containers of IMAGE exit at once: CrashLoopBackOff (repeatable)")
+    ap.add_argument("--namespace-terminate-after", type=float, default=0.0, metavar="SECONDS",
+                    help="a deleted Namespace stays Terminating this long, refusing new content (default 0: "
+                    "gone at once)")
+    ap.add_argument("--untrusted-client-ca", metavar="FILE",
+                    help="client certificates from this CA pass the TLS handshake and get 401 Unauthorized, "
+                    "as a real API server answers a certificate it does not authenticate")
+    ap.add_argument("--offer-h2", action="store_true",
+                    help="offer h2 in ALPN, as a real API server does; a client that picks it is logged and "
+                    "disconnected (this server speaks HTTP/1.1 only)")
     ap.add_argument("--kubernetes-version", default="v1.32.0")
     ap.add_argument("--node-name", default="virtkube")
     ap.add_argument("--node-ip", default="127.0.0.1")
@@ -1861,8 +2143,10 @@ def main(argv=None):
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(args.cert, args.key)
     ctx.load_verify_locations(args.ca)
+    if args.untrusted_client_ca:
+        ctx.load_verify_locations(args.untrusted_client_ca)
     ctx.verify_mode = ssl.CERT_REQUIRED
-    ctx.set_alpn_protocols(["http/1.1"])
+    ctx.set_alpn_protocols(["h2", "http/1.1"] if args.offer_h2 else ["http/1.1"])
 
     store = Store(args)
     srv = Server(("127.0.0.1", args.port), ctx, store, args)

@@ -165,6 +165,14 @@ api -o "$tmp/out" "$url/api/v1/namespaces/default/endpoints/web"
 ep_after=$(json 'd["subsets"][0]["addresses"][0]["ip"]')
 check "the Service's Endpoints get an address once the Deployment is ready ($ep_before -> $ep_after)" \
 	test "$ep_before" = 0 -a "${ep_after#10.244.}" != "$ep_after"
+api -o "$tmp/out" "$url/api/v1/namespaces/default/pods?labelSelector=app%3Dweb"
+pod=$(json 'd["items"][0]["metadata"]["name"] + " " + d["items"][0]["status"]["podIP"] + " " + d["items"][0]["status"]["phase"]')
+check "the Deployment has a Running pod named web-HASH-XXXXX with that IP ($pod)" \
+	test "$(sed -E 's/^web-[a-z0-9]{10}-[a-z0-9]{5} //' <<<"$pod")" = "$ep_after Running"
+api -o "$tmp/out" "$url/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dweb"
+slice=$(json '" ".join([d["items"][0]["addressType"], d["items"][0]["endpoints"][0]["addresses"][0], str(d["items"][0]["endpoints"][0]["conditions"]["ready"]), d["items"][0]["endpoints"][0]["targetRef"]["name"]])')
+check "its EndpointSlice (by the service-name label) has the pod as a ready endpoint ($slice)" \
+	test "$slice" = "IPv4 $ep_after True ${pod%% *}"
 
 # --- the real kubectl
 export KUBECONFIG=$tmp/kubeconfig
@@ -220,6 +228,12 @@ kc get svc -A >"$tmp/out" 2>&1
 check "kubectl get svc -A prints a table" grep -q "^kdemo *hello *NodePort .*8080:30080/TCP" "$tmp/out"
 check "kubectl wait --for=condition=available succeeds" \
 	quiet kc wait --for=condition=available deployment/hello -n kdemo --timeout=20s
+check "kubectl wait --for=condition=Ready on the Deployment's pods succeeds" \
+	quiet kc wait --for=condition=Ready pod -l app=hello -n kdemo --timeout=20s
+kc get pods -n kdemo >"$tmp/out" 2>&1
+check "kubectl get pods lists its two pods" test "$(grep -cE '^hello-[a-z0-9]{10}-[a-z0-9]{5} ' "$tmp/out")" = 2
+kc get endpointslices -n kdemo -l kubernetes.io/service-name=hello -o jsonpath='{.items[*].endpoints[*].conditions.ready}' >"$tmp/out" 2>&1
+check "kubectl reads the Service's EndpointSlice: two ready endpoints" test "$(cat "$tmp/out")" = "true true"
 check "kubectl delete namespace works" quiet kc delete namespace kdemo --timeout=10s
 
 if ! kill -0 "$pid" 2>/dev/null; then

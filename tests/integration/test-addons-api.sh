@@ -104,9 +104,13 @@ expect_rc 1 "disabling an unknown addon fails too"
 fake_start slow --deployment-ready-after 3
 make_profile slow "$FAKE_PORT"
 run vk -p slow addons enable dns --timeout 1
-expect_rc 1 "a wait that runs out fails"
-expect_err "timed out after 1s waiting for Deployment 'kube-system/coredns' to be available" \
-	"and names what was awaited"
+expect_rc 8 "a wait that runs out fails with the addon-not-ready exit code (8)"
+expect_err "addon 'dns' is not ready: timed out after 1s waiting for Deployment 'kube-system/coredns' to be available" \
+	"and names the addon and what was awaited"
+run vk --help
+expect_out "^Exit status: .*8 the cluster is up but an addon is not ready" "the help documents exit status 8"
+run vk addons enable --help
+expect_out "exits with status 8" "and so does addons enable's"
 run vk -p slow addons list -o json
 check "the addon is remembered as enabled and shown Pending" python3 -c '
 import json, sys
@@ -127,8 +131,114 @@ expect_rc 1 "enable on a stopped profile fails"
 expect_err "profile 'stopped' is not running \(state: Stopped\)" "and says so"
 expect_err "hint: start it with 'virtkube start -p stopped'" "with a hint"
 run vk -p stopped addons list
-expect_rc 0 "addons list on a stopped profile still lists"
-expect_out "^dns +yes +- " "without status"
+expect_rc 1 "addons list on a stopped profile exits 1, as status does"
+expect_out "^dns +yes +- " "after listing what is enabled, without status"
+expect_err "profile 'stopped' is not running" "and says why"
+
+# A cluster that is down, and one that refuses the client certificate (401 after the handshake,
+# as a real API server does for a certificate it does not authenticate).
+make_profile down "$(closed_port)"
+run vk -p down addons list -o json
+expect_rc 1 "addons list against a cluster that is down exits 1"
+expect_err "cannot connect to the API server" "and says so"
+fake_start authn --untrusted-client-ca "$FAKE_CERTS/wrong-ca.crt"
+make_profile refused "$FAKE_PORT" wrong-client
+run vk -p refused addons list
+expect_rc 1 "addons list against a cluster that refuses the credentials exits 1"
+expect_err "Unauthorized" "with the server's word"
+run vk -p refused addons enable default-storageclass --no-wait
+expect_rc 1 "an apply (PATCH with a body) the server refuses fails"
+expect_err "cannot apply StorageClass 'standard': Unauthorized" "with the real 401, not a transport error"
+expect_err "hint: the API server did not accept the profile's client certificate" "and the hint for it"
+check "the server saw the PATCH and answered 401" grep -q '"method": "PATCH".*"status": 401' "$TEST_TMP/authn.log"
+
+# Offered h2 in ALPN (as a real API server does), virtkube still speaks HTTP/1.1: over HTTP/2 the
+# 401 above is lost to GOAWAY.
+fake_start h2 --offer-h2
+make_profile h2 "$FAKE_PORT"
+curl -s --http2 --cacert "$FAKE_CERTS/ca.crt" --cert "$FAKE_CERTS/client.crt" --key "$FAKE_CERTS/client.key" \
+	"https://127.0.0.1:$FAKE_PORT/readyz" >/dev/null 2>&1
+check "the server offers h2: curl --http2 picks it (and is disconnected)" grep -q '"alpn": "h2"' "$TEST_TMP/h2.log"
+before=$(grep -c '"alpn": "h2"' "$TEST_TMP/h2.log")
+run vk -p h2 addons enable default-storageclass --no-wait
+expect_rc 0 "virtkube applies through a server that offers h2"
+check "choosing HTTP/1.1 for every request" test "$(grep -c '"alpn": "h2"' "$TEST_TMP/h2.log")" = "$before"
+
+# Waits say what the pods wait for, and an image that cannot be pulled ends the wait at once.
+dns_image=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["images"][0])' "$top_srcdir/addons/dns/addon.json")
+sp_image=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["images"][0])' \
+	"$top_srcdir/addons/storage-provisioner/addon.json")
+fake_start pull --image-pull-error "$dns_image=failed to pull and unpack image \"$dns_image\": failed to resolve reference \"$dns_image\": $dns_image: not found" \
+	--crash-loop "$sp_image"
+make_profile pull "$FAKE_PORT"
+start=$(date +%s%N)
+run vk -p pull addons enable dns --timeout 120
+end=$(date +%s%N)
+expect_rc 8 "an image that is not found fails the wait with the addon-not-ready code"
+expect_err "addon 'dns' is not ready: Deployment 'kube-system/coredns' cannot start: image '$dns_image' cannot be pulled" \
+	"naming the addon, the Deployment and the image"
+expect_err "pod coredns-[a-z0-9]+-[a-z0-9]+: container coredns \(image $dns_image\): (ErrImagePull|ImagePullBackOff): .*not found" \
+	"and the pod, its container and the kubelet's reason"
+expect_err "dns: pod coredns-.*(ErrImagePull|ImagePullBackOff)" "the reason was shown as progress while waiting"
+check "at once, not after the 120 s timeout ($(((end - start) / 1000000)) ms)" test $(((end - start) / 1000000)) -lt 60000
+run vk -p pull addons list -o json
+check "addons list shows the pull failure as the addon's detail" python3 -c '
+import json, sys
+a = [x for x in json.loads(sys.argv[1]) if x["name"] == "dns"][0]
+assert a["status"] == "Pending" and ("ImagePullBackOff" in a["detail"] or "ErrImagePull" in a["detail"]), a' "$out"
+run vk -p pull addons enable storage-provisioner --timeout 2
+expect_rc 8 "a container in CrashLoopBackOff is not ready when the wait runs out"
+expect_err "addon 'storage-provisioner' is not ready: timed out after 2s" "saying the time ran out"
+expect_err "pod storage-provisioner-[a-z0-9-]+: container storage-provisioner \(image $sp_image\): CrashLoopBackOff: back-off" \
+	"and why: the pod, the image, CrashLoopBackOff"
+
+# The start flow's engine call with both: every addon is waited for, one error names each.
+make_profile pullstart "$FAKE_PORT"
+VK_TEST_LIVE_HOME=$VIRTKUBE_HOME VK_TEST_LIVE_PROFILE=pullstart VK_TEST_LIVE_NOT_READY=1 \
+	run "${top_builddir:?run through make check}/tests/unit/test-addons"
+expect_rc 0 "the start flow reports the addons that are not ready and waits for the others"
+check "and every one of its checks passed" test "$(grep -c '^ok' <<<"$out")" -ge 9 -a "$(grep -c '^not ok' <<<"$out")" = 0
+
+# A pull that keeps failing for a reason that may pass gets a quarter of the wait, then fails.
+fake_start flaky --image-pull-error "$dns_image=rpc error: code = Unknown desc = failed to pull and unpack image: unexpected status from GET request: 503 Service Unavailable"
+make_profile flaky "$FAKE_PORT"
+run vk -p flaky addons enable dns --timeout 8
+expect_rc 8 "a pull failing for a quarter of the wait fails it"
+expect_err "image '$dns_image' cannot be pulled .*503 Service Unavailable" "naming the image and the registry's answer"
+
+# Enabling while the addon's namespace is still terminating waits for it to go, then applies all.
+fake_start term --namespace-terminate-after 2
+make_profile term "$FAKE_PORT"
+run vk -p term addons enable dashboard
+expect_rc 0 "dashboard enabled on the terminating-namespace server"
+run vk -p term addons disable dashboard --no-wait
+expect_rc 0 "disabled without waiting: its namespace is left Terminating"
+run vk -p term addons enable dashboard
+expect_rc 0 "enabling again at once waits for the namespace, then succeeds"
+expect_err "dashboard: waiting for Namespace kubernetes-dashboard to finish terminating" "saying what it waits for"
+check "no apply was refused (no 403 in the server's log)" test "$(grep -c '"status": 403' "$TEST_TMP/term.log")" = 0
+run vk -p term addons list -o json
+check "and the addon is Ready, not Partly applied" python3 -c '
+import json, sys
+a = [x for x in json.loads(sys.argv[1]) if x["name"] == "dashboard"][0]
+assert a["enabled"] is True and a["status"] == "Ready", a' "$out"
+check "its Service's readiness was read from EndpointSlices, never from v1 Endpoints" python3 -c '
+import json, sys
+paths = [json.loads(l).get("path", "") for l in open(sys.argv[1]) if "virtkube" in json.loads(l).get("userAgent", "")]
+assert any("/apis/discovery.k8s.io/v1/namespaces/kubernetes-dashboard/endpointslices?labelSelector=" in p for p in paths), paths
+v1 = [p for p in paths if "/endpoints/" in p or p.split("?")[0].endswith("/endpoints")]
+assert not v1, v1' "$TEST_TMP/term.log"
+fake_start stuck --namespace-terminate-after 300
+make_profile stuck "$FAKE_PORT"
+vk -p stuck addons enable dashboard >/dev/null 2>&1
+vk -p stuck addons disable dashboard --no-wait >/dev/null 2>&1
+before=$(wc -l <"$TEST_TMP/stuck.log")
+run vk -p stuck addons enable dashboard --timeout 1
+expect_rc 1 "a namespace that stays Terminating fails the enable after --timeout"
+expect_err "addon 'dashboard': timed out after 1s waiting for Namespace 'kubernetes-dashboard' to be deleted" \
+	"naming the namespace and the time"
+expect_err "hint: .*kubectl get namespace kubernetes-dashboard -o yaml" "with a hint"
+check "and applied nothing meanwhile" test "$(tail -n +"$((before + 1))" "$TEST_TMP/stuck.log" | grep -c '"method": "PATCH"')" = 0
 
 # The start flow's engine call (vk_addons_apply_enabled) against a fresh server: defaults plus one extra.
 fake_start live

@@ -81,6 +81,14 @@ expect_out "^default +kubernetes +No node port" "the kubernetes Service is liste
 run vk service list -n kube-system
 expect_rc 0 "service list -n exits 0"
 check "and lists only that namespace" test "$(grep -c '^default' <<<"$out")" = 0
+run vk service list -n kube-public
+expect_rc 0 "service list -n of a namespace without Services exits 0"
+check "with the headers alone" test "$(wc -l <<<"$out")" = 1
+run vk service list -n nosuchns
+expect_rc 1 "service list -n of a missing namespace fails, as 'service NAME -n' does"
+expect_err "namespace 'nosuchns' does not exist" "with the same words"
+expect_err "hint: 'kubectl get namespaces' lists them" "and the same hint"
+expect_no_out "and prints no empty table"
 
 # dashboard --url
 run vk dashboard --url

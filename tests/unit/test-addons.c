@@ -6,6 +6,7 @@
 #include "addons.h"
 #include "tap.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
 
@@ -155,12 +156,45 @@ static void test_live(const char *home)
 	}
 }
 
+/* The start flow against a fake whose dns image cannot be pulled and whose storage-provisioner
+ * crash-loops: both are waited for, and the one error names both. */
+static void test_live_not_ready(const char *home)
+{
+	_cleanup_profile_ struct vk_profile *p = NULL;
+	_cleanup_kube_ struct vk_kube *k = NULL;
+	struct vk_error err = { 0 };
+	const char *dns, *sp;
+	long long t0;
+
+	setenv("VIRTKUBE_HOME", home, 1);
+	p = vk_profile_open(getenv("VK_TEST_LIVE_PROFILE"), false, &err);
+	if (!ok(p != NULL, "not ready: the profile opens (%s)", err.message))
+		return;
+	k = vk_kube_from_profile(p, &err);
+	if (!ok(k != NULL, "not ready: a client for it (%s)", err.message))
+		return;
+	t0 = vk_now_ms();
+	ok(vk_addons_apply_enabled(k, p, NULL, false, 3000, NULL, NULL, &err) < 0, "not ready: the start flow fails");
+	is_int(err.code, VK_ERR_ADDON_NOT_READY, "with VK_ERR_ADDON_NOT_READY, not a cluster error");
+	dns = strstr(err.message, "addon 'dns' is not ready: Deployment 'kube-system/coredns' cannot start: image");
+	sp = strstr(err.message, "addon 'storage-provisioner' is not ready: timed out after");
+	ok(dns != NULL, "naming dns and its image (%s)", err.message);
+	ok(sp != NULL && sp > dns, "and, after it, storage-provisioner, which was still waited for");
+	contains(err.message, "CrashLoopBackOff", "with the crash loop as its reason");
+	contains(err.hint, "describe pod coredns-", "the hint is the first addon's");
+	ok(vk_now_ms() - t0 >= 2900, "the time left after dns failed went to storage-provisioner");
+	is_int(json_array_size(json_object_get(p->config, "addons")), 3, "not ready: the defaults stay recorded as enabled");
+}
+
 int main(void)
 {
 	const char *live = getenv("VK_TEST_LIVE_HOME");
 
 	if (live && getenv("VK_TEST_LIVE_PROFILE")) {
-		test_live(live);
+		if (getenv("VK_TEST_LIVE_NOT_READY"))
+			test_live_not_ready(live);
+		else
+			test_live(live);
 		return done_testing();
 	}
 	test_registry();

@@ -1,4 +1,4 @@
-/* Unit tests for src/k8sready against the fake API server (tests/fakes) behind the profile's own CA. */
+/* Unit tests for src/k8sready, and kubeapi's waits, against the fake API server (tests/fakes) behind the profile's own CA. */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -18,6 +18,7 @@
 #include "util/cleanup.h"
 #include "util/clock.h"
 #include "util/fs.h"
+#include "util/strbuf.h"
 #include "util/xalloc.h"
 
 static char *slurp(const char *path)
@@ -43,7 +44,8 @@ static int dead_port(void)
 	return port;
 }
 
-static pid_t start_fake(const char *dir, const char *ca, const char *crt, const char *key, int *port)
+static pid_t start_fake(const char *dir, const char *ca, const char *crt, const char *key, const char *pull_error,
+			int *port)
 {
 	const char *srcdir = getenv("top_srcdir");
 	_cleanup_free_ char *script = xasprintf("%s/tests/fakes/kube-apiserver.py", srcdir ? srcdir : VK_BUILD_SRCDIR);
@@ -63,8 +65,11 @@ static pid_t start_fake(const char *dir, const char *ca, const char *crt, const 
 			close(fd);
 		}
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		_cleanup_free_ char *requests = xasprintf("%s/requests.log", dir);
+
 		execlp("python3", "python3", script, "--port", "0", "--port-file", port_file, "--ca", ca, "--cert", crt,
-		       "--key", key, "--node-name", "dev", (char *)NULL);
+		       "--key", key, "--node-name", "dev", "--log", requests, "--image-pull-error", pull_error,
+		       (char *)NULL);
 		_exit(127);
 	}
 	while (vk_now_ms() < deadline) {
@@ -91,6 +96,105 @@ static struct vk_kube *client(int port, const char *ca_path, const char *crt_pat
 	struct vk_error err = { 0 };
 
 	return vk_kube_new(url, ca, crt, key, &err);
+}
+
+/* What the kubelet says for an image the registry does not have (containerd's words). */
+#define PULL_NOT_FOUND                                                                                          \
+	"failed to pull and unpack image \"example.invalid/nope:1\": failed to resolve reference "               \
+	"\"example.invalid/nope:1\": example.invalid/nope:1: not found"
+
+/* Collects what a wait reports, one line each. */
+static void collect(void *data, const char *what)
+{
+	vk_strbuf_addf(data, "%s\n", what);
+}
+
+static json_t *deployment(const char *name, const char *image, const char *cpu)
+{
+	json_t *c = json_pack("{s:s, s:s}", "name", "app", "image", image);
+
+	if (cpu)
+		json_object_set_new(c, "resources", json_pack("{s:{s:s}}", "requests", "cpu", cpu));
+	return json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:i, s:{s:{s:s}}, s:{s:{s:{s:s}}, s:{s:[o]}}}}", "apiVersion",
+			 "apps/v1", "kind", "Deployment", "metadata", "name", name, "namespace", "default", "spec",
+			 "replicas", 1, "selector", "matchLabels", "app", name, "template", "metadata", "labels", "app",
+			 name, "spec", "containers", c);
+}
+
+static json_t *service(const char *name, const char *app)
+{
+	return json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:{s:s}, s:[{s:i}]}}", "apiVersion", "v1", "kind", "Service",
+			 "metadata", "name", name, "namespace", "default", "spec", "selector", "app", app, "ports",
+			 "port", 80);
+}
+
+static void apply_all(struct vk_kube *k, json_t *objs[], size_t n)
+{
+	struct vk_error err = { 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		json_t *out = vk_kube_apply(k, objs[i], &err);
+
+		if (!out)
+			printf("# apply failed: %s\n", err.message);
+		json_decref(out);
+		json_decref(objs[i]);
+	}
+}
+
+/* kubeapi's waits against the fake's pods: the reasons as they happen, a pull that cannot work, EndpointSlices. */
+static void test_waits(struct vk_kube *k, const char *dir)
+{
+	_cleanup_free_ char *log_path = xasprintf("%s/requests.log", dir);
+	_cleanup_free_ char *requests = NULL;
+	_cleanup_strbuf_ struct vk_strbuf said = VK_STRBUF_INIT;
+	struct vk_error err = { 0 };
+	char *why = NULL;
+	bool ready = false;
+	long t0;
+	json_t *objs[] = {
+		deployment("big", "example.org/app:1", "4"), deployment("nopull", "example.invalid/nope:1", NULL),
+		deployment("web", "example.org/app:1", "250m"), service("web", "web"), service("nopull", "nopull"),
+	};
+
+	apply_all(k, objs, VK_ARRAY_SIZE(objs));
+
+	ok(vk_kube_wait_ready(k, "Deployment", "default", "big", 1500, collect, &said, &err) < 0 &&
+		   err.code == VK_ERR_TIMEOUT,
+	   "a Deployment whose pod cannot be scheduled times out (%s)", vk_error_code_name(err.code));
+	contains(err.message, "Unschedulable: 0/1 nodes are available: 1 Insufficient cpu", "the error says why");
+	contains(said.buf, "pod big-", "the wait told the pod's name as it waited");
+	contains(said.buf, "is Pending: Unschedulable", "and that it is Pending as unschedulable");
+	contains(err.hint, "describe pod big-", "the hint names the pod to describe");
+	vk_strbuf_reset(&said);
+
+	t0 = vk_now_ms();
+	ok(vk_kube_wait_ready(k, "Deployment", "default", "nopull", 30000, collect, &said, &err) < 0 &&
+		   err.code == VK_ERR_FAILED,
+	   "an image that is not found fails the wait (%s)", vk_error_code_name(err.code));
+	ok(vk_now_ms() - t0 < 20000, "at once, not after the 30 s timeout (%lld ms)", (long long)(vk_now_ms() - t0));
+	contains(err.message, "Deployment 'default/nopull' cannot start: image 'example.invalid/nope:1' cannot be pulled",
+		 "naming the Deployment and the image");
+	contains(err.message, ": not found", "with the kubelet's message");
+	contains(said.buf, "container app (image example.invalid/nope:1): ErrImagePull", "the reason was told while waiting");
+	vk_strbuf_reset(&said);
+
+	ok(vk_kube_check_ready(k, "Deployment", "default", "nopull", &ready, &why, &err) == 0 && !ready,
+	   "one check of it: not ready, not an error");
+	contains(why, "image example.invalid/nope:1", "and *why carries the pod's reason");
+	free(why);
+	why = NULL;
+
+	ok(vk_kube_wait_ready(k, "Service", "default", "web", 10000, collect, &said, &err) == 0,
+	   "a Service whose pods are ready has endpoints (%s)", err.message);
+	ok(vk_kube_check_ready(k, "Service", "default", "nopull", &ready, &why, &err) == 0 && !ready,
+	   "a Service whose only pod is not ready does not");
+	contains(why, "has no ready endpoints yet", "and says so");
+	free(why);
+	vk_read_file(log_path, &requests, NULL, NULL);
+	contains(requests, "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dweb",
+		 "Service readiness reads the EndpointSlices labelled with the Service's name");
+	ok(requests && !strstr(requests, "/api/v1/namespaces/default/endpoints/"), "and never the deprecated v1 Endpoints");
 }
 
 static int abort_check(void *data, struct vk_error *err)
@@ -151,7 +255,7 @@ int main(void)
 	o.check = NULL;
 	vk_kube_free(k);
 
-	pid = start_fake(tmp, ca, srv_crt, srv_key, &port);
+	pid = start_fake(tmp, ca, srv_crt, srv_key, "example.invalid/nope:1=" PULL_NOT_FOUND, &port);
 	if (pid < 0) {
 		printf("ok %d - # SKIP the fake API server (python3 tests/fakes/kube-apiserver.py) did not start\n", ++tap_count);
 		vk_remove_tree(tmp, &err);
@@ -169,6 +273,7 @@ int main(void)
 	contains(err.message, "node 'ghost' to be Ready", "naming the node");
 	contains(err.hint, "virtkube logs -p dev", "pointing at virtkube logs");
 	o.timeout_ms = 20000;
+	test_waits(k, tmp);
 	vk_kube_free(k);
 
 	/* Trusting another CA: the server's certificate is refused, at once. */

@@ -1,9 +1,12 @@
-/* Unit tests for src/kubeapi: the resource path table, profile checks, and transport errors. */
+/* Unit tests for src/kubeapi: the resource path table, profile checks, transport errors, and a lost answer. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "kubeapi.h"
@@ -147,9 +150,137 @@ static void test_profile(void)
 	vk_remove_tree(home, &err);
 }
 
+/* A server on 127.0.0.1 that breaks off its answer to any request with a
+ * body (a Content-Length it never fills, then close: libcurl's "Transferred
+ * a partial file", what an HTTP/2 GOAWAY leaves it with) and answers GETs
+ * with GET_STATUS and a Status body. Request lines go to LOG, one a line. */
+static pid_t start_breaking_server(int *port, int get_status, const char *log)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	pid_t pid;
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 8) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+		return -1;
+	*port = ntohs(sa.sin_port);
+	fflush(stdout);
+	pid = fork();
+	if (pid != 0) {
+		close(fd);
+		return pid;
+	}
+	for (int n = 0; n < 16; n++) {
+		char req[8192];
+		size_t got = 0;
+		long body_len = 0;
+		char *end, *cl;
+		FILE *lf;
+		int c = accept(fd, NULL, NULL);
+
+		if (c < 0)
+			_exit(1);
+		while (got < sizeof(req) - 1) {
+			ssize_t r = read(c, req + got, sizeof(req) - 1 - got);
+
+			if (r <= 0)
+				break;
+			got += (size_t)r;
+			req[got] = '\0';
+			end = strstr(req, "\r\n\r\n");
+			cl = strcasestr(req, "content-length:");
+			body_len = cl ? atol(cl + 15) : 0;
+			if (end && got >= (size_t)(end + 4 - req) + (size_t)body_len)
+				break;
+		}
+		req[got] = '\0';
+		lf = fopen(log, "a");
+		if (lf) {
+			fprintf(lf, "%.*s\n", (int)strcspn(req, "\r"), req);
+			fclose(lf);
+		}
+		if (body_len > 0) {
+			static const char partial[] = "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\n"
+						      "Content-Length: 400\r\n\r\n{\"kind\":\"Sta";
+			if (write(c, partial, sizeof(partial) - 1) < 0)
+				_exit(1);
+		} else {
+			char head[256];
+			const char *body = get_status == 401 ? "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
+							       "\"status\":\"Failure\",\"message\":\"Unauthorized\","
+							       "\"reason\":\"Unauthorized\",\"code\":401}"
+							     : "{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\"}";
+			int hl = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+					  "Content-Length: %zu\r\nConnection: close\r\n\r\n", get_status,
+					  get_status == 401 ? "Unauthorized" : "OK", strlen(body));
+
+			if (write(c, head, (size_t)hl) < 0 || write(c, body, strlen(body)) < 0)
+				_exit(1);
+		}
+		close(c);
+	}
+	_exit(0);
+}
+
+static void test_lost_answer(void)
+{
+	_cleanup_free_ char *tmp = tap_tmpdir();
+	_cleanup_free_ char *log = xasprintf("%s/requests", tmp);
+	json_auto_t *cm = json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", "v1", "kind", "ConfigMap", "metadata", "name",
+				    "c", "namespace", "default");
+	struct vk_error err = { 0 };
+	_cleanup_free_ char *requests = NULL;
+	struct vk_kube *k;
+	json_t *out;
+	int port = 0, st;
+	pid_t pid;
+
+	/* The GET says 401: that is the error, not the broken-off answer. */
+	pid = start_breaking_server(&port, 401, log);
+	if (!ok(pid > 0, "a server that breaks off answers to bodies starts"))
+		return;
+	{
+		_cleanup_free_ char *url = xasprintf("http://127.0.0.1:%d", port);
+
+		k = vk_kube_new(url, "unused", "unused", "unused", &err);
+	}
+	out = vk_kube_apply(k, cm, &err);
+	ok(out == NULL, "an apply whose answer is lost fails");
+	contains(err.message, "cannot apply ConfigMap 'default/c': Unauthorized", "with the 401 a GET brought back");
+	is_int(err.code, VK_ERR_TLS, "as a credentials error");
+	contains(err.hint, "did not accept the profile's client certificate", "with the hint for it");
+	vk_read_file(log, &requests, NULL, NULL);
+	contains(requests, "PATCH /api/v1/namespaces/default/configmaps/c?fieldManager=virtkube&force=true HTTP/1.1\n"
+		 "GET /api/v1/namespaces/default/configmaps/c HTTP/1.1", "the PATCH, then one GET of the same path, over HTTP/1.1");
+	vk_kube_free(k);
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+	unlink(log);
+
+	/* The GET succeeds: the first failure stands, said as what it was. */
+	pid = start_breaking_server(&port, 200, log);
+	{
+		_cleanup_free_ char *url = xasprintf("http://127.0.0.1:%d", port);
+
+		k = vk_kube_new(url, "unused", "unused", "unused", &err);
+	}
+	out = vk_kube_apply(k, cm, &err);
+	ok(out == NULL, "the same loss with a server that does not refuse us fails too");
+	contains(err.message, "ended the connection before answering PATCH", "saying the server ended the connection");
+	contains(err.message, "bytes remaining to read", "with libcurl's own words");
+	is_int(err.code, VK_ERR_NETWORK, "as a transport error");
+	contains(err.hint, "refuses it before reading its body", "with a hint at why servers do that");
+	vk_kube_free(k);
+	kill(pid, SIGTERM);
+	waitpid(pid, &st, 0);
+	vk_remove_tree(tmp, &err);
+}
+
 int main(void)
 {
 	test_paths();
 	test_profile();
+	test_lost_answer();
 	return done_testing();
 }
