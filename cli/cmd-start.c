@@ -24,7 +24,7 @@ static const struct cli_option start_options[] = {
 	{ "accel", 0, "MODE", "accelerator: kvm when usable, else tcg emulation (default auto)", accel_choices },
 	{ "network-mode", 0, "MODE", "nat: the VM reaches out through the host; isolated: host and VM only (default nat)",
 	  network_mode_choices },
-	{ "wait-timeout", 0, "SECONDS", "how long each wait may take: the guest's SSH, its provisioning, the API server, the node (default 300; provisioning 1800)", NULL },
+	{ "wait-timeout", 0, "SECONDS", "how long each wait may take: the guest's SSH, its provisioning, the API server, the node, the addons (default 300; provisioning 1800, addons 600)", NULL },
 	{ "kubernetes-version", 0, "VERSION", "Kubernetes to install: vX.Y.Z, X.Y.Z, X.Y or stable (default: stable)", NULL },
 	{ "mirror", 0, "URL", "fetch artifacts from this base (https://, http://, file:// or a directory) instead of upstream, keeping paths", NULL },
 	{ "offline", 0, NULL, "never use the network: everything must already be in the download cache", NULL },
@@ -151,7 +151,7 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 	ui_progress_free(view.bars);
 	if (ctx->verbose)
 		print_timing(&res);
-	if (rc < 0) {
+	if (rc < 0 && err.code != VK_ERR_ADDON_NOT_READY) {
 		vk_start_result_release(&res);
 		return cli_fail(&err);
 	}
@@ -167,7 +167,8 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 			printf("profile '%s' is running at %s\n", p->name, res.node_ip);
 	}
 	vk_start_result_release(&res);
-	return VK_EXIT_OK;
+	/* the cluster is usable: its summary first, then which addon is not ready and why */
+	return rc < 0 ? cli_fail(&err) : VK_EXIT_OK;
 }
 
 const struct cli_command cli_cmd_start = {

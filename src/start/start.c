@@ -138,7 +138,11 @@ int vk_start(struct vk_profile *p, const struct vk_start_opts *o, vk_start_event
 		if (rc == 0 && inject_after && strcmp(inject_after, s->name) == 0)
 			rc = vk_error_set(err, VK_ERR_FAILED, "failure injected after step '%s'", s->name);
 		if (rc < 0) {
-			vk_error_prefix(err, "start failed at step '%s'", s->name);
+			/* An addon that is not ready leaves a cluster that is up and usable. */
+			if (err && err->code == VK_ERR_ADDON_NOT_READY)
+				vk_error_prefix(err, "the cluster of profile '%s' is up, but", p->name);
+			else
+				vk_error_prefix(err, "start failed at step '%s'", s->name);
 			break;
 		}
 		emit(&ctx, &(struct vk_start_event){ .type = VK_START_STEP_DONE, .step = s->name, .seconds = t->seconds,

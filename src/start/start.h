@@ -88,7 +88,9 @@ struct vk_start_result {
  * each checking what exists first, so an interrupted start is finished by
  * running it again. P's config is saved as the steps go. Events go to
  * ON_EVENT (may be NULL). On failure ERR says "start failed at step 'S':
- * ..." and RES->failed_step names S. RES is overwritten (release an earlier
+ * ..." and RES->failed_step names S; an addon that is not ready is
+ * VK_ERR_ADDON_NOT_READY, "the cluster of profile 'P' is up, but addon
+ * 'X' is not ready: why", with the kubeconfig written and RES complete. RES is overwritten (release an earlier
  * result first) and filled as far as the steps got; free it with
  * vk_start_result_release. */
 int vk_start(struct vk_profile *p, const struct vk_start_opts *o, vk_start_event_fn on_event, void *data,

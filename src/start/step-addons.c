@@ -4,7 +4,7 @@
 #include "start/step.h"
 #include "util/cleanup.h"
 
-#define ADDONS_TIMEOUT_MS (600 * 1000L)
+#define ADDONS_TIMEOUT_S 600
 
 static void on_addon(void *data, const char *addon, const char *what)
 {
@@ -23,7 +23,8 @@ int vk_step_addons(struct vk_start_ctx *ctx, struct vk_error *err)
 	k = vk_kube_from_profile(ctx->p, err);
 	if (!k)
 		return -1;
-	rc = vk_addons_apply_enabled(k, ctx->p, ctx->opts->addons, false, ADDONS_TIMEOUT_MS, on_addon, ctx, err);
+	rc = vk_addons_apply_enabled(k, ctx->p, ctx->opts->addons, false, vk_start_wait_s(ctx, ADDONS_TIMEOUT_S) * 1000L,
+				     on_addon, ctx, err);
 	/* the enabled set is kept even when an addon failed, so the next start retries it */
 	if (vk_profile_save(ctx->p, rc < 0 ? NULL : err) < 0)
 		return -1;
