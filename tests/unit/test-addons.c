@@ -183,7 +183,7 @@ static void test_live_not_ready(const char *home)
 	contains(err.message, "CrashLoopBackOff", "with the crash loop as its reason");
 	contains(err.hint, "describe pod coredns-", "the hint is the first addon's");
 	ok(vk_now_ms() - t0 >= 2900, "the time left after dns failed went to storage-provisioner");
-	is_int(json_array_size(json_object_get(p->config, "addons")), 3, "not ready: the defaults stay recorded as enabled");
+	is_int(vk_strv_len((const char *const *)p->cfg.addons), 3, "not ready: the defaults stay recorded as enabled");
 }
 
 int main(void)
