@@ -30,14 +30,9 @@ void ui_set_quiet(bool quiet)
  * NO_COLOR set (https://no-color.org) or TERM=dumb. */
 static bool use_color(void)
 {
-	static int decided = -1;
+	const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
 
-	if (decided < 0) {
-		const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
-
-		decided = isatty(STDERR_FILENO) && !(no_color && *no_color) && term && *term && strcmp(term, "dumb") != 0;
-	}
-	return decided;
+	return isatty(STDERR_FILENO) && !(no_color && *no_color) && term && *term && strcmp(term, "dumb") != 0;
 }
 
 /* "virtkube: LABEL: " with LABEL in COLOR (an SGR number) when colour is on. */
@@ -421,6 +416,7 @@ void ui_progress_free(struct ui_progress *ui)
 
 struct ui_status {
 	bool tty, quiet, drawn;
+	unsigned frame; /* the spinner turns once per redraw */
 	const char *cuu1, *el;
 	char *text;
 	long started_ms;
@@ -457,7 +453,7 @@ static void status_draw(struct ui_status *st)
 	int cols = term_cols();
 
 	fmt_elapsed(elapsed, sizeof(elapsed), now - st->started_ms);
-	snprintf(line, sizeof(line), "%c %s  [%s]", spin[(now / 250) % 4], st->text, elapsed);
+	snprintf(line, sizeof(line), "%c %s  [%s]", spin[st->frame++ % 4], st->text, elapsed);
 	if ((int)strlen(line) >= cols)
 		line[cols - 1] = '\0';
 	fputc('\r', stderr);
