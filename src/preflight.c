@@ -116,9 +116,14 @@ static void check_socket(struct vk_preflight_report *r, const char *uri)
 	}
 	g = getgrgid(st.st_gid);
 	{
-		_cleanup_free_ char *fix = xasprintf("add your user to the '%s' group (sudo usermod -aG %s $USER) and "
-						     "log in again, or use --libvirt-uri qemu:///session",
-						     g ? g->gr_name : "libvirt", g ? g->gr_name : "libvirt");
+		/* a root-group socket is not opened by joining a group: libvirtd.conf decides */
+		_cleanup_free_ char *fix =
+			st.st_gid == 0 || !g ? xstrdup("set unix_sock_group = \"libvirt\" and unix_sock_rw_perms = \"0770\" in "
+						       "libvirtd.conf (or virtqemud.conf), restart it and join that group, or use "
+						       "--libvirt-uri qemu:///session")
+					      : xasprintf("add your user to the '%s' group (sudo usermod -aG %s $USER) and "
+							  "log in again, or use --libvirt-uri qemu:///session",
+							  g->gr_name, g->gr_name);
 
 		add(r, "libvirt-socket", VK_PREFLIGHT_FAIL, fix, "no permission on libvirt's socket '%s' (mode %04o, group '%s')",
 		    sock, (unsigned)(st.st_mode & 07777), g ? g->gr_name : "?");
