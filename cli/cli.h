@@ -82,5 +82,7 @@ int cli_fail(const struct vk_error *err);
 void cli_print_main_help(void);
 void cli_print_command_help(const struct cli_command *cmd);
 const struct cli_command *cli_find_command(int argc, char **argv, int *words);
+/* The virtkube(1) manual page (roff) on stdout, from the command table (manpage.c). */
+void cli_print_man_page(void);
 /* The closest known name to WORD among CANDIDATES (NULL-terminated), or NULL. */
 const char *cli_did_you_mean(const char *word, const char *const *candidates);

@@ -228,8 +228,11 @@ const struct cli_command cli_cmd_service = {
 
 /* ------------------------------------------------------------- list -- */
 
+static const char *const output_choices[] = { "table", "json", NULL };
+
 static const struct cli_option list_options[] = {
 	{ "namespace", 'n', "NAMESPACE", "only this namespace (default: all)", NULL },
+	{ "output", 'o', "FORMAT", "output format", output_choices },
 	{ NULL, 0, NULL, NULL, NULL },
 };
 
@@ -237,6 +240,9 @@ static int list_exec(struct cli_context *ctx, struct cli_args *args)
 {
 	const char *ns = cli_opt(args, "namespace");
 	const char *headers[] = { "NAMESPACE", "NAME", "TARGET PORT", "URL" };
+	const char *output = cli_opt(args, "output");
+	bool json = output && strcmp(output, "json") == 0;
+	json_t *rows;
 	_cleanup_profile_ struct vk_profile *p = NULL;
 	_cleanup_kube_ struct vk_kube *k = NULL;
 	json_auto_t *list = NULL;
@@ -263,6 +269,7 @@ static int list_exec(struct cli_context *ctx, struct cli_args *args)
 	if (ns && json_array_size(json_object_get(list, "items")) == 0 && require_namespace(k, ns, NULL, &err) < 0)
 		return cli_fail(&err);
 	table = ui_table_new(4, headers);
+	rows = json_array();
 	json_array_foreach(json_object_get(list, "items"), i, svc) {
 		json_t *md = json_object_get(svc, "metadata");
 		json_t *spec = json_object_get(svc, "spec");
@@ -275,6 +282,8 @@ static int list_exec(struct cli_context *ctx, struct cli_args *args)
 
 		if (!nodeport || json_array_size(ports) == 0) {
 			ui_table_add(table, (const char *[]){ sns ? sns : "", sname ? sname : "", "No node port", "" });
+			json_array_append_new(rows, json_pack("{s:s, s:s, s:n, s:n}", "namespace", sns ? sns : "", "name",
+							      sname ? sname : "", "target_port", "url"));
 			continue;
 		}
 		json_array_foreach(ports, j, port) {
@@ -297,9 +306,17 @@ static int list_exec(struct cli_context *ctx, struct cli_args *args)
 							       (long long)json_integer_value(np))
 						  : xstrdup("");
 			ui_table_add(table, (const char *[]){ sns ? sns : "", sname ? sname : "", target, url });
+			json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:s?}", "namespace", sns ? sns : "", "name",
+							      sname ? sname : "", "target_port", target, "url",
+							      *url ? url : NULL));
 		}
 	}
-	ui_table_print(table);
+	if (json) {
+		ui_print_json(rows);
+	} else {
+		ui_table_print(table);
+		json_decref(rows);
+	}
 	ui_table_free(table);
 	return VK_EXIT_OK;
 }

@@ -7,9 +7,11 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "artifacts.h"
 #include "cli.h"
 #include "libarchive-lazy.h"
 #include "machine.h"
+#include "util/cleanup.h"
 
 static const char *const output_choices[] = { "text", "json", NULL };
 
@@ -24,6 +26,10 @@ static int version_exec(struct cli_context *ctx, struct cli_args *args)
 	char libvirt[32];
 	const curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
 	struct vk_error err = { 0 };
+	/* Kubernetes: the table's default and its range (newest first); none if the data is missing */
+	_cleanup_free_ char *k8s_default = NULL;
+	_cleanup_strv_ char **k8s = vk_kubernetes_versions(&k8s_default, NULL);
+	size_t k8s_n = 0;
 
 	const char *libarchive = ARCHIVE_VERSION_STRING;
 
@@ -38,12 +44,20 @@ static int version_exec(struct cli_context *ctx, struct cli_args *args)
 		libarchive = archive_version_details();
 	}
 
+	while (k8s && k8s[k8s_n])
+		k8s_n++;
 	if (output && strcmp(output, "json") == 0) {
 		json_t *doc = json_pack("{s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s}}", "virtkube", PACKAGE_VERSION,
 					"libraries", "libvirt", libvirt, "libcurl", curl->version, "libarchive",
 					libarchive, "jansson", jansson_version_str(), "libyaml",
 					yaml_get_version_string(), "openssl", OpenSSL_version(OPENSSL_VERSION));
-		char *text = json_dumps(doc, JSON_INDENT(2));
+		char *text;
+		json_t *supported = json_array();
+
+		for (size_t i = 0; i < k8s_n; i++)
+			json_array_append_new(supported, json_string(k8s[i]));
+		json_object_set_new(doc, "kubernetes", json_pack("{s:s?, s:o}", "default", k8s_default, "supported", supported));
+		text = json_dumps(doc, JSON_INDENT(2));
 
 		puts(text);
 		free(text);
@@ -51,6 +65,9 @@ static int version_exec(struct cli_context *ctx, struct cli_args *args)
 		return VK_EXIT_OK;
 	}
 	printf("virtkube %s\n", PACKAGE_VERSION);
+	if (k8s_n)
+		printf("kubernetes %s (default; supported: %s to %s, or 'stable', 'latest', X.Y from upstream)\n",
+		       k8s_default, k8s[k8s_n - 1], k8s[0]);
 	printf("libvirt %s\n", libvirt);
 	printf("libcurl %s\n", curl->version);
 	printf("%s\n", libarchive);

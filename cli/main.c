@@ -23,6 +23,7 @@ extern const struct cli_command cli_cmd_addons_disable;
 extern const struct cli_command cli_cmd_service;
 extern const struct cli_command cli_cmd_service_list;
 extern const struct cli_command cli_cmd_dashboard;
+extern const struct cli_command cli_cmd_doctor;
 
 /* vm: the VM lifecycle */
 extern const struct cli_command cli_cmd_start;
@@ -52,6 +53,7 @@ const struct cli_command *const cli_commands[] = {
 	&cli_cmd_service,
 	&cli_cmd_service_list,
 	&cli_cmd_dashboard,
+	&cli_cmd_doctor,
 	&cli_cmd_version,
 	&cli_cmd_help,
 	&cli_cmd_completion,

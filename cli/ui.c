@@ -10,6 +10,7 @@
 #include <unistd.h>
 /* terminfo only (no curses screen): its macros are kept out of the code above by name choice */
 #include <curses.h>
+#include <jansson.h>
 #include <term.h>
 
 #include "fetch.h"
@@ -25,9 +26,28 @@ void ui_set_quiet(bool quiet)
 	ui_quiet = quiet;
 }
 
+/* Colour for the "error:"/"warning:" labels: only on a terminal, never with
+ * NO_COLOR set (https://no-color.org) or TERM=dumb. */
+static bool use_color(void)
+{
+	const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	return isatty(STDERR_FILENO) && !(no_color && *no_color) && term && *term && strcmp(term, "dumb") != 0;
+}
+
+/* "virtkube: LABEL: " with LABEL in COLOR (an SGR number) when colour is on. */
+static void label(const char *name, int color)
+{
+	if (use_color())
+		fprintf(stderr, "virtkube: \033[1;%dm%s:\033[0m ", color, name);
+	else
+		fprintf(stderr, "virtkube: %s: ", name);
+}
+
 void ui_error(const struct vk_error *err)
 {
-	fprintf(stderr, "virtkube: error: %s\n", err->message[0] ? err->message : "unknown error");
+	label("error", 31);
+	fprintf(stderr, "%s\n", err->message[0] ? err->message : "unknown error");
 	if (err->hint[0])
 		fprintf(stderr, "hint: %s\n", err->hint);
 }
@@ -36,7 +56,7 @@ void ui_error_msg(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("virtkube: error: ", stderr);
+	label("error", 31);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -47,11 +67,20 @@ void ui_warn(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("virtkube: warning: ", stderr);
+	label("warning", 33);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+void ui_print_json(json_t *doc)
+{
+	char *text = json_dumps(doc, JSON_INDENT(2));
+
+	puts(text ? text : "null");
+	free(text);
+	json_decref(doc);
 }
 
 void ui_info(const char *fmt, ...)
@@ -183,25 +212,38 @@ static int term_cols(void)
 	return 80;
 }
 
-struct ui_progress *ui_progress_new(bool plain)
+/* The terminal's cursor-up and clear-line sequences when in-place redrawing
+ * makes sense (stderr a terminal that has them, not PLAIN, NO_COLOR unset):
+ * true and both set; else false. */
+static bool term_redraw_caps(bool plain, const char **cuu1, const char **el)
 {
-	struct ui_progress *ui = xcalloc(1, sizeof(*ui));
 	const char *no_color = getenv("NO_COLOR");
-	int errret = 0;
-
-	ui->quiet = ui_quiet;
-	if (plain || (no_color && *no_color) || !isatty(STDERR_FILENO))
-		return ui;
 	/* setupterm once per process: it keeps the terminal description for good. */
 	static int setup = 0;
+	int errret = 0;
 
+	*cuu1 = *el = NULL;
+	if (plain || (no_color && *no_color) || !isatty(STDERR_FILENO))
+		return false;
 	if (setup == 0)
 		setup = setupterm(NULL, STDERR_FILENO, &errret) == OK ? 1 : -1;
 	if (setup < 0)
-		return ui;
-	ui->cuu1 = tigetstr("cuu1");
-	ui->el = tigetstr("el");
-	if (!ui->cuu1 || ui->cuu1 == (char *)-1 || !ui->el || ui->el == (char *)-1)
+		return false;
+	*cuu1 = tigetstr("cuu1");
+	*el = tigetstr("el");
+	if (!*cuu1 || *cuu1 == (char *)-1 || !*el || *el == (char *)-1) {
+		*cuu1 = *el = NULL;
+		return false;
+	}
+	return true;
+}
+
+struct ui_progress *ui_progress_new(bool plain)
+{
+	struct ui_progress *ui = xcalloc(1, sizeof(*ui));
+
+	ui->quiet = ui_quiet;
+	if (!term_redraw_caps(plain, &ui->cuu1, &ui->el))
 		return ui;
 	ui->tty = true;
 	ui->cols = term_cols();
@@ -368,4 +410,125 @@ void ui_progress_free(struct ui_progress *ui)
 		free(ui->bars[i].name);
 	free(ui->bars);
 	free(ui);
+}
+
+/* ------------------------------------------------------------ status -- */
+
+struct ui_status {
+	bool tty, quiet, drawn;
+	unsigned frame; /* the spinner turns once per redraw */
+	const char *cuu1, *el;
+	char *text;
+	long started_ms;
+	long last_draw_ms;
+};
+
+static void fmt_elapsed(char *buf, size_t len, long ms)
+{
+	long s = ms / 1000;
+
+	if (s >= 3600)
+		snprintf(buf, len, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60, s % 60);
+	else
+		snprintf(buf, len, "%ld:%02ld", s / 60, s % 60);
+}
+
+struct ui_status *ui_status_new(bool plain)
+{
+	struct ui_status *st = xcalloc(1, sizeof(*st));
+
+	st->quiet = ui_quiet;
+	st->tty = term_redraw_caps(plain, &st->cuu1, &st->el);
+	st->started_ms = vk_now_ms();
+	st->text = xstrdup("");
+	return st;
+}
+
+/* The one line, redrawn in place: "TEXT  [elapsed 1:23]" cut to the width. */
+static void status_draw(struct ui_status *st)
+{
+	static const char spin[] = "|/-\\";
+	long now = vk_now_ms();
+	char elapsed[32], line[512];
+	int cols = term_cols();
+
+	fmt_elapsed(elapsed, sizeof(elapsed), now - st->started_ms);
+	snprintf(line, sizeof(line), "%c %s  [%s]", spin[st->frame++ % 4], st->text, elapsed);
+	if ((int)strlen(line) >= cols)
+		line[cols - 1] = '\0';
+	fputc('\r', stderr);
+	tputs(st->el, 1, put_stderr);
+	fputs(line, stderr);
+	fflush(stderr);
+	st->drawn = true;
+	st->last_draw_ms = now;
+}
+
+void ui_status_set(struct ui_status *st, const char *fmt, ...)
+{
+	va_list ap;
+	char *text;
+
+	if (!st || st->quiet)
+		return;
+	va_start(ap, fmt);
+	text = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (strcmp(text, st->text) == 0) {
+		free(text);
+		ui_status_tick(st);
+		return;
+	}
+	free(st->text);
+	st->text = text;
+	if (st->tty) {
+		status_draw(st);
+	} else {
+		char elapsed[32];
+
+		fmt_elapsed(elapsed, sizeof(elapsed), vk_now_ms() - st->started_ms);
+		fprintf(stderr, "%s [%s]\n", st->text, elapsed);
+	}
+}
+
+void ui_status_tick(struct ui_status *st)
+{
+	if (st && st->tty && !st->quiet && vk_now_ms() - st->last_draw_ms >= TTY_INTERVAL_MS)
+		status_draw(st);
+}
+
+void ui_status_line(struct ui_status *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!st || st->quiet)
+		return;
+	if (st->tty && st->drawn) {
+		fputc('\r', stderr);
+		tputs(st->el, 1, put_stderr);
+	}
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (st->tty && st->drawn)
+		status_draw(st);
+}
+
+long ui_status_elapsed_ms(const struct ui_status *st)
+{
+	return st ? vk_now_ms() - st->started_ms : 0;
+}
+
+void ui_status_free(struct ui_status *st)
+{
+	if (!st)
+		return;
+	if (st->tty && st->drawn && !st->quiet) {
+		fputc('\r', stderr);
+		tputs(st->el, 1, put_stderr);
+		fflush(stderr);
+	}
+	free(st->text);
+	free(st);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "datadir.h"
+#include "kubeadm.h"
 #include "util/cleanup.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
@@ -89,35 +90,202 @@ static bool parse_version(const char *s, int parts[3], int *nparts)
 	return *s == '\0' && n >= 2;
 }
 
+/* The newest table version matching S ("X.Y.Z" or "X.Y", no 'v'), or NULL. Borrowed from VERSIONS. */
+static const char *table_match(char **versions, const char *s)
+{
+	int want[3], wn = 0;
+
+	if (!parse_version(s, want, &wn))
+		return NULL;
+	/* versions are listed newest first: "1.35" picks the newest 1.35 patch */
+	for (char **v = versions; *v; v++) {
+		int have[3], hn = 0;
+
+		if (!parse_version(*v + 1, have, &hn) || hn != 3)
+			continue;
+		if (have[0] == want[0] && have[1] == want[1] && (wn == 2 || have[2] == want[2]))
+			return *v;
+	}
+	return NULL;
+}
+
+static int unsupported(struct vk_error *err, char **versions, const char *def, const char *input, const char *why)
+{
+	_cleanup_strbuf_ struct vk_strbuf list = VK_STRBUF_INIT;
+
+	for (char **v = versions; *v; v++)
+		vk_strbuf_addf(&list, "%s%s", v == versions ? "" : ", ", *v);
+	vk_error_set(err, VK_ERR_INVALID, "unsupported Kubernetes version '%s'%s%s", input, why ? ": " : "", why ? why : "");
+	return vk_error_hint(err, "supported: %s, or 'stable' (%s)", list.buf, def);
+}
+
 char *vk_kubernetes_version_resolve(const char *input, struct vk_error *err)
 {
 	_cleanup_free_ char *def = NULL;
 	_cleanup_strv_ char **versions = vk_kubernetes_versions(&def, err);
-	_cleanup_strbuf_ struct vk_strbuf list = VK_STRBUF_INIT;
-	int want[3], wn = 0;
-	const char *s;
+	const char *match;
 
 	if (!versions)
 		return NULL;
 	if (!input || !*input || strcmp(input, "stable") == 0 || strcmp(input, "default") == 0)
 		return TAKE_PTR(def);
-	s = input[0] == 'v' ? input + 1 : input;
-	if (parse_version(s, want, &wn)) {
-		/* versions are listed newest first: "1.35" picks the newest 1.35 patch */
-		for (char **v = versions; *v; v++) {
-			int have[3], hn = 0;
+	match = table_match(versions, input[0] == 'v' ? input + 1 : input);
+	if (match)
+		return xstrdup(match);
+	unsupported(err, versions, def, input, NULL);
+	return NULL;
+}
 
-			if (!parse_version(*v + 1, have, &hn) || hn != 3)
-				continue;
-			if (have[0] == want[0] && have[1] == want[1] && (wn == 2 || have[2] == want[2]))
-				return xstrdup(*v);
+/* A version upstream may name: vX.Y.Z, optionally -alpha.N/-beta.N/-rc.N
+ * (no '+build': it never appears in dl.k8s.io's paths). */
+static bool upstream_version_valid(const char *v)
+{
+	return vk_kubernetes_version_check(v, NULL) == 0 && !strchr(v, '+');
+}
+
+/* GETs the small text file at upstream URL (or its MIRROR copy) into memory, trimmed. */
+static char *fetch_text(const struct vk_version_request *req, const char *upstream, struct vk_error *err)
+{
+	struct vk_fetch_options fo;
+	struct vk_fetch_item item = { .name = upstream };
+	_cleanup_free_ char *url = NULL;
+	bool http = false, file = false;
+	char *text;
+	size_t len;
+
+	url = vk_mirror_url(req->mirror, upstream, &http, &file, err);
+	if (!url)
+		return NULL;
+	vk_fetch_options_init(&fo);
+	if (req->fetch)
+		fo = *req->fetch;
+	fo.allow_http |= http;
+	fo.allow_file |= file;
+	fo.progress = NULL;
+	/* a version lookup must not hold a start up for minutes */
+	if (fo.max_attempts > 2)
+		fo.max_attempts = 2;
+	if (fo.connect_timeout_s > 10)
+		fo.connect_timeout_s = 10;
+	item.url = url;
+	if (vk_fetch_run(&item, 1, &fo, err) < 0) {
+		vk_fetch_items_release(&item, 1);
+		return NULL;
+	}
+	text = TAKE_PTR(item.body);
+	vk_fetch_items_release(&item, 1);
+	len = strlen(text);
+	while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
+		text[--len] = '\0';
+	return text;
+}
+
+static char *untested_note(const char *version, const char *asked, char **versions)
+{
+	char **last = versions;
+
+	while (last[1])
+		last++;
+	return xasprintf("Kubernetes %s%s%s%s is not in virtkube's tested table (%s to %s): it is used as published "
+			 "upstream, untested",
+			 version, asked ? " (upstream's '" : "", asked ? asked : "", asked ? "')" : "", *last, versions[0]);
+}
+
+void vk_version_choice_release(struct vk_version_choice *c)
+{
+	if (!c)
+		return;
+	free(c->version);
+	free(c->note);
+	memset(c, 0, sizeof(*c));
+}
+
+int vk_kubernetes_version_choose(const struct vk_version_request *req, struct vk_version_choice *out,
+				 struct vk_error *err)
+{
+	_cleanup_free_ char *def = NULL, *marker = NULL, *answer = NULL;
+	_cleanup_strv_ char **versions = vk_kubernetes_versions(&def, err);
+	const char *in = req->input, *bare, *fallback = NULL;
+	struct vk_error fetch_err = { 0 };
+	int want[3], wn = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!versions)
+		return -1;
+	if (!in || !*in || strcmp(in, "default") == 0) {
+		out->version = TAKE_PTR(def);
+		out->tested = true;
+		return 0;
+	}
+	bare = in[0] == 'v' ? in + 1 : in;
+	if (strcmp(in, "stable") == 0) {
+		marker = xstrdup("stable.txt");
+		fallback = def;
+	} else if (strcmp(in, "latest") == 0) {
+		marker = xstrdup("latest.txt");
+		fallback = versions[0];
+	} else if (!parse_version(bare, want, &wn)) {
+		return unsupported(err, versions, def, in, "not a version (vX.Y.Z, X.Y, stable or latest)");
+	} else if (wn == 2) {
+		marker = xasprintf("stable-%d.%d.txt", want[0], want[1]);
+		fallback = table_match(versions, bare);
+	} else if (table_match(versions, bare)) {
+		out->version = xstrdup(table_match(versions, bare));
+		out->tested = true;
+		return 0;
+	}
+
+	if (!marker) {
+		/* an exact version the table lacks: it must exist upstream */
+		_cleanup_free_ char *version = xasprintf("v%s", bare);
+		_cleanup_free_ char *probe = xasprintf(VK_K8S_RELEASE_BASE "/%s/bin/linux/amd64/kubeadm.sha256", version);
+		_cleanup_free_ char *sum = NULL;
+
+		if (req->offline)
+			return unsupported(err, versions, def, in, "it is not in the table, and --offline cannot confirm it upstream");
+		sum = fetch_text(req, probe, &fetch_err);
+		if (!sum && fetch_err.code == VK_ERR_NOT_FOUND)
+			return unsupported(err, versions, def, in, "it is not in the table, and upstream has no such release");
+		if (!sum) {
+			vk_error_set(err, VK_ERR_NETWORK, "cannot confirm Kubernetes '%s' upstream: %s", in, fetch_err.message);
+			return vk_error_hint(err, "use a version of the table (virtkube version lists them), or --mirror");
+		}
+		out->note = untested_note(version, NULL, versions);
+		out->version = TAKE_PTR(version);
+		return 0;
+	}
+
+	if (!req->offline) {
+		_cleanup_free_ char *url = xasprintf(VK_K8S_RELEASE_BASE "/%s", marker);
+
+		answer = fetch_text(req, url, &fetch_err);
+		if (answer && !upstream_version_valid(answer)) {
+			vk_error_set(&fetch_err, VK_ERR_PARSE, "'%s' does not hold a version", url);
+			free(answer);
+			answer = NULL;
 		}
 	}
-	for (char **v = versions; *v; v++)
-		vk_strbuf_addf(&list, "%s%s", v == versions ? "" : ", ", *v);
-	vk_error_set(err, VK_ERR_INVALID, "unsupported Kubernetes version '%s'", input);
-	vk_error_hint(err, "supported: %s, or 'stable' (%s)", list.buf, def);
-	return NULL;
+	if (answer) {
+		out->tested = table_match(versions, answer + 1) && strcmp(table_match(versions, answer + 1), answer) == 0;
+		if (!out->tested)
+			out->note = untested_note(answer, in, versions);
+		out->version = TAKE_PTR(answer);
+		return 0;
+	}
+	if (!fallback) {
+		if (req->offline)
+			return unsupported(err, versions, def, in, "the table has no such minor, and --offline cannot ask upstream");
+		vk_error_set(err, VK_ERR_NETWORK, "cannot resolve Kubernetes '%s' upstream: %s", in, fetch_err.message);
+		return vk_error_hint(err, "use a version of the table (virtkube version lists them), or --mirror");
+	}
+	out->version = xstrdup(fallback);
+	out->tested = true;
+	if (req->offline)
+		out->note = xasprintf("--offline: '%s' is %s from virtkube's table, not upstream's", in, fallback);
+	else
+		out->note = xasprintf("cannot ask upstream for '%s' (%s): using %s from virtkube's table", in,
+				      fetch_err.message, fallback);
+	return 0;
 }
 
 /* Replaces ${name} in TEMPLATE with the string NAME from VARS. */
@@ -193,6 +361,36 @@ static int fill(struct vk_artifact *a, json_t *spec, json_t *vars, struct vk_err
 	return 0;
 }
 
+/* A release row for VERSION, which the table lacks (see artifacts.h): the
+ * newest row's companions, crictl by VERSION's minor. A new reference. */
+static json_t *untested_row(json_t *releases, const char *version)
+{
+	json_t *newest = json_array_get(releases, 0), *row, *r;
+	int want[3], have[3], wn = 0, hn = 0;
+	_cleanup_free_ char *minor = NULL;
+	const char *crictl = NULL;
+	size_t i;
+
+	/* VERSION is valid: "vX.Y.Z" with an optional suffix parse_version stops at */
+	minor = xstrndup(version + 1, strcspn(version + 1, "-"));
+	if (!newest || !parse_version(minor, want, &wn) || !parse_version(jstr(newest, "kubernetes") + 1, have, &hn))
+		return NULL;
+	json_array_foreach(releases, i, r)
+	{
+		int rv[3], rn = 0;
+
+		if (!crictl && parse_version(jstr(r, "kubernetes") + 1, rv, &rn) && rv[0] == want[0] && rv[1] == want[1])
+			crictl = jstr(r, "crictl");
+	}
+	row = json_deep_copy(newest);
+	json_object_set_new(row, "kubernetes", json_string(version));
+	if (crictl)
+		json_object_set_new(row, "crictl", json_string(crictl));
+	else if (want[0] < have[0] || (want[0] == have[0] && want[1] < have[1]))
+		json_object_set_new(row, "crictl", json_sprintf("v%d.%d.0", want[0], want[1]));
+	return row;
+}
+
 struct vk_artifact_list *vk_artifacts_plan(const char *kubernetes_version, bool want_image, struct vk_error *err)
 {
 	struct vk_artifact_list *l = xcalloc(1, sizeof(*l));
@@ -219,8 +417,10 @@ struct vk_artifact_list *vk_artifacts_plan(const char *kubernetes_version, bool 
 		json_array_foreach(json_object_get(t, "releases"), i, r)
 		{
 			if (jstr(r, "kubernetes") && strcmp(jstr(r, "kubernetes"), kubernetes_version) == 0)
-				rel = r;
+				rel = json_incref(r);
 		}
+		if (!rel && upstream_version_valid(kubernetes_version))
+			rel = untested_row(json_object_get(t, "releases"), kubernetes_version);
 		if (!rel) {
 			json_decref(t);
 			vk_artifact_list_free(l);
@@ -231,11 +431,13 @@ struct vk_artifact_list *vk_artifacts_plan(const char *kubernetes_version, bool 
 		json_array_foreach(json_object_get(t, "artifacts"), i, spec)
 		{
 			if (fill(list_add(l), spec, rel, err) < 0) {
+				json_decref(rel);
 				json_decref(t);
 				vk_artifact_list_free(l);
 				return NULL;
 			}
 		}
+		json_decref(rel);
 		json_decref(t);
 	}
 	return l;
@@ -246,6 +448,7 @@ void vk_artifact_paths_release(struct vk_artifact_paths *p)
 	if (!p)
 		return;
 	free(p->kubernetes_version);
+	free(p->version_note);
 	free(p->image);
 	free(p->kubeadm);
 	free(p->kubelet);
@@ -259,7 +462,7 @@ void vk_artifact_paths_release(struct vk_artifact_paths *p)
 
 int vk_artifacts_ensure(const struct vk_artifacts_request *req, struct vk_artifact_paths *out, struct vk_error *err)
 {
-	_cleanup_free_ char *version = NULL;
+	_cleanup_free_ char *version = NULL, *note = NULL;
 	struct vk_artifact_list *plan;
 	struct vk_cache_options co;
 	struct vk_cache_item *items;
@@ -268,9 +471,16 @@ int vk_artifacts_ensure(const struct vk_artifacts_request *req, struct vk_artifa
 
 	memset(out, 0, sizeof(*out));
 	if (req->kubernetes_version) {
-		version = vk_kubernetes_version_resolve(req->kubernetes_version, err);
-		if (!version)
+		struct vk_version_request vr = {
+			.input = req->kubernetes_version, .mirror = req->mirror, .offline = req->offline, .fetch = req->fetch,
+		};
+		struct vk_version_choice choice;
+
+		if (vk_kubernetes_version_choose(&vr, &choice, err) < 0)
 			return -1;
+		version = TAKE_PTR(choice.version);
+		note = TAKE_PTR(choice.note);
+		vk_version_choice_release(&choice);
 	}
 	plan = vk_artifacts_plan(version, req->want_image, err);
 	if (!plan)
@@ -313,6 +523,7 @@ int vk_artifacts_ensure(const struct vk_artifacts_request *req, struct vk_artifa
 			}
 		}
 		out->kubernetes_version = TAKE_PTR(version);
+		out->version_note = TAKE_PTR(note);
 	}
 	for (size_t i = 0; i < plan->n; i++)
 		free(paths[i]);

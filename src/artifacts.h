@@ -40,9 +40,49 @@ char **vk_kubernetes_versions(char **default_version, struct vk_error *err);
  * or NULL with VK_ERR_INVALID listing the supported versions. */
 char *vk_kubernetes_version_resolve(const char *input, struct vk_error *err);
 
+/* ---- choosing the version: the table, or upstream's version files ----
+ *
+ * What the user typed, resolved with the network when that is allowed:
+ *   NULL, "" or "default"   the table's default (never the network)
+ *   "vX.Y.Z" / "X.Y.Z"      as given; in the table it is tested; otherwise it
+ *                           must exist upstream (its kubeadm.sha256 is
+ *                           fetched) and is accepted as untested
+ *   "stable", "latest"      upstream's release/stable.txt, latest.txt
+ *   "X.Y"                   upstream's release/stable-X.Y.txt (the newest
+ *                           released patch: latest-X.Y.txt names release
+ *                           candidates too)
+ * Upstream is https://dl.k8s.io, or MIRROR with the same paths. OFFLINE, or
+ * upstream not answering, falls back to the table ("stable" = its default,
+ * "latest" = its newest row, "X.Y" = its newest X.Y patch) with a note. */
+#define VK_K8S_RELEASE_BASE "https://dl.k8s.io/release"
+
+struct vk_version_request {
+	const char *input;
+	const char *mirror;
+	bool offline;
+	const struct vk_fetch_options *fetch; /* optional: overrides the download defaults (tests) */
+};
+
+struct vk_version_choice {
+	char *version; /* "vX.Y.Z" (a pre-release suffix only from "latest") */
+	bool tested;   /* a row of the table */
+	char *note;    /* NULL, or what to tell the user: untested, or upstream not asked/answering */
+};
+
+/* Fills OUT (release with vk_version_choice_release). Errors: VK_ERR_INVALID
+ * for a version that is neither in the table nor upstream (or cannot be
+ * confirmed offline), listing the supported ones. */
+int vk_kubernetes_version_choose(const struct vk_version_request *req, struct vk_version_choice *out,
+				 struct vk_error *err);
+void vk_version_choice_release(struct vk_version_choice *c);
+
 /* What a start needs: the base image (WANT_IMAGE) and, when
  * KUBERNETES_VERSION (already resolved) is not NULL, the seven binaries
- * and tarballs. Free with vk_artifact_list_free. */
+ * and tarballs. A version that is not a row of the table (an untested one
+ * that vk_kubernetes_version_choose accepted) borrows its companions
+ * (containerd, runc, CNI plugins) from the newest row, and crictl from the
+ * row of its minor, else "vX.Y.0" of its minor when that is older than the
+ * table's newest, else the newest row's. Free with vk_artifact_list_free. */
 struct vk_artifact_list *vk_artifacts_plan(const char *kubernetes_version, bool want_image, struct vk_error *err);
 void vk_artifact_list_free(struct vk_artifact_list *l);
 
@@ -63,7 +103,8 @@ void vk_artifact_list_free(struct vk_artifact_list *l);
  * file, "crictl"). */
 struct vk_artifacts_request {
 	const char *home;               /* $VIRTKUBE_HOME */
-	const char *kubernetes_version; /* as typed or resolved; NULL: no Kubernetes (image only) */
+	const char *kubernetes_version; /* as typed or resolved (vk_kubernetes_version_choose, with MIRROR
+					 * and OFFLINE below); NULL: no Kubernetes (image only) */
 	bool want_image;                /* false when --image gives a local file */
 	const char *mirror;
 	bool offline;
@@ -75,6 +116,7 @@ struct vk_artifacts_request {
 
 struct vk_artifact_paths {
 	char *kubernetes_version; /* resolved "vX.Y.Z", NULL without Kubernetes */
+	char *version_note;       /* NULL, or vk_version_choice's note (untested version, upstream not asked) */
 	char *image;              /* NULL unless want_image */
 	char *kubeadm, *kubelet, *kubectl, *runc;
 	char *containerd, *cni_plugins, *crictl;

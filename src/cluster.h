@@ -64,7 +64,7 @@ struct vk_cluster_watch *vk_cluster_watch_new(const struct vk_profile *p, struct
 int vk_cluster_watch_check(void *watch, struct vk_error *err);
 void vk_cluster_watch_free(struct vk_cluster_watch *w);
 
-/* The profile's saved subnet (network order, as vk_ipv4_parse gives). */
+/* The profile's saved subnet (host order, as vk_ipv4_parse gives). */
 int vk_cluster_subnet(const struct vk_profile *p, uint32_t *subnet, struct vk_error *err);
 
 /* The domain and network names of profile NAME (newly allocated). */

@@ -133,3 +133,10 @@ static inline void vk_profile_freep(struct vk_profile **p)
 #define VK_FILE_CONSOLE_LOG "console.log"
 
 #define VK_API_PORT 8443
+
+/* What a new profile gets when its flags are not given. */
+#define VK_DEFAULT_CPUS 2
+#define VK_DEFAULT_MEMORY_MIB 2048
+#define VK_DEFAULT_DISK_GIB 20
+/* How long one wait (the guest's SSH, the API server, the node) may take. */
+#define VK_DEFAULT_WAIT_S 300

@@ -8,10 +8,6 @@
 #include "profile.h"
 #include "util/error.h"
 
-#define VK_DEFAULT_CPUS 2
-#define VK_DEFAULT_MEMORY_MIB 2048
-#define VK_DEFAULT_DISK_GIB 20
-#define VK_DEFAULT_WAIT_S 300
 
 /* The flags of `start`. Zero/NULL means "not given": the saved value, else
  * the default. Given values that differ from a created profile's are refused. */

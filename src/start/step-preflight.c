@@ -4,9 +4,46 @@
 #include <sys/stat.h>
 
 #include "cluster.h"
+#include "preflight.h"
 #include "start/step.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
+
+/* The checks `virtkube doctor` prints: warnings are shown, the first failure
+ * stops the start before a byte is downloaded. The accelerator is decided
+ * below, with its own warning. */
+static int run_checks(struct vk_start_ctx *ctx, struct vk_error *err)
+{
+	struct vk_profile *p = ctx->p;
+	struct vk_preflight_opts o = {
+		.libvirt_uri = ctx->uri,
+		.home = ctx->home,
+		.memory_mib = ctx->memory_mib,
+		.disk_gib = ctx->disk_gib,
+		.accel = ctx->accel_wanted,
+		.no_kubernetes = !ctx->kubernetes,
+	};
+	struct vk_preflight_report r = { 0 };
+	int rc;
+
+	if (p->cfg.subnet && vk_cluster_subnet(p, &o.subnet, NULL) < 0)
+		o.subnet = 0;
+	if (vk_preflight_run(&o, &r, err) < 0)
+		return -1;
+	for (size_t i = 0; i < r.n; i++)
+		if (r.items[i].status == VK_PREFLIGHT_WARN && strcmp(r.items[i].name, "accelerator") != 0)
+			vk_start_warn(ctx, "%s%s%s", r.items[i].message, r.items[i].fix ? " (" : "",
+				      r.items[i].fix ? r.items[i].fix : "");
+	rc = vk_preflight_error(&r, err);
+	vk_preflight_report_release(&r);
+	if (rc < 0 && err) {
+		char fix[sizeof(err->hint)];
+
+		snprintf(fix, sizeof(fix), "%s", err->hint[0] ? err->hint : "fix it and start again");
+		vk_error_hint(err, "%s; 'virtkube doctor' runs every check", fix);
+	}
+	return rc;
+}
 
 int vk_step_preflight(struct vk_start_ctx *ctx, struct vk_error *err)
 {
@@ -27,6 +64,8 @@ int vk_step_preflight(struct vk_start_ctx *ctx, struct vk_error *err)
 	}
 	ctx->res->was_running = ctx->initial_state == VK_HOST_RUNNING;
 	ctx->creating = ctx->initial_state == VK_HOST_NONEXISTENT;
+	if (!ctx->res->was_running && run_checks(ctx, err) < 0)
+		return -1;
 	/* What the follower skips: earlier boots' lines. */
 	ctx->console_offset = stat(console, &st) == 0 ? st.st_size : 0;
 	if (ctx->creating) {

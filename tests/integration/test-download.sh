@@ -11,7 +11,7 @@ py=/usr/bin/python3
 
 # A mirror laid out like the upstream hosts (paths kept), with each project's checksum format.
 mirror=$TEST_TMP/mirror
-"$py" - "$top_srcdir" "$mirror" v1.36.5 v1.35.4 v1.34.9 <<'PY'
+"$py" - "$top_srcdir" "$mirror" v1.37.1 v1.36.5 v1.35.4 v1.35.9 <<'PY'
 import hashlib, io, json, os, re, sys, tarfile
 src, out, versions = sys.argv[1], sys.argv[2], sys.argv[3:]
 def put(url, data):
@@ -50,28 +50,28 @@ for rel in table["releases"]:
             body = buf.getvalue()
         publish(e, body)
 PY
-check "the test mirror was built" test -d "$mirror/release/v1.36.5/bin/linux/amd64"
+check "the test mirror was built" test -d "$mirror/release/v1.37.1/bin/linux/amd64"
 
 run vk start --download-only --kubernetes-version v9.9.9 --mirror "$mirror"
 expect_rc 2 "an unknown --kubernetes-version is a usage error"
 expect_err "unsupported Kubernetes version 'v9.9.9'" "naming it"
-expect_err "hint: supported: v1.36.5, .*v1.35.4.*, or 'stable' \(v1.36.5\)" "and listing the supported ones"
+expect_err "hint: supported: v1.37.1, .*v1.35.4.*, or 'stable' \(v1.37.1\)" "and listing the supported ones"
 
 run vk start --download-only --offline
 expect_rc 1 "--offline with an empty cache fails"
-expect_err "offline, and 8 of 8 artifacts are not in the cache: image \(https://cloud.centos.org/.*kubeadm \(https://dl.k8s.io/release/v1.36.5/" \
+expect_err "offline, and 8 of 8 artifacts are not in the cache: image \(https://cloud.centos.org/.*kubeadm \(https://dl.k8s.io/release/v1.37.1/" \
 	"up front, listing what is missing"
 check "and no profile was created" test ! -e "$VIRTKUBE_HOME/profiles"
 
 run vk start --download-only --mirror "$mirror"
 expect_rc 0 "--download-only from a directory mirror succeeds"
-expect_out "downloaded and verified what Kubernetes v1.36.5 needs, and the base image" "for the default version"
-expect_out "^payload ISO: $VIRTKUBE_HOME/cache/payload/v1\.36\.5-[0-9a-f]{12}\.iso$" "and built the version's payload ISO"
+expect_out "downloaded and verified what Kubernetes v1.37.1 needs, and the base image" "for the default version"
+expect_out "^payload ISO: $VIRTKUBE_HOME/cache/payload/v1\.37\.1-[0-9a-f]{12}\.iso$" "and built the version's payload ISO"
 expect_err "^downloaded kubeadm: .*sha256 verified" "not on a terminal: plain progress lines"
 check "no terminal control sequences without a terminal" test "$(grep -c $'\e' <<<"$err")" = 0
 run vk cache list
 check "cache list shows the eight files, all verified" test "$(grep -c ' yes$' <<<"$out")" = 8
-expect_out "^dl.k8s.io/release/v1.36.5/bin/linux/amd64/kubelet " "under their upstream host and path"
+expect_out "^dl.k8s.io/release/v1.37.1/bin/linux/amd64/kubelet " "under their upstream host and path"
 check "no profile was created by --download-only" test ! -e "$VIRTKUBE_HOME/profiles"
 
 run vk start --download-only --offline
@@ -97,13 +97,13 @@ check "with virtkube's User-Agent" grep -q '"user_agent": "virtkube/' "$TEST_TMP
 check "what was cached already (image, containerd, runc, CNI) was not fetched again" \
 	test "$(grep -c -E 'qcow2|containerd-static|runc|cni-plugins' "$TEST_TMP/http.log")" = 0
 
-rm "$mirror/release/v1.34.9/bin/linux/amd64/kubectl"
-run vk start --download-only --kubernetes-version v1.34.9 --mirror "$base"
+rm "$mirror/release/v1.35.9/bin/linux/amd64/kubectl"
+run vk start --download-only --kubernetes-version v1.35.9 --mirror "$base"
 expect_rc 1 "a file missing on the mirror fails"
-expect_err "cannot download '$base/release/v1.34.9/bin/linux/amd64/kubectl': the server answered HTTP 404" \
+expect_err "cannot download '$base/release/v1.35.9/bin/linux/amd64/kubectl': the server answered HTTP 404" \
 	"naming the URL and the cause"
 run vk cache list
-expect_out "^dl.k8s.io/release/v1.34.9/bin/linux/amd64/kubeadm .* yes$" "what did arrive is kept, verified"
+expect_out "^dl.k8s.io/release/v1.35.9/bin/linux/amd64/kubeadm .* yes$" "what did arrive is kept, verified"
 
 run vk start --download-only --no-kubernetes --kubernetes-version v1.35.4
 expect_rc 2 "--kubernetes-version with --no-kubernetes is a usage error"

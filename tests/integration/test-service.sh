@@ -78,6 +78,17 @@ expect_out "^default +multi +http/web +http://127.0.0.1:$m1\$" "a named port wit
 expect_out "^default +multi +metrics/9100 +http://127.0.0.1:$m3\$" "every port of it"
 expect_out "^default +internal +No node port" "a ClusterIP Service has no URL"
 expect_out "^default +kubernetes +No node port" "the kubernetes Service is listed"
+run vk service list -o json
+expect_rc 0 "service list -o json exits 0"
+check "json: one object per port, with its URL, and null without a node port" python3 -c '
+import json, sys
+rows = json.loads(sys.stdin.read())
+web = [r for r in rows if r["name"] == "web"]
+internal = [r for r in rows if r["name"] == "internal"]
+ok = web and web[0]["url"] == "http://127.0.0.1:" + sys.argv[1] and web[0]["target_port"] == "8080"
+ok = ok and internal and internal[0]["url"] is None and len([r for r in rows if r["name"] == "multi"]) >= 3
+sys.exit(0 if ok else 1)
+' "$web_np" <<<"$out"
 run vk service list -n kube-system
 expect_rc 0 "service list -n exits 0"
 check "and lists only that namespace" test "$(grep -c '^default' <<<"$out")" = 0

@@ -159,8 +159,8 @@ static void test_versions(void)
 	struct vk_artifact_list *plan;
 
 	ok_err(v && def, "the release table loads");
-	ok(def && strncmp(def, "v1.36.", 6) == 0, "the default is a v1.36 patch (%s)", def ? def : "NULL");
-	for (int m = 34; m <= 36; m++) {
+	ok(def && strncmp(def, "v1.37.", 6) == 0, "the default is a v1.37 patch (%s)", def ? def : "NULL");
+	for (int m = 35; m <= 37; m++) {
 		char prefix[16];
 
 		snprintf(prefix, sizeof(prefix), "v1.%d.", m);
@@ -170,7 +170,8 @@ static void test_versions(void)
 				break;
 			}
 	}
-	is_int(minors, 3, "v1.36 and the two previous minors are supported");
+	is_int(minors, 3, "v1.37 and the two previous minors are supported");
+	ok(!vk_kubernetes_version_resolve("1.34", &err), "v1.34 (end of life) is no longer in the table");
 	is_str(a, "v1.35.4", "v1.35.4 resolves");
 	is_str(b, "v1.35.4", "1.35.4 resolves to v1.35.4");
 	is_str(c, def, "stable is the default");

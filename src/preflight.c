@@ -1,0 +1,467 @@
+/* Preflight checks (see preflight.h): each one a result with a message and a fix, never a print. */
+#include "preflight.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "cluster.h"
+#include "guestssh.h"
+#include "machine.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/strbuf.h"
+#include "util/xalloc.h"
+
+#define QEMU_CONF "/etc/libvirt/qemu.conf"
+
+static void add(struct vk_preflight_report *r, const char *name, enum vk_preflight_status status, const char *fix,
+		const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void add(struct vk_preflight_report *r, const char *name, enum vk_preflight_status status, const char *fix,
+		const char *fmt, ...)
+{
+	struct vk_preflight_result *res;
+	va_list ap;
+
+	r->items = xrealloc(r->items, (r->n + 1) * sizeof(*r->items));
+	res = &r->items[r->n++];
+	res->name = xstrdup(name);
+	res->status = status;
+	va_start(ap, fmt);
+	res->message = xvasprintf(fmt, ap);
+	va_end(ap);
+	res->fix = fix && *fix ? xstrdup(fix) : NULL;
+	r->failed += status == VK_PREFLIGHT_FAIL;
+	r->warned += status == VK_PREFLIGHT_WARN;
+}
+
+/* An engine error as a failed check: its message, its hint as the fix. */
+static void add_error(struct vk_preflight_report *r, const char *name, const struct vk_error *e)
+{
+	add(r, name, VK_PREFLIGHT_FAIL, e->hint, "%s", e->message);
+}
+
+const char *vk_preflight_status_name(enum vk_preflight_status s)
+{
+	return s == VK_PREFLIGHT_OK ? "ok" : s == VK_PREFLIGHT_WARN ? "warn" : "fail";
+}
+
+void vk_preflight_report_release(struct vk_preflight_report *r)
+{
+	if (!r)
+		return;
+	for (size_t i = 0; i < r->n; i++) {
+		free(r->items[i].name);
+		free(r->items[i].message);
+		free(r->items[i].fix);
+	}
+	free(r->items);
+	free(r->accel);
+	memset(r, 0, sizeof(*r));
+}
+
+int vk_preflight_error(const struct vk_preflight_report *r, struct vk_error *err)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->items[i].status != VK_PREFLIGHT_FAIL)
+			continue;
+		vk_error_set(err, VK_ERR_FAILED, "preflight check '%s' failed: %s", r->items[i].name, r->items[i].message);
+		if (r->items[i].fix)
+			vk_error_hint(err, "%s", r->items[i].fix);
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ libvirt -- */
+
+/* The unix socket a local URI talks to: its ?socket= parameter, else for
+ * qemu:///system the modular daemon's or libvirtd's socket, whichever exists.
+ * NULL when the URI uses no local socket we know of. */
+static char *uri_socket(const char *uri)
+{
+	static const char *const system_sockets[] = { "/run/libvirt/virtqemud-sock", "/run/libvirt/libvirt-sock" };
+	const char *q = strstr(uri, "socket=");
+
+	if (q && (q[-1] == '?' || q[-1] == '&'))
+		return xstrndup(q + 7, strcspn(q + 7, "&"));
+	if (strncmp(uri, "qemu:///system", 14) != 0 && strncmp(uri, "qemu+unix:///system", 19) != 0)
+		return NULL;
+	for (size_t i = 0; i < VK_ARRAY_SIZE(system_sockets); i++)
+		if (vk_path_exists(system_sockets[i]))
+			return xstrdup(system_sockets[i]);
+	return NULL;
+}
+
+/* Permission on the socket, before libvirt's own (less specific) error. */
+static void check_socket(struct vk_preflight_report *r, const char *uri)
+{
+	_cleanup_free_ char *sock = uri_socket(uri);
+	struct stat st;
+	struct group *g;
+
+	if (!sock || stat(sock, &st) < 0)
+		return;
+	if (access(sock, R_OK | W_OK) == 0) {
+		add(r, "libvirt-socket", VK_PREFLIGHT_OK, NULL, "'%s' is usable by this user", sock);
+		return;
+	}
+	g = getgrgid(st.st_gid);
+	{
+		/* a root-group socket is not opened by joining a group: libvirtd.conf decides */
+		_cleanup_free_ char *fix =
+			st.st_gid == 0 || !g ? xstrdup("set unix_sock_group = \"libvirt\" and unix_sock_rw_perms = \"0770\" in "
+						       "libvirtd.conf (or virtqemud.conf), restart it and join that group, or use "
+						       "--libvirt-uri qemu:///session")
+					      : xasprintf("add your user to the '%s' group (sudo usermod -aG %s $USER) and "
+							  "log in again, or use --libvirt-uri qemu:///session",
+							  g->gr_name, g->gr_name);
+
+		add(r, "libvirt-socket", VK_PREFLIGHT_FAIL, fix, "no permission on libvirt's socket '%s' (mode %04o, group '%s')",
+		    sock, (unsigned)(st.st_mode & 07777), g ? g->gr_name : "?");
+	}
+}
+
+/* kvm or tcg, asking machine.c. The seam: machine.c decides whether qemu can
+ * really use kvm; asking it for "kvm" first gives the reason when it cannot. */
+static void check_accel(struct vk_preflight_report *r, virConnectPtr conn, const char *uri, const char *want)
+{
+	struct vk_error e = { 0 };
+	enum vk_accel accel = VK_ACCEL_TCG;
+	bool want_tcg = want && strcmp(want, "tcg") == 0;
+	const char *why;
+
+	if (want && !want_tcg && strcmp(want, "kvm") != 0 && strcmp(want, "auto") != 0) {
+		add(r, "accelerator", VK_PREFLIGHT_FAIL, "use --accel auto, kvm or tcg", "unknown accelerator '%s'", want);
+		return;
+	}
+	if (vk_machine_choose_accel(conn, uri, "kvm", &accel, &e) == 0 && !want_tcg) {
+		r->accel = xstrdup("kvm");
+		add(r, "accelerator", VK_PREFLIGHT_OK, NULL, "kvm: hardware virtualization is usable");
+		return;
+	}
+	r->accel = xstrdup("tcg");
+	if (want_tcg) {
+		add(r, "accelerator", VK_PREFLIGHT_WARN, "leave --accel at auto where kvm works",
+		    "tcg emulation (--accel tcg): expect minutes, not seconds");
+		return;
+	}
+	if (want && strcmp(want, "kvm") == 0) {
+		add_error(r, "accelerator", &e);
+		return;
+	}
+	/* machine.c words its reason for an explicit --accel kvm */
+	why = strncmp(e.message, "--accel kvm: ", 13) == 0 ? e.message + 13 : e.message;
+	add(r, "accelerator", VK_PREFLIGHT_WARN,
+	    "enable virtualization in the firmware, load kvm_intel or kvm_amd, and make /dev/kvm usable "
+	    "(sudo usermod -aG kvm $USER)",
+	    "kvm is not usable: %s; tcg emulation: expect minutes, not seconds", *why ? why : "no reason given");
+}
+
+static void check_subnet(struct vk_preflight_report *r, virConnectPtr conn, const char *uri, uint32_t own)
+{
+	_cleanup_free_ struct vk_cidr *used = NULL;
+	size_t nused = 0, kept = 0;
+	struct vk_error e = { 0 };
+	uint32_t chosen;
+	char a[16], b[16], first[16];
+
+	if (vk_subnets_in_use(conn, vk_machine_uri_is_local(uri), &used, &nused, &e) < 0) {
+		add_error(r, "subnet", &e);
+		return;
+	}
+	if (own) {
+		/* The profile's own network (and its bridge's route) is that very /24. */
+		for (size_t i = 0; i < nused; i++)
+			if (!(used[i].prefix == 24 && used[i].addr == own))
+				used[kept++] = used[i];
+		if (vk_subnet_choose(used, kept, own, 1, &chosen, &e) < 0) {
+			vk_ipv4_format(own, a);
+			add(r, "subnet", VK_PREFLIGHT_FAIL,
+			    "remove the route or network that overlaps it, or delete the profile to choose another",
+			    "the profile's subnet %s/24 overlaps a route or libvirt network in use", a);
+			return;
+		}
+		vk_ipv4_format(own, a);
+		add(r, "subnet", VK_PREFLIGHT_OK, NULL, "the profile's subnet %s/24 is free", a);
+		return;
+	}
+	if (vk_subnet_choose(used, nused, VK_SUBNET_FIRST, VK_SUBNET_COUNT, &chosen, &e) < 0) {
+		add_error(r, "subnet", &e);
+		return;
+	}
+	vk_ipv4_format(chosen, a);
+	vk_ipv4_format(VK_SUBNET_FIRST, first);
+	vk_ipv4_format(VK_SUBNET_FIRST + (VK_SUBNET_COUNT - 1) * 256u, b);
+	add(r, "subnet", VK_PREFLIGHT_OK, NULL, "%s/24 is free (range %s/24 to %s/24; %zu routes and networks in use)",
+	    a, first, b, nused);
+}
+
+/* --------------------------------------------------------------- home -- */
+
+/* The deepest existing directory at or above PATH (newly allocated). */
+static char *existing_ancestor(const char *path)
+{
+	char *p = xstrdup(path);
+	char *slash;
+
+	while (!vk_path_exists(p) && (slash = strrchr(p, '/'))) {
+		if (slash == p) {
+			p[1] = '\0';
+			break;
+		}
+		*slash = '\0';
+	}
+	return p;
+}
+
+static void check_home(struct vk_preflight_report *r, const char *home)
+{
+	_cleanup_free_ char *base = NULL;
+	struct stat st;
+
+	if (stat(home, &st) == 0) {
+		if (!S_ISDIR(st.st_mode)) {
+			add(r, "home", VK_PREFLIGHT_FAIL, "set VIRTKUBE_HOME to a directory of yours",
+			    "VIRTKUBE_HOME '%s' is not a directory", home);
+			return;
+		}
+		if (access(home, R_OK | W_OK | X_OK) < 0) {
+			_cleanup_free_ char *fix = xasprintf("give your user access (sudo chown -R $USER '%s'), or set "
+							     "VIRTKUBE_HOME to a directory of yours",
+							     home);
+
+			add(r, "home", VK_PREFLIGHT_FAIL, fix, "cannot use VIRTKUBE_HOME '%s': %s", home, strerror(errno));
+			return;
+		}
+		add(r, "home", VK_PREFLIGHT_OK, NULL, "'%s' is readable and writable", home);
+		return;
+	}
+	if (errno != ENOENT) {
+		add(r, "home", VK_PREFLIGHT_FAIL, "set VIRTKUBE_HOME to a directory of yours", "cannot use VIRTKUBE_HOME '%s': %s",
+		    home, strerror(errno));
+		return;
+	}
+	base = existing_ancestor(home);
+	if (!vk_is_dir(base) || access(base, W_OK | X_OK) < 0) {
+		_cleanup_free_ char *fix = xasprintf("create it yourself (mkdir -p '%s'), or set VIRTKUBE_HOME to a "
+						     "directory of yours",
+						     home);
+
+		add(r, "home", VK_PREFLIGHT_FAIL, fix, "cannot create VIRTKUBE_HOME '%s': '%s' is not writable", home, base);
+		return;
+	}
+	add(r, "home", VK_PREFLIGHT_OK, NULL, "'%s' will be created", home);
+}
+
+/* qemu.conf's `user = "NAME"`, if set (newly allocated). */
+static char *qemu_conf_user(void)
+{
+	_cleanup_fclose_ FILE *f = fopen(QEMU_CONF, "re");
+	char line[512], name[128];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, " user = \"%127[^\"]\"", name) == 1)
+			return xstrdup(name);
+	return NULL;
+}
+
+/* Whether UID/GID (with GROUPS) may search directory ST. */
+static bool may_search(const struct stat *st, uid_t uid, const gid_t *groups, int ngroups)
+{
+	if (uid == 0)
+		return true;
+	if (st->st_uid == uid)
+		return st->st_mode & S_IXUSR;
+	for (int i = 0; i < ngroups; i++)
+		if (st->st_gid == groups[i])
+			return st->st_mode & S_IXGRP;
+	return st->st_mode & S_IXOTH;
+}
+
+/* Under qemu:///system, qemu runs as its own user and opens the disk and seed
+ * under HOME: every directory above HOME must let it pass. HOME and below are
+ * virtkube's, opened up (0711) when the VM is created. */
+static void check_qemu_access(struct vk_preflight_report *r, const char *uri, const char *home, const char *want_user)
+{
+	_cleanup_free_ char *conf_user = want_user ? NULL : qemu_conf_user();
+	_cleanup_free_ char *path = NULL;
+	const char *candidates[] = { want_user ? want_user : conf_user, "libvirt-qemu", "qemu" };
+	struct passwd *pw = NULL;
+	gid_t groups[64];
+	int ngroups = (int)VK_ARRAY_SIZE(groups);
+	char *slash;
+	struct stat st;
+
+	if (strncmp(uri, "qemu:///system", 14) != 0)
+		return;
+	for (size_t i = 0; i < VK_ARRAY_SIZE(candidates) && !pw; i++)
+		if (candidates[i])
+			pw = getpwnam(candidates[i]);
+	if (!pw) {
+		add(r, "qemu-access", VK_PREFLIGHT_WARN, "install libvirt's qemu driver (libvirt-daemon-system / libvirt-daemon-kvm)",
+		    "no qemu user found (qemu.conf's user, libvirt-qemu or qemu): cannot check that qemu reaches '%s'", home);
+		return;
+	}
+	if (getgrouplist(pw->pw_name, pw->pw_gid, groups, &ngroups) < 0)
+		ngroups = (int)VK_ARRAY_SIZE(groups);
+	path = existing_ancestor(home);
+	/* HOME itself is ours to open up; start from its parent. */
+	if (strcmp(path, home) == 0 && (slash = strrchr(path, '/')) && slash != path)
+		*slash = '\0';
+	for (;;) {
+		if (stat(path, &st) == 0 && S_ISDIR(st.st_mode) && !may_search(&st, pw->pw_uid, groups, ngroups)) {
+			_cleanup_free_ char *fix = xasprintf("run 'chmod o+x %s', or set VIRTKUBE_HOME to a directory qemu "
+							     "can reach (e.g. under /var/lib)",
+							     path);
+
+			add(r, "qemu-access", VK_PREFLIGHT_FAIL, fix,
+			    "qemu (user '%s' under %s) cannot reach '%s': '%s' (mode %04o) does not let it pass", pw->pw_name,
+			    uri, home, path, (unsigned)(st.st_mode & 07777));
+			return;
+		}
+		slash = strrchr(path, '/');
+		if (!slash || slash == path)
+			break;
+		*slash = '\0';
+	}
+	add(r, "qemu-access", VK_PREFLIGHT_OK, NULL, "qemu (user '%s') can reach '%s'", pw->pw_name, home);
+}
+
+/* ------------------------------------------------------ memory, disk -- */
+
+/* MemTotal and MemAvailable in MiB from a /proc/meminfo-format file. */
+static int read_meminfo(const char *path, long *total_mib, long *avail_mib, struct vk_error *err)
+{
+	_cleanup_free_ char *text = NULL;
+	const char *t, *a;
+
+	if (vk_read_file(path, &text, NULL, err) < 0)
+		return -1;
+	t = strstr(text, "MemTotal:");
+	a = strstr(text, "MemAvailable:");
+	if (!t || !a)
+		return vk_error_set(err, VK_ERR_PARSE, "'%s' has no MemTotal or MemAvailable line", path);
+	*total_mib = strtol(t + 9, NULL, 10) / 1024;
+	*avail_mib = strtol(a + 13, NULL, 10) / 1024;
+	return 0;
+}
+
+static void check_memory(struct vk_preflight_report *r, const char *meminfo, long want_mib)
+{
+	const char *env = getenv("VIRTKUBE_MEMINFO");
+	const char *path = meminfo ? meminfo : env && *env ? env : "/proc/meminfo";
+	struct vk_error e = { 0 };
+	long total = 0, avail = 0;
+
+	if (read_meminfo(path, &total, &avail, &e) < 0) {
+		add(r, "memory", VK_PREFLIGHT_WARN, NULL, "cannot tell free memory: %s", e.message);
+		return;
+	}
+	if (total < want_mib) {
+		_cleanup_free_ char *fix = xasprintf("use --memory %ld or less", total - VK_PREFLIGHT_MEMORY_HEADROOM_MIB);
+
+		add(r, "memory", VK_PREFLIGHT_FAIL, fix, "the VM wants %ld MiB but this host has %ld MiB in all", want_mib,
+		    total);
+	} else if (avail < want_mib) {
+		add(r, "memory", VK_PREFLIGHT_FAIL, "stop other VMs or programs, or use a smaller --memory (at least 2048 for Kubernetes)",
+		    "the VM wants %ld MiB but only %ld MiB are available (of %ld MiB)", want_mib, avail, total);
+	} else if (avail < want_mib + VK_PREFLIGHT_MEMORY_HEADROOM_MIB) {
+		add(r, "memory", VK_PREFLIGHT_WARN, "free some memory, or use a smaller --memory",
+		    "%ld MiB available for a %ld MiB VM: little left for qemu itself and the host", avail, want_mib);
+	} else {
+		add(r, "memory", VK_PREFLIGHT_OK, NULL, "%ld MiB available for a %ld MiB VM", avail, want_mib);
+	}
+}
+
+static void check_disk(struct vk_preflight_report *r, const char *home, long disk_gib, bool kubernetes)
+{
+	_cleanup_free_ char *cache = vk_cache_dir(home);
+	_cleanup_free_ char *base = existing_ancestor(cache);
+	long need_mib = kubernetes ? VK_PREFLIGHT_CACHE_NEED_MIB : VK_PREFLIGHT_CACHE_NEED_NOKUBE_MIB;
+	struct statvfs sv;
+	long free_mib;
+
+	if (statvfs(base, &sv) < 0) {
+		add(r, "disk", VK_PREFLIGHT_WARN, NULL, "cannot tell free space at '%s': %s", base, strerror(errno));
+		return;
+	}
+	free_mib = (long)((unsigned long long)sv.f_bavail * sv.f_frsize / (1024 * 1024));
+	if (free_mib < need_mib) {
+		_cleanup_free_ char *fix = xasprintf("free space there (virtkube cache clean removes old downloads), "
+						     "or set VIRTKUBE_HOME on a larger filesystem");
+
+		add(r, "disk", VK_PREFLIGHT_FAIL, fix, "%ld MiB free at '%s'; a first start downloads and builds about %ld MiB",
+		    free_mib, base, need_mib);
+	} else if (free_mib < need_mib + disk_gib * 1024) {
+		add(r, "disk", VK_PREFLIGHT_WARN, "free space, or use a smaller --disk-size",
+		    "%ld MiB free at '%s': the VM's %ld GiB disk (copy-on-write, grows as it fills) may not fit", free_mib,
+		    base, disk_gib);
+	} else {
+		add(r, "disk", VK_PREFLIGHT_OK, NULL, "%ld MiB free at '%s'", free_mib, base);
+	}
+}
+
+/* ---------------------------------------------------------------- ssh -- */
+
+static void check_ssh(struct vk_preflight_report *r)
+{
+	const char *path = getenv("PATH");
+	_cleanup_free_ char *dirs = xstrdup(path && *path ? path : "/usr/bin:/bin");
+	char *save = NULL;
+
+	for (char *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+		_cleanup_free_ char *cand = vk_path_join(*d ? d : ".", "ssh");
+
+		if (access(cand, X_OK) == 0) {
+			add(r, "ssh", VK_PREFLIGHT_OK, NULL, "'%s'", cand);
+			return;
+		}
+	}
+	add(r, "ssh", VK_PREFLIGHT_WARN, VK_SSH_INSTALL_HINT,
+	    "no 'ssh' in PATH: start works, but 'virtkube ssh', 'logs' and the kubelet part of 'status' need it");
+}
+
+/* -------------------------------------------------------------- run it -- */
+
+int vk_preflight_run(const struct vk_preflight_opts *o, struct vk_preflight_report *out, struct vk_error *err)
+{
+	const char *uri = vk_machine_uri(o->libvirt_uri);
+	long memory = o->memory_mib > 0 ? o->memory_mib : VK_DEFAULT_MEMORY_MIB;
+	long disk = o->disk_gib > 0 ? o->disk_gib : VK_DEFAULT_DISK_GIB;
+	_cleanup_conn_ virConnectPtr conn = NULL;
+	struct vk_error e = { 0 };
+	size_t before;
+
+	memset(out, 0, sizeof(*out));
+	if (!o->home || !*o->home)
+		return vk_error_set(err, VK_ERR_INVALID, "preflight: no VIRTKUBE_HOME given");
+	check_socket(out, uri);
+	before = out->failed;
+	conn = vk_machine_connect(uri, &e);
+	if (conn) {
+		add(out, "libvirt", VK_PREFLIGHT_OK, NULL, "connected to '%s'", uri);
+		check_accel(out, conn, uri, o->accel);
+	} else if (out->failed > before) {
+		/* the socket check said why already */
+		add(out, "libvirt", VK_PREFLIGHT_FAIL, NULL, "%s", e.message);
+	} else {
+		add_error(out, "libvirt", &e);
+	}
+	check_home(out, o->home);
+	check_qemu_access(out, uri, o->home, o->qemu_user);
+	check_memory(out, o->meminfo_path, memory);
+	check_disk(out, o->home, disk, !o->no_kubernetes);
+	if (conn)
+		check_subnet(out, conn, uri, o->subnet);
+	check_ssh(out);
+	return 0;
+}

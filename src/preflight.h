@@ -1,0 +1,75 @@
+/* Preflight: what `start` checks before any download (libvirt, accelerator, home, memory, disk, subnet, ssh). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/error.h"
+
+/* Used by `virtkube doctor` to print a table and by start's preflight step to
+ * stop before a byte is downloaded:
+ *
+ *   struct vk_preflight_opts o = { .libvirt_uri = uri, .home = home, .memory_mib = 4096, ... };
+ *   struct vk_preflight_report r = { 0 };
+ *   if (vk_preflight_run(&o, &r, &err) < 0) return -1;    // could not run at all
+ *   for (i < r.n) show r.items[i] (warnings too);
+ *   rc = vk_preflight_error(&r, &err);                     // -1 with the first failure
+ *   vk_preflight_report_release(&r);
+ */
+
+enum vk_preflight_status {
+	VK_PREFLIGHT_OK,
+	VK_PREFLIGHT_WARN, /* start goes ahead, but the user should know (TCG, no ssh) */
+	VK_PREFLIGHT_FAIL, /* start would fail: stop before downloading */
+};
+
+struct vk_preflight_opts {
+	const char *libvirt_uri; /* NULL: vk_machine_uri(NULL) ($LIBVIRT_DEFAULT_URI, else qemu:///system) */
+	const char *home;        /* $VIRTKUBE_HOME (required) */
+	long memory_mib;         /* the VM's memory; 0: VK_DEFAULT_MEMORY_MIB */
+	long disk_gib;           /* the VM's disk size; 0: VK_DEFAULT_DISK_GIB */
+	const char *accel;       /* "auto" (NULL), "kvm" or "tcg" */
+	bool no_kubernetes;      /* a plain VM: only the base image is downloaded */
+	uint32_t subnet;         /* the profile's /24 (host order) when it has one; 0: any free /24 of the range */
+	/* Test seams; NULL means the real thing. */
+	const char *meminfo_path; /* else $VIRTKUBE_MEMINFO, else /proc/meminfo */
+	const char *qemu_user;    /* the user qemu runs as under qemu:///system; else qemu.conf's, else libvirt-qemu or qemu */
+};
+
+struct vk_preflight_result {
+	char *name;    /* "libvirt", "libvirt-socket", "accelerator", "home", "qemu-access", "memory", "disk", "subnet", "ssh" */
+	enum vk_preflight_status status;
+	char *message; /* what was found, naming the object */
+	char *fix;     /* what to do; NULL when ok */
+};
+
+struct vk_preflight_report {
+	size_t n;
+	struct vk_preflight_result *items;
+	size_t failed, warned;
+	char *accel; /* "kvm" or "tcg" when the accelerator check ran, else NULL */
+};
+
+/* Runs every check (about a second: one libvirt connection, a few stats).
+ * A failed check is a result, not an error: returns -1 only when the checks
+ * cannot run at all (no home given). The accelerator and subnet checks need
+ * the libvirt connection and are left out when the "libvirt" check failed.
+ * OUT is filled; release it with vk_preflight_report_release. */
+int vk_preflight_run(const struct vk_preflight_opts *o, struct vk_preflight_report *out, struct vk_error *err);
+
+/* 0 when no check failed; else -1 with ERR set to the first failure
+ * (message "preflight check 'NAME' failed: MESSAGE", hint the fix). */
+int vk_preflight_error(const struct vk_preflight_report *r, struct vk_error *err);
+
+const char *vk_preflight_status_name(enum vk_preflight_status s);
+
+/* NULL-safe; leaves R empty. */
+void vk_preflight_report_release(struct vk_preflight_report *r);
+
+/* Free bytes a first start writes into the cache, at least: the base image,
+ * the Kubernetes binaries and archives, and the payload ISO. */
+#define VK_PREFLIGHT_CACHE_NEED_MIB 2048L
+#define VK_PREFLIGHT_CACHE_NEED_NOKUBE_MIB 1024L
+/* Headroom the host keeps beside the VM's memory (qemu itself, TCG's translation cache). */
+#define VK_PREFLIGHT_MEMORY_HEADROOM_MIB 512L

@@ -1,0 +1,184 @@
+/* Unit tests for src/preflight: the report on libvirt's test driver, injected memory figures, qemu's reach into the home, the error start stops with. */
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "machine.h"
+#include "preflight.h"
+#include "tap.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+
+static char *tmp;
+
+static const struct vk_preflight_result *find(const struct vk_preflight_report *r, const char *name)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (strcmp(r->items[i].name, name) == 0)
+			return &r->items[i];
+	return NULL;
+}
+
+static char *meminfo(const char *name, long total_kb, long avail_kb)
+{
+	char *path = vk_path_join(tmp, name);
+	_cleanup_free_ char *text = xasprintf("MemTotal: %ld kB\nMemFree: 1 kB\nMemAvailable: %ld kB\n", total_kb, avail_kb);
+
+	vk_write_file_atomic(path, text, strlen(text), 0644, NULL);
+	return path;
+}
+
+static void test_test_driver(void)
+{
+	_cleanup_free_ char *home = vk_path_join(tmp, "home");
+	_cleanup_free_ char *big = meminfo("big", 16000000, 12000000);
+	struct vk_preflight_opts o = { .libvirt_uri = "test:///default", .home = home, .meminfo_path = big };
+	struct vk_preflight_report r = { 0 };
+	struct vk_error err = { 0 };
+	const char *want[] = { "libvirt", "accelerator", "home", "memory", "disk", "subnet", "ssh" };
+	const struct vk_preflight_result *c;
+
+	ok(vk_preflight_run(&o, &r, &err) == 0, "the checks run on test:///default");
+	is_int(r.n, VK_ARRAY_SIZE(want), "seven checks (no socket or qemu-access check for the test driver)");
+	for (size_t i = 0; i < r.n && i < VK_ARRAY_SIZE(want); i++)
+		is_str(r.items[i].name, want[i], "check %zu is '%s'", i, want[i]);
+	is_int(r.failed, 0, "none failed");
+	is_str(r.accel, "tcg", "the test driver offers no kvm: tcg");
+	c = find(&r, "accelerator");
+	ok(c && c->status == VK_PREFLIGHT_WARN && c->fix, "tcg is a warning with a fix");
+	c = find(&r, "memory");
+	ok(c && c->status == VK_PREFLIGHT_OK && !c->fix, "12000 MiB for 2048: ok, no fix");
+	contains(c ? c->message : NULL, "11718 MiB available for a 2048 MiB VM", "the figures from the injected file");
+	ok(vk_preflight_error(&r, &err) == 0, "start may go ahead");
+	vk_preflight_report_release(&r);
+	ok(r.n == 0 && !r.items && !r.accel, "release leaves the report empty");
+	vk_preflight_report_release(&r);
+	vk_preflight_report_release(NULL);
+	ok(1, "release is NULL-safe and repeatable");
+
+	o.home = NULL;
+	ok(vk_preflight_run(&o, &r, &err) < 0 && err.code == VK_ERR_INVALID, "no home: the checks cannot run");
+}
+
+static void test_memory(void)
+{
+	_cleanup_free_ char *home = vk_path_join(tmp, "home");
+	_cleanup_free_ char *small = meminfo("small", 4096000, 1024000);
+	_cleanup_free_ char *broken = vk_path_join(tmp, "broken");
+	struct vk_preflight_opts o = { .libvirt_uri = "test:///default", .home = home, .meminfo_path = small };
+	struct vk_preflight_report r = { 0 };
+	struct vk_error err = { 0 };
+	const struct vk_preflight_result *c;
+
+	ok(vk_preflight_run(&o, &r, &err) == 0 && r.failed == 1, "too little memory: one failure");
+	ok(vk_preflight_error(&r, &err) < 0, "start stops");
+	is_str(err.message, "preflight check 'memory' failed: the VM wants 2048 MiB but only 1000 MiB are available (of 4000 MiB)",
+	       "the error names the check and the figures");
+	contains(err.hint, "use a smaller --memory", "its hint is the fix");
+	vk_preflight_report_release(&r);
+
+	vk_write_file_atomic(broken, "nothing useful\n", 15, 0644, NULL);
+	o.meminfo_path = broken;
+	vk_preflight_run(&o, &r, &err);
+	c = find(&r, "memory");
+	ok(c && c->status == VK_PREFLIGHT_WARN, "an unreadable meminfo is a warning, not a failure");
+	contains(c ? c->message : NULL, "has no MemTotal or MemAvailable line", "saying why");
+	vk_preflight_report_release(&r);
+}
+
+static void test_qemu_access(void)
+{
+	_cleanup_free_ char *closed = vk_path_join(tmp, "closed");
+	_cleanup_free_ char *open_dir = vk_path_join(tmp, "open");
+	_cleanup_free_ char *home_closed = vk_path_join(closed, "home");
+	_cleanup_free_ char *home_open = vk_path_join(open_dir, "a/b/home");
+	_cleanup_free_ char *big = meminfo("big2", 16000000, 12000000);
+	/* no daemon needed: qemu's reach is a filesystem question; the socket is a path nobody listens on */
+	_cleanup_free_ char *uri = xasprintf("qemu:///system?socket=%s/no-sock", tmp);
+	struct vk_preflight_opts o = { .libvirt_uri = uri, .meminfo_path = big, .qemu_user = "nobody" };
+	struct vk_preflight_report r = { 0 };
+	struct vk_error err = { 0 };
+	const struct vk_preflight_result *c;
+
+	vk_mkdir_p(closed, 0700, NULL);
+	vk_mkdir_p(home_open, 0755, NULL);
+	chmod(tmp, 0755);
+
+	o.home = home_closed;
+	vk_preflight_run(&o, &r, &err);
+	c = find(&r, "qemu-access");
+	ok(c && c->status == VK_PREFLIGHT_FAIL, "a home under a 0700 directory is out of reach of qemu's user");
+	contains(c ? c->message : NULL, "qemu (user 'nobody' under qemu:///system", "naming the user");
+	contains(c ? c->message : NULL, "(mode 0700) does not let it pass", "and the directory's mode");
+	contains(c ? c->fix : NULL, "chmod o+x", "the fix opens it");
+	c = find(&r, "libvirt");
+	ok(c && c->status == VK_PREFLIGHT_FAIL, "libvirt fails too (no daemon at that socket)");
+	ok(!find(&r, "accelerator") && !find(&r, "subnet"), "the checks that need the connection are left out");
+	vk_preflight_report_release(&r);
+
+	o.home = home_open;
+	vk_preflight_run(&o, &r, &err);
+	c = find(&r, "qemu-access");
+	ok(c && c->status == VK_PREFLIGHT_OK, "a home under 0755 directories is reachable");
+	vk_preflight_report_release(&r);
+
+	o.home = home_closed;
+	o.qemu_user = "root";
+	vk_preflight_run(&o, &r, &err);
+	c = find(&r, "qemu-access");
+	ok(c && c->status == VK_PREFLIGHT_OK, "qemu running as root passes everywhere");
+	vk_preflight_report_release(&r);
+
+	if (geteuid() == 0) {
+		/* group access counts: 0710 with nobody's group */
+		_cleanup_free_ char *grp = vk_path_join(tmp, "grp");
+		_cleanup_free_ char *home_grp = vk_path_join(grp, "home");
+
+		vk_mkdir_p(grp, 0700, NULL);
+		ok(chown(grp, 0, 65534) == 0 && chmod(grp, 0710) == 0, "a 0710 directory of nobody's group");
+		o.home = home_grp;
+		o.qemu_user = "nobody";
+		vk_preflight_run(&o, &r, &err);
+		c = find(&r, "qemu-access");
+		ok(c && c->status == VK_PREFLIGHT_OK, "lets a member of its group pass");
+		vk_preflight_report_release(&r);
+	} else {
+		ok(1, "# SKIP group access: needs root to chown");
+		ok(1, "# SKIP group access: needs root to chown");
+	}
+}
+
+static void test_subnet_kept(void)
+{
+	_cleanup_free_ char *home = vk_path_join(tmp, "home");
+	_cleanup_free_ char *big = meminfo("big3", 16000000, 12000000);
+	struct vk_preflight_opts o = { .libvirt_uri = "test:///default", .home = home, .meminfo_path = big };
+	struct vk_preflight_report r = { 0 };
+	struct vk_error err = { 0 };
+	const struct vk_preflight_result *c;
+
+	vk_ipv4_parse("192.168.140.0", &o.subnet);
+	vk_preflight_run(&o, &r, &err);
+	c = find(&r, "subnet");
+	ok(c && c->status == VK_PREFLIGHT_OK, "a profile's own subnet is checked alone");
+	contains(c ? c->message : NULL, "the profile's subnet 192.168.140.0/24 is free", "and named");
+	vk_preflight_report_release(&r);
+	/* the test driver's own network "default" is 192.168.122.0/24 */
+	vk_ipv4_parse("192.168.122.0", &o.subnet);
+	vk_preflight_run(&o, &r, &err);
+	c = find(&r, "subnet");
+	ok(c && c->status == VK_PREFLIGHT_OK, "the profile's own network on that /24 is not a clash with itself");
+	vk_preflight_report_release(&r);
+}
+
+int main(void)
+{
+	tmp = tap_tmpdir();
+	test_test_driver();
+	test_memory();
+	test_qemu_access();
+	test_subnet_kept();
+	vk_remove_tree(tmp, NULL);
+	free(tmp);
+	return done_testing();
+}
