@@ -632,6 +632,12 @@ static int registry_get(struct puller *p, struct session *s, const char *path, s
 			     s->repository);
 		return vk_error_hint(err, "check the image name and tag (or --image-repository)");
 	}
+	if ((item->http_code == 401 || item->http_code == 403) && s->authorization) {
+		vk_error_set(err, VK_ERR_NETWORK, "registry '%s' refused the credentials for '%s' (HTTP %ld)", s->registry,
+			     s->repository, item->http_code);
+		return vk_error_hint(err, "check the registry's entry in ~/.docker/config.json (docker login %s)",
+				     s->registry);
+	}
 	vk_error_set(err, VK_ERR_NETWORK, "registry '%s' answered HTTP %ld for '%s' of '%s'", s->registry,
 		     item->http_code, path, s->repository);
 	if (item->http_code == 401 || item->http_code == 403)
