@@ -662,9 +662,10 @@ static void finish_ok(struct run *run, struct xfer *x)
 {
 	struct vk_fetch_item *it = x->item;
 
-	free(it->response_headers);
-	it->response_headers = vk_strbuf_detach(&x->headers, NULL);
 	if (!it->dest) {
+		/* Kept with the body, which every caller releases. */
+		free(it->response_headers);
+		it->response_headers = vk_strbuf_detach(&x->headers, NULL);
 		it->body = vk_strbuf_detach(&x->body, &it->body_len);
 		it->size = (off_t)it->body_len;
 		it->status = 0;

@@ -43,7 +43,7 @@ struct vk_fetch_item {
 	char *body;             /* DEST NULL only: NUL-terminated; the caller frees it */
 	size_t body_len;
 	long http_code;         /* of the final response (0 for file://) */
-	char *response_headers; /* the final response's header lines, "Name: value\r\n"...; freed by release */
+	char *response_headers; /* DEST NULL only: the final response's header lines, "Name: value\r\n"...; freed by release */
 };
 
 /* A progress report; valid only during the callback. TOTAL is -1 when unknown. */
