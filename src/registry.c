@@ -365,18 +365,23 @@ int vk_registry_parse_challenge(const char *header, struct vk_registry_challenge
 	return 0;
 }
 
-/* "https://host/x" and "host" both name "host". */
+/* The HOST[:PORT] of "https://host/x" or "host": where it starts, and its length. */
+static const char *url_host(const char *url, size_t *len)
+{
+	if (strncmp(url, "https://", 8) == 0)
+		url += 8;
+	else if (strncmp(url, "http://", 7) == 0)
+		url += 7;
+	*len = strcspn(url, "/");
+	return url;
+}
+
 static bool auth_key_matches(const char *key, const char *registry)
 {
-	const char *k = key;
 	size_t len;
+	const char *host = url_host(key, &len);
 
-	if (strncmp(k, "https://", 8) == 0)
-		k += 8;
-	else if (strncmp(k, "http://", 7) == 0)
-		k += 7;
-	len = strcspn(k, "/");
-	return strlen(registry) == len && strncmp(k, registry, len) == 0;
+	return strlen(registry) == len && strncmp(host, registry, len) == 0;
 }
 
 int vk_registry_docker_auth(const char *path, const char *registry, char **auth, struct vk_error *err)
@@ -452,6 +457,7 @@ struct puller {
 	const char *store;
 	const struct vk_registry_options *o;
 	struct vk_fetch_options fetch; /* o->fetch with http allowed where it must be */
+	struct vk_fetch_options quiet; /* the same without progress: tokens and manifests are not downloads to show */
 	char *docker_config;
 	struct session *sessions;
 };
@@ -466,6 +472,8 @@ static bool insecure(const struct vk_registry_options *o, const char *host)
 
 static struct session *session_get(struct puller *p, const struct vk_image_ref *ref, struct vk_error *err)
 {
+	_cleanup_free_ char *mirror_host = NULL;
+	const char *login = ref->registry; /* whose docker-config entry applies */
 	struct session *s;
 
 	for (s = p->sessions; s; s = s->next)
@@ -478,6 +486,12 @@ static struct session *session_get(struct puller *p, const struct vk_image_ref *
 		s->base = xstrdup(p->o->mirror);
 		while (strlen(s->base) > 0 && s->base[strlen(s->base) - 1] == '/')
 			s->base[strlen(s->base) - 1] = '\0';
+		/* The mirror gets its own credentials, never the upstream registry's. */
+		size_t len;
+		const char *host = url_host(p->o->mirror, &len);
+
+		mirror_host = xstrndup(host, len);
+		login = mirror_host;
 	} else {
 		const char *host = strcmp(ref->registry, DOCKER_HUB) == 0 ? DOCKER_HUB_API : ref->registry;
 
@@ -485,7 +499,7 @@ static struct session *session_get(struct puller *p, const struct vk_image_ref *
 	}
 	s->next = p->sessions;
 	p->sessions = s;
-	if (p->docker_config && vk_registry_docker_auth(p->docker_config, ref->registry, &s->basic, err) < 0)
+	if (p->docker_config && vk_registry_docker_auth(p->docker_config, login, &s->basic, err) < 0)
 		return NULL;
 	return s;
 }
@@ -573,7 +587,7 @@ static int authenticate(struct puller *p, struct session *s, const char *challen
 	item.name = url;
 	item.authorization = basic;
 	item.keep_http_errors = true;
-	rc = vk_fetch_run(&item, 1, &p->fetch, err);
+	rc = vk_fetch_run(&item, 1, &p->quiet, err);
 	if (rc == 0 && item.http_code != 200) {
 		vk_error_set(err, VK_ERR_NETWORK, "the token service of registry '%s' answered HTTP %ld for '%s'",
 			     s->registry, item.http_code, s->repository);
@@ -613,7 +627,7 @@ static int registry_get(struct puller *p, struct session *s, const char *path, s
 		item->headers = accept;
 		item->authorization = s->authorization;
 		item->keep_http_errors = true;
-		if (vk_fetch_run(item, 1, &p->fetch, err) < 0)
+		if (vk_fetch_run(item, 1, &p->quiet, err) < 0)
 			return -1;
 		if (item->http_code == 401 && round == 0) {
 			_cleanup_free_ char *challenge = vk_fetch_header(item, "WWW-Authenticate");
@@ -842,7 +856,7 @@ static int reauthenticate(struct puller *p, struct session *s, struct vk_error *
 
 	probe.url = url;
 	probe.keep_http_errors = true;
-	if (vk_fetch_run(&probe, 1, &p->fetch, err) < 0)
+	if (vk_fetch_run(&probe, 1, &p->quiet, err) < 0)
 		return -1;
 	challenge = vk_fetch_header(&probe, "WWW-Authenticate");
 	vk_fetch_items_release(&probe, 1);
@@ -913,6 +927,8 @@ int vk_registry_pull(const char *store, const char *const *refs, const char *con
 		p.fetch.allow_http = true;
 	if (o->mirror && strncmp(o->mirror, "http://", 7) == 0)
 		p.fetch.allow_http = true;
+	p.quiet = p.fetch;
+	p.quiet.progress = NULL;
 	p.docker_config = o->docker_config ? xstrdup(o->docker_config) : docker_config_path();
 	shadir = xasprintf("%s/sha256", store);
 	if (vk_mkdir_p(shadir, 0755, err) < 0)

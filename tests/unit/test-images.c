@@ -524,6 +524,56 @@ static void test_redirect(void)
 	faults_stop(&storage);
 }
 
+struct progress_seen {
+	int started, done, other;
+	bool names_ok;
+};
+
+static void on_progress(const struct vk_fetch_progress *pr, void *data)
+{
+	struct progress_seen *seen = data;
+
+	if (pr->state == VK_FETCH_STARTED)
+		seen->started++;
+	else if (pr->state == VK_FETCH_DONE)
+		seen->done++;
+	else
+		seen->other++;
+	if (!strstr(pr->name, "upstream.example/multi:1 ") || !strstr(pr->name, " sha256:"))
+		seen->names_ok = false;
+}
+
+static void test_mirror_progress(void)
+{
+	_cleanup_free_ char *home = new_home("mirror"), *multi = layout_digest("multi"), *mirror = NULL;
+	struct progress_seen seen = { .names_ok = true };
+	struct faults f;
+	struct vk_registry_options o;
+	struct vk_pulled_image *v = NULL;
+	struct vk_error err = { 0 };
+	size_t n = 0;
+
+	if (!ok(faults_start(&f, "faults-mirror", "127.0.0.1", "--bearer") == 0, "a mirror registry started"))
+		return;
+	mirror = xasprintf("https://%s/", f.hostport);
+	options(&o);
+	o.mirror = mirror;
+	o.fetch.progress = on_progress;
+	o.fetch.progress_data = &seen;
+	ok(pull(home, (const char *[]){ "upstream.example/multi:1", NULL }, &o, &v, &n, &err) == 0,
+	   "an image of another registry pulled through the mirror");
+	if (n == 1) {
+		is_str(v[0].name, "upstream.example/multi:1", "it keeps its own name");
+		is_str(v[0].manifest_digest, multi, "with the mirror's content");
+	}
+	vk_images_release(v, n);
+	ok(log_count(f.log, "/v2/multi/manifests/1", NULL) >= 1, "the mirror was asked for the repository");
+	is_int(seen.started, 5, "progress: five blob downloads started");
+	is_int(seen.done, 5, "and finished");
+	ok(seen.names_ok, "each named by image, kind and digest (tokens and manifests are not shown)");
+	faults_stop(&f);
+}
+
 /* ---- the image list ---- */
 
 static void test_list(void)
@@ -725,6 +775,7 @@ int main(void)
 	test_mismatch();
 	test_resume();
 	test_redirect();
+	test_mirror_progress();
 	test_list();
 	test_archive();
 
