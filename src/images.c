@@ -502,6 +502,26 @@ char *vk_images_archive_ensure(const char *home, const struct vk_pulled_image *v
 	return TAKE_PTR(tar);
 }
 
+char *vk_images_prepare(const struct vk_images_request *req, bool *built, struct vk_error *err)
+{
+	_cleanup_strv_ char **refs = NULL;
+	struct vk_pulled_image *v = NULL;
+	size_t n = 0;
+	char *tar;
+
+	if (built)
+		*built = false;
+	refs = vk_images_for_version(req->home, req->kubeadm, req->kubernetes_version, req->image_repository,
+				     req->addon_images, err);
+	if (!refs)
+		return NULL;
+	if (vk_images_pull(req->home, (const char *const *)refs, &req->registry, &v, &n, err) < 0)
+		return NULL;
+	tar = vk_images_archive_ensure(req->home, v, n, built, err);
+	vk_images_release(v, n);
+	return tar;
+}
+
 /* ------------------------------------------------------------- listing -- */
 
 static int cmp_cached(const void *a, const void *b)

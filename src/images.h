@@ -60,6 +60,23 @@ char *vk_images_archive_path(const char *home, const struct vk_pulled_image *v, 
 char *vk_images_archive_ensure(const char *home, const struct vk_pulled_image *v, size_t n, bool *built,
 			       struct vk_error *err);
 
+/* ---- the one call a start makes ---- */
+
+struct vk_images_request {
+	const char *home;
+	const char *kubeadm;            /* the cached kubeadm of the version */
+	const char *kubernetes_version; /* "vX.Y.Z" */
+	const char *image_repository;   /* NULL: registry.k8s.io */
+	const char *const *addon_images; /* the enabled addons' images (NULL-terminated, may be NULL) */
+	struct vk_registry_options registry; /* mirror, insecure registries, offline, progress */
+};
+
+/* The image list of the version (vk_images_for_version), pulled
+ * (vk_images_pull) and written as one archive (vk_images_archive_ensure):
+ * returns the archive's path for the payload ISO (newly allocated). *BUILT
+ * (may be NULL) says whether the archive was written by this call. */
+char *vk_images_prepare(const struct vk_images_request *req, bool *built, struct vk_error *err);
+
 /* A pinned image, for `cache list`. */
 struct vk_cached_image {
 	char *name;

@@ -631,6 +631,44 @@ static void test_list(void)
 	   "a kubeadm that fails is an error with its status");
 }
 
+static void test_prepare(void)
+{
+	_cleanup_free_ char *home = new_home("prepare"), *kubeadm = xasprintf("%s/kubeadm-prepare", tmp);
+	_cleanup_free_ char *repo = xasprintf("%s/test", anon), *script = NULL, *index = NULL, *tar = NULL;
+	_cleanup_free_ char *want_shared = xasprintf("\"%s/test/shared:1\"", anon);
+	struct vk_images_request req = { 0 };
+	struct vk_error err = { 0 };
+	bool built = false;
+	int rc;
+
+	/* kubeadm lists its images under the repository it is given. */
+	script = xstrdup("#!/bin/sh\nrepo=registry.k8s.io\n[ \"$6\" = --image-repository ] && repo=$7\n"
+			 "echo \"$repo/busybox:1\"\necho \"$repo/multi:1\"\n");
+	vk_write_file_atomic(kubeadm, script, strlen(script), 0644, &err);
+	req.home = home;
+	req.kubeadm = kubeadm;
+	req.kubernetes_version = "v1.35.0";
+	req.image_repository = repo;
+	req.addon_images = (const char *const[]){ "registry.k8s.io/shared:1", NULL };
+	options(&req.registry);
+	tar = vk_images_prepare(&req, &built, &err);
+	if (!ok(tar && built, "list, pull and archive in one call")) {
+		printf("#   %s\n", err.message);
+		return;
+	}
+	index = sh(&rc, "tar xOf %s index.json", tar);
+	contains(index, want_shared, "the addon's registry.k8s.io image came from --image-repository");
+	{
+		_cleanup_free_ char *count = sh(&rc, "tar xOf %s index.json | grep -c io.containerd.image.name", tar);
+
+		is_str(count, "3", "three images in the archive");
+	}
+	free(tar);
+	req.registry.offline = true;
+	tar = vk_images_prepare(&req, &built, &err);
+	ok(tar && !built, "offline, the same archive is found again");
+}
+
 /* ---- the archive ---- */
 
 static void test_archive(void)
@@ -778,6 +816,7 @@ int main(void)
 	test_mirror_progress();
 	test_list();
 	test_archive();
+	test_prepare();
 
 	free(sh(&rc, "%s/tests/fakes/registry-stack.sh stop %s", src, stackdir));
 	rc = done_testing();
