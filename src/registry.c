@@ -745,6 +745,21 @@ static bool blob_present(struct puller *p, const char *digest)
 	return vk_path_exists(path);
 }
 
+/* A partial blob as long as the whole one (or longer) cannot be resumed: the
+ * server would answer 416 to its Range. It goes, and the blob comes again. */
+static void drop_full_part(struct puller *p, const char *digest, int64_t size)
+{
+	_cleanup_free_ char *path = vk_blob_path(p->store, digest);
+	_cleanup_free_ char *part = xasprintf("%s.part", path);
+	struct stat st;
+
+	if (stat(part, &st) == 0 && (int64_t)st.st_size >= size) {
+		vk_debug("registry: dropping '%s' (%jd bytes of a %jd-byte blob)", part, (intmax_t)st.st_size,
+			 (intmax_t)size);
+		unlink(part);
+	}
+}
+
 /* Resolves one image down to its platform manifest and queues its missing blobs. */
 static int resolve_one(struct puller *p, const char *text, const char *pin, struct vk_pulled_image *out,
 		       struct want **wants, size_t *nwants, bool *missing, struct vk_error *err)
@@ -811,12 +826,14 @@ static int resolve_one(struct puller *p, const char *text, const char *pin, stru
 		out->size += image->entries[i].size;
 	}
 	for (size_t i = 0; out->blobs[i]; i++) {
+		int64_t size = i == 0 ? image->config.size : image->entries[i - 1].size;
 		bool queued = false;
 
 		for (size_t j = 0; j < *nwants && !queued; j++)
 			queued = strcmp((*wants)[j].digest, out->blobs[i]) == 0;
 		if (queued || blob_present(p, out->blobs[i]))
 			continue;
+		drop_full_part(p, out->blobs[i], size);
 		if (p->o->offline) {
 			*missing = true;
 			break;

@@ -9,8 +9,8 @@ Usage:
 Serves the OCI image layout DIR (tests/fakes/registry-images.py) over TLS as
 a read-only registry: repository NAME is the layout's ref name NAME, any tag
 resolves to it, and /v2/NAME/manifests/DIGEST and /v2/NAME/blobs/DIGEST
-serve the layout's blobs (Range honoured, Content-Type the descriptor's media
-type, Docker-Content-Digest set).
+serve the layout's blobs (Range "bytes=N-" honoured, 416 past the end;
+Content-Type the descriptor's media type, Docker-Content-Digest set).
 
   --corrupt DIGEST  serve that blob or manifest with its first byte changed (same length)
   --drop DIGEST:N   the first request for that blob gets the headers and N bytes, then the connection closes
@@ -101,7 +101,11 @@ class Handler(BaseHTTPRequestHandler):
         rng = self.headers.get("Range")
         m = re.fullmatch(r"bytes=(\d+)-", rng or "")
         status = 200
-        if m and int(m.group(1)) < len(data):
+        if m and int(m.group(1)) >= len(data):
+            # What real servers answer to a Range past the end.
+            self.simple(416, b"", {"Content-Range": "bytes */%d" % len(data)})
+            return
+        if m:
             start = int(m.group(1))
             status = 206
         body = data[start:]

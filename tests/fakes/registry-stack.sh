@@ -1,13 +1,14 @@
 #!/bin/bash
-# Starts (or stops) the registry tests' real parts on 127.0.0.1: Debian's docker-registry three times
-# (anonymous, htpasswd basic auth, bearer tokens from tests/fakes/registry-token.py) over one storage
-# directory, TLS from a per-run CA, and the test images pushed with skopeo.
+# Starts (or stops) the registry tests' real parts on 127.0.0.1: Debian's docker-registry four times over
+# one storage directory (anonymous, htpasswd basic auth and bearer tokens from
+# tests/fakes/registry-token.py, all with TLS from a per-run CA; and an anonymous one over plain http),
+# and the test images pushed with skopeo.
 #
 # Usage: registry-stack.sh start DIR [--layers N] [--layer-size BYTES]
 #        registry-stack.sh stop DIR
-# start writes DIR/env (shell assignments: ANON, BASIC, BEARER (host:port of each registry), TOKEN_URL,
-# CA, USER, PASSWORD, LAYOUT) and DIR/pids; stop kills exactly those pids. Exits 77 naming what is
-# missing when docker-registry, skopeo, htpasswd or openssl is not installed.
+# start writes DIR/env (shell assignments: ANON, BASIC, BEARER, PLAIN (host:port of each registry),
+# TOKEN_URL, CA, USER, PASSWORD, LAYOUT) and DIR/pids; stop kills exactly those pids. Exits 77 naming
+# what is missing when docker-registry, skopeo, htpasswd or openssl is not installed.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -108,10 +109,13 @@ token_url="https://127.0.0.1:$(cat "$dir/token.port")/token"
 free_port() {
 	"$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
-# registry NAME AUTH-YAML: writes DIR/NAME.yml, starts it, prints its host:port.
+# registry NAME AUTH-YAML [plain]: writes DIR/NAME.yml, starts it (TLS unless "plain"), prints its host:port.
 registry() {
-	local name=$1 auth=$2 port
+	local name=$1 auth=$2 port tls=""
 	port=$(free_port)
+	[ "${3:-}" = plain ] || tls="  tls:
+    certificate: $dir/server.crt
+    key: $dir/server.key"
 	cat >"$dir/$name.yml" <<EOF
 version: 0.1
 log:
@@ -124,9 +128,7 @@ storage:
       enabled: false
 http:
   addr: 127.0.0.1:$port
-  tls:
-    certificate: $dir/server.crt
-    key: $dir/server.key
+$tls
 $auth
 EOF
 	docker-registry serve "$dir/$name.yml" </dev/null >"$dir/$name.log" 2>&1 &
@@ -144,17 +146,18 @@ bearer=$(registry bearer "auth:
     service: virtkube-test
     issuer: virtkube-test-issuer
     rootcertbundle: $dir/ca.crt")
-for hp in "$anon" "$basic" "$bearer"; do
+plain=$(registry plain "" plain)
+for url in "https://$anon" "https://$basic" "https://$bearer" "http://$plain"; do
 	up=""
 	for _ in $(seq 200); do
-		if curl -s -o /dev/null --cacert "$dir/ca.crt" "https://$hp/v2/"; then
+		if curl -s -o /dev/null --cacert "$dir/ca.crt" "$url/v2/"; then
 			up=1
 			break
 		fi
 		sleep 0.05
 	done
 	if [ -z "$up" ]; then
-		echo "registry-stack: the registry on $hp did not start; its log:" >&2
+		echo "registry-stack: the registry at $url did not start; its log:" >&2
 		cat "$dir"/*.log >&2
 		exit 1
 	fi
@@ -166,11 +169,15 @@ for name in busybox multi shared multiarch; do
 	skopeo copy -q --all --dest-cert-dir "$dir/skopeo-certs" \
 		"oci:$dir/layout:$name" "docker://$anon/test/$name:1" >/dev/null
 done
+# The same busybox as a Docker v2 schema 2 image (Docker media types), converted by skopeo.
+skopeo copy -q --format v2s2 --dest-cert-dir "$dir/skopeo-certs" \
+	"oci:$dir/layout:busybox" "docker://$anon/test/busybox-docker:1" >/dev/null
 
 cat >"$dir/env" <<EOF
 ANON=$anon
 BASIC=$basic
 BEARER=$bearer
+PLAIN=$plain
 TOKEN_URL=$token_url
 CA=$dir/ca.crt
 USER=$user

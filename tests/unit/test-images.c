@@ -19,7 +19,7 @@
 #include "util/xalloc.h"
 
 static char tmp[] = "/tmp/vk-test-images.XXXXXX";
-static char stackdir[600], ca[700], anon[64], basic[64], bearer[64], user[64], password[64], layout[700];
+static char stackdir[600], ca[700], anon[64], basic[64], bearer[64], plain[64], user[64], password[64], layout[700];
 static const char *src;
 
 /* ---- helpers ---- */
@@ -337,6 +337,43 @@ static void test_index(void)
 	contains(err.message, r, "and the image");
 }
 
+static void test_docker_format(void)
+{
+	_cleanup_free_ char *home = new_home("docker"), *r = ref(anon, "busybox-docker");
+	struct vk_registry_options o;
+	struct vk_pulled_image *v = NULL;
+	struct vk_error err = { 0 };
+	size_t n = 0;
+
+	options(&o);
+	if (!ok(pull(home, (const char *[]){ r, NULL }, &o, &v, &n, &err) == 0, "pull of a Docker v2 schema 2 image")) {
+		printf("#   %s\n", err.message);
+		return;
+	}
+	is_str(v[0].manifest_media_type, VK_DOCKER_MT_MANIFEST, "its manifest has the Docker media type");
+	for (size_t i = 0; v[0].blobs[i]; i++)
+		ok(blob_in(home, v[0].blobs[i]), "blob %zu stored", i);
+	vk_images_release(v, n);
+}
+
+static void test_insecure(void)
+{
+	_cleanup_free_ char *home = new_home("plain"), *r = ref(plain, "busybox");
+	const char *insecure[] = { plain, NULL };
+	struct vk_registry_options o;
+	struct vk_pulled_image *v = NULL;
+	struct vk_error err = { 0 };
+	size_t n = 0;
+
+	options(&o);
+	o.fetch.max_attempts = 1;
+	ok(pull(home, (const char *[]){ r, NULL }, &o, &v, &n, &err) < 0, "a plain-http registry is not spoken to over http unasked");
+	contains(err.message, plain, "the error names it");
+	o.insecure = insecure;
+	ok(pull(home, (const char *[]){ r, NULL }, &o, &v, &n, &err) == 0, "named as insecure, it is pulled over http");
+	vk_images_release(v, n);
+}
+
 static void test_not_found(void)
 {
 	_cleanup_free_ char *r = xasprintf("%s/test/nothere:1", anon), *home = new_home("notfound");
@@ -486,6 +523,18 @@ static void test_resume(void)
 	vk_images_release(v, n);
 	is_int(log_count(f.log, layer + 7, range), 1, "resuming with %s", range);
 	ok(blob_in(home, layer) && !part_in(home, layer), "the blob is whole and the .part gone");
+
+	/* A .part as long as the blob (a crash before the rename): it cannot be resumed, so it is fetched again. */
+	{
+		_cleanup_free_ char *store = vk_images_store(home), *path = vk_blob_path(store, layer);
+		_cleanup_free_ char *part = xasprintf("%s.part", path), *mv = NULL;
+		int before = log_count(f.log, layer + 7, "\"range\": null"), rc;
+
+		mv = sh(&rc, "mv %s %s", path, part);
+		ok(pull(home, (const char *[]){ rm, NULL }, &o, &v, &n, &err) == 0, "a whole-length .part is pulled again");
+		vk_images_release(v, n);
+		is_int(log_count(f.log, layer + 7, "\"range\": null") - before, 1, "from the start");
+	}
 	faults_stop(&f);
 }
 
@@ -800,6 +849,7 @@ int main(void)
 	env_value(env, "ANON", anon, sizeof(anon));
 	env_value(env, "BASIC", basic, sizeof(basic));
 	env_value(env, "BEARER", bearer, sizeof(bearer));
+	env_value(env, "PLAIN", plain, sizeof(plain));
 	env_value(env, "USER", user, sizeof(user));
 	env_value(env, "PASSWORD", password, sizeof(password));
 	env_value(env, "LAYOUT", layout, sizeof(layout));
@@ -809,6 +859,8 @@ int main(void)
 	test_bearer();
 	test_index();
 	test_not_found();
+	test_docker_format();
+	test_insecure();
 	test_shared_once_and_offline();
 	test_mismatch();
 	test_resume();
