@@ -117,20 +117,44 @@ static int kubeadm_list(const char *home, const char *kubeadm, const char *versi
 			char **out, struct vk_error *err)
 {
 	_cleanup_free_ char *dir = images_dir(home);
-	_cleanup_free_ char *copy = NULL, *data = NULL;
+	_cleanup_free_ char *copy = NULL;
+	_cleanup_close_ int in = -1;
 	const char *argv[9] = { NULL, "config", "images", "list", "--kubernetes-version", version, NULL, NULL, NULL };
-	size_t len;
-	int fd, rc;
+	struct stat st;
+	off_t done = 0;
+	int fd, rc = 0;
 
-	if (vk_mkdir_p(dir, 0755, err) < 0 || vk_read_file(kubeadm, &data, &len, err) < 0)
+	if (vk_mkdir_p(dir, 0755, err) < 0)
 		return -1;
+	in = open(kubeadm, O_RDONLY | O_CLOEXEC);
+	if (in < 0 || fstat(in, &st) < 0)
+		return vk_error_set_errno(err, VK_ERR_IO, errno, "cannot open '%s'", kubeadm);
 	copy = xasprintf("%s/.kubeadm-XXXXXX", dir);
-	fd = mkstemp(copy);
+	fd = mkostemp(copy, O_CLOEXEC);
 	if (fd < 0)
 		return vk_error_set_errno(err, VK_ERR_IO, errno, "cannot make a copy of '%s' to run", kubeadm);
-	rc = (write(fd, data, len) == (ssize_t)len && fchmod(fd, 0700) == 0) ? 0 : -1;
+	while (rc == 0 && done < st.st_size) {
+		ssize_t n = copy_file_range(in, NULL, fd, NULL, (size_t)(st.st_size - done), 0);
+
+		if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP)) {
+			/* Another filesystem (or an old kernel): plain reads and writes. */
+			char buf[64 * 1024];
+
+			n = read(in, buf, sizeof(buf));
+			if (n > 0 && write(fd, buf, (size_t)n) != n)
+				n = -1;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			rc = -1;
+		else
+			done += n;
+	}
+	if (rc == 0 && fchmod(fd, 0700) < 0)
+		rc = -1;
 	if (rc < 0)
-		vk_error_set_errno(err, VK_ERR_IO, errno, "cannot write '%s'", copy);
+		vk_error_set_errno(err, VK_ERR_IO, errno ? errno : EIO, "cannot copy '%s' to '%s'", kubeadm, copy);
 	/* Closed before it runs: a file open for writing cannot be executed (ETXTBSY). */
 	close(fd);
 	argv[0] = copy;
@@ -486,13 +510,11 @@ char *vk_images_archive_ensure(const char *home, const struct vk_pulled_image *v
 		return NULL;
 	if (vk_path_exists(tar)) {
 		vk_lock_release(&lock);
-		unlink(lockpath);
 		return TAKE_PTR(tar);
 	}
 	vk_info("writing the images archive (%zu image%s): %s", n, n == 1 ? "" : "s", tar);
 	rc = write_archive(home, v, n, tar, err);
 	vk_lock_release(&lock);
-	unlink(lockpath);
 	if (rc < 0) {
 		vk_error_prefix(err, "cannot write the images archive");
 		return NULL;
