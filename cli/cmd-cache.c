@@ -1,10 +1,11 @@
-/* `virtkube cache list` and `virtkube cache clean`: what the download cache holds, and emptying it. */
+/* `virtkube cache list` and `virtkube cache clean`: what the download cache holds (files and container images), and emptying it. */
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cache.h"
 #include "cli.h"
+#include "images.h"
 #include "profile.h"
 #include "ui.h"
 #include "util/cleanup.h"
@@ -30,6 +31,29 @@ static const char *state_name(int state)
 	}
 }
 
+/* The image store and its records are listed as images, not as files. */
+static bool is_image_file(const char *key)
+{
+	return strncmp(key, "blobs/", 6) == 0 || strncmp(key, "images/", 7) == 0;
+}
+
+static void print_images(const struct vk_cached_image *img, size_t nimg)
+{
+	const char *headers[] = { "IMAGE", "DIGEST", "SIZE", "COMPLETE" };
+	struct ui_table *t = ui_table_new(4, headers);
+
+	for (size_t i = 0; i < nimg; i++) {
+		char size[32], digest[7 + 12 + 1];
+
+		ui_format_bytes(size, sizeof(size), (double)img[i].size);
+		snprintf(digest, sizeof(digest), "%s", img[i].digest);
+		ui_table_add(t, (const char *[]){ img[i].name, digest, img[i].complete ? size : "-",
+						  img[i].complete ? "yes" : "partial" });
+	}
+	ui_table_print(t);
+	ui_table_free(t);
+}
+
 static int cache_list_exec(struct cli_context *ctx, struct cli_args *args)
 {
 	const char *output = cli_opt(args, "output");
@@ -37,7 +61,8 @@ static int cache_list_exec(struct cli_context *ctx, struct cli_args *args)
 	_cleanup_free_ char *home = NULL;
 	struct vk_error err = { 0 };
 	struct vk_cache_entry *e;
-	size_t n = 0;
+	struct vk_cached_image *img;
+	size_t n = 0, nimg = 0, nfiles = 0;
 
 	(void)ctx;
 	home = vk_home_dir(&err);
@@ -46,32 +71,57 @@ static int cache_list_exec(struct cli_context *ctx, struct cli_args *args)
 	e = vk_cache_list(home, &n, &err);
 	if (!e)
 		return cli_fail(&err);
+	img = vk_images_cached(home, &nimg, &err);
+	if (!img) {
+		vk_cache_entries_free(e, n);
+		return cli_fail(&err);
+	}
+	for (size_t i = 0; i < n; i++)
+		nfiles += !is_image_file(e[i].key);
 	if (json) {
 		json_t *list = json_array();
 		char *text;
 
 		for (size_t i = 0; i < n; i++)
-			json_array_append_new(list, json_pack("{s:s, s:I, s:s}", "name", e[i].key, "size",
-							      (json_int_t)e[i].size, "verified", state_name(e[i].state)));
+			if (!is_image_file(e[i].key))
+				json_array_append_new(list, json_pack("{s:s, s:I, s:s}", "name", e[i].key, "size",
+								      (json_int_t)e[i].size, "verified",
+								      state_name(e[i].state)));
+		/* An image is verified by digest as it arrives: "yes" once all of it is here. */
+		for (size_t i = 0; i < nimg; i++)
+			json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:I, s:s}", "name", img[i].name, "kind",
+							      "image", "digest", img[i].digest, "size",
+							      (json_int_t)img[i].size, "verified",
+							      img[i].complete ? "yes" : "partial"));
 		text = json_dumps(list, JSON_INDENT(2));
 		puts(text);
 		free(text);
 		json_decref(list);
-	} else if (n == 0) {
+	} else if (nfiles == 0 && nimg == 0) {
 		ui_info("the download cache is empty");
 	} else {
-		const char *headers[] = { "NAME", "SIZE", "VERIFIED" };
-		struct ui_table *t = ui_table_new(3, headers);
+		if (nfiles) {
+			const char *headers[] = { "NAME", "SIZE", "VERIFIED" };
+			struct ui_table *t = ui_table_new(3, headers);
 
-		for (size_t i = 0; i < n; i++) {
-			char size[32];
+			for (size_t i = 0; i < n; i++) {
+				char size[32];
 
-			ui_format_bytes(size, sizeof(size), (double)e[i].size);
-			ui_table_add(t, (const char *[]){ e[i].key, size, state_name(e[i].state) });
+				if (is_image_file(e[i].key))
+					continue;
+				ui_format_bytes(size, sizeof(size), (double)e[i].size);
+				ui_table_add(t, (const char *[]){ e[i].key, size, state_name(e[i].state) });
+			}
+			ui_table_print(t);
+			ui_table_free(t);
 		}
-		ui_table_print(t);
-		ui_table_free(t);
+		if (nimg) {
+			if (nfiles)
+				putchar('\n');
+			print_images(img, nimg);
+		}
 	}
+	vk_cached_images_free(img, nimg);
 	vk_cache_entries_free(e, n);
 	return VK_EXIT_OK;
 }
@@ -98,12 +148,15 @@ static int cache_clean_exec(struct cli_context *ctx, struct cli_args *args)
 
 const struct cli_command cli_cmd_cache_list = {
 	.name = "cache list",
-	.summary = "list the downloaded artifacts: name, size, and whether the checksum matched",
+	.summary = "list the downloaded artifacts and container images: name, size, and whether they were verified",
 	.description = "The cache lives in $VIRTKUBE_HOME/cache, one file per upstream host and path. "
 		       "VERIFIED is 'yes' once the file matched its published sha256, 'partial' for an "
 		       "interrupted download the next start resumes, 'built' for a payload ISO "
 		       "(payload/<version>-<hash>.iso: a Kubernetes version's binaries, made from the "
-		       "downloads once and shared by that version's profiles).",
+		       "downloads once and shared by that version's profiles). Container images follow in "
+		       "their own table: the reference, the digest its tag was pinned to on the first pull, "
+		       "the size of its manifest, config and layers (stored once by digest in cache/blobs, "
+		       "however many images share them), and COMPLETE 'partial' while blobs are missing.",
 	.options = cache_list_options,
 	.max_args = 0,
 	.exec = cache_list_exec,
@@ -111,7 +164,7 @@ const struct cli_command cli_cmd_cache_list = {
 
 const struct cli_command cli_cmd_cache_clean = {
 	.name = "cache clean",
-	.summary = "delete every downloaded artifact and payload ISO (made again when needed)",
+	.summary = "delete every downloaded artifact, container image and payload ISO (made again when needed)",
 	.description = "Removes the downloads and the payload ISOs built from them. A profile whose VM uses a\n"
 		       "payload ISO keeps working: its next start downloads what it needs and builds the ISO\n"
 		       "again before the VM boots (a running VM keeps the file it has open).",

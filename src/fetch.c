@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,6 +46,8 @@ struct xfer {
 	int write_errno;
 	bool body_too_big;
 	struct vk_strbuf body;
+	struct vk_strbuf headers; /* of the latest response (a redirect's are dropped) */
+	struct curl_slist *request_headers;
 	long attempt_ms;
 	long last_report_ms;
 	char errbuf[CURL_ERROR_SIZE];
@@ -130,6 +133,15 @@ static int hash_fd(int fd, off_t len, EVP_MD_CTX *md, const char *path, struct v
 		done += r;
 	}
 	return 0;
+}
+
+void vk_sha256_buffer(const void *data, size_t len, char hex[VK_SHA256_HEX_LEN + 1])
+{
+	EVP_MD_CTX *md = md_new();
+
+	EVP_DigestUpdate(md, data, len);
+	digest_hex(md, hex);
+	EVP_MD_CTX_free(md);
 }
 
 int vk_sha256_file(const char *path, char hex[VK_SHA256_HEX_LEN + 1], struct vk_error *err)
@@ -405,6 +417,41 @@ static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
 	return len;
 }
 
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct xfer *x = userdata;
+	size_t len = size * nmemb;
+
+	/* A status line starts a new response: keep only the last one's headers. */
+	if (len >= 5 && strncmp(ptr, "HTTP/", 5) == 0)
+		vk_strbuf_reset(&x->headers);
+	vk_strbuf_add(&x->headers, ptr, len);
+	return len;
+}
+
+char *vk_fetch_header(const struct vk_fetch_item *item, const char *name)
+{
+	size_t nl = strlen(name);
+
+	for (const char *line = item->response_headers; line && *line;) {
+		const char *end = strchr(line, '\n');
+		size_t ll = end ? (size_t)(end - line) : strlen(line);
+
+		if (ll > nl && line[nl] == ':' && strncasecmp(line, name, nl) == 0) {
+			const char *v = line + nl + 1;
+			size_t vl = ll - nl - 1;
+
+			while (vl && (*v == ' ' || *v == '\t'))
+				v++, vl--;
+			while (vl && (v[vl - 1] == '\r' || v[vl - 1] == ' ' || v[vl - 1] == '\t'))
+				vl--;
+			return xstrndup(v, vl);
+		}
+		line = end ? end + 1 : line + ll;
+	}
+	return NULL;
+}
+
 static int xferinfo(void *clientp, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
 	struct xfer *x = clientp;
@@ -481,6 +528,18 @@ static int start_attempt(struct run *run, struct xfer *x, struct vk_error *err)
 	x->body_too_big = false;
 	x->errbuf[0] = '\0';
 	vk_strbuf_reset(&x->body);
+	vk_strbuf_reset(&x->headers);
+	curl_slist_free_all(x->request_headers);
+	x->request_headers = NULL;
+	for (size_t i = 0; x->item->headers && x->item->headers[i]; i++)
+		x->request_headers = curl_slist_append(x->request_headers, x->item->headers[i]);
+	if (x->item->authorization) {
+		/* libcurl (>= 7.83) drops a custom Authorization header on a redirect
+		 * to another scheme, host or port. */
+		_cleanup_free_ char *h = xasprintf("Authorization: %s", x->item->authorization);
+
+		x->request_headers = curl_slist_append(x->request_headers, h);
+	}
 
 	if (x->item->dest) {
 		x->fd = open(x->part, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -516,7 +575,11 @@ static int start_attempt(struct run *run, struct xfer *x, struct vk_error *err)
 #endif
 	SETOPT(e, CURLOPT_FOLLOWLOCATION, 1L);
 	SETOPT(e, CURLOPT_MAXREDIRS, 10L);
-	SETOPT(e, CURLOPT_FAILONERROR, 1L);
+	SETOPT(e, CURLOPT_FAILONERROR, x->item->keep_http_errors && !x->item->dest ? 0L : 1L);
+	SETOPT(e, CURLOPT_HEADERFUNCTION, on_header);
+	SETOPT(e, CURLOPT_HEADERDATA, x);
+	if (x->request_headers)
+		SETOPT(e, CURLOPT_HTTPHEADER, x->request_headers);
 	SETOPT(e, CURLOPT_NOSIGNAL, 1L);
 	SETOPT(e, CURLOPT_USERAGENT, "virtkube/" PACKAGE_VERSION);
 	SETOPT(e, CURLOPT_CONNECTTIMEOUT, opt->connect_timeout_s);
@@ -600,6 +663,9 @@ static void finish_ok(struct run *run, struct xfer *x)
 	struct vk_fetch_item *it = x->item;
 
 	if (!it->dest) {
+		/* Kept with the body, which every caller releases. */
+		free(it->response_headers);
+		it->response_headers = vk_strbuf_detach(&x->headers, NULL);
 		it->body = vk_strbuf_detach(&x->body, &it->body_len);
 		it->size = (off_t)it->body_len;
 		it->status = 0;
@@ -669,7 +735,14 @@ static void on_done(struct run *run, struct xfer *x, CURLcode rc)
 	curl_multi_remove_handle(run->multi, x->easy);
 	curl_easy_cleanup(x->easy);
 	x->easy = NULL;
+	it->http_code = code;
 
+	if (rc == CURLE_OK && code >= 400 && (code >= 500 || code == 408 || code == 429)) {
+		/* Only a keep_http_errors item gets here with an error status. */
+		snprintf(cause, sizeof(cause), "HTTP %ld", code);
+		retry_or_fail(run, x, cause);
+		return;
+	}
 	if (rc == CURLE_OK) {
 		finish_ok(run, x);
 		return;
@@ -734,6 +807,8 @@ static void xfer_release(struct xfer *x)
 	close_xfer_file(x);
 	free(x->part);
 	vk_strbuf_release(&x->body);
+	vk_strbuf_release(&x->headers);
+	curl_slist_free_all(x->request_headers);
 }
 
 int vk_fetch_run(struct vk_fetch_item *items, size_t n, const struct vk_fetch_options *opt_in,
@@ -768,7 +843,10 @@ int vk_fetch_run(struct vk_fetch_item *items, size_t n, const struct vk_fetch_op
 		x->fd = -1;
 		x->phase = PHASE_PENDING;
 		vk_strbuf_init(&x->body, 0);
+		vk_strbuf_init(&x->headers, 0);
 		items[i].status = 0;
+		items[i].http_code = 0;
+		items[i].response_headers = NULL;
 		items[i].attempts = 0;
 		items[i].resumed_from = 0;
 		items[i].body = NULL;
@@ -877,5 +955,7 @@ void vk_fetch_items_release(struct vk_fetch_item *items, size_t n)
 	for (size_t i = 0; items && i < n; i++) {
 		free(items[i].body);
 		items[i].body = NULL;
+		free(items[i].response_headers);
+		items[i].response_headers = NULL;
 	}
 }

@@ -24,6 +24,15 @@ struct vk_fetch_item {
 	const char *dest;
 	const char *sha256;
 	const char *name; /* shown in progress and errors; defaults to the URL */
+	const char *const *headers; /* optional extra request headers ("Accept: ..."), NULL-terminated */
+	/* Optional Authorization value ("Bearer T", "Basic B64"): sent to the URL's
+	 * own scheme, host and port only, never to where a redirect leads
+	 * (registry blobs redirect to storage on other hosts). */
+	const char *authorization;
+	/* DEST NULL only: an HTTP error status (4xx/5xx) completes the item with
+	 * status 0 and HTTP_CODE set instead of failing it, so the caller can read
+	 * a 401's challenge or a 404's body. */
+	bool keep_http_errors;
 
 	/* results */
 	int status;             /* 0 ok, -1 failed (ERR says why) */
@@ -33,6 +42,8 @@ struct vk_fetch_item {
 	int attempts;
 	char *body;             /* DEST NULL only: NUL-terminated; the caller frees it */
 	size_t body_len;
+	long http_code;         /* of the final response (0 for file://) */
+	char *response_headers; /* DEST NULL only: the final response's header lines, "Name: value\r\n"...; freed by release */
 };
 
 /* A progress report; valid only during the callback. TOTAL is -1 when unknown. */
@@ -77,11 +88,18 @@ void vk_fetch_options_init(struct vk_fetch_options *opt);
 int vk_fetch_run(struct vk_fetch_item *items, size_t n, const struct vk_fetch_options *opt,
 		 struct vk_error *err);
 
-/* Frees the results of ITEMS (the bodies); NULL-safe. */
+/* Returns the value of response header NAME (case-insensitive) of a
+ * finished ITEM, newly allocated, or NULL when it was not sent. */
+char *vk_fetch_header(const struct vk_fetch_item *item, const char *name);
+
+/* Frees the results of ITEMS (the bodies and headers); NULL-safe. */
 void vk_fetch_items_release(struct vk_fetch_item *items, size_t n);
 
 /* Hashes the file at PATH into HEX (65 bytes). */
 int vk_sha256_file(const char *path, char hex[VK_SHA256_HEX_LEN + 1], struct vk_error *err);
+
+/* Hashes LEN bytes at DATA into HEX (65 bytes). */
+void vk_sha256_buffer(const void *data, size_t len, char hex[VK_SHA256_HEX_LEN + 1]);
 
 /* True when S is exactly 64 hex digits. */
 bool vk_sha256_hex_valid(const char *s);

@@ -18,7 +18,8 @@
 	X(archive_write_header) X(archive_write_data) X(archive_write_close) X(archive_entry_new)                   \
 	X(archive_entry_free) X(archive_entry_pathname) X(archive_entry_filetype) X(archive_entry_set_pathname)      \
 	X(archive_entry_set_filetype) X(archive_entry_set_perm) X(archive_entry_set_uid) X(archive_entry_set_gid)    \
-	X(archive_entry_set_mtime) X(archive_entry_set_size)
+	X(archive_entry_set_mtime) X(archive_entry_set_size) X(archive_write_open_filename)                         \
+	X(archive_write_set_bytes_in_last_block) X(archive_write_set_format_pax_restricted)
 
 #define LA_MEMBER(name) __typeof__(name) *name;
 static struct la_table {
@@ -134,6 +135,21 @@ int archive_write_set_format_option(struct archive *a, const char *module, const
 int archive_write_open_fd(struct archive *a, int fd)
 {
 	return la_ready() && a ? la.archive_write_open_fd(a, fd) : ARCHIVE_FATAL;
+}
+
+int archive_write_open_filename(struct archive *a, const char *file)
+{
+	return la_ready() && a ? la.archive_write_open_filename(a, file) : ARCHIVE_FATAL;
+}
+
+int archive_write_set_bytes_in_last_block(struct archive *a, int bytes)
+{
+	return la_ready() && a ? la.archive_write_set_bytes_in_last_block(a, bytes) : ARCHIVE_FATAL;
+}
+
+int archive_write_set_format_pax_restricted(struct archive *a)
+{
+	return la_ready() && a ? la.archive_write_set_format_pax_restricted(a) : ARCHIVE_FATAL;
 }
 
 int archive_write_header(struct archive *a, struct archive_entry *entry)
