@@ -1005,9 +1005,11 @@ class Store:
         spec = ((w.get("spec") or {}).get("template") or {}).get("spec") or {}
         cpu = 0.0
         for c in (spec.get("initContainers") or []) + (spec.get("containers") or []):
-            req = ((c.get("resources") or {}).get("requests") or {}).get("cpu")
-            if req is not None:
-                cpu += float(str(req)[:-1]) / 1000 if str(req).endswith("m") else float(req)
+            req = str(((c.get("resources") or {}).get("requests") or {}).get("cpu", "0"))
+            try:
+                cpu += float(req[:-1]) / 1000 if req.endswith("m") else float(req)
+            except ValueError:
+                pass  # the real server would have refused the quantity; nothing to schedule by here
         if cpu > NODE_CPUS:
             return (None, None, "unschedulable", "Unschedulable",
                     "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: "
