@@ -133,6 +133,14 @@ def bad_request(message):
     return ApiError(400, "BadRequest", message, {})
 
 
+def server_minor(version):
+    """33 for "v1.33.0"."""
+    try:
+        return int(version.lstrip("v").split(".")[1])
+    except (IndexError, ValueError):
+        return 0
+
+
 def short_hash(text, n):
     """N characters of the alphabet Kubernetes uses for generated name suffixes."""
     alphabet = "bcdfghjklmnpqrstvwxz2456789"
@@ -1005,9 +1013,11 @@ class Store:
         spec = ((w.get("spec") or {}).get("template") or {}).get("spec") or {}
         cpu = 0.0
         for c in (spec.get("initContainers") or []) + (spec.get("containers") or []):
-            req = ((c.get("resources") or {}).get("requests") or {}).get("cpu")
-            if req is not None:
-                cpu += float(str(req)[:-1]) / 1000 if str(req).endswith("m") else float(req)
+            req = str(((c.get("resources") or {}).get("requests") or {}).get("cpu", "0"))
+            try:
+                cpu += float(req[:-1]) / 1000 if req.endswith("m") else float(req)
+            except ValueError:
+                pass  # the real server would have refused the quantity; nothing to schedule by here
         if cpu > NODE_CPUS:
             return (None, None, "unschedulable", "Unschedulable",
                     "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: "
@@ -1396,6 +1406,7 @@ class Handler(BaseHTTPRequestHandler):
                 "Content-Length: %d" % len(body), "Cache-Control: no-cache, private",
                 "Date: " + email.utils.formatdate(usegmt=True)]
         head.extend("%s: %s" % h for h in headers)
+        head.extend('Warning: 299 - "%s"' % w for w in getattr(self, "warnings", ()))
         if self.close_connection:
             head.append("Connection: close")
         out = ("\r\n".join(head) + "\r\n\r\n").encode()
@@ -1406,16 +1417,19 @@ class Handler(BaseHTTPRequestHandler):
         log = self.server.log
         if log is None:
             return
-        line = json.dumps({"time": round(time.time(), 3), "method": self.command, "path": self.path,
-                           "contentType": ctype, "accept": self.headers.get("Accept", ""),
-                           "userAgent": self.headers.get("User-Agent", ""),
-                           "status": getattr(self, "status_sent", 0)})
+        entry = {"time": round(time.time(), 3), "method": self.command, "path": self.path,
+                 "contentType": ctype, "accept": self.headers.get("Accept", ""),
+                 "userAgent": self.headers.get("User-Agent", ""), "status": getattr(self, "status_sent", 0)}
+        if getattr(self, "warnings", None):
+            entry["warnings"] = self.warnings
+        line = json.dumps(entry)
         with self.server.log_lock:
             log.write(line + "\n")
             log.flush()
 
     def dispatch(self, method):
         self.status_sent = 0
+        self.warnings = []
         ctype = self.headers.get("Content-Type", "")
         try:
             if not self.server.authenticated(self.request):
@@ -1492,6 +1506,8 @@ class Handler(BaseHTTPRequestHandler):
             res = st.lookup(group, version, rest[0])
             if res is None or len(rest) > 3 or (ns is not None and not res.namespaced):
                 raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
+            if res.kind == "Endpoints" and server_minor(self.server.args.kubernetes_version) >= 33:
+                self.warnings.append("v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice")
             name = rest[1] if len(rest) > 1 else None
             sub = rest[2] if len(rest) > 2 else None
             if sub == "scale" and res.kind in SCALABLE and name is not None:

@@ -207,7 +207,7 @@ expect_rc 8 "a pull failing for a quarter of the wait fails it"
 expect_err "image '$dns_image' cannot be pulled .*503 Service Unavailable" "naming the image and the registry's answer"
 
 # Enabling while the addon's namespace is still terminating waits for it to go, then applies all.
-fake_start term --namespace-terminate-after 2
+fake_start term --namespace-terminate-after 2 --kubernetes-version v1.33.0
 make_profile term "$FAKE_PORT"
 run vk -p term addons enable dashboard
 expect_rc 0 "dashboard enabled on the terminating-namespace server"
@@ -228,6 +228,12 @@ paths = [json.loads(l).get("path", "") for l in open(sys.argv[1]) if "virtkube" 
 assert any("/apis/discovery.k8s.io/v1/namespaces/kubernetes-dashboard/endpointslices?labelSelector=" in p for p in paths), paths
 v1 = [p for p in paths if "/endpoints/" in p or p.split("?")[0].endswith("/endpoints")]
 assert not v1, v1' "$TEST_TMP/term.log"
+kapi GET /api/v1/namespaces/kubernetes-dashboard/endpoints/kubernetes-dashboard >/dev/null
+check "a 1.33 server warns on v1 Endpoints (checked with curl), and none of virtkube's requests got a warning" python3 -c '
+import json, sys
+log = [json.loads(l) for l in open(sys.argv[1]) if "method" in l]
+assert any("v1 Endpoints is deprecated" in w for r in log if "curl" in r["userAgent"] for w in r.get("warnings", [])), "no warning"
+assert not [r for r in log if "virtkube" in r["userAgent"] and r.get("warnings")]' "$TEST_TMP/term.log"
 fake_start stuck --namespace-terminate-after 300
 make_profile stuck "$FAKE_PORT"
 vk -p stuck addons enable dashboard >/dev/null 2>&1

@@ -123,6 +123,21 @@ static void test_enabled_and_manifests(void)
 	vk_remove_tree(home, &err);
 }
 
+/* The live profile $VK_TEST_LIVE_PROFILE in HOME and a client for its cluster. */
+static int open_live(const char *home, struct vk_profile **p, struct vk_kube **k)
+{
+	struct vk_error err = { 0 };
+
+	setenv("VIRTKUBE_HOME", home, 1);
+	*p = vk_profile_open(getenv("VK_TEST_LIVE_PROFILE"), false, &err);
+	if (!ok(*p != NULL, "live: the profile opens (%s)", err.message))
+		return -1;
+	*k = vk_kube_from_profile(*p, &err);
+	if (!ok(*k != NULL, "live: a client for it (%s)", err.message))
+		return -1;
+	return 0;
+}
+
 /* The start flow against the fake API server: defaults + extra applied, waited for, recorded. */
 static void test_live(const char *home)
 {
@@ -134,12 +149,7 @@ static void test_live(const char *home)
 	enum vk_addon_state st;
 	_cleanup_free_ char *detail = NULL;
 
-	setenv("VIRTKUBE_HOME", home, 1);
-	p = vk_profile_open(getenv("VK_TEST_LIVE_PROFILE"), false, &err);
-	if (!ok(p != NULL, "live: the profile opens (%s)", err.message))
-		return;
-	k = vk_kube_from_profile(p, &err);
-	if (!ok(k != NULL, "live: a client for it (%s)", err.message))
+	if (open_live(home, &p, &k) < 0)
 		return;
 	is_int(vk_addons_apply_enabled(k, p, extra, false, 30000, NULL, NULL, &err), 0,
 	       "live: the start flow applies the defaults and --addons dashboard (%s)", err.message);
@@ -166,12 +176,7 @@ static void test_live_not_ready(const char *home)
 	const char *dns, *sp;
 	long long t0;
 
-	setenv("VIRTKUBE_HOME", home, 1);
-	p = vk_profile_open(getenv("VK_TEST_LIVE_PROFILE"), false, &err);
-	if (!ok(p != NULL, "not ready: the profile opens (%s)", err.message))
-		return;
-	k = vk_kube_from_profile(p, &err);
-	if (!ok(k != NULL, "not ready: a client for it (%s)", err.message))
+	if (open_live(home, &p, &k) < 0)
 		return;
 	t0 = vk_now_ms();
 	ok(vk_addons_apply_enabled(k, p, NULL, false, 3000, NULL, NULL, &err) < 0, "not ready: the start flow fails");
