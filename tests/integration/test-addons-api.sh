@@ -198,6 +198,12 @@ VK_TEST_LIVE_HOME=$VIRTKUBE_HOME VK_TEST_LIVE_PROFILE=pullstart VK_TEST_LIVE_NOT
 	run "${top_builddir:?run through make check}/tests/unit/test-addons"
 expect_rc 0 "the start flow reports the addons that are not ready and waits for the others"
 check "and every one of its checks passed" test "$(grep -c '^ok' <<<"$out")" -ge 9 -a "$(grep -c '^not ok' <<<"$out")" = 0
+# The same through the start pipeline's addons step: --wait-timeout bounds it, the cluster stays up.
+make_profile pullstep "$FAKE_PORT"
+VK_TEST_LIVE_HOME=$VIRTKUBE_HOME VK_TEST_LIVE_PROFILE=pullstep VK_TEST_LIVE_NOT_READY=1 \
+	run "${top_builddir:?run through make check}/tests/unit/test-start"
+expect_rc 0 "the pipeline's addons step reports the addons that are not ready"
+check "and every one of its checks passed" test "$(grep -c '^ok' <<<"$out")" -ge 5 -a "$(grep -c '^not ok' <<<"$out")" = 0
 
 # A pull that keeps failing for a reason that may pass gets a quarter of the wait, then fails.
 fake_start flaky --image-pull-error "$dns_image=rpc error: code = Unknown desc = failed to pull and unpack image: unexpected status from GET request: 503 Service Unavailable"

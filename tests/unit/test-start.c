@@ -7,6 +7,8 @@
 #include "kubeconfig.h"
 #include "profile.h"
 #include "start/start.h"
+#include "start/step.h"
+#include "util/clock.h"
 #include "tap.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -192,6 +194,37 @@ static void test_download_only(void)
 	ok(res.payload_iso && vk_path_exists(res.payload_iso), "the payload ISO is built");
 }
 
+/* The addons step against the fake API server of tests/integration/test-addons-api.sh, whose
+ * dns image cannot be pulled and whose storage-provisioner crash-loops: --wait-timeout bounds the
+ * wait, and the error is VK_ERR_ADDON_NOT_READY, which start reports as a cluster that is up. */
+static int test_live_addons_step(const char *home)
+{
+	struct vk_start_opts o = { .wait_s = 3 };
+	_cleanup_(vk_start_result_release) struct vk_start_result res = { 0 };
+	struct vk_start_ctx ctx = { .opts = &o, .res = &res, .kubernetes = true };
+	_cleanup_profile_ struct vk_profile *p = NULL;
+	struct vk_error err = { 0 };
+	long long t0;
+
+	setenv("VIRTKUBE_HOME", home, 1);
+	p = vk_profile_open(getenv("VK_TEST_LIVE_PROFILE"), false, &err);
+	if (!ok(p != NULL, "live: the profile opens (%s)", err.message))
+		return done_testing();
+	ctx.p = p;
+	ctx.uri = p->cfg.libvirt_uri;
+	t0 = vk_now_ms();
+	ok(vk_step_addons(&ctx, &err) < 0, "live: the addons step fails");
+	is_int(err.code, VK_ERR_ADDON_NOT_READY, "with VK_ERR_ADDON_NOT_READY (%s)", err.message);
+	contains(err.message, "addon 'dns' is not ready", "naming the addon");
+	ok(vk_now_ms() - t0 < 20000, "bounded by --wait-timeout 3, not the default 600 s (%lld ms)", vk_now_ms() - t0);
+	{
+		_cleanup_profile_ struct vk_profile *saved = vk_profile_open(p->name, false, &err);
+
+		ok(saved && saved->cfg.addons, "the enabled set is saved even so, for the next start to retry");
+	}
+	return done_testing();
+}
+
 int main(void)
 {
 	_cleanup_free_ char *tmp = tap_tmpdir();
@@ -206,6 +239,8 @@ int main(void)
 				       .cpus = 1, .memory_mib = 512, .disk_gib = 2, .wait_s = -1 };
 	struct vk_start_opts kube = plain;
 
+	if (getenv("VK_TEST_LIVE_HOME") && getenv("VK_TEST_LIVE_PROFILE"))
+		return test_live_addons_step(getenv("VK_TEST_LIVE_HOME"));
 	h[24 + 4] = 0x40; /* 1 GiB virtual size */
 	setenv("VIRTKUBE_HOME", home, 1);
 	setenv("KUBECONFIG", kubeconfig, 1);
