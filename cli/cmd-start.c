@@ -1,6 +1,7 @@
 /* `virtkube start`: parses the flags into vk_start's options, runs the pipeline, renders its events and the outcome. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "addons.h"
 #include "cli.h"
@@ -8,6 +9,7 @@
 #include "ui.h"
 #include "util/cleanup.h"
 #include "util/strbuf.h"
+#include "util/xalloc.h"
 #include "vm.h"
 
 static const char *const accel_choices[] = { "auto", "kvm", "tcg", NULL };
@@ -39,31 +41,74 @@ static const struct cli_option start_options[] = {
 /* What the pipeline says, rendered. */
 struct start_view {
 	struct ui_progress *bars;
+	struct ui_status *status; /* the one-line status with elapsed time, during a wait on a terminal */
+	bool tty;                 /* stderr is a terminal and progress is not plain */
 	int verbose;
 };
+
+/* The waits that get a status line on a terminal. */
+static const char *wait_label(const char *step)
+{
+	static const struct {
+		const char *step, *label;
+	} labels[] = {
+		{ "boot", "booting; waiting for the guest's SSH" },
+		{ "follow-guest", "the guest is provisioning" },
+		{ "api-ready", "waiting for the API server and the node" },
+		{ "addons", "applying the addons and waiting for them" },
+	};
+
+	for (size_t i = 0; i < VK_ARRAY_SIZE(labels); i++)
+		if (strcmp(labels[i].step, step) == 0)
+			return labels[i].label;
+	return NULL;
+}
+
+/* A line that stays: above the status line while there is one. */
+static void say(struct start_view *v, const char *prefix, const char *text)
+{
+	if (v->status)
+		ui_status_line(v->status, "%s%s", prefix, text);
+	else
+		ui_info("%s%s", prefix, text);
+}
 
 static void on_event(void *data, const struct vk_start_event *ev)
 {
 	struct start_view *v = data;
+	_cleanup_free_ char *stage = NULL;
 
 	switch (ev->type) {
 	case VK_START_STEP_BEGIN:
+		if (v->tty && wait_label(ev->step)) {
+			v->status = ui_status_new(false);
+			ui_status_set(v->status, "%s", wait_label(ev->step));
+		}
 		break;
 	case VK_START_STEP_DONE:
+		ui_status_free(v->status);
+		v->status = NULL;
 		if (v->verbose >= 2)
 			ui_info("step %s: %s in %.3f s", ev->step, ev->skipped ? "nothing to do" : "done", ev->seconds);
 		break;
 	case VK_START_INFO:
-		ui_info("%s", ev->message);
+		say(v, "", ev->message);
 		break;
 	case VK_START_WARN:
-		ui_warn("%s", ev->message);
+		if (v->status)
+			ui_status_line(v->status, "virtkube: warning: %s", ev->message);
+		else
+			ui_warn("%s", ev->message);
 		break;
 	case VK_START_GUEST_STAGE:
-		ui_info("guest: %s %s%s%s", ev->stage, ev->ok ? "ok" : "FAILED", *ev->message ? ": " : "", ev->message);
+		stage = xasprintf("%s %s%s%s", ev->stage, ev->ok ? "ok" : "FAILED", *ev->message ? ": " : "", ev->message);
+		say(v, "guest: ", stage);
 		break;
 	case VK_START_DOWNLOAD:
 		ui_progress_report(ev->download, v->bars);
+		break;
+	case VK_START_TICK:
+		ui_status_tick(v->status);
 		break;
 	}
 }
@@ -86,6 +131,27 @@ static void print_timing(const struct vk_start_result *res)
 		vk_strbuf_addf(&line, "%s%s %.3f", i ? ", " : "", t->name, t->seconds);
 	}
 	fprintf(stderr, "virtkube: timing: host-side %.3f s; steps (s): %s\n", host, line.buf);
+}
+
+/* The outcome, and what to try next. */
+static void print_summary(const struct vk_profile *p, const struct vk_start_result *res)
+{
+	_cleanup_free_ char *addons = res->addons ? vk_strv_join((const char *const *)res->addons, ", ") : NULL;
+
+	if (!res->kubernetes) {
+		printf("profile '%s' is running at %s\n", p->name, res->node_ip);
+		printf("  next:        virtkube -p %s ssh\n", p->name);
+		return;
+	}
+	printf("profile '%s' is running Kubernetes %s at https://%s:%d (kubectl --context %s)\n", p->name,
+	       res->kubernetes_version, res->node_ip, vk_profile_api_port(p), p->name);
+	printf("  node IP:     %s\n", res->node_ip);
+	if (res->kubeconfig)
+		printf("  kubeconfig:  %s (context '%s'%s)\n", res->kubeconfig, p->name,
+		       res->context_current ? ", the current one" : "");
+	printf("  addons:      %s\n", addons && *addons ? addons : "none");
+	printf("  next:        kubectl%s%s get nodes; virtkube -p %s addons list; virtkube -p %s service NAME --url\n",
+	       res->context_current ? "" : " --context ", res->context_current ? "" : p->name, p->name, p->name);
 }
 
 static void print_download_only(const struct vk_start_opts *o, const struct vk_start_result *res)
@@ -119,6 +185,7 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 		.download_only = cli_flag(args, "download-only"),
 	};
 	struct start_view view = { .verbose = ctx->verbose };
+	bool plain = cli_flag(args, "no-progress");
 	struct vk_start_result res = { 0 };
 	struct vk_error err = { 0 };
 	int rc;
@@ -146,8 +213,10 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 		if (!p)
 			return rc;
 	}
-	view.bars = ui_progress_new(cli_flag(args, "no-progress"));
+	view.bars = ui_progress_new(plain);
+	view.tty = !plain && isatty(STDERR_FILENO);
 	rc = vk_start(p, &o, on_event, &view, &res, &err);
+	ui_status_free(view.status);
 	ui_progress_free(view.bars);
 	if (ctx->verbose)
 		print_timing(&res);
@@ -160,11 +229,7 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 	} else {
 		if (res.was_running)
 			ui_info("profile '%s' is already running; nothing to do", p->name);
-		if (res.kubernetes)
-			printf("profile '%s' is running Kubernetes %s at https://%s:%d (kubectl --context %s)\n", p->name,
-			       res.kubernetes_version, res.node_ip, vk_profile_api_port(p), p->name);
-		else
-			printf("profile '%s' is running at %s\n", p->name, res.node_ip);
+		print_summary(p, &res);
 	}
 	vk_start_result_release(&res);
 	/* the cluster is usable: its summary first, then which addon is not ready and why */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cluster.h"
 #include "start/step.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
@@ -75,6 +76,19 @@ void vk_start_warn(struct vk_start_ctx *ctx, const char *fmt, ...)
 	va_start(ap, fmt);
 	emit_message(ctx, VK_START_WARN, fmt, ap);
 	va_end(ap);
+}
+
+void vk_start_tick(struct vk_start_ctx *ctx)
+{
+	emit(ctx, &(struct vk_start_event){ .type = VK_START_TICK, .step = ctx->res->failed_step });
+}
+
+int vk_start_watch_check(void *data, struct vk_error *err)
+{
+	struct vk_start_watch *w = data;
+
+	vk_start_tick(w->ctx);
+	return vk_cluster_watch_check(w->domain, err);
 }
 
 void vk_start_skip(struct vk_start_ctx *ctx)

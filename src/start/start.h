@@ -38,6 +38,7 @@ enum vk_start_event_type {
 	VK_START_WARN,         /* message: something the user should know (TCG is slow) */
 	VK_START_GUEST_STAGE,  /* stage, ok, message (the stage's detail) */
 	VK_START_DOWNLOAD,     /* download: a progress report of the artifacts */
+	VK_START_TICK,         /* a wait goes on (about once a second): for an elapsed-time display */
 };
 
 /* Valid only during the callback. */

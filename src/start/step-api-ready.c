@@ -7,9 +7,9 @@
 int vk_step_api_ready(struct vk_start_ctx *ctx, struct vk_error *err)
 {
 	struct vk_profile *p = ctx->p;
-	struct vk_cluster_watch *watch;
+	struct vk_start_watch watch = { .ctx = ctx };
 	struct vk_kube *k;
-	struct vk_wait_opts o = { .profile = p->name, .check = vk_cluster_watch_check };
+	struct vk_wait_opts o = { .profile = p->name, .check = vk_start_watch_check, .data = &watch };
 	int rc;
 
 	if (!ctx->kubernetes || vk_start_test_driver(ctx) || ctx->opts->wait_s < 0) {
@@ -19,12 +19,11 @@ int vk_step_api_ready(struct vk_start_ctx *ctx, struct vk_error *err)
 	k = vk_kube_from_profile(p, err);
 	if (!k)
 		return -1;
-	watch = vk_cluster_watch_new(p, err);
-	if (!watch) {
+	watch.domain = vk_cluster_watch_new(p, err);
+	if (!watch.domain) {
 		vk_kube_free(k);
 		return -1;
 	}
-	o.data = watch;
 	o.timeout_ms = vk_start_wait_s(ctx, VK_DEFAULT_WAIT_S) * 1000;
 	vk_start_info(ctx, "waiting for the API server at %s/readyz (up to %ld s)", vk_kube_server(k), o.timeout_ms / 1000);
 	rc = vk_wait_apiserver_ready(k, &o, err);
@@ -32,7 +31,7 @@ int vk_step_api_ready(struct vk_start_ctx *ctx, struct vk_error *err)
 		vk_start_info(ctx, "waiting for node '%s' to be Ready (up to %ld s)", p->name, o.timeout_ms / 1000);
 		rc = vk_wait_node_ready(k, p->name, &o, err);
 	}
-	vk_cluster_watch_free(watch);
+	vk_cluster_watch_free(watch.domain);
 	vk_kube_free(k);
 	return rc;
 }

@@ -24,6 +24,7 @@ static int wait_for_ssh(struct vk_start_ctx *ctx, const struct vk_console_mark *
 			return 0;
 		if (err->code != VK_ERR_TIMEOUT)
 			return -1;
+		vk_start_tick(ctx);
 		if (vk_now_ms() >= deadline) {
 			vk_error_set(err, VK_ERR_TIMEOUT, "the guest did not answer SSH on %s:22 within %ld s", p->cfg.node_ip,
 				     wait_s);

@@ -24,7 +24,7 @@ int vk_step_follow_guest(struct vk_start_ctx *ctx, struct vk_error *err)
 	/* A plain VM is provisioned in seconds after SSH answers; Kubernetes takes longer. */
 	long wait_s = vk_start_wait_s(ctx, ctx->kubernetes ? GUEST_TIMEOUT_KUBERNETES_S : VK_DEFAULT_WAIT_S);
 	off_t offset = ctx->console_offset;
-	struct vk_cluster_watch *watch;
+	struct vk_start_watch watch = { .ctx = ctx };
 	int rc;
 
 	if (vk_start_test_driver(ctx)) {
@@ -44,11 +44,11 @@ int vk_step_follow_guest(struct vk_start_ctx *ctx, struct vk_error *err)
 	 * all; the follower starts over at each boot's first line. */
 	if (ctx->res->was_running)
 		offset = 0;
-	watch = vk_cluster_watch_new(p, err);
-	if (!watch)
+	watch.domain = vk_cluster_watch_new(p, err);
+	if (!watch.domain)
 		return -1;
 	vk_start_info(ctx, "following the guest's provisioning on its console (up to %ld s)", wait_s);
-	rc = vk_provision_follow_guest(p, offset, wait_s, on_guest_event, ctx, vk_cluster_watch_check, watch, err);
-	vk_cluster_watch_free(watch);
+	rc = vk_provision_follow_guest(p, offset, wait_s, on_guest_event, ctx, vk_start_watch_check, &watch, err);
+	vk_cluster_watch_free(watch.domain);
 	return rc;
 }

@@ -53,6 +53,15 @@ struct vk_start_step {
 /* Events from inside a step. */
 void vk_start_info(struct vk_start_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void vk_start_warn(struct vk_start_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A wait goes on: a VK_START_TICK event. */
+void vk_start_tick(struct vk_start_ctx *ctx);
+/* A vk_guest_check_fn for the waits: DATA is a struct vk_start_watch; it
+ * ticks, then asks whether the domain still runs. */
+struct vk_start_watch {
+	struct vk_start_ctx *ctx;
+	struct vk_cluster_watch *domain;
+};
+int vk_start_watch_check(void *data, struct vk_error *err);
 /* The step found nothing to do (shown as "skipped" in the timings). */
 void vk_start_skip(struct vk_start_ctx *ctx);
 /* Whether the profile's libvirt is the test driver (no guest ever runs there). */

@@ -80,3 +80,17 @@ size_t vk_strv_len(const char *const *v)
 		n++;
 	return n;
 }
+
+char *vk_strv_join(const char *const *v, const char *sep)
+{
+	size_t n = vk_strv_len(v), len = 1, at = 0;
+	char *out;
+
+	for (size_t i = 0; i < n; i++)
+		len += strlen(v[i]) + (i ? strlen(sep) : 0);
+	out = xmalloc(len);
+	for (size_t i = 0; i < n; i++)
+		at += (size_t)sprintf(out + at, "%s%s", i ? sep : "", v[i]);
+	out[at] = '\0';
+	return out;
+}
