@@ -68,6 +68,13 @@ void vk_image_ref_release(struct vk_image_ref *ref)
 	memset(ref, 0, sizeof(*ref));
 }
 
+static int ref_invalid(struct vk_image_ref *ref, const char *text, struct vk_error *err)
+{
+	vk_image_ref_release(ref);
+	vk_error_set(err, VK_ERR_INVALID, "invalid image reference '%s'", text ? text : "");
+	return vk_error_hint(err, "write it as [REGISTRY/]REPOSITORY[:TAG][@sha256:DIGEST], e.g. registry.k8s.io/pause:3.10");
+}
+
 int vk_image_ref_parse(const char *text, struct vk_image_ref *ref, struct vk_error *err)
 {
 	_cleanup_free_ char *s = xstrdup(text ? text : "");
@@ -78,7 +85,7 @@ int vk_image_ref_parse(const char *text, struct vk_image_ref *ref, struct vk_err
 	if (at) {
 		*at = '\0';
 		if (!digest_ok(at + 1))
-			goto bad;
+			return ref_invalid(ref, text, err);
 		memcpy(ref->digest, at + 1, VK_DIGEST_LEN + 1);
 	}
 	slash = strchr(s, '/');
@@ -94,7 +101,7 @@ int vk_image_ref_parse(const char *text, struct vk_image_ref *ref, struct vk_err
 	if (colon) {
 		*colon = '\0';
 		if (!tag_ok(colon + 1))
-			goto bad;
+			return ref_invalid(ref, text, err);
 		ref->tag = xstrdup(colon + 1);
 	} else if (!at) {
 		ref->tag = xstrdup("latest");
@@ -103,7 +110,7 @@ int vk_image_ref_parse(const char *text, struct vk_image_ref *ref, struct vk_err
 		const char *end = strchrnul(c, '/');
 
 		if (!component_ok(c, (size_t)(end - c)))
-			goto bad;
+			return ref_invalid(ref, text, err);
 		if (!*end)
 			break;
 		c = end + 1;
@@ -113,12 +120,8 @@ int vk_image_ref_parse(const char *text, struct vk_image_ref *ref, struct vk_err
 	else
 		ref->repository = xstrdup(name);
 	if (strlen(ref->registry) == 0 || strlen(ref->repository) > 255)
-		goto bad;
+		return ref_invalid(ref, text, err);
 	return 0;
-bad:
-	vk_image_ref_release(ref);
-	vk_error_set(err, VK_ERR_INVALID, "invalid image reference '%s'", text ? text : "");
-	return vk_error_hint(err, "write it as [REGISTRY/]REPOSITORY[:TAG][@sha256:DIGEST], e.g. registry.k8s.io/pause:3.10");
 }
 
 char *vk_image_ref_name(const struct vk_image_ref *ref)
@@ -204,20 +207,13 @@ static char *bare_type(const char *ct)
 	return len ? xstrndup(ct, len) : NULL;
 }
 
-int vk_oci_parse_manifest(const char *buf, size_t len, const char *content_type, struct vk_oci_manifest *out,
-			  struct vk_error *err)
+/* Fills OUT from ROOT; on error OUT may hold part of it (the caller releases). */
+static int read_manifest(json_t *root, const char *content_type, struct vk_oci_manifest *out, struct vk_error *err)
 {
-	json_error_t jerr;
-	json_auto_t *root = NULL;
 	json_t *schema, *list, *mt;
 	_cleanup_free_ char *type = NULL;
 	const char *list_key;
-	int rc = 0;
 
-	memset(out, 0, sizeof(*out));
-	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!root)
-		return vk_error_set(err, VK_ERR_PARSE, "manifest is not JSON: %s at line %d", jerr.text, jerr.line);
 	if (!json_is_object(root))
 		return vk_error_set(err, VK_ERR_PARSE, "manifest is not a JSON object");
 	schema = json_object_get(root, "schemaVersion");
@@ -245,30 +241,40 @@ int vk_oci_parse_manifest(const char *buf, size_t len, const char *content_type,
 		return vk_error_set(err, VK_ERR_UNSUPPORTED, "manifest has media type '%.120s', which is not an image", type);
 	}
 	out->media_type = TAKE_PTR(type);
-	if (!out->is_index && (rc = read_descriptor(json_object_get(root, "config"), "the manifest's config",
-						    &out->config, err)) < 0) {
-		if (!json_object_get(root, "config"))
-			vk_error_set(err, VK_ERR_PARSE, "manifest has no config");
-		goto fail;
-	}
+	if (!out->is_index && !json_object_get(root, "config"))
+		return vk_error_set(err, VK_ERR_PARSE, "manifest has no config");
+	if (!out->is_index && read_descriptor(json_object_get(root, "config"), "the manifest's config", &out->config, err) < 0)
+		return -1;
 	list = json_object_get(root, list_key);
-	if (!json_is_array(list)) {
-		rc = vk_error_set(err, VK_ERR_PARSE, "manifest has no '%s' array", list_key);
-		goto fail;
-	}
+	if (!json_is_array(list))
+		return vk_error_set(err, VK_ERR_PARSE, "manifest has no '%s' array", list_key);
 	out->n = json_array_size(list);
 	out->entries = xcalloc(out->n ? out->n : 1, sizeof(*out->entries));
 	for (size_t i = 0; i < out->n; i++) {
 		char what[64];
 
 		snprintf(what, sizeof(what), "%s entry %zu", list_key, i);
-		if ((rc = read_descriptor(json_array_get(list, i), what, &out->entries[i], err)) < 0)
-			goto fail;
+		if (read_descriptor(json_array_get(list, i), what, &out->entries[i], err) < 0)
+			return -1;
 	}
 	return 0;
-fail:
-	vk_oci_manifest_release(out);
-	return rc;
+}
+
+int vk_oci_parse_manifest(const char *buf, size_t len, const char *content_type, struct vk_oci_manifest *out,
+			  struct vk_error *err)
+{
+	json_error_t jerr;
+	json_auto_t *root = NULL;
+
+	memset(out, 0, sizeof(*out));
+	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		return vk_error_set(err, VK_ERR_PARSE, "manifest is not JSON: %s at line %d", jerr.text, jerr.line);
+	if (read_manifest(root, content_type, out, err) < 0) {
+		vk_oci_manifest_release(out);
+		return -1;
+	}
+	return 0;
 }
 
 const struct vk_oci_descriptor *vk_oci_index_choose(const struct vk_oci_manifest *index, const char *os,
@@ -760,64 +766,21 @@ static void drop_full_part(struct puller *p, const char *digest, int64_t size)
 	}
 }
 
-/* Resolves one image down to its platform manifest and queues its missing blobs. */
-static int resolve_one(struct puller *p, const char *text, const char *pin, struct vk_pulled_image *out,
-		       struct want **wants, size_t *nwants, bool *missing, struct vk_error *err)
+static void ref_releasep(struct vk_image_ref *r)
 {
-	struct vk_image_ref ref;
-	struct session *s;
-	_cleanup_free_ char *body = NULL, *ctype = NULL, *body2 = NULL, *ctype2 = NULL;
-	size_t len = 0, len2 = 0;
-	struct vk_oci_manifest m = { 0 }, mm = { 0 };
-	const struct vk_oci_manifest *image;
-	const char *reference;
-	char digest[VK_DIGEST_LEN + 1];
-	int rc = -1;
+	vk_image_ref_release(r);
+}
 
-	if (vk_image_ref_parse(text, &ref, err) < 0)
-		return -1;
-	out->name = vk_image_ref_name(&ref);
-	if (pin && *pin && !digest_ok(pin)) {
-		vk_error_set(err, VK_ERR_INVALID, "the recorded digest '%s' of '%s' is not a sha256 digest", pin, out->name);
-		goto out;
-	}
-	reference = ref.digest[0] ? ref.digest : pin && *pin ? pin : ref.tag;
-	s = session_get(p, &ref, err);
-	if (!s)
-		goto out;
-	if (get_manifest(p, s, reference, &body, &len, &ctype, digest, &out->fetched, missing, err) < 0)
-		goto fail;
-	if (*missing) {
-		rc = 0;
-		goto out;
-	}
-	if (vk_oci_parse_manifest(body, len, ctype, &m, err) < 0)
-		goto fail;
-	memcpy(out->digest, digest, sizeof(digest));
-	image = &m;
-	if (m.is_index) {
-		const struct vk_oci_descriptor *d = vk_oci_index_choose(&m, p->o->os, p->o->architecture, err);
+static void manifest_releasep(struct vk_oci_manifest *m)
+{
+	vk_oci_manifest_release(m);
+}
 
-		if (!d)
-			goto fail;
-		if (get_manifest(p, s, d->digest, &body2, &len2, &ctype2, digest, &out->fetched, missing, err) < 0)
-			goto fail;
-		if (*missing) {
-			rc = 0;
-			goto out;
-		}
-		if (vk_oci_parse_manifest(body2, len2, d->media_type ? d->media_type : ctype2, &mm, err) < 0)
-			goto fail;
-		if (mm.is_index) {
-			vk_error_set(err, VK_ERR_UNSUPPORTED, "the %s/%s entry of the index is another index", p->o->os,
-				     p->o->architecture);
-			goto fail;
-		}
-		image = &mm;
-	}
-	memcpy(out->manifest_digest, digest, sizeof(digest));
-	out->manifest_media_type = xstrdup(image->media_type);
-	out->manifest_size = m.is_index ? (int64_t)len2 : (int64_t)len;
+/* Queues the blobs of IMAGE (OUT's platform manifest) that the store lacks,
+ * once across all images; offline, a lacking blob makes the image MISSING. */
+static void queue_blobs(struct puller *p, struct session *s, const struct vk_oci_manifest *image,
+			struct vk_pulled_image *out, struct want **wants, size_t *nwants, bool *missing)
+{
 	out->size = out->manifest_size + image->config.size;
 	out->blobs = xcalloc(image->n + 2, sizeof(char *));
 	out->blobs[0] = xstrdup(image->config.digest);
@@ -828,19 +791,19 @@ static int resolve_one(struct puller *p, const char *text, const char *pin, stru
 	for (size_t i = 0; out->blobs[i]; i++) {
 		int64_t size = i == 0 ? image->config.size : image->entries[i - 1].size;
 		bool queued = false;
+		struct want *w;
 
 		for (size_t j = 0; j < *nwants && !queued; j++)
 			queued = strcmp((*wants)[j].digest, out->blobs[i]) == 0;
 		if (queued || blob_present(p, out->blobs[i]))
 			continue;
-		drop_full_part(p, out->blobs[i], size);
 		if (p->o->offline) {
 			*missing = true;
-			break;
+			return;
 		}
+		drop_full_part(p, out->blobs[i], size);
 		*wants = xrealloc(*wants, (*nwants + 1) * sizeof(**wants));
-		struct want *w = &(*wants)[(*nwants)++];
-
+		w = &(*wants)[(*nwants)++];
 		memcpy(w->digest, out->blobs[i], VK_DIGEST_LEN + 1);
 		w->url = xasprintf("%s/v2/%s/blobs/%s", s->base, s->repository, w->digest);
 		w->dest = vk_blob_path(p->store, w->digest);
@@ -848,19 +811,77 @@ static int resolve_one(struct puller *p, const char *text, const char *pin, stru
 		w->session = s;
 		out->fetched = true;
 	}
+}
+
+/* Resolves one image down to its platform manifest and queues its missing
+ * blobs. Offline, what the store lacks sets *MISSING instead of failing. */
+static int resolve_image(struct puller *p, const char *text, const char *pin, struct vk_pulled_image *out,
+			 struct want **wants, size_t *nwants, bool *missing, struct vk_error *err)
+{
+	_cleanup_(ref_releasep) struct vk_image_ref ref = { 0 };
+	_cleanup_(manifest_releasep) struct vk_oci_manifest m = { 0 };
+	_cleanup_(manifest_releasep) struct vk_oci_manifest mm = { 0 };
+	_cleanup_free_ char *body = NULL, *ctype = NULL, *body2 = NULL, *ctype2 = NULL;
+	size_t len = 0, len2 = 0;
+	const struct vk_oci_manifest *image = &m;
+	const char *reference;
+	char digest[VK_DIGEST_LEN + 1];
+	struct session *s;
+
+	if (vk_image_ref_parse(text, &ref, err) < 0)
+		return -1;
+	out->name = vk_image_ref_name(&ref);
+	if (pin && *pin && !digest_ok(pin))
+		return vk_error_set(err, VK_ERR_INVALID, "the recorded digest '%s' is not a sha256 digest", pin);
+	reference = ref.digest[0] ? ref.digest : pin && *pin ? pin : ref.tag;
+	s = session_get(p, &ref, err);
+	if (!s)
+		return -1;
+	if (get_manifest(p, s, reference, &body, &len, &ctype, digest, &out->fetched, missing, err) < 0)
+		return -1;
+	if (*missing)
+		return 0;
+	if (vk_oci_parse_manifest(body, len, ctype, &m, err) < 0)
+		return -1;
+	memcpy(out->digest, digest, sizeof(digest));
+	out->manifest_size = (int64_t)len;
+	if (m.is_index) {
+		const struct vk_oci_descriptor *d = vk_oci_index_choose(&m, p->o->os, p->o->architecture, err);
+
+		if (!d)
+			return -1;
+		if (get_manifest(p, s, d->digest, &body2, &len2, &ctype2, digest, &out->fetched, missing, err) < 0)
+			return -1;
+		if (*missing)
+			return 0;
+		if (vk_oci_parse_manifest(body2, len2, d->media_type ? d->media_type : ctype2, &mm, err) < 0)
+			return -1;
+		if (mm.is_index)
+			return vk_error_set(err, VK_ERR_UNSUPPORTED, "the %s/%s entry of the index is another index",
+					    p->o->os, p->o->architecture);
+		image = &mm;
+		out->manifest_size = (int64_t)len2;
+	}
+	memcpy(out->manifest_digest, digest, sizeof(digest));
+	out->manifest_media_type = xstrdup(image->media_type);
+	queue_blobs(p, s, image, out, wants, nwants, missing);
+	if (*missing)
+		return 0;
 	/* Kept only now that they parsed and their digests matched. */
-	if (!*missing && (store_write(p, out->digest, body, len, err) < 0 ||
-			  (m.is_index && store_write(p, out->manifest_digest, body2, len2, err) < 0)))
-		goto fail;
-	rc = 0;
-	goto out;
-fail:
-	vk_error_prefix(err, "cannot pull '%s'", out->name);
-out:
-	vk_oci_manifest_release(&m);
-	vk_oci_manifest_release(&mm);
-	vk_image_ref_release(&ref);
-	return rc;
+	if (store_write(p, out->digest, body, len, err) < 0 ||
+	    (m.is_index && store_write(p, out->manifest_digest, body2, len2, err) < 0))
+		return -1;
+	return 0;
+}
+
+static int resolve_one(struct puller *p, const char *text, const char *pin, struct vk_pulled_image *out,
+		       struct want **wants, size_t *nwants, bool *missing, struct vk_error *err)
+{
+	if (resolve_image(p, text, pin, out, wants, nwants, missing, err) == 0)
+		return 0;
+	if (out->name)
+		vk_error_prefix(err, "cannot pull '%s'", out->name);
+	return -1;
 }
 
 /* Asks the registry of S for a fresh challenge and answers it (a token that
