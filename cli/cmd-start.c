@@ -30,6 +30,10 @@ static const struct cli_option start_options[] = {
 	{ "kubernetes-version", 0, "VERSION", "Kubernetes to install: vX.Y.Z, X.Y.Z, X.Y or stable (default: stable)", NULL },
 	{ "mirror", 0, "URL", "fetch artifacts from this base (https://, http://, file:// or a directory) instead of upstream, keeping paths", NULL },
 	{ "offline", 0, NULL, "never use the network: everything must already be in the download cache", NULL },
+	{ "image-repository", 0, "URL", "take kubeadm's and the addons' images from this repository instead of registry.k8s.io", NULL },
+	{ "registry-mirror", 0, "URL", "pull container images from this registry mirror (https://HOST[:PORT]) instead of their own registries", NULL },
+	{ "insecure-registry", 0, "HOST", "speak plain http to this registry (HOST[:PORT]; a lab registry)", NULL },
+	{ "no-preload-images", 0, NULL, "let the guest pull the container images itself, instead of the host pulling them onto the payload ISO", NULL },
 	{ "download-only", 0, NULL, "download and verify everything the start needs, build the version's payload ISO, then stop", NULL },
 	{ "verify", 0, NULL, "re-hash cached artifacts against their recorded sha256 before using them", NULL },
 	{ "no-progress", 0, NULL, "plain progress lines instead of progress bars", NULL },
@@ -180,6 +184,9 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 		.kubernetes_version = cli_opt(args, "kubernetes-version"),
 		.keep_context = cli_flag(args, "keep-context"),
 		.mirror = cli_opt(args, "mirror"),
+		.image_repository = cli_opt(args, "image-repository"),
+		.registry_mirror = cli_opt(args, "registry-mirror"),
+		.no_preload_images = cli_flag(args, "no-preload-images"),
 		.offline = cli_flag(args, "offline"),
 		.verify = cli_flag(args, "verify"),
 		.download_only = cli_flag(args, "download-only"),
@@ -188,6 +195,7 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 	bool plain = cli_flag(args, "no-progress");
 	struct vk_start_result res = { 0 };
 	struct vk_error err = { 0 };
+	const char *insecure[2] = { cli_opt(args, "insecure-registry"), NULL };
 	int rc;
 
 	if ((rc = cli_opt_long(ctx, args, "cpus", 1, 256, &o.cpus)) != 0 ||
@@ -195,6 +203,8 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 	    (rc = cli_opt_long(ctx, args, "disk-size", 1, 64 * 1024, &o.disk_gib)) != 0 ||
 	    (rc = cli_opt_long(ctx, args, "wait-timeout", 1, 24 * 3600, &o.wait_s)) != 0)
 		return rc;
+	if (insecure[0])
+		o.insecure_registries = insecure;
 	if (o.no_kubernetes && o.kubernetes_version)
 		return cli_usage_error(args->cmd, "--kubernetes-version and --no-kubernetes exclude each other");
 	if (o.offline && o.mirror)

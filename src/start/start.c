@@ -17,6 +17,7 @@ static const struct vk_start_step steps[] = {
 	{ "profile", vk_step_profile, true },     /* the settings: saved, else flags, else defaults */
 	{ "preflight", vk_step_preflight, false }, /* libvirt, the domain's state, the accelerator */
 	{ "artifacts", vk_step_artifacts, true }, /* base image and Kubernetes binaries into the cache */
+	{ "images", vk_step_images, true },       /* container images pulled by the host, one OCI archive */
 	{ "config", vk_step_config, false },      /* what is fixed at creation, into config.json */
 	{ "pki", vk_step_pki, false },            /* cluster CA and client certificate */
 	{ "payload", vk_step_payload, true },     /* the version's shared payload ISO */
@@ -117,6 +118,7 @@ static void ctx_release(struct vk_start_ctx *ctx)
 	vk_machine_disconnect(ctx->conn);
 	vk_artifact_paths_release(&ctx->paths);
 	vk_image_free(ctx->img);
+	free(ctx->images_archive);
 }
 
 int vk_start(struct vk_profile *p, const struct vk_start_opts *o, vk_start_event_fn on_event, void *data,

@@ -25,6 +25,10 @@ struct vk_start_opts {
 	bool keep_context;              /* do not make the context the current one */
 	long wait_s;                    /* each wait's bound; 0: the defaults; <0: do not wait for the guest */
 	const char *mirror;
+	const char *image_repository;   /* instead of registry.k8s.io, for kubeadm's and the addons' images */
+	const char *registry_mirror;    /* asked instead of every image's registry */
+	const char *const *insecure_registries; /* HOST[:PORT] spoken to over plain http (NULL-terminated) */
+	bool no_preload_images;         /* the guest pulls the images itself (it must reach the registries) */
 	bool offline;
 	bool verify;
 	bool download_only;             /* only the artifacts and the payload ISO; no profile is touched */

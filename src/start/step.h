@@ -40,6 +40,7 @@ struct vk_start_ctx {
 	/* steps "artifacts" and "config" (the payload ISO is p->cfg.payload_iso) */
 	struct vk_artifact_paths paths;
 	struct vk_image *img;         /* creating only */
+	char *images_archive;         /* step "images": the OCI archive for the payload ISO; NULL: none */
 
 	bool skipped;                 /* set by a step that found nothing to do */
 };
@@ -73,6 +74,7 @@ long vk_start_wait_s(const struct vk_start_ctx *ctx, long default_s);
 int vk_step_profile(struct vk_start_ctx *ctx, struct vk_error *err);
 int vk_step_preflight(struct vk_start_ctx *ctx, struct vk_error *err);
 int vk_step_artifacts(struct vk_start_ctx *ctx, struct vk_error *err);
+int vk_step_images(struct vk_start_ctx *ctx, struct vk_error *err);
 int vk_step_config(struct vk_start_ctx *ctx, struct vk_error *err);
 int vk_step_pki(struct vk_start_ctx *ctx, struct vk_error *err);
 int vk_step_payload(struct vk_start_ctx *ctx, struct vk_error *err);

@@ -30,14 +30,14 @@ if [ "${SMALL:-0}" != 1 ]; then
 	for s in kubeadm=72 kubelet=78 kubectl=57 containerd=37 runc=11 cni-plugins=50 crictl=19; do sizes+=(--size "$s"); done
 fi
 "$py" "$src/tests/fakes/mkmirror.py" "$src" "$tmp/mirror" "$version" "${sizes[@]}"
-"$build/virtkube" -q start --download-only --image "$tmp/base.qcow2" --kubernetes-version "$version" --mirror "$tmp/mirror" --no-progress >/dev/null
+"$build/virtkube" -q start --no-preload-images --download-only --image "$tmp/base.qcow2" --kubernetes-version "$version" --mirror "$tmp/mirror" --no-progress >/dev/null
 
 # start_one PROFILE: one start of a new profile; sets wall_ms, cpu_ms, timing, built, seed_kib, payload_mib.
 start_one() {
 	local p=$1 t0 t1 c0 c1 iso
 	t0=$(date +%s%N)
 	c0=$(awk '{print $14 + $15 + $16 + $17}' /proc/$$/stat)
-	"$build/virtkube" -v -p "$p" start --offline --kubernetes-version "$version" --image "$tmp/base.qcow2" \
+	"$build/virtkube" -v -p "$p" start --no-preload-images --offline --kubernetes-version "$version" --image "$tmp/base.qcow2" \
 		--libvirt-uri test:///default --network-mode isolated --cpus 1 --memory 512 >/dev/null 2>"$tmp/err"
 	t1=$(date +%s%N)
 	c1=$(awk '{print $14 + $15 + $16 + $17}' /proc/$$/stat)

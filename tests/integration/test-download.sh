@@ -52,18 +52,18 @@ for rel in table["releases"]:
 PY
 check "the test mirror was built" test -d "$mirror/release/v1.37.1/bin/linux/amd64"
 
-run vk start --download-only --kubernetes-version v9.9.9 --mirror "$mirror"
+run vk start --no-preload-images --download-only --kubernetes-version v9.9.9 --mirror "$mirror"
 expect_rc 2 "an unknown --kubernetes-version is a usage error"
 expect_err "unsupported Kubernetes version 'v9.9.9'" "naming it"
 expect_err "hint: supported: v1.37.1, .*v1.35.4.*, or 'stable' \(v1.37.1\)" "and listing the supported ones"
 
-run vk start --download-only --offline
+run vk start --no-preload-images --download-only --offline
 expect_rc 1 "--offline with an empty cache fails"
 expect_err "offline, and 8 of 8 artifacts are not in the cache: image \(https://cloud.centos.org/.*kubeadm \(https://dl.k8s.io/release/v1.37.1/" \
 	"up front, listing what is missing"
 check "and no profile was created" test ! -e "$VIRTKUBE_HOME/profiles"
 
-run vk start --download-only --mirror "$mirror"
+run vk start --no-preload-images --download-only --mirror "$mirror"
 expect_rc 0 "--download-only from a directory mirror succeeds"
 expect_out "downloaded and verified what Kubernetes v1.37.1 needs, and the base image" "for the default version"
 expect_out "^payload ISO: $VIRTKUBE_HOME/cache/payload/v1\.37\.1-[0-9a-f]{12}\.iso$" "and built the version's payload ISO"
@@ -74,9 +74,9 @@ check "cache list shows the eight files, all verified" test "$(grep -c ' yes$' <
 expect_out "^dl.k8s.io/release/v1.37.1/bin/linux/amd64/kubelet " "under their upstream host and path"
 check "no profile was created by --download-only" test ! -e "$VIRTKUBE_HOME/profiles"
 
-run vk start --download-only --offline
+run vk start --no-preload-images --download-only --offline
 expect_rc 0 "then --offline succeeds"
-run vk start --download-only --offline --kubernetes-version 1.35.4
+run vk start --no-preload-images --download-only --offline --kubernetes-version 1.35.4
 expect_rc 1 "--offline for a version not downloaded fails"
 expect_err "4 of 8 artifacts are not in the cache: kubeadm \(https://dl.k8s.io/release/v1.35.4/" "listing only what that version lacks (image, containerd, runc, CNI are shared)"
 
@@ -87,7 +87,7 @@ trap 'kill $server 2>/dev/null; cleanup_tmp' EXIT
 for _ in $(seq 100); do [ -s "$TEST_TMP/port" ] && break; sleep 0.05; done
 base="http://127.0.0.1:$(cat "$TEST_TMP/port")"
 
-run vk -q start --download-only --kubernetes-version 1.35.4 --mirror "$base/"
+run vk -q start --no-preload-images --download-only --kubernetes-version 1.35.4 --mirror "$base/"
 expect_rc 0 "--download-only from an http mirror succeeds"
 expect_out "Kubernetes v1.35.4" "for the version asked (1.35.4 means v1.35.4)"
 check "-q prints no progress" test -z "$err"
@@ -98,7 +98,7 @@ check "what was cached already (image, containerd, runc, CNI) was not fetched ag
 	test "$(grep -c -E 'qcow2|containerd-static|runc|cni-plugins' "$TEST_TMP/http.log")" = 0
 
 rm "$mirror/release/v1.35.9/bin/linux/amd64/kubectl"
-run vk start --download-only --kubernetes-version v1.35.9 --mirror "$base"
+run vk start --no-preload-images --download-only --kubernetes-version v1.35.9 --mirror "$base"
 expect_rc 1 "a file missing on the mirror fails"
 expect_err "cannot download '$base/release/v1.35.9/bin/linux/amd64/kubectl': the server answered HTTP 404" \
 	"naming the URL and the cause"
@@ -107,16 +107,16 @@ expect_out "^dl.k8s.io/release/v1.35.9/bin/linux/amd64/kubeadm .* yes$" "what di
 
 run vk start --download-only --no-kubernetes --kubernetes-version v1.35.4
 expect_rc 2 "--kubernetes-version with --no-kubernetes is a usage error"
-run vk start --download-only --offline --mirror "$mirror"
+run vk start --no-preload-images --download-only --offline --mirror "$mirror"
 expect_rc 2 "--offline with --mirror is a usage error"
-run vk start --download-only --mirror ftp://example.org/
+run vk start --no-preload-images --download-only --mirror ftp://example.org/
 expect_rc 2 "an ftp mirror is refused"
 expect_err "invalid --mirror 'ftp://example.org/'" "naming it"
 
 # On a terminal: bars redrawn in place with the terminal's own sequences.
 if command -v script >/dev/null; then
 	export VIRTKUBE_HOME=$TEST_TMP/home-tty
-	TERM=xterm script -qec "$VIRTKUBE_BIN start --download-only --kubernetes-version 1.36 --mirror $mirror" /dev/null \
+	TERM=xterm script -qec "$VIRTKUBE_BIN start --no-preload-images --download-only --kubernetes-version 1.36 --mirror $mirror" /dev/null \
 		>"$TEST_TMP/tty.out" 2>&1
 	rc=$?
 	out=$(cat "$TEST_TMP/tty.out")
@@ -125,12 +125,12 @@ if command -v script >/dev/null; then
 	check "redrawn in place: cursor up and clear-to-end-of-line from terminfo" \
 		grep -q $'\e\\[A.*\e\\[K\\|\e\\[K' "$TEST_TMP/tty.out"
 	export VIRTKUBE_HOME=$TEST_TMP/home-tty2
-	NO_COLOR=1 TERM=xterm script -qec "$VIRTKUBE_BIN start --download-only --mirror $mirror" /dev/null \
+	NO_COLOR=1 TERM=xterm script -qec "$VIRTKUBE_BIN start --no-preload-images --download-only --mirror $mirror" /dev/null \
 		>"$TEST_TMP/tty2.out" 2>&1
 	check "NO_COLOR gives plain lines even on a terminal" grep -q '^downloaded kubelet: ' <(tr -d '\r' <"$TEST_TMP/tty2.out")
 	check "without control sequences" test "$(grep -c $'\e' "$TEST_TMP/tty2.out")" = 0
 	export VIRTKUBE_HOME=$TEST_TMP/home-tty3
-	TERM=xterm script -qec "$VIRTKUBE_BIN start --download-only --no-progress --mirror $mirror" /dev/null \
+	TERM=xterm script -qec "$VIRTKUBE_BIN start --no-preload-images --download-only --no-progress --mirror $mirror" /dev/null \
 		>"$TEST_TMP/tty3.out" 2>&1
 	check "--no-progress gives plain lines on a terminal" test "$(grep -c $'\e' "$TEST_TMP/tty3.out")" = 0
 else

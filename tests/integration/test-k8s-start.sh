@@ -19,6 +19,16 @@ mirror=$TEST_TMP/mirror
 "$py" "$top_srcdir/tests/fakes/mkmirror.py" "$top_srcdir" "$mirror" "$version"
 check "the test mirror was built" test -d "$mirror/release/$version/bin/linux/amd64"
 
+# By default the host preloads the container images, listed by the version's own kubeadm: the
+# mirror's stand-in kubeadm cannot list them, so the start stops there, saying so, before any VM.
+run vk -p preload start --kubernetes-version "$version" --mirror "$mirror" --image "$img" --libvirt-uri $TEST_URI \
+	--network-mode isolated --no-progress
+expect_rc 1 "a start whose kubeadm cannot list its images fails"
+expect_err "start failed at step 'images': cannot preload the container images of Kubernetes $version" "at step 'images'"
+expect_err "hint: .*'--no-preload-images' lets the guest pull them itself" "pointing at --no-preload-images"
+check "and no domain was defined" test ! -e "$VIRTKUBE_HOME/profiles/preload/disk.qcow2"
+run vk -p preload delete
+
 # Someone else's kubeconfig entries must survive all of this.
 mkdir -p "$(dirname "$KUBECONFIG")"
 cat >"$KUBECONFIG" <<'EOF'
@@ -41,7 +51,7 @@ current-context: work
 EOF
 
 # -vv: the domain XML is logged (the test driver's domains live only as long as the process).
-run vk -vv -p kc start --kubernetes-version "${version#v}" --mirror "$mirror" --image "$img" --libvirt-uri $TEST_URI \
+run vk -vv -p kc start --no-preload-images --kubernetes-version "${version#v}" --mirror "$mirror" --image "$img" --libvirt-uri $TEST_URI \
 	--network-mode isolated --cpus 1 --memory 512 --no-progress
 expect_rc 0 "a Kubernetes start on the test driver succeeds"
 expect_err "building the payload ISO of Kubernetes $version" "the first start of the version builds its payload ISO"
@@ -131,7 +141,7 @@ assert d["APIServer"] == "Stopped" and d["Kubelet"] == "Stopped", d
 assert d["Kubeconfig"] == "Configured", d' "$out"
 
 # A second start finds the machine running and changes nothing.
-run vk -p kc start --offline --keep-context
+run vk -p kc start --no-preload-images --offline --keep-context
 expect_rc 0 "a second start (offline: all cached) succeeds"
 
 # The kubeconfig loses its entry: status says so (bit 4).
@@ -147,7 +157,7 @@ expect_out "^Kubeconfig: Configured$" "status: Configured again"
 
 # A second profile of the same version shares the payload ISO: not rebuilt.
 before=$(stat -c '%i %Y.%y' "$payload")
-run vk -vv -p kc2 start --offline --kubernetes-version "$version" --image "$img" --libvirt-uri $TEST_URI \
+run vk -vv -p kc2 start --no-preload-images --offline --kubernetes-version "$version" --image "$img" --libvirt-uri $TEST_URI \
 	--network-mode isolated --cpus 1 --memory 512 --keep-context
 expect_rc 0 "a second profile of the version starts (offline)"
 payload2=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("payload_iso", ""))' "$VIRTKUBE_HOME/profiles/kc2/config.json")
@@ -161,7 +171,7 @@ check "its delete leaves the shared payload ISO" test -f "$payload"
 
 # A changed input (a re-downloaded kubelet: new mtime) makes a new ISO.
 touch -d '2001-02-03 04:05:06' "$(find "$VIRTKUBE_HOME/cache" -type f -name kubelet | head -n 1)"
-run vk -v -p kc3 start --offline --kubernetes-version "$version" --image "$img" --libvirt-uri $TEST_URI \
+run vk -v -p kc3 start --no-preload-images --offline --kubernetes-version "$version" --image "$img" --libvirt-uri $TEST_URI \
 	--network-mode isolated --cpus 1 --memory 512 --keep-context
 expect_rc 0 "a third profile after an input changed starts"
 payload3=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("payload_iso", ""))' "$VIRTKUBE_HOME/profiles/kc3/config.json")
@@ -176,7 +186,7 @@ expect_rc 0 "the third profile deletes"
 run vk cache clean
 expect_rc 0 "cache clean"
 check "the payload ISOs are gone" test ! -e "$payload" -a ! -e "$payload3"
-run vk -v -p kc start --mirror "$mirror" --keep-context --no-progress
+run vk -v -p kc start --no-preload-images --mirror "$mirror" --keep-context --no-progress
 expect_rc 0 "a later start of the first profile after cache clean"
 expect_err "building the payload ISO" "builds the payload ISO again"
 payload4=$("$py" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("payload_iso", ""))' "$prof/config.json")

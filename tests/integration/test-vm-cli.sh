@@ -26,7 +26,7 @@ expect_err "expected one of auto, kvm, tcg" "listing the accelerators"
 run vk start --no-kubernetes --network-mode bridge --image "$img"
 expect_rc 2 "--network-mode bridge is a usage error"
 # A Kubernetes start needs its binaries first; --offline keeps this test off the network.
-run vk start --offline --image "$img" --libvirt-uri $TEST_URI
+run vk start --no-preload-images --offline --image "$img" --libvirt-uri $TEST_URI
 expect_rc 1 "a Kubernetes start with --offline and an empty cache fails"
 expect_err "artifacts are not in the cache" "saying what is missing"
 

@@ -142,7 +142,7 @@ static void check_converges(const char *label, struct vk_start_opts *o)
 static void test_step_names(void)
 {
 	const char *const *s = vk_start_step_names();
-	const char *want[] = { "profile", "preflight", "artifacts", "config", "pki", "payload", "network", "disk",
+	const char *want[] = { "profile", "preflight", "artifacts", "images", "config", "pki", "payload", "network", "disk",
 			       "seed", "domain", "boot", "kubeconfig", "follow-guest", "api-ready", "addons" };
 	size_t n = 0;
 
@@ -163,13 +163,13 @@ static void test_timings(void)
 	bool all_named = true;
 
 	ok(run_start("timed", &o, &res, &err) == 0, "a plain start (%s)", err.message);
-	is_int(res.nsteps, 15, "every step ran and was timed");
+	is_int(res.nsteps, 16, "every step ran and was timed");
 	for (size_t i = 0; i < res.nsteps; i++)
 		all_named = all_named && res.steps[i].name && res.steps[i].seconds >= 0;
 	ok(all_named, "each with its name and a duration");
-	ok(res.steps[4].skipped && strcmp(res.steps[4].name, "pki") == 0, "a plain VM has no PKI to make: 'pki' skipped");
-	ok(!res.steps[9].skipped && strcmp(res.steps[9].name, "domain") == 0, "'domain' defined the new domain");
-	ok(run_start("timed", &o, &res, &err) == 0 && res.steps[6].skipped && res.steps[10].skipped,
+	ok(res.steps[5].skipped && strcmp(res.steps[5].name, "pki") == 0, "a plain VM has no PKI to make: 'pki' skipped");
+	ok(!res.steps[10].skipped && strcmp(res.steps[10].name, "domain") == 0, "'domain' defined the new domain");
+	ok(run_start("timed", &o, &res, &err) == 0 && res.steps[7].skipped && res.steps[11].skipped,
 	   "on a running VM, 'network' and 'boot' have nothing to do");
 	o.cpus = 2;
 	ok(run_start("timed", &o, &res, &err) < 0, "a changed --cpus is refused");
@@ -181,16 +181,18 @@ static void test_timings(void)
 static void test_download_only(void)
 {
 	_cleanup_(vk_start_result_release) struct vk_start_result res = { 0 };
-	struct vk_start_opts o = { .image = image, .kubernetes_version = K8S_VERSION, .mirror = mirror, .download_only = true };
+	struct vk_start_opts o = { .image = image, .kubernetes_version = K8S_VERSION, .mirror = mirror, .download_only = true,
+				   .no_preload_images = true };
 	struct vk_error err = { 0 };
 
 	if (!mirror)
 		return;
 	ok(vk_start(NULL, &o, NULL, NULL, &res, &err) == 0, "download-only runs without a profile (%s)", err.message);
-	is_int(res.nsteps, 3, "three steps ran");
-	ok(res.nsteps == 3 && !strcmp(res.steps[0].name, "profile") && !strcmp(res.steps[1].name, "artifacts") &&
-		   !strcmp(res.steps[2].name, "payload"),
-	   "profile, artifacts, payload");
+	is_int(res.nsteps, 4, "four steps ran");
+	ok(res.nsteps == 4 && !strcmp(res.steps[0].name, "profile") && !strcmp(res.steps[1].name, "artifacts") &&
+		   !strcmp(res.steps[2].name, "images") && !strcmp(res.steps[3].name, "payload"),
+	   "profile, artifacts, images, payload");
+	ok(res.steps[2].skipped, "images skipped: the stand-in kubeadm lists none (--no-preload-images)");
 	ok(res.payload_iso && vk_path_exists(res.payload_iso), "the payload ISO is built");
 }
 
@@ -272,6 +274,8 @@ int main(void)
 		kube.no_kubernetes = false;
 		kube.kubernetes_version = K8S_VERSION;
 		kube.mirror = mirror;
+		/* the mirror's kubeadm is a stand-in that cannot list images */
+		kube.no_preload_images = true;
 		check_converges("kube", &kube);
 	}
 	test_download_only();
