@@ -49,9 +49,7 @@ print(v[0] if v else "")' "$E2E_REPO_DIR/vm-images/kubernetes/releases.json" "$m
 
 e2e_setup_profile_test "$PROFILE"
 export VIRTKUBE_HOME=$WORK/home KUBECONFIG=$WORK/kubeconfig
-unset LIBVIRT_DEFAULT_URI VIRTKUBE_PROFILE
-export https_proxy=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 http_proxy=http://127.0.0.1:9
-export NO_PROXY='*' no_proxy='*'
+unset LIBVIRT_DEFAULT_URI VIRTKUBE_PROFILE https_proxy HTTPS_PROXY http_proxy HTTP_PROXY
 vk() { e2e_in_ns "$VIRTKUBE_BIN" -p "$PROFILE" "$@"; }
 kc() { e2e_in_ns "$KUBECTL" --context "$PROFILE" "$@"; }
 T0=$SECONDS
@@ -171,6 +169,9 @@ echo "# images archive: $(du -m "$WORK/images.oci.tar" | cut -f1) MiB, $(wc -l <
 addons=storage-provisioner
 [[ $have_coredns == 0 ]] || addons=dns,storage-provisioner
 timing "mirror and images built"
+
+# Nothing can leave the machine: virtkube, kubectl and curl run in the test's namespace, whose only
+# links are loopback and the isolated libvirt network.
 
 # ---- start to node Ready ---------------------------------------------------------------------------------------
 t=$SECONDS
