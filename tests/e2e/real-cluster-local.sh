@@ -16,7 +16,8 @@
 #     it reaches the guest on the payload ISO through VIRTKUBE_TEST_PAYLOAD_IMAGES.
 # Knobs: VIRTKUBE_E2E_VERSION (default: the newest table version of the release's minor),
 # VIRTKUBE_E2E_KUBEADM_FLAGS (default --ignore-preflight-errors=HTTPProxyCIDR: a snapshot built with Go 1.25
-# before kubernetes/kubernetes#135013 fails that check), VIRTKUBE_E2E_CPUS (2), VIRTKUBE_E2E_MEMORY (3072).
+# before kubernetes/kubernetes#135013 fails that check), VIRTKUBE_E2E_CPUS (2), VIRTKUBE_E2E_MEMORY (3072),
+# VIRTKUBE_E2E_ACCEL (tcg: the tests run on TCG unless told).
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -176,7 +177,7 @@ timing "mirror and images built"
 # ---- start to node Ready ---------------------------------------------------------------------------------------
 t=$SECONDS
 run vk start --kubernetes-version "$VERSION" --mirror "$WORK/mirror" --no-progress --network-mode isolated \
-    --image "$image_json" --cpus "${VIRTKUBE_E2E_CPUS:-2}" --memory "${VIRTKUBE_E2E_MEMORY:-3072}" --addons "$addons" -v
+    --image "$image_json" --accel "${VIRTKUBE_E2E_ACCEL:-tcg}" --cpus "${VIRTKUBE_E2E_CPUS:-2}" --memory "${VIRTKUBE_E2E_MEMORY:-3072}" --addons "$addons" -v
 expect_rc 0 "start brings up Kubernetes ($((SECONDS - t)) s)"
 timing "start returned" "$((SECONDS - t)) s"
 grep -E "^guest: |timing" <<<"$err" | sed 's/^/# /'
