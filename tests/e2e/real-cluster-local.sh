@@ -48,20 +48,19 @@ v = [r["kubernetes"] for r in t["releases"] if r["kubernetes"].startswith(sys.ar
 print(v[0] if v else "")' "$E2E_REPO_DIR/vm-images/kubernetes/releases.json" "$minor")}
 [[ -n $VERSION ]] || e2e_skip "releases.json has no $minor version for the release's kubeadm ($release_version); set VIRTKUBE_E2E_VERSION"
 
-e2e_setup_profile_test "$PROFILE"
-export VIRTKUBE_HOME=$WORK/home KUBECONFIG=$WORK/kubeconfig
-unset LIBVIRT_DEFAULT_URI VIRTKUBE_PROFILE https_proxy HTTPS_PROXY http_proxy HTTP_PROXY
-vk() { e2e_in_ns "$VIRTKUBE_BIN" -p "$PROFILE" "$@"; }
-kc() { e2e_in_ns "$KUBECTL" --context "$PROFILE" "$@"; }
+# The mirror and the images are built before the e2e lock is taken (other runs may be waiting), in
+# BUILD, which moves into the test's WORK once there is one.
+BUILD=$(mktemp -d /tmp/vke2e-real-build.XXXXXX)
+trap 'rm -rf "$BUILD"' EXIT
 T0=$SECONDS
 timing() { echo "# timing: $1: $((SECONDS - T0)) s since the test began${2:+ ($2)}"; }
 echo "# release $RELEASE: kubeadm $release_version, started as $VERSION"
 
 # ---- the mirror and the images ---------------------------------------------------------------------------
-python3 "$E2E_REPO_DIR/tests/fakes/mkmirror.py" "$E2E_REPO_DIR" "$WORK/mirror" "$VERSION" \
-    --from "$RELEASE" --debs "$E2E_DEBS" >"$WORK/mirror.log" 2>&1 ||
-    e2e_die "cannot build the mirror: $(cat "$WORK/mirror.log")"
-sed 's/^/# /' "$WORK/mirror.log"
+python3 "$E2E_REPO_DIR/tests/fakes/mkmirror.py" "$E2E_REPO_DIR" "$BUILD/mirror" "$VERSION" \
+    --from "$RELEASE" --debs "$E2E_DEBS" >"$BUILD/mirror.log" 2>&1 ||
+    e2e_die "cannot build the mirror: $(cat "$BUILD/mirror.log")"
+sed 's/^/# /' "$BUILD/mirror.log"
 
 # image_root DIR FILE...: FILEs (host paths) copied to the same paths under DIR, with the shared libraries
 # they load (ldd), so a dynamically linked binary runs in an image.
@@ -88,11 +87,11 @@ deb_root() {
     done
 }
 
-kubeadm_images=$("$RELEASE/bin/kubeadm" config images list --kubernetes-version "$VERSION" 2>"$WORK/images.err") ||
-    e2e_die "kubeadm config images list failed: $(cat "$WORK/images.err")"
+kubeadm_images=$("$RELEASE/bin/kubeadm" config images list --kubernetes-version "$VERSION" 2>"$BUILD/images.err") ||
+    e2e_die "kubeadm config images list failed: $(cat "$BUILD/images.err")"
 printf '%s\n' "$kubeadm_images" | sed 's/^/# kubeadm wants: /'
 token=virtkube-real-$$-$RANDOM
-roots=$WORK/roots
+roots=$BUILD/roots
 mkdir -p "$roots"
 e2e_busybox_root "$roots/busybox" "$token" || e2e_die "cannot make the busybox root"
 oci_args=(--image "$IMAGE_WEB" --root "$roots/busybox" --entrypoint '["/bin/httpd","-f","-p","8080","-h","/www"]')
@@ -126,8 +125,8 @@ for ref in $kubeadm_images; do
         etcd=${VIRTKUBE_E2E_ETCD:-}
         [[ -n $etcd || ! -x $RELEASE/bin/etcd ]] || etcd=$RELEASE/bin/etcd
         if [[ -z $etcd ]]; then
-            deb_root "$WORK/etcd-deb" etcd-server || e2e_die "cannot get Debian's etcd-server"
-            etcd=$WORK/etcd-deb/usr/bin/etcd
+            deb_root "$BUILD/etcd-deb" etcd-server || e2e_die "cannot get Debian's etcd-server"
+            etcd=$BUILD/etcd-deb/usr/bin/etcd
         fi
         cp -a "$roots/busybox" "$r"
         image_root "$r" "$etcd"
@@ -162,21 +161,29 @@ EOF
     *) e2e_die "kubeadm wants an image this test cannot make: $ref" ;;
     esac
 done
-python3 "$E2E_REPO_DIR/tests/fakes/mkoci.py" "$WORK/images.oci.tar" "${oci_args[@]}" >"$WORK/images.expected" ||
+python3 "$E2E_REPO_DIR/tests/fakes/mkoci.py" "$BUILD/images.oci.tar" "${oci_args[@]}" >"$BUILD/images.expected" ||
     e2e_die "cannot build the OCI archive"
-chmod 0644 "$WORK/images.oci.tar"
-export VIRTKUBE_TEST_PAYLOAD_IMAGES=$WORK/images.oci.tar
-echo "# images archive: $(du -m "$WORK/images.oci.tar" | cut -f1) MiB, $(wc -l <"$WORK/images.expected") images"
+chmod 0644 "$BUILD/images.oci.tar"
+echo "# images archive: $(du -m "$BUILD/images.oci.tar" | cut -f1) MiB, $(wc -l <"$BUILD/images.expected") images"
 addons=storage-provisioner
 [[ $have_coredns == 0 ]] || addons=dns,storage-provisioner
 timing "mirror and images built"
 
+e2e_setup_profile_test "$PROFILE"
+mv "$BUILD" "$WORK/build"
+BUILD=$WORK/build
+export VIRTKUBE_TEST_PAYLOAD_IMAGES=$BUILD/images.oci.tar
+export VIRTKUBE_HOME=$WORK/home KUBECONFIG=$WORK/kubeconfig
 # Nothing can leave the machine: virtkube, kubectl and curl run in the test's namespace, whose only
 # links are loopback and the isolated libvirt network.
+unset LIBVIRT_DEFAULT_URI VIRTKUBE_PROFILE https_proxy HTTPS_PROXY http_proxy HTTP_PROXY
+vk() { e2e_in_ns "$VIRTKUBE_BIN" -p "$PROFILE" "$@"; }
+kc() { e2e_in_ns "$KUBECTL" --context "$PROFILE" "$@"; }
+timing "lock taken, daemons up"
 
 # ---- start to node Ready ---------------------------------------------------------------------------------------
 t=$SECONDS
-run vk start --kubernetes-version "$VERSION" --mirror "$WORK/mirror" --no-progress --network-mode isolated \
+run vk start --kubernetes-version "$VERSION" --mirror "$BUILD/mirror" --no-progress --network-mode isolated \
     --image "$image_json" --accel "${VIRTKUBE_E2E_ACCEL:-tcg}" --cpus "${VIRTKUBE_E2E_CPUS:-2}" --memory "${VIRTKUBE_E2E_MEMORY:-3072}" --addons "$addons" -v
 expect_rc 0 "start brings up Kubernetes ($((SECONDS - t)) s)"
 timing "start returned" "$((SECONDS - t)) s"
