@@ -186,8 +186,8 @@ ok "re-run after failure (the boot unit's copy): exits 0" rc_is k8s 0
 ok "mode kubernetes: all stages in order, then READY" \
 	expect "$tmp/k8s/console" "VIRTKUBE-STAGE payload ok" "VIRTKUBE-STAGE system ok" \
 	"VIRTKUBE-STAGE binaries ok" "VIRTKUBE-STAGE containerd ok" "VIRTKUBE-STAGE images ok" \
-	"VIRTKUBE-STAGE kubelet ok" \
-	"VIRTKUBE-STAGE kubeadm ok" "VIRTKUBE-STAGE cni ok" "VIRTKUBE-STAGE node ok" "VIRTKUBE-READY"
+	"VIRTKUBE-STAGE cni ok" "VIRTKUBE-STAGE kubelet ok" \
+	"VIRTKUBE-STAGE kubeadm ok" "VIRTKUBE-STAGE node ok" "VIRTKUBE-READY"
 r=$tmp/k8s/root
 ok "mode kubernetes: binaries, containerd, CNI plugins and CA in place" \
 	test -x "$r/usr/local/bin/kubelet" -a -x "$r/usr/local/bin/containerd" -a \
@@ -232,8 +232,8 @@ ok "payload ISO: exits 0" rc_is iso 0
 ok "payload ISO: all stages in order, then READY" \
 	expect "$tmp/iso/console" "VIRTKUBE-STAGE payload ok" "VIRTKUBE-STAGE system ok" \
 	"VIRTKUBE-STAGE binaries ok" "VIRTKUBE-STAGE containerd ok" "VIRTKUBE-STAGE images ok" \
-	"VIRTKUBE-STAGE kubelet ok" \
-	"VIRTKUBE-STAGE kubeadm ok" "VIRTKUBE-STAGE cni ok" "VIRTKUBE-STAGE node ok" "VIRTKUBE-READY"
+	"VIRTKUBE-STAGE cni ok" "VIRTKUBE-STAGE kubelet ok" \
+	"VIRTKUBE-STAGE kubeadm ok" "VIRTKUBE-STAGE node ok" "VIRTKUBE-READY"
 ok "payload ISO: the seed holds no binaries" test ! -e "$tmp/iso/seed/virtkube/bin"
 ok "payload ISO: the payload stage says payload=iso" \
 	grep -q '^VIRTKUBE-STAGE payload ok mode=kubernetes payload=iso' "$tmp/iso/console"

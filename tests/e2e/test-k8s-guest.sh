@@ -5,9 +5,10 @@
 # from Debian's busybox-static (tests/fakes/mkoci.py), put on the version's payload ISO through the test
 # hook VIRTKUBE_TEST_PAYLOAD_IMAGES until the host builds the real archive. kubeadm, kubelet, kubectl and
 # crictl are stand-ins (no Kubernetes binaries here): provisioning runs containerd for real, imports the
-# images, and stops at the kubeadm stage, which is where this test says it stopped. Checked on the way:
-# the payload ISO (second read-only cdrom, mounted by label), `ctr images ls` listing exactly the archive's
-# references and digests, a container from the busybox image answering over HTTP, `stop` being an ACPI
+# images, writes the CNI config, and stops at the kubeadm stage, which is where this test says it stopped.
+# Checked on the way: the payload ISO (second read-only cdrom, mounted by label), `ctr images ls` listing
+# exactly the archive's references and digests, a container from the busybox image answering over HTTP
+# (host network, and on the CNI bridge with an address from host-local), `stop` being an ACPI
 # shutdown with that container running (the guest's drain unit stops it), a start after `cache clean`
 # (new payload ISO), logs --provisioning, status, delete. tests/e2e/real-cluster-local.sh goes further
 # with a locally built release.
@@ -75,6 +76,7 @@ expect "Debian's containerd ($containerd_deb) runs, with config version 2 for 1.
     grep -q "^guest: containerd ok: containerd 1.x, config version 2, sandbox registry.k8s.io/pause:" <<<"$err"
 expect "the images stage imported the payload's archive" \
     grep -qE "^guest: images ok: 2 images in containerd after importing images/images.oci.tar \([0-9]+ s\)" <<<"$err"
+expect "the cni stage wrote the pod network's config" grep -q "^guest: cni ok: bridge cni0 10.244.0.0/16" <<<"$err"
 expect "the kubelet stage ran (units, drain unit)" grep -q "^guest: kubelet ok" <<<"$err"
 expect "provisioning stopped at kubeadm: no Kubernetes binaries here" \
     grep -q "provisioning failed in the guest at stage 'kubeadm'" <<<"$err"
@@ -130,6 +132,19 @@ run vk ssh -- sudo /usr/local/bin/ctr -n k8s.io tasks ls
 expect "containerd lists its task RUNNING" grep -qE '^e2e-web +[0-9]+ +RUNNING' <<<"$out"
 run vk ssh -- sudo /usr/local/bin/runc --root /run/containerd/runc/k8s.io list
 expect "runc from the payload runs it" grep -q '^e2e-web ' <<<"$out"
+# The CNI plugins from the payload, with the cni stage's config: a second container on the bridge, an
+# address from host-local in the pod CIDR, its httpd reached from the node through cni0.
+run vk ssh -- sudo /usr/local/bin/ctr -n k8s.io run -d --cni "$IMAGE_WEB" e2e-cni
+expect_rc 0 "ctr run --cni starts a container on the CNI bridge"
+run vk ssh -- sudo ls /var/lib/cni/networks/virtkube
+pod_ip=$(grep -E '^[0-9]+(\.[0-9]+){3}$' <<<"$out" | head -n 1)
+expect "host-local gave it an address in the pod CIDR ($pod_ip)" grep -q '^10\.244\.' <<<"$pod_ip"
+run vk ssh -- sudo /usr/local/bin/ctr -n k8s.io run --rm --net-host "$IMAGE_SLEEP" e2e-probe \
+    /bin/busybox wget -q -O - "http://$pod_ip:8080/"
+expect "its httpd answers on the bridge (busybox wget from the node's network)" test "$out" = "$token"
+run vk ssh -- ip -4 -o addr show cni0
+expect "the bridge cni0 is the pod network's gateway" grep -q 'inet 10\.244\.0\.1/' <<<"$out"
+
 run vk ssh -- systemctl is-active virtkube-drain.service
 expect "the drain unit is active (its stop is the ordered shutdown)" test "$out" = active
 
@@ -168,7 +183,8 @@ expect "up to the same stage" grep -q "provisioning failed in the guest at stage
 iso=$new_iso
 
 run vk ssh -- cat /var/log/virtkube/drain.log
-expect "the last shutdown drained: SIGTERM to the container" grep -q "drain: SIGTERM to k8s.io/e2e-web" <<<"$out"
+drained_both() { grep -q "drain: SIGTERM to k8s.io/e2e-web" <<<"$out" && grep -q "drain: SIGTERM to k8s.io/e2e-cni" <<<"$out"; }
+expect "the last shutdown drained: SIGTERM to both containers" drained_both
 expect "and finished" grep -qE "drain: done in [0-9]+ s" <<<"$out"
 sed -n 's/^.*\(drain: .*\)$/# \1/p' <<<"$out"
 run vk ssh -- sudo /usr/local/bin/ctr -n k8s.io images ls -q
