@@ -71,10 +71,28 @@ bad:
 	return vk_error_set(err, VK_ERR_INVALID, "%s '%s' is not an IPv4 CIDR (a.b.c.d/n)", what, cidr ? cidr : "");
 }
 
+/* kubeadm's defaults with KVM. Under TCG a loaded guest took 2 min 16 s of
+ * the 4 min control-plane check in one run, and 3 min+ under more load. */
+static const struct vk_kubeadm_timeout timeouts[] = {
+	{ "controlPlaneComponentHealthCheck", "4m0s", "12m0s" },
+	{ "kubeletHealthCheck", "4m0s", "8m0s" },
+	{ "kubernetesAPICall", "1m0s", "3m0s" },
+	{ "etcdAPICall", "2m0s", "6m0s" },
+	{ "tlsBootstrap", "5m0s", "10m0s" },
+	{ NULL, NULL, NULL },
+};
+
+const struct vk_kubeadm_timeout *vk_kubeadm_timeouts(void)
+{
+	return timeouts;
+}
+
 struct resolved {
 	const char *node_name, *node_ip, *version, *cluster_name;
 	const char *pod_cidr, *service_cidr, *cluster_dns, *dns_domain;
+	const char *image_repository;
 	int port;
+	bool kvm;
 };
 
 static int resolve(const struct vk_kubeadm_params *p, struct resolved *r, struct vk_error *err)
@@ -88,6 +106,8 @@ static int resolve(const struct vk_kubeadm_params *p, struct resolved *r, struct
 	r->cluster_dns = p->cluster_dns ? p->cluster_dns : VK_CLUSTER_DNS_IP;
 	r->dns_domain = p->dns_domain ? p->dns_domain : VK_DNS_DOMAIN;
 	r->port = p->api_port ? p->api_port : VK_API_PORT;
+	r->kvm = p->hardware_accel;
+	r->image_repository = p->image_repository;
 
 	if (!r->node_name || vk_profile_name_check(r->node_name, err) < 0)
 		return vk_error_prefix(err, "invalid node name");
@@ -123,6 +143,9 @@ static void init_configuration(struct vk_yamlw *w, const struct resolved *r)
 	vk_yamlw_map_start(w);
 	vk_yamlw_kv(w, "name", r->node_name);
 	vk_yamlw_kv(w, "criSocket", VK_CRI_SOCKET);
+	/* The guest imports the images from the payload before kubeadm runs:
+	 * no registry is needed for what is already there. */
+	vk_yamlw_kv(w, "imagePullPolicy", "IfNotPresent");
 	/* v1beta4: extra arguments are a list of name/value pairs, not a map. */
 	vk_yamlw_str(w, "kubeletExtraArgs");
 	vk_yamlw_seq_start(w);
@@ -136,8 +159,31 @@ static void init_configuration(struct vk_yamlw *w, const struct resolved *r)
 	vk_yamlw_seq_start(w);
 	vk_yamlw_seq_end(w);
 	vk_yamlw_map_end(w);
+	vk_yamlw_str(w, "timeouts");
+	vk_yamlw_map_start(w);
+	for (const struct vk_kubeadm_timeout *t = timeouts; t->name; t++)
+		vk_yamlw_kv(w, t->name, r->kvm ? t->kvm : t->tcg);
+	vk_yamlw_map_end(w);
 	vk_yamlw_map_end(w);
 	vk_yamlw_doc_end(w);
+}
+
+/* COMPONENT: { extraArgs: [ { name: leader-elect, value: "false" } ] }. One
+ * control plane has nobody to elect, and on a slow guest (TCG, load 13-14)
+ * missed lease renewals made the controller-manager and the scheduler exit
+ * with "leaderelection lost" after every restart. */
+static void no_leader_election(struct vk_yamlw *w, const char *component)
+{
+	vk_yamlw_str(w, component);
+	vk_yamlw_map_start(w);
+	vk_yamlw_str(w, "extraArgs");
+	vk_yamlw_seq_start(w);
+	vk_yamlw_map_start(w);
+	vk_yamlw_kv(w, "name", "leader-elect");
+	vk_yamlw_kv(w, "value", "false");
+	vk_yamlw_map_end(w);
+	vk_yamlw_seq_end(w);
+	vk_yamlw_map_end(w);
 }
 
 static void cluster_configuration(struct vk_yamlw *w, const struct resolved *r)
@@ -151,6 +197,9 @@ static void cluster_configuration(struct vk_yamlw *w, const struct resolved *r)
 	vk_yamlw_kv(w, "kind", "ClusterConfiguration");
 	vk_yamlw_kv(w, "clusterName", r->cluster_name);
 	vk_yamlw_kv(w, "kubernetesVersion", r->version);
+	/* where the host pulled the images from, so the imported names are the ones kubeadm asks for */
+	if (r->image_repository)
+		vk_yamlw_kv(w, "imageRepository", r->image_repository);
 	/* The IP, not control-plane.virtkube.internal: nothing in the guest
 	 * resolves that name, and the IP never changes for a profile. */
 	vk_yamlw_kv(w, "controlPlaneEndpoint", endpoint);
@@ -171,6 +220,8 @@ static void cluster_configuration(struct vk_yamlw *w, const struct resolved *r)
 		vk_yamlw_str(w, *s);
 	vk_yamlw_seq_end(w);
 	vk_yamlw_map_end(w);
+	no_leader_election(w, "controllerManager");
+	no_leader_election(w, "scheduler");
 	vk_yamlw_map_end(w);
 	vk_yamlw_doc_end(w);
 }
@@ -187,6 +238,7 @@ static void kubelet_configuration(struct vk_yamlw *w, const struct resolved *r)
 	vk_yamlw_str(w, r->cluster_dns);
 	vk_yamlw_seq_end(w);
 	vk_yamlw_kv(w, "clusterDomain", r->dns_domain);
+	vk_yamlw_kv(w, "resolvConf", VK_KUBELET_RESOLV_CONF);
 	vk_yamlw_map_end(w);
 	vk_yamlw_doc_end(w);
 }
@@ -205,13 +257,43 @@ char *vk_kubeadm_config(const struct vk_kubeadm_params *p, size_t *len, struct v
 	return vk_yamlw_finish(&w, "the kubeadm configuration", len, err);
 }
 
+/* The test hook's flags, checked: they reach a root shell in the guest. */
+static int test_init_flags(const char **out, struct vk_error *err)
+{
+	const char *flags = getenv(VK_KUBEADM_FLAGS_ENV);
+	bool word_start = true;
+
+	*out = NULL;
+	if (!flags || !flags[strspn(flags, " ")])
+		return 0;
+	for (const char *c = flags; *c; c++) {
+		if (*c == ' ') {
+			word_start = true;
+			continue;
+		}
+		if ((word_start && *c != '-') ||
+		    (!isalnum((unsigned char)*c) && !strchr("=,._/:-", *c))) {
+			vk_error_set(err, VK_ERR_INVALID, "%s='%s' is not a list of kubeadm flags", VK_KUBEADM_FLAGS_ENV,
+				     flags);
+			return vk_error_hint(err, "it is a test hook: unset it, or give flags such as "
+						  "--ignore-preflight-errors=HTTPProxyCIDR separated by spaces");
+		}
+		word_start = false;
+	}
+	*out = flags;
+	return 0;
+}
+
 char *vk_kubeadm_env(const struct vk_kubeadm_params *p, struct vk_error *err)
 {
 	struct resolved r;
+	const char *flags;
+	_cleanup_free_ char *extra = NULL;
 
-	if (resolve(p, &r, err) < 0)
+	if (resolve(p, &r, err) < 0 || test_init_flags(&flags, err) < 0)
 		return NULL;
-	/* Every value was checked above: none holds quotes, spaces or '$'. */
-	return xasprintf("NODE_IP=%s\nPOD_CIDR=%s\nSERVICE_CIDR=%s\nKUBERNETES_VERSION=%s\nAPI_PORT=%d\n", r.node_ip,
-			 r.pod_cidr, r.service_cidr, r.version, r.port);
+	extra = flags ? xasprintf("KUBEADM_INIT_FLAGS=%s\n", flags) : xstrdup("");
+	/* Every value was checked above: none holds quotes or '$'. */
+	return xasprintf("NODE_IP=%s\nPOD_CIDR=%s\nSERVICE_CIDR=%s\nKUBERNETES_VERSION=%s\nAPI_PORT=%d\n%s", r.node_ip,
+			 r.pod_cidr, r.service_cidr, r.version, r.port, extra);
 }

@@ -1,6 +1,7 @@
 /* The kubeadm configuration (v1beta4) and the payload's env file for the guest, rendered with libyaml. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "util/error.h"
@@ -13,6 +14,13 @@
 #define VK_DNS_DOMAIN "cluster.local"
 #define VK_CERTIFICATES_DIR "/etc/kubernetes/pki"
 #define VK_CRI_SOCKET "unix:///run/containerd/containerd.sock"
+/* What the kubelet gives pods as resolv.conf; the guest replaces it with
+ * systemd-resolved's file where resolved runs (scripts/guest/provision). */
+#define VK_KUBELET_RESOLV_CONF "/etc/resolv.conf"
+/* Test hook: extra `kubeadm init` flags for the guest (e.g.
+ * "--ignore-preflight-errors=HTTPProxyCIDR" for a locally built release).
+ * Never set by virtkube itself. */
+#define VK_KUBEADM_FLAGS_ENV "VIRTKUBE_E2E_KUBEADM_FLAGS"
 
 struct vk_kubeadm_params {
 	const char *node_name;          /* the Node's name: the profile name (a DNS label) */
@@ -20,11 +28,15 @@ struct vk_kubeadm_params {
 	const char *kubernetes_version; /* "v1.35.1" */
 	int api_port;                   /* 0: VK_API_PORT */
 	const char *cluster_name;       /* NULL: node_name */
+	/* true: the VM runs with KVM and kubeadm gets its usual timeouts; false
+	 * (TCG, or not known): generous ones (vk_kubeadm_timeouts). */
+	bool hardware_accel;
 	/* NULL: the defaults above */
 	const char *pod_cidr;
 	const char *service_cidr;
 	const char *cluster_dns;
 	const char *dns_domain;
+	const char *image_repository;   /* NULL: kubeadm's own (registry.k8s.io) */
 };
 
 /* Renders InitConfiguration + ClusterConfiguration (kubeadm.k8s.io/v1beta4)
@@ -34,8 +46,21 @@ struct vk_kubeadm_params {
 char *vk_kubeadm_config(const struct vk_kubeadm_params *p, size_t *len, struct vk_error *err);
 
 /* Renders the payload's "env" file (KEY=VALUE lines, see scripts/guest/README.md):
- * NODE_IP, POD_CIDR, SERVICE_CIDR, KUBERNETES_VERSION, API_PORT. Caller frees. */
+ * NODE_IP, POD_CIDR, SERVICE_CIDR, KUBERNETES_VERSION, API_PORT, and
+ * KUBEADM_INIT_FLAGS when the test hook VK_KUBEADM_FLAGS_ENV is set (refused
+ * unless it is blank-separated "-..." words of [A-Za-z0-9=,._/:-]). Caller frees. */
 char *vk_kubeadm_env(const struct vk_kubeadm_params *p, struct vk_error *err);
+
+/* One of InitConfiguration.timeouts (kubeadm v1beta4): its name and value
+ * (a Go duration) on a VM with and without hardware acceleration. */
+struct vk_kubeadm_timeout {
+	const char *name;
+	const char *kvm;
+	const char *tcg;
+};
+
+/* The timeouts written, in order, NULL-terminated (static). */
+const struct vk_kubeadm_timeout *vk_kubeadm_timeouts(void);
 
 /* Checks a "vMAJOR.MINOR.PATCH" version (optionally with a -pre/+build suffix of [0-9A-Za-z.-]). */
 int vk_kubernetes_version_check(const char *version, struct vk_error *err);

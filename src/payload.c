@@ -21,7 +21,8 @@
 #include "util/xalloc.h"
 
 /* Bump when what goes on the ISO, or where, changes: old ISOs then stop matching. */
-#define LAYOUT "virtkube-payload 1"
+#define LAYOUT "virtkube-payload 2"
+#define MAX_ITEMS 8
 #define HASH_HEX 12
 #define LOCK_TIMEOUT_MS (30L * 60 * 1000)
 
@@ -34,8 +35,11 @@ struct item {
 	mode_t mode;
 };
 
-static size_t items_of(const struct vk_payload_inputs *in, struct item out[7])
+static size_t items_of(const struct vk_payload_inputs *in, struct item out[MAX_ITEMS])
 {
+	const char *images = in->images ? in->images : getenv(VK_PAYLOAD_IMAGES_ENV);
+	size_t n;
+
 	const struct item v[] = {
 		{ "bin/kubeadm", in->kubeadm, 0755 },	  { "bin/kubelet", in->kubelet, 0755 },
 		{ "bin/kubectl", in->kubectl, 0755 },	  { "bin/runc", in->runc, 0755 },
@@ -44,7 +48,10 @@ static size_t items_of(const struct vk_payload_inputs *in, struct item out[7])
 	};
 
 	memcpy(out, v, sizeof(v));
-	return VK_ARRAY_SIZE(v);
+	n = VK_ARRAY_SIZE(v);
+	if (images && *images)
+		out[n++] = (struct item){ VK_PAYLOAD_IMAGES, images, 0644 };
+	return n;
 }
 
 static void md_field(EVP_MD_CTX *md, const char *s)
@@ -110,7 +117,7 @@ static int md_tree(EVP_MD_CTX *md, const char *dir, const char *rel, struct vk_e
 static int check_inputs(const struct vk_payload_inputs *in, struct vk_error *err)
 {
 	const char *v = in->kubernetes_version;
-	struct item items[7];
+	struct item items[MAX_ITEMS];
 	size_t n = items_of(in, items);
 
 	/* The version is part of a file name. */
@@ -128,7 +135,7 @@ char *vk_payload_path(const char *home, const struct vk_payload_inputs *in, stru
 {
 	_cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *md = NULL;
 	_cleanup_free_ char *cache = NULL;
-	struct item items[7];
+	struct item items[MAX_ITEMS];
 	size_t n = items_of(in, items);
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	unsigned len = 0;
@@ -169,7 +176,7 @@ char *vk_payload_path(const char *home, const struct vk_payload_inputs *in, stru
 static int build(const struct vk_payload_inputs *in, const char *iso, struct vk_error *err)
 {
 	_cleanup_seed_ struct vk_seed *seed = vk_seed_new();
-	struct item items[7];
+	struct item items[MAX_ITEMS];
 	size_t n = items_of(in, items);
 
 	for (size_t i = 0; i < n; i++)

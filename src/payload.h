@@ -6,16 +6,25 @@
 #include "util/error.h"
 
 #define VK_PAYLOAD_LABEL "VKPAYLOAD"
+/* Where the container images go on the ISO: one OCI image-layout archive,
+ * imported by the guest's images stage (scripts/guest/provision). */
+#define VK_PAYLOAD_IMAGES "images/images.oci.tar"
+/* Test hook: an OCI archive to put at VK_PAYLOAD_IMAGES when the inputs name
+ * none (the e2e's own small image until the host builds the real archive). */
+#define VK_PAYLOAD_IMAGES_ENV "VIRTKUBE_TEST_PAYLOAD_IMAGES"
 
 /* What goes on the ISO, as host paths (borrowed). Layout on the ISO
  * (scripts/guest/README.md): bin/kubeadm, bin/kubelet, bin/kubectl,
- * bin/runc, bin/crictl (0755), containerd.tar.gz, cni-plugins.tgz, units/. */
+ * bin/runc, bin/crictl (0755), containerd.tar.gz, cni-plugins.tgz, units/,
+ * and VK_PAYLOAD_IMAGES when there are images. */
 struct vk_payload_inputs {
 	const char *kubernetes_version; /* "vX.Y.Z": names the ISO */
 	const char *kubeadm, *kubelet, *kubectl, *runc, *crictl;
 	const char *containerd;         /* the containerd release tarball */
 	const char *cni_plugins;        /* the CNI plugins tarball */
 	const char *units;              /* a directory of systemd units */
+	const char *images;             /* the OCI archive of the version's images; NULL: none
+					 * (then $VK_PAYLOAD_IMAGES_ENV, when set) */
 };
 
 /* Returns HOME/cache/payload/<version>-<hash>.iso (newly allocated), where

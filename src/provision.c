@@ -142,8 +142,8 @@ static bool paths_complete(const struct vk_artifact_paths *a)
 
 /* The binaries and units go on the version's shared ISO, not on each seed:
  * writing them was nearly all of a start's host-side time. */
-int vk_provision_payload(const char *home, const struct vk_artifact_paths *a, char **iso, bool *built,
-			 struct vk_error *err)
+int vk_provision_payload(const char *home, const struct vk_artifact_paths *a, const char *images, char **iso,
+			 bool *built, struct vk_error *err)
 {
 	_cleanup_free_ char *crictl = NULL, *units = NULL;
 	struct vk_payload_inputs in;
@@ -167,6 +167,7 @@ int vk_provision_payload(const char *home, const struct vk_artifact_paths *a, ch
 		.containerd = a->containerd,
 		.cni_plugins = a->cni_plugins,
 		.units = units,
+		.images = images,
 	};
 	*iso = vk_payload_ensure(home, &in, built, err);
 	return *iso ? 0 : -1;
@@ -223,6 +224,8 @@ int vk_provision_seed_add(const struct vk_profile *p, bool kubernetes, struct vk
 			.node_ip = p->cfg.node_ip,
 			.kubernetes_version = p->cfg.kubernetes_version,
 			.api_port = vk_profile_api_port(p),
+			.hardware_accel = p->cfg.accel && strcmp(p->cfg.accel, "kvm") == 0,
+			.image_repository = p->cfg.image_repository,
 		};
 		_cleanup_free_ char *config = NULL, *env = NULL;
 		_cleanup_free_ char *ca_crt = vk_profile_path(p, VK_FILE_CA_CERT);

@@ -15,11 +15,12 @@
 /* The payload ISO of the Kubernetes version in PATHS (payload.h), built
  * into HOME's cache unless there: crictl is taken out of its release
  * tarball (kept next to it in the cache) to be bin/crictl, the units come
- * from the data directory. *ISO gets its path (caller frees); *BUILT (may
+ * from the data directory; IMAGES (may be NULL) is the OCI archive of the
+ * container images (images.h). *ISO gets its path (caller frees); *BUILT (may
  * be NULL) whether this call built it. Also what `start --download-only`
  * calls, so the first start of a downloaded version finds it ready. */
-int vk_provision_payload(const char *home, const struct vk_artifact_paths *paths, char **iso, bool *built,
-			 struct vk_error *err);
+int vk_provision_payload(const char *home, const struct vk_artifact_paths *paths, const char *images, char **iso,
+			 bool *built, struct vk_error *err);
 
 /* Puts virtkube/ on SEED as scripts/guest/README.md describes (mode,
  * provision, and with KUBERNETES env, kubeadm.yaml, pki/ca.*: what is the

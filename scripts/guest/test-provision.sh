@@ -10,7 +10,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 script=$here/provision
 tmp=$(mktemp -d) || exit 1
-trap 'rm -rf "$tmp"' EXIT
+trap 'if [ -n "${KEEP:-}" ]; then echo "# kept $tmp"; else rm -rf "$tmp"; fi' EXIT
 
 n=0
 failed=0
@@ -28,7 +28,9 @@ ok() { # ok DESCRIPTION COMMAND...
 
 # make_seed DIR MODE [PKG]: a complete fake payload for MODE; with PKG the
 # binaries and units go there (the payload ISO's root) instead of the seed
-# (the layout before the payload ISO), each binary saying which.
+# (the layout before the payload ISO), each binary saying which. The fake
+# containerd prints $containerd_version for --version.
+containerd_version=""
 make_seed() {
 	local s=$1/virtkube b k=${3:-$1/virtkube}
 	mkdir -p "$s/pki" "$tmp/tar/bin" "$tmp/tar/cni"
@@ -42,7 +44,21 @@ SERVICE_CIDR=10.96.0.0/12
 KUBERNETES_VERSION=v1.33.1
 API_PORT="8443"
 EOF
-	printf 'apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\ncertificatesDir: /etc/kubernetes/pki\n' >"$s/kubeadm.yaml"
+	cat >"$s/kubeadm.yaml" <<'EOF'
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: InitConfiguration
+timeouts:
+  controlPlaneComponentHealthCheck: 12m0s
+  kubeletHealthCheck: 8m0s
+---
+apiVersion: kubeadm.k8s.io/v1beta4
+kind: ClusterConfiguration
+certificatesDir: /etc/kubernetes/pki
+---
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+resolvConf: /etc/resolv.conf
+EOF
 	echo "fake ca cert" >"$s/pki/ca.crt"
 	echo "fake ca key" >"$s/pki/ca.key"
 	mkdir -p "$k/bin" "$k/units"
@@ -50,7 +66,7 @@ EOF
 		printf '#!/bin/sh\necho fake %s from %s\n' "$b" "$k" >"$k/bin/$b"
 		chmod 0755 "$k/bin/$b"
 	done
-	printf '#!/bin/sh\n' >"$tmp/tar/bin/containerd"
+	printf '#!/bin/sh\necho "%s"\n' "$containerd_version" >"$tmp/tar/bin/containerd"
 	chmod 0755 "$tmp/tar/bin/containerd"
 	tar -czf "$k/containerd.tar.gz" -C "$tmp/tar" bin
 	for b in bridge host-local loopback portmap; do
@@ -59,7 +75,7 @@ EOF
 	done
 	tar -czf "$k/cni-plugins.tgz" -C "$tmp/tar/cni" .
 	cp "$here"/units/containerd.service "$here"/units/kubelet.service \
-		"$here"/units/10-kubeadm.conf "$k/units/"
+		"$here"/units/10-kubeadm.conf "$here"/units/virtkube-drain.service "$k/units/"
 }
 
 # run CASE [console-name]: runs provision for tmp/CASE, console to a new file;
@@ -93,7 +109,7 @@ expect() { # expect FILE LINE...: the protocol lines are exactly these
 }
 rc_is() { [ "$(cat "$tmp/$1/rc")" = "$2" ]; }
 
-echo "1..37"
+echo "1..52"
 
 # --- mode none -------------------------------------------------------------
 mkdir -p "$tmp/none/root/etc/cloud" "$tmp/none/root/var/lib/cloud/scripts/per-boot"
@@ -169,8 +185,9 @@ run_installed k8s
 ok "re-run after failure (the boot unit's copy): exits 0" rc_is k8s 0
 ok "mode kubernetes: all stages in order, then READY" \
 	expect "$tmp/k8s/console" "VIRTKUBE-STAGE payload ok" "VIRTKUBE-STAGE system ok" \
-	"VIRTKUBE-STAGE binaries ok" "VIRTKUBE-STAGE containerd ok" "VIRTKUBE-STAGE kubelet ok" \
-	"VIRTKUBE-STAGE kubeadm ok" "VIRTKUBE-STAGE cni ok" "VIRTKUBE-STAGE node ok" "VIRTKUBE-READY"
+	"VIRTKUBE-STAGE binaries ok" "VIRTKUBE-STAGE containerd ok" "VIRTKUBE-STAGE images ok" \
+	"VIRTKUBE-STAGE cni ok" "VIRTKUBE-STAGE kubelet ok" \
+	"VIRTKUBE-STAGE kubeadm ok" "VIRTKUBE-STAGE node ok" "VIRTKUBE-READY"
 r=$tmp/k8s/root
 ok "mode kubernetes: binaries, containerd, CNI plugins and CA in place" \
 	test -x "$r/usr/local/bin/kubelet" -a -x "$r/usr/local/bin/containerd" -a \
@@ -184,14 +201,39 @@ ok "mode kubernetes: kubeadm init skips CoreDNS (dry-run log)" \
 ok "old layout (binaries on the seed): the payload stage says payload=seed" \
 	grep -q '^VIRTKUBE-STAGE payload ok mode=kubernetes payload=seed' "$tmp/k8s/console"
 
+ok "containerd of unknown version: config version 2" \
+	bash -c 'grep -qx "version = 2" "$1/etc/containerd/config.toml" &&
+		grep -q "^VIRTKUBE-STAGE containerd ok containerd ?.x, config version 2" "$2"' _ "$r" "$tmp/k8s/console"
+ok "no images archive on the payload: the images stage says so and imports nothing" \
+	bash -c 'grep -q "^VIRTKUBE-STAGE images ok none on the payload" "$1" &&
+		! grep -q "images import" "$2/var/log/virtkube/images.log"' _ "$tmp/k8s/console" "$r"
+ok "no test hook: kubeadm init gets no extra flags" \
+	grep -q 'DRY-RUN: .*kubeadm init .*--ignore-preflight-errors=NumCPU,Mem$' "$r/var/log/virtkube/kubeadm.log"
+ok "no /etc/resolv.conf in the root: one is made, and the kubelet is pointed at it" \
+	bash -c 'grep -q "^# Written by virtkube" "$1/etc/resolv.conf" &&
+		grep -qx "resolvConf: /etc/resolv.conf" "$1/etc/virtkube/kubeadm.yaml"' _ "$r"
+ok "ordered shutdown: virtkube-drain.service installed, stopping runs the drain" \
+	bash -c 'grep -qx "ExecStop=/usr/local/sbin/virtkube-provision drain" "$1/etc/systemd/system/virtkube-drain.service" &&
+		grep -qx "Before=kubelet.service" "$1/etc/systemd/system/virtkube-drain.service" &&
+		grep -q "DRY-RUN: systemctl enable --now virtkube-drain.service" "$1/var/log/virtkube/kubelet.log"' _ "$r"
+ok "no temporary file is left beside what was written (/etc/cni/net.d, /etc)" \
+	bash -c '[ -z "$(find "$1/etc" -name ".*.??????")" ] && [ -z "$(ls -A "$1/var/lib/virtkube/tmp")" ]' _ "$r"
+
 # --- the payload ISO layout: binaries and units on their own ISO --------------
+containerd_version="containerd github.com/containerd/containerd v2.2.4 5dd3ceb"
 make_seed "$tmp/iso/seed" kubernetes "$tmp/iso/iso"
+containerd_version=""
+mkdir -p "$tmp/iso/iso/images" "$tmp/iso/root/etc"
+echo "fake archive" >"$tmp/iso/iso/images/images.oci.tar"
+echo "nameserver 192.0.2.53" >"$tmp/iso/root/etc/resolv.conf"
+echo "KUBEADM_INIT_FLAGS=--ignore-preflight-errors=HTTPProxyCIDR --v=5" >>"$tmp/iso/seed/virtkube/env"
 run iso
 ok "payload ISO: exits 0" rc_is iso 0
 ok "payload ISO: all stages in order, then READY" \
 	expect "$tmp/iso/console" "VIRTKUBE-STAGE payload ok" "VIRTKUBE-STAGE system ok" \
-	"VIRTKUBE-STAGE binaries ok" "VIRTKUBE-STAGE containerd ok" "VIRTKUBE-STAGE kubelet ok" \
-	"VIRTKUBE-STAGE kubeadm ok" "VIRTKUBE-STAGE cni ok" "VIRTKUBE-STAGE node ok" "VIRTKUBE-READY"
+	"VIRTKUBE-STAGE binaries ok" "VIRTKUBE-STAGE containerd ok" "VIRTKUBE-STAGE images ok" \
+	"VIRTKUBE-STAGE cni ok" "VIRTKUBE-STAGE kubelet ok" \
+	"VIRTKUBE-STAGE kubeadm ok" "VIRTKUBE-STAGE node ok" "VIRTKUBE-READY"
 ok "payload ISO: the seed holds no binaries" test ! -e "$tmp/iso/seed/virtkube/bin"
 ok "payload ISO: the payload stage says payload=iso" \
 	grep -q '^VIRTKUBE-STAGE payload ok mode=kubernetes payload=iso' "$tmp/iso/console"
@@ -200,6 +242,47 @@ ok "payload ISO: kubelet, containerd, CNI plugins and units installed from it" \
 	bash -c 'grep -q "from $2" "$1/usr/local/bin/kubelet" && test -x "$1/usr/local/bin/containerd" -a \
 		-x "$1/opt/cni/bin/portmap" -a -s "$1/etc/systemd/system/kubelet.service.d/10-kubeadm.conf" -a \
 		-s "$1/etc/systemd/system/containerd.service"' _ "$r" "$tmp/iso/iso"
+ok "containerd 2.x: config version 3, CRI sections of 2.x, systemd cgroups, the sandbox image" \
+	bash -c 'c=$1/etc/containerd/config.toml; grep -qx "version = 3" "$c" &&
+		grep -qF "[plugins.'"'"'io.containerd.cri.v1.runtime'"'"'.containerd.runtimes.runc.options]" "$c" &&
+		grep -q "SystemdCgroup = true" "$c" && grep -q "sandbox = '"'"'registry.k8s.io/pause:" "$c" &&
+		! grep -q grpc.v1.cri "$c"' _ "$r"
+ok "containerd 2.x: the stage line says so" \
+	grep -q '^VIRTKUBE-STAGE containerd ok containerd 2.x, config version 3' "$tmp/iso/console"
+ok "images: the payload's archive is imported into the k8s.io namespace" \
+	grep -q "DRY-RUN: .*/usr/local/bin/ctr -n k8s.io images import $tmp/iso/iso/images/images.oci.tar" \
+	"$r/var/log/virtkube/images.log"
+ok "images: before the kubelet and kubeadm" \
+	bash -c 'grep -n "^VIRTKUBE-STAGE" "$1" | grep -A1 "STAGE containerd" | grep -q "STAGE images"' _ "$tmp/iso/console"
+ok "test hook: KUBEADM_INIT_FLAGS reach kubeadm init, said on the console" \
+	bash -c 'grep -q "DRY-RUN: .*kubeadm init .*--ignore-preflight-errors=NumCPU,Mem --ignore-preflight-errors=HTTPProxyCIDR --v=5$" \
+		"$1/var/log/virtkube/kubeadm.log" && grep -q "^VIRTKUBE-LOG kubeadm: test hook: extra kubeadm init flags" "$2"' \
+	_ "$r" "$tmp/iso/console"
+ok "an existing /etc/resolv.conf is kept" grep -qx "nameserver 192.0.2.53" "$r/etc/resolv.conf"
+ok "the kubeadm timeouts are listed in the stage log" \
+	grep -q "kubeadm timeout: controlPlaneComponentHealthCheck 12m0s" "$r/var/log/virtkube/kubeadm.log"
+
+# A kubeadm that times out: the timeout that fired is named on the console.
+make_seed "$tmp/kto/seed" kubernetes "$tmp/kto/iso"
+cat >"$tmp/kto/iso/bin/kubeadm" <<'EOF'
+#!/bin/sh
+echo "[kubelet-check] The kubelet is healthy after 1.5s"
+echo "[control-plane-check] Waiting for healthy control plane components. This can take up to 12m0s"
+echo "[control-plane-check] kube-apiserver is not healthy after 12m0s" >&2
+echo "error: context deadline exceeded" >&2
+exit 1
+EOF
+# The dry run does not run kubeadm: here the script is sourced and its kubeadm
+# stage run for real (the fake kubeadm above; the rest only writes under the root).
+: >"$tmp/kto/console"
+VIRTKUBE_SOURCE_ONLY=1 VIRTKUBE_SEED_DIR=$tmp/kto/seed VIRTKUBE_ROOT=$tmp/kto/root \
+	VIRTKUBE_CONSOLE=$tmp/kto/console VIRTKUBE_DRY_RUN=0 bash -c '. "$1"; mkdir -p "$STATE_DIR" "$LOG_DIR"
+	MODE=kubernetes API_PORT=8443 BIN_DIR=$2; run_stage kubeadm' _ "$script" "$tmp/kto/iso/bin" >"$tmp/kto/out" 2>&1
+ok "kubeadm times out: the stage fails naming the timeout that fired" \
+	grep -q '^VIRTKUBE-STAGE kubeadm fail kubeadm timeout controlPlaneComponentHealthCheck (12m0s) fired in \[control-plane-check\]' \
+	"$tmp/kto/console"
+ok "kubeadm times out: a VIRTKUBE-LOG line says so as it fires" \
+	grep -q '^VIRTKUBE-LOG kubeadm: timeout controlPlaneComponentHealthCheck (12m0s) fired' "$tmp/kto/console"
 
 # Both places hold binaries (cannot happen from one host; the ISO wins).
 make_seed "$tmp/both/seed" kubernetes
@@ -223,5 +306,5 @@ if [ "$failed" -ne 0 ]; then
 	echo "# $failed of $n failed"
 	exit 1
 fi
-[ "$n" -eq 37 ] || { echo "# ran $n tests, planned 37"; exit 1; }
+[ "$n" -eq 52 ] || { echo "# ran $n tests, planned 52"; exit 1; }
 exit 0

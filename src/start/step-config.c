@@ -13,6 +13,8 @@ int vk_step_config(struct vk_start_ctx *ctx, struct vk_error *err)
 
 	if (ctx->kubernetes) {
 		vk_profile_set_str(&c->kubernetes_version, ctx->version);
+		if (ctx->opts->image_repository)
+			vk_profile_set_str(&c->image_repository, ctx->opts->image_repository);
 		c->api_port = vk_profile_api_port(p);
 	}
 	if (!ctx->creating) {

@@ -56,7 +56,9 @@ int vk_step_images(struct vk_start_ctx *ctx, struct vk_error *err)
 		.home = ctx->home,
 		.kubeadm = ctx->paths.kubeadm,
 		.kubernetes_version = ctx->version,
-		.image_repository = o->image_repository,
+		.image_repository = o->image_repository ? o->image_repository
+				    : ctx->p			   ? ctx->p->cfg.image_repository
+								   : NULL,
 	};
 	bool built = false;
 

@@ -27,7 +27,7 @@ int vk_step_payload(struct vk_start_ctx *ctx, struct vk_error *err)
 			return 0;
 		}
 	}
-	if (vk_provision_payload(ctx->home, &ctx->paths, &iso, &built, err) < 0)
+	if (vk_provision_payload(ctx->home, &ctx->paths, ctx->images_archive, &iso, &built, err) < 0)
 		return -1;
 	if (!built)
 		vk_start_skip(ctx);

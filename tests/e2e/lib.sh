@@ -305,3 +305,33 @@ e2e_image() {
     _e2e_qemu_can_read "$pub/disk.qcow2" || e2e_die "libvirt-qemu cannot read $pub/disk.qcow2"
     echo "$pub/image.json"
 }
+
+# ---- real parts from Debian's packages (test-k8s-guest.sh, real-cluster-local.sh) -------------------
+
+# Where the .debs are kept between runs (tests/fakes/mkmirror.py --debs uses the same).
+E2E_DEBS=${VIRTKUBE_DEB_CACHE:-$HOME/.cache/virtkube/debs}
+
+# Prints the path of Debian's PACKAGE (.deb, amd64) in E2E_DEBS, fetching it with apt-get download first.
+e2e_deb() { # PACKAGE
+    local deb
+    deb=$(find "$E2E_DEBS" -maxdepth 1 -name "$1_*_amd64.deb" 2>/dev/null | sort | tail -n 1)
+    if [[ -z $deb ]]; then
+        mkdir -p "$E2E_DEBS"
+        (cd "$E2E_DEBS" && apt-get download "$1" >/dev/null 2>&1)
+        deb=$(find "$E2E_DEBS" -maxdepth 1 -name "$1_*_amd64.deb" | sort | tail -n 1)
+    fi
+    [[ -n $deb ]] || { e2e_log "cannot get Debian's $1 into $E2E_DEBS (apt-get update first?)"; return 1; }
+    echo "$deb"
+}
+
+# A root tree for test images in DIR: Debian's busybox-static as /bin/busybox with a few applets, and
+# /www/index.html holding TEXT (busybox httpd serves it).
+e2e_busybox_root() { # DIR TEXT
+    local deb applet
+    deb=$(e2e_deb busybox-static) || return 1
+    mkdir -p "$1/bin" "$1/www" "$1/tmp"
+    dpkg-deb --fsys-tarfile "$deb" | tar -xO ./bin/busybox >"$1/bin/busybox" || return 1
+    chmod 0755 "$1/bin/busybox"
+    for applet in sh httpd sleep cat ls echo; do ln -sfn busybox "$1/bin/$applet"; done
+    printf '%s\n' "$2" >"$1/www/index.html"
+}

@@ -1,5 +1,6 @@
 /* Unit tests for src/kubeadm and src/yamlw: the config is parsed back with libyaml and checked field by field. */
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "kubeadm.h"
 #include "tap.h"
@@ -73,7 +74,51 @@ static void check_config(const char *name, const char *ip, const char *version, 
 	is_str(yt_str(kubelet, "cgroupDriver"), "systemd", "kubelet cgroupDriver systemd");
 	is_str(yt_str(kubelet, "clusterDNS.0"), "10.96.0.10", "kubelet clusterDNS");
 	is_str(yt_str(kubelet, "clusterDomain"), "cluster.local", "kubelet clusterDomain");
+	is_str(yt_str(kubelet, "resolvConf"), "/etc/resolv.conf", "kubelet resolvConf (the guest may swap in resolved's)");
+	is_str(yt_str(init, "nodeRegistration.imagePullPolicy"), "IfNotPresent",
+	       "imagePullPolicy IfNotPresent: the payload's images are used");
+	is_str(yt_str(cluster, "controllerManager.extraArgs.0.name"), "leader-elect", "controller-manager: leader-elect");
+	is_str(yt_str(cluster, "controllerManager.extraArgs.0.value"), "false", "set to \"false\"");
+	ok(yt_style(cluster, "controllerManager.extraArgs.0.value") != YAML_PLAIN_SCALAR_STYLE,
+	   "quoted, so kubeadm reads a string, not a boolean");
+	is_str(yt_str(cluster, "scheduler.extraArgs.0.name"), "leader-elect", "scheduler: leader-elect");
+	is_str(yt_str(cluster, "scheduler.extraArgs.0.value"), "false", "set to \"false\"");
 	yt_free(&d);
+}
+
+/* Timeouts follow the accelerator; unknown counts as slow. */
+static void test_timeouts(void)
+{
+	const struct vk_kubeadm_timeout *t = vk_kubeadm_timeouts();
+	struct vk_kubeadm_params p = { .node_name = "dev", .node_ip = "10.0.0.2", .kubernetes_version = "v1.35.0" };
+	struct vk_error err = { 0 };
+	_cleanup_free_ char *tcg = vk_kubeadm_config(&p, NULL, &err);
+	_cleanup_free_ char *kvm = NULL;
+	struct yt_docs dt, dk;
+	yaml_document_t *it, *ik;
+	size_t n = 0;
+
+	p.hardware_accel = true;
+	kvm = vk_kubeadm_config(&p, NULL, &err);
+	ok(tcg && kvm, "both configs render");
+	if (!tcg || !kvm)
+		return;
+	yt_load(&dt, tcg);
+	yt_load(&dk, kvm);
+	it = yt_kind(&dt, "InitConfiguration");
+	ik = yt_kind(&dk, "InitConfiguration");
+	is_str(yt_str(ik, "timeouts.controlPlaneComponentHealthCheck"), "4m0s", "KVM: kubeadm's 4 min control-plane check");
+	is_str(yt_str(it, "timeouts.controlPlaneComponentHealthCheck"), "12m0s", "TCG (the default): 12 min");
+	is_str(yt_str(it, "timeouts.kubeletHealthCheck"), "8m0s", "TCG: 8 min for the kubelet");
+	for (; t->name; t++, n++) {
+		_cleanup_free_ char *path = xasprintf("timeouts.%s", t->name);
+
+		is_str(yt_str(ik, path), t->kvm, "KVM: %s %s", t->name, t->kvm);
+		is_str(yt_str(it, path), t->tcg, "TCG: %s %s", t->name, t->tcg);
+	}
+	ok(n >= 4, "at least four timeouts are written (%zu)", n);
+	yt_free(&dt);
+	yt_free(&dk);
 }
 
 static void test_bad_input(void)
@@ -116,6 +161,36 @@ static void test_env(void)
 	contains(env, "SERVICE_CIDR=10.96.0.0/12\n", "SERVICE_CIDR");
 	contains(env, "KUBERNETES_VERSION=v1.34.2\n", "KUBERNETES_VERSION");
 	contains(env, "API_PORT=8443\n", "API_PORT");
+	ok(!strstr(env, "KUBEADM_INIT_FLAGS"), "no kubeadm flags unless the test hook is set");
+}
+
+static void test_env_flags(void)
+{
+	struct vk_kubeadm_params p = { .node_name = "dev", .node_ip = "192.168.50.2", .kubernetes_version = "v1.34.2" };
+	const char *bad[] = { "x --a", "--a;reboot", "--a=$(id)", "--a 'b'", "--a\nNODE_IP=1.2.3.4" };
+	struct vk_error err = { 0 };
+	char *env;
+
+	setenv(VK_KUBEADM_FLAGS_ENV, "--ignore-preflight-errors=HTTPProxyCIDR,NumCPU  --v=5", 1);
+	env = vk_kubeadm_env(&p, &err);
+	ok(env != NULL, "the env file renders with the test hook's flags");
+	contains(env, "\nKUBEADM_INIT_FLAGS=--ignore-preflight-errors=HTTPProxyCIDR,NumCPU  --v=5\n",
+		 "KUBEADM_INIT_FLAGS carries them");
+	free(env);
+	for (size_t i = 0; i < VK_ARRAY_SIZE(bad); i++) {
+		vk_error_clear(&err);
+		setenv(VK_KUBEADM_FLAGS_ENV, bad[i], 1);
+		env = vk_kubeadm_env(&p, &err);
+		ok(env == NULL && err.code == VK_ERR_INVALID, "flags '%s' are refused", bad[i]);
+		contains(err.message, VK_KUBEADM_FLAGS_ENV, "naming the variable");
+		free(env);
+	}
+	setenv(VK_KUBEADM_FLAGS_ENV, "  ", 1);
+	vk_error_clear(&err);
+	env = vk_kubeadm_env(&p, &err);
+	ok(env && !strstr(env, "KUBEADM_INIT_FLAGS"), "blank flags are no flags");
+	free(env);
+	unsetenv(VK_KUBEADM_FLAGS_ENV);
 }
 
 static void test_yamlw(void)
@@ -156,6 +231,8 @@ int main(void)
 	check_config("x", "172.16.0.254", "v1.36.1", 6443);
 	test_bad_input();
 	test_env();
+	test_env_flags();
+	test_timeouts();
 	test_yamlw();
 	return done_testing();
 }

@@ -199,6 +199,39 @@ static void test_changes(const char *home, struct fixture *f)
 	f->in.kubectl = f->files[2];
 }
 
+/* The images archive: optional, at VK_PAYLOAD_IMAGES, part of the name; the
+ * test hook's variable stands in when the inputs name none. */
+static void test_images(const char *home, struct fixture *f)
+{
+	struct vk_error err = { 0 };
+	_cleanup_free_ char *archive = xasprintf("%s/images.oci.tar", f->dir);
+	_cleanup_free_ char *without = NULL, *with = NULL, *hooked = NULL, *iso = NULL;
+	bool built = false;
+	char buf[256];
+	mode_t mode = 0;
+
+	put(archive, "#!fake OCI archive\n", 0600);
+	unsetenv(VK_PAYLOAD_IMAGES_ENV);
+	without = vk_payload_path(home, &f->in, &err);
+	f->in.images = archive;
+	with = vk_payload_path(home, &f->in, &err);
+	ok(without && with && strcmp(without, with) != 0, "an images archive gives the ISO another name");
+	iso = vk_payload_ensure(home, &f->in, &built, &err);
+	ok(iso && built, "the ISO with images is built (%s)", iso ? iso : err.message);
+	ok(iso && iso_file(iso, "images/images.oci.tar", &mode, buf, sizeof(buf)) &&
+		   strcmp(buf, "#!fake OCI archive\n") == 0 && (mode & 0444) == 0444 && (mode & 0111) == 0,
+	   "the archive is at images/images.oci.tar, readable, not executable");
+	f->in.images = NULL;
+	setenv(VK_PAYLOAD_IMAGES_ENV, archive, 1);
+	hooked = vk_payload_path(home, &f->in, &err);
+	is_str(hooked, with, "the test hook's archive counts as the input's");
+	setenv(VK_PAYLOAD_IMAGES_ENV, "", 1);
+	free(hooked);
+	hooked = vk_payload_path(home, &f->in, &err);
+	is_str(hooked, without, "an empty hook is no archive");
+	unsetenv(VK_PAYLOAD_IMAGES_ENV);
+}
+
 /* Two starts at once: one builds, the other waits for its lock and reuses. */
 static void test_concurrent(const char *home, struct fixture *f)
 {
@@ -266,6 +299,7 @@ int main(void)
 	fixture_make(&b, tmp, "b");
 	test_build_and_reuse(home, &a);
 	test_changes(home, &a);
+	test_images(home, &a);
 	test_concurrent(home, &b);
 	test_cache(home);
 	fixture_free(&a);

@@ -1,0 +1,264 @@
+#!/bin/bash
+# e2e with a locally built Kubernetes release: `virtkube start` on the debian-test guest (TCG, isolated
+# network in the test's netns) to node Ready, a busybox Deployment behind a NodePort answering through
+# `virtkube service --url`, stop (ACPI) / start with the node Ready again on the same IP, delete. Skips (77)
+# unless VIRTKUBE_E2E_RELEASE names the release: a directory whose bin/ holds kubeadm, kubelet, kubectl,
+# kube-apiserver, kube-controller-manager, kube-scheduler and kube-proxy (bin/coredns and bin/etcd when
+# there). Never downloads Kubernetes; the release is never part of the repository.
+#
+# What it builds from that release and Debian's packages (no registry, no internet):
+#   - a mirror (tests/fakes/mkmirror.py --from RELEASE): kubeadm/kubelet/kubectl from the release,
+#     containerd, runc and the CNI plugins from Debian;
+#   - one OCI archive (tests/fakes/mkoci.py) of the images `kubeadm config images list` names for the
+#     version, made of the release's binaries (plus, for kube-proxy, Debian's iptables and conntrack with
+#     their libraries), etcd (bin/etcd, VIRTKUBE_E2E_ETCD, else Debian's etcd-server behind a wrapper that
+#     maps kubeadm's etcd-3.6 flags), a busybox pause, coredns when given, and the test's busybox httpd;
+#     it reaches the guest on the payload ISO through VIRTKUBE_TEST_PAYLOAD_IMAGES.
+# Knobs: VIRTKUBE_E2E_VERSION (default: the newest table version of the release's minor),
+# VIRTKUBE_E2E_KUBEADM_FLAGS (default --ignore-preflight-errors=HTTPProxyCIDR: a snapshot built with Go 1.25
+# before kubernetes/kubernetes#135013 fails that check), VIRTKUBE_E2E_CPUS (2), VIRTKUBE_E2E_MEMORY (3072),
+# VIRTKUBE_E2E_ACCEL (tcg: the tests run on TCG unless told).
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+RELEASE=${VIRTKUBE_E2E_RELEASE:-}
+[[ -n $RELEASE ]] ||
+    e2e_skip "VIRTKUBE_E2E_RELEASE is not set: this test needs a locally built Kubernetes release (a directory with bin/kubeadm, kubelet, kubectl, kube-apiserver, kube-controller-manager, kube-scheduler, kube-proxy)"
+RELEASE=$(cd "$RELEASE" 2>/dev/null && pwd) || e2e_die "VIRTKUBE_E2E_RELEASE: no directory '$VIRTKUBE_E2E_RELEASE'"
+for b in kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
+    [[ -x $RELEASE/bin/$b ]] || e2e_die "VIRTKUBE_E2E_RELEASE: $RELEASE/bin/$b is missing or not executable"
+done
+e2e_require
+for tool in python3 dpkg-deb curl ldd; do
+    command -v "$tool" >/dev/null || e2e_skip "$tool is needed to build the mirror and the images"
+done
+
+PROFILE=vke2e-real
+KUBECTL=$RELEASE/bin/kubectl
+IMAGE_WEB=virtkube.test/busybox-httpd:1.35
+export VIRTKUBE_E2E_KUBEADM_FLAGS=${VIRTKUBE_E2E_KUBEADM_FLAGS---ignore-preflight-errors=HTTPProxyCIDR}
+
+# The table's version of the release's minor (kubeadm accepts its own minor's patch versions).
+release_version=$("$RELEASE/bin/kubeadm" version -o short 2>/dev/null) || e2e_die "$RELEASE/bin/kubeadm does not run"
+minor=$(sed -E 's/^(v[0-9]+\.[0-9]+)\..*/\1/' <<<"$release_version")
+VERSION=${VIRTKUBE_E2E_VERSION:-$(python3 -c '
+import json, sys
+t = json.load(open(sys.argv[1]))
+v = [r["kubernetes"] for r in t["releases"] if r["kubernetes"].startswith(sys.argv[2] + ".")]
+print(v[0] if v else "")' "$E2E_REPO_DIR/vm-images/kubernetes/releases.json" "$minor")}
+[[ -n $VERSION ]] || e2e_skip "releases.json has no $minor version for the release's kubeadm ($release_version); set VIRTKUBE_E2E_VERSION"
+
+# The mirror and the images are built before the e2e lock is taken (other runs may be waiting), in
+# BUILD, which moves into the test's WORK once there is one.
+BUILD=$(mktemp -d /tmp/vke2e-real-build.XXXXXX)
+trap 'rm -rf "$BUILD"' EXIT
+T0=$SECONDS
+timing() { echo "# timing: $1: $((SECONDS - T0)) s since the test began${2:+ ($2)}"; }
+echo "# release $RELEASE: kubeadm $release_version, started as $VERSION"
+
+# ---- the mirror and the images ---------------------------------------------------------------------------
+python3 "$E2E_REPO_DIR/tests/fakes/mkmirror.py" "$E2E_REPO_DIR" "$BUILD/mirror" "$VERSION" \
+    --from "$RELEASE" --debs "$E2E_DEBS" >"$BUILD/mirror.log" 2>&1 ||
+    e2e_die "cannot build the mirror: $(cat "$BUILD/mirror.log")"
+sed 's/^/# /' "$BUILD/mirror.log"
+
+# image_root DIR FILE...: FILEs (host paths) copied to the same paths under DIR, with the shared libraries
+# they load (ldd), so a dynamically linked binary runs in an image.
+image_root() {
+    local dir=$1 f lib
+    shift
+    for f in "$@"; do
+        mkdir -p "$dir$(dirname "$f")"
+        cp -L "$f" "$dir$f"
+        while read -r lib; do
+            [[ -e $dir$lib ]] && continue
+            mkdir -p "$dir$(dirname "$lib")"
+            cp -L "$lib" "$dir$lib"
+        done < <(ldd "$f" 2>/dev/null | grep -oE '/[^ ]+\.so[^ ]*' | sort -u)
+    done
+}
+# deb_root DIR PACKAGE...: Debian's PACKAGEs unpacked into DIR.
+deb_root() {
+    local dir=$1 p deb
+    shift
+    for p in "$@"; do
+        deb=$(e2e_deb "$p") || return 1
+        dpkg-deb -x "$deb" "$dir"
+    done
+}
+
+kubeadm_images=$("$RELEASE/bin/kubeadm" config images list --kubernetes-version "$VERSION" 2>"$BUILD/images.err") ||
+    e2e_die "kubeadm config images list failed: $(cat "$BUILD/images.err")"
+printf '%s\n' "$kubeadm_images" | sed 's/^/# kubeadm wants: /'
+token=virtkube-real-$$-$RANDOM
+roots=$BUILD/roots
+mkdir -p "$roots"
+e2e_busybox_root "$roots/busybox" "$token" || e2e_die "cannot make the busybox root"
+oci_args=(--image "$IMAGE_WEB" --root "$roots/busybox" --entrypoint '["/bin/httpd","-f","-p","8080","-h","/www"]')
+have_coredns=0
+for ref in $kubeadm_images; do
+    name=${ref##*/}
+    name=${name%%:*}
+    r=$roots/$name
+    case $name in
+    kube-apiserver | kube-controller-manager | kube-scheduler)
+        image_root "$r" "$RELEASE/bin/$name"
+        mkdir -p "$r/usr/local/bin" && mv "$r$RELEASE/bin/$name" "$r/usr/local/bin/$name"
+        oci_args+=(--image "$ref" --root "$r" --entrypoint "[\"/usr/local/bin/$name\"]")
+        ;;
+    kube-proxy)
+        # kube-proxy drives iptables and conntrack: Debian's, with their libraries and xtables modules.
+        deb_root "$r" iptables libxtables12 libip4tc2 libip6tc2 libnftnl11 libmnl0 libnetfilter-conntrack3 \
+            libnfnetlink0 conntrack libc6 || e2e_die "cannot unpack iptables for the kube-proxy image"
+        for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
+            ln -sfn xtables-nft-multi "$r/usr/sbin/$t"
+        done
+        image_root "$r" "$RELEASE/bin/kube-proxy"
+        mkdir -p "$r/usr/local/bin" && mv "$r$RELEASE/bin/kube-proxy" "$r/usr/local/bin/kube-proxy"
+        oci_args+=(--image "$ref" --root "$r" --entrypoint '["/usr/local/bin/kube-proxy"]')
+        ;;
+    pause)
+        cp -a "$roots/busybox" "$r"
+        oci_args+=(--image "$ref" --root "$r" --entrypoint '["/bin/sleep","2147483647"]')
+        ;;
+    etcd)
+        etcd=${VIRTKUBE_E2E_ETCD:-}
+        [[ -n $etcd || ! -x $RELEASE/bin/etcd ]] || etcd=$RELEASE/bin/etcd
+        if [[ -z $etcd ]]; then
+            deb_root "$BUILD/etcd-deb" etcd-server || e2e_die "cannot get Debian's etcd-server"
+            etcd=$BUILD/etcd-deb/usr/bin/etcd
+        fi
+        cp -a "$roots/busybox" "$r"
+        image_root "$r" "$etcd"
+        mkdir -p "$r/usr/local/bin" && mv "$r$etcd" "$r/usr/local/bin/etcd.real"
+        # kubeadm writes flags for the etcd its image tag names (3.6); older etcds know them by their
+        # experimental names.
+        cat >"$r/usr/local/bin/etcd" <<'EOF'
+#!/bin/sh
+for a in "$@"; do
+    shift
+    case $a in
+    --feature-gates=InitialCorruptCheck=true) set -- "$@" --experimental-initial-corrupt-check=true ;;
+    --watch-progress-notify-interval=*) set -- "$@" "--experimental-${a#--}" ;;
+    *) set -- "$@" "$a" ;;
+    esac
+done
+exec /usr/local/bin/etcd.real "$@"
+EOF
+        chmod 0755 "$r/usr/local/bin/etcd"
+        ln -s /usr/local/bin/etcd "$r/etcd"
+        oci_args+=(--image "$ref" --root "$r" --entrypoint '["/usr/local/bin/etcd"]')
+        echo "# etcd image: $("$etcd" --version 2>/dev/null | head -n 1) from $etcd"
+        ;;
+    coredns)
+        if [[ -x $RELEASE/bin/coredns ]]; then
+            image_root "$r" "$RELEASE/bin/coredns"
+            mv "$r$RELEASE/bin/coredns" "$r/coredns"
+            oci_args+=(--image "$ref" --root "$r" --entrypoint '["/coredns"]')
+            have_coredns=1
+        fi
+        ;;
+    *) e2e_die "kubeadm wants an image this test cannot make: $ref" ;;
+    esac
+done
+python3 "$E2E_REPO_DIR/tests/fakes/mkoci.py" "$BUILD/images.oci.tar" "${oci_args[@]}" >"$BUILD/images.expected" ||
+    e2e_die "cannot build the OCI archive"
+chmod 0644 "$BUILD/images.oci.tar"
+echo "# images archive: $(du -m "$BUILD/images.oci.tar" | cut -f1) MiB, $(wc -l <"$BUILD/images.expected") images"
+addons=storage-provisioner
+[[ $have_coredns == 0 ]] || addons=dns,storage-provisioner
+timing "mirror and images built"
+
+e2e_setup_profile_test "$PROFILE"
+mv "$BUILD" "$WORK/build"
+BUILD=$WORK/build
+export VIRTKUBE_TEST_PAYLOAD_IMAGES=$BUILD/images.oci.tar
+export VIRTKUBE_HOME=$WORK/home KUBECONFIG=$WORK/kubeconfig
+# Nothing can leave the machine: virtkube, kubectl and curl run in the test's namespace, whose only
+# links are loopback and the isolated libvirt network.
+unset LIBVIRT_DEFAULT_URI VIRTKUBE_PROFILE https_proxy HTTPS_PROXY http_proxy HTTP_PROXY
+vk() { e2e_in_ns "$VIRTKUBE_BIN" -p "$PROFILE" "$@"; }
+kc() { e2e_in_ns "$KUBECTL" --context "$PROFILE" "$@"; }
+timing "lock taken, daemons up"
+
+# ---- start to node Ready ---------------------------------------------------------------------------------------
+t=$SECONDS
+run vk start --kubernetes-version "$VERSION" --mirror "$BUILD/mirror" --no-progress --network-mode isolated \
+    --image "$image_json" --accel "${VIRTKUBE_E2E_ACCEL:-tcg}" --cpus "${VIRTKUBE_E2E_CPUS:-2}" --memory "${VIRTKUBE_E2E_MEMORY:-3072}" --addons "$addons" -v
+expect_rc 0 "start brings up Kubernetes ($((SECONDS - t)) s)"
+timing "start returned" "$((SECONDS - t)) s"
+grep -E "^guest: |timing" <<<"$err" | sed 's/^/# /'
+if [[ $rc != 0 ]]; then
+    tail -n 60 "$VIRTKUBE_HOME/profiles/$PROFILE/console.log" 2>/dev/null | sed 's/^/# console: /'
+    echo "1..$tap_n"
+    exit 1
+fi
+ip=$(vk ip 2>/dev/null)
+run kc get nodes -o 'jsonpath={.items[0].status.conditions[?(@.type=="Ready")].status}'
+expect "the node is Ready" test "$out" = True
+run kc get pods -n kube-system -o 'jsonpath={range .items[*]}{.metadata.name}={.status.phase}{"\n"}{end}'
+for c in etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
+    expect "$c is Running" grep -qE "^${c}[-a-z0-9]*=Running$" <<<"$out"
+done
+if [[ $have_coredns == 1 ]]; then
+    run kc -n kube-system rollout status deployment/coredns --timeout=300s
+    expect_rc 0 "the dns addon (CoreDNS from the release) is Ready"
+else
+    echo "# no bin/coredns in the release: the dns addon was not enabled"
+fi
+kc get nodes,pods -A -o wide 2>&1 | sed 's/^/# /'
+
+# ---- a Deployment behind a NodePort, through `service --url` ---------------------------------------------
+t=$SECONDS
+run kc create deployment web --image="$IMAGE_WEB" --replicas=2 --port=8080
+expect_rc 0 "a Deployment of the busybox image, 2 replicas"
+run kc rollout status deployment/web --timeout=300s
+expect_rc 0 "it becomes Available ($((SECONDS - t)) s)"
+run kc expose deployment web --type=NodePort --port=8080
+expect_rc 0 "kubectl expose --type=NodePort"
+run vk service web --url
+expect_rc 0 "virtkube service web --url"
+url=$out
+expect "it prints an http URL on the node's IP ($url)" grep -qE "^http://$ip:[0-9]+$" <<<"$url"
+t=$SECONDS
+answer() { # URL: curl inside the netns until the page comes, up to 5 min (kube-proxy's first sync)
+    local i body
+    for ((i = 0; i < 150; i++)); do
+        body=$(e2e_in_ns curl -sf --max-time 5 "$1") && [[ $body == "$token" ]] && return 0
+        sleep 2
+    done
+    return 1
+}
+expect "curl in the netns gets the page through the NodePort" answer "$url"
+echo "# curl $url: $(e2e_in_ns curl -s --max-time 5 "$url")"
+timing "NodePort answering" "$((SECONDS - t)) s after expose"
+
+# ---- stop (ACPI) and start: same IP, Ready again, the NodePort answers again ------------------------------
+run vk stop
+expect_rc 0 "stop ($secs s)"
+expect "it was an ACPI shutdown, not a hard stop" grep -q "stopped '$PROFILE' (ACPI shutdown)" <<<"$out$err"
+timing "stopped" "$secs s"
+t=$SECONDS
+run vk start -v
+expect_rc 0 "start of the stopped cluster ($((SECONDS - t)) s)"
+timing "started again" "$((SECONDS - t)) s"
+expect "the node keeps its IP" test "$(vk ip 2>/dev/null)" = "$ip"
+run kc wait --for=condition=Ready node --all --timeout=300s
+expect_rc 0 "the node is Ready again"
+t=$SECONDS
+expect "the NodePort answers again" answer "$url"
+timing "NodePort answering again" "$((SECONDS - t)) s after Ready"
+
+# ---- delete leaves nothing ----------------------------------------------------------------------------------
+run vk delete
+expect_rc 0 "delete"
+absent() { ! e2e_virsh "$1" "$2" >/dev/null 2>&1; }
+expect "no domain is left" absent dominfo "$PROFILE"
+expect "no network is left" absent net-info "virtkube-$PROFILE"
+expect "no profile directory is left" test ! -e "$VIRTKUBE_HOME/profiles/$PROFILE"
+no_entries() { ! grep -q "$PROFILE" "$KUBECONFIG"; }
+expect "the kubeconfig keeps no entry of the profile" no_entries
+timing "done"
+
+echo "1..$tap_n"
+[[ $tap_failed -eq 0 ]]
