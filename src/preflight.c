@@ -449,7 +449,8 @@ int vk_preflight_run(const struct vk_preflight_opts *o, struct vk_preflight_repo
 	conn = vk_machine_connect(uri, &e);
 	if (conn) {
 		add(out, "libvirt", VK_PREFLIGHT_OK, NULL, "connected to '%s'", uri);
-		check_accel(out, conn, uri, o->accel);
+		if (!o->skip_accelerator)
+			check_accel(out, conn, uri, o->accel);
 	} else if (out->failed > before) {
 		/* the socket check said why already */
 		add(out, "libvirt", VK_PREFLIGHT_FAIL, NULL, "%s", e.message);

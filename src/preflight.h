@@ -31,6 +31,7 @@ struct vk_preflight_opts {
 	long disk_gib;           /* the VM's disk size; 0: VK_DEFAULT_DISK_GIB */
 	const char *accel;       /* "auto" (NULL), "kvm" or "tcg" */
 	bool no_kubernetes;      /* a plain VM: only the base image is downloaded */
+	bool skip_accelerator;   /* the caller decides the accelerator itself (start: once, when the VM is made) */
 	uint32_t subnet;         /* the profile's /24 (host order) when it has one; 0: any free /24 of the range */
 	/* Test seams; NULL means the real thing. */
 	const char *meminfo_path; /* else $VIRTKUBE_MEMINFO, else /proc/meminfo */

@@ -22,6 +22,9 @@ static int run_checks(struct vk_start_ctx *ctx, struct vk_error *err)
 		.disk_gib = ctx->disk_gib,
 		.accel = ctx->accel_wanted,
 		.no_kubernetes = !ctx->kubernetes,
+		/* decided below, once, and only for a new machine: libvirt's domain
+		 * capabilities take seconds to read on a loaded host */
+		.skip_accelerator = true,
 	};
 	struct vk_preflight_report r = { 0 };
 	int rc;
@@ -31,7 +34,7 @@ static int run_checks(struct vk_start_ctx *ctx, struct vk_error *err)
 	if (vk_preflight_run(&o, &r, err) < 0)
 		return -1;
 	for (size_t i = 0; i < r.n; i++)
-		if (r.items[i].status == VK_PREFLIGHT_WARN && strcmp(r.items[i].name, "accelerator") != 0)
+		if (r.items[i].status == VK_PREFLIGHT_WARN)
 			vk_start_warn(ctx, "%s%s%s", r.items[i].message, r.items[i].fix ? " (" : "",
 				      r.items[i].fix ? r.items[i].fix : "");
 	rc = vk_preflight_error(&r, err);
