@@ -1725,13 +1725,12 @@ static int document_inner(struct kcfg *k, const char *key, const char *name, con
 	return map_get(&k->doc, seq_at(&k->doc, seq, i), inner);
 }
 
-static int document_find(struct kcfg *k, const struct kfile *f, const char *name, struct found *fd, struct vk_error *err)
+/* What check compares, from K's loaded document. */
+static int document_found(struct kcfg *k, const char *name, struct found *fd, struct vk_error *err)
 {
 	int in[L_COUNT];
 	bool item[L_COUNT];
 
-	if (kcfg_load(k, f, err) < 0)
-		return -1;
 	for (int l = 0; l < L_COUNT; l++)
 		if ((in[l] = document_inner(k, list_keys[l], name, inner_keys[l], &item[l], err)) < 0)
 			return -1;
@@ -1743,34 +1742,33 @@ static int document_find(struct kcfg *k, const struct kfile *f, const char *name
 	return 0;
 }
 
-/* The check of F against E: *STATE, and *PROBLEM (static) when misconfigured. */
-static int check_kfile(const struct kfile *f, const struct vk_kubeconfig_entry *e, enum vk_kubeconfig_state *state,
-		       const char **problem, struct vk_error *err)
+static int document_find(struct kcfg *k, const struct kfile *f, const char *name, struct found *fd, struct vk_error *err)
+{
+	if (kcfg_load(k, f, err) < 0)
+		return -1;
+	return document_found(k, name, fd, err);
+}
+
+/* The check's verdict on what FD found for E: *STATE, and *PROBLEM (static) when misconfigured. */
+static void check_found(const struct found *fd, const struct vk_kubeconfig_entry *e, enum vk_kubeconfig_state *state,
+			const char **problem)
 {
 	_cleanup_free_ char *ca = NULL, *cert = NULL;
-	const char *const *val;
-	struct kcfg k = { 0 };
-	struct tscan sc = { 0 };
-	struct found fd = { 0 };
-	int rc = -1;
+	const char *const *val = fd->val;
 
 	*state = VK_KUBECONFIG_NONEXISTENT;
 	*problem = NULL;
-	if (!text_find(f, e->name, &sc, &fd) && document_find(&k, f, e->name, &fd, err) < 0)
-		goto out;
-	rc = 0;
-	if (!fd.context)
-		goto out;
+	if (!fd->context)
+		return;
 	*state = VK_KUBECONFIG_MISCONFIGURED;
 	ca = b64(e->ca_pem);
 	cert = b64(e->cert_pem);
-	val = fd.val;
 	if (!val[V_CTX_CLUSTER] || strcmp(val[V_CTX_CLUSTER], e->name) != 0 || !val[V_CTX_USER] ||
 	    strcmp(val[V_CTX_USER], e->name) != 0)
 		*problem = "the context does not point at the profile's cluster and user";
-	else if (!fd.cluster)
+	else if (!fd->cluster)
 		*problem = "the cluster entry is missing";
-	else if (!fd.user)
+	else if (!fd->user)
 		*problem = "the user entry is missing";
 	else if (!val[V_SERVER] || strcmp(val[V_SERVER], e->server) != 0)
 		*problem = "the cluster's server is not the node's address";
@@ -1780,7 +1778,23 @@ static int check_kfile(const struct kfile *f, const struct vk_kubeconfig_entry *
 		*problem = "the user's client certificate is not the profile's";
 	if (!*problem)
 		*state = VK_KUBECONFIG_CONFIGURED;
-out:
+}
+
+/* The check of F against E: *STATE, and *PROBLEM (static) when misconfigured. */
+static int check_kfile(const struct kfile *f, const struct vk_kubeconfig_entry *e, enum vk_kubeconfig_state *state,
+		       const char **problem, struct vk_error *err)
+{
+	struct kcfg k = { 0 };
+	struct tscan sc = { 0 };
+	struct found fd = { 0 };
+	int rc = 0;
+
+	*state = VK_KUBECONFIG_NONEXISTENT;
+	*problem = NULL;
+	if (!text_find(f, e->name, &sc, &fd) && document_find(&k, f, e->name, &fd, err) < 0)
+		rc = -1;
+	else
+		check_found(&fd, e, state, problem);
 	tscan_free(&sc);
 	kcfg_free(&k);
 	return rc;
@@ -1859,9 +1873,11 @@ static bool same_node(struct proof *p, int ia, int ib, int depth)
 	case YAML_SCALAR_NODE:
 		if (node_is_null(x) || node_is_null(y))
 			return node_is_null(x) && node_is_null(y);
+		/* equal text in the same kind of style types the same */
 		return x->data.scalar.length == y->data.scalar.length &&
 		       memcmp(x->data.scalar.value, y->data.scalar.value, x->data.scalar.length) == 0 &&
-		       scalar_is_string(x) == scalar_is_string(y);
+		       ((x->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) == (y->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) ||
+			scalar_is_string(x) == scalar_is_string(y));
 	case YAML_SEQUENCE_NODE: {
 		long n = x->data.sequence.items.top - x->data.sequence.items.start;
 
@@ -2087,15 +2103,37 @@ static bool prove_docs(struct proof *p, int root_a, int root_b, const struct int
 	return true;
 }
 
+/* vk_kubeconfig_check's reading of the new document K agrees: Configured
+ * after a merge, Nonexistent after a remove. */
+static bool prove_check(struct kcfg *k, const struct intent *in, char *why, size_t whylen)
+{
+	enum vk_kubeconfig_state state = VK_KUBECONFIG_NONEXISTENT;
+	const char *problem = NULL;
+	struct vk_error err = { 0 };
+	struct found fd = { 0 };
+
+	if (document_found(k, in->name, &fd, &err) < 0) {
+		snprintf(why, whylen, "check cannot read it: %.300s", err.message);
+		return false;
+	}
+	if (in->parts)
+		check_found(&fd, in->e, &state, &problem);
+	else if (fd.context)
+		state = VK_KUBECONFIG_MISCONFIGURED;
+	if (state == (in->parts ? VK_KUBECONFIG_CONFIGURED : VK_KUBECONFIG_NONEXISTENT))
+		return true;
+	snprintf(why, whylen, "check reads it as %s%s%s", vk_kubeconfig_state_name(state), problem ? ": " : "",
+		 problem ? problem : "");
+	return false;
+}
+
 static bool prove(const struct kfile *f, const struct intent *in, const char *out, size_t len, char *why, size_t whylen)
 {
 	const char *taken = vk_kubeconfig_last_path; /* the loads below set it */
 	const struct kfile text = { .path = f->path, .exists = true, .data = (char *)out, .len = len };
 	struct kcfg old = { 0 }, new = { 0 };
-	struct proof p = { .why = why, .whylen = whylen };
+	struct proof p = { .a = &old.doc, .b = &new.doc, .why = why, .whylen = whylen };
 	struct vk_error err = { 0 };
-	enum vk_kubeconfig_state state;
-	const char *problem;
 	bool ok = false;
 
 	*why = '\0';
@@ -2103,16 +2141,8 @@ static bool prove(const struct kfile *f, const struct intent *in, const char *ou
 		snprintf(why, whylen, "the old file does not load as a document: %.300s", err.message);
 	else if (kcfg_load(&new, &text, &err) < 0)
 		snprintf(why, whylen, "%.400s", err.message);
-	else if (p.a = &old.doc, p.b = &new.doc, !prove_docs(&p, old.root, new.root, in))
-		;
-	else if (check_kfile(&text, in->parts ? in->e : &(struct vk_kubeconfig_entry){ .name = (char *)in->name }, &state,
-			     &problem, &err) < 0)
-		snprintf(why, whylen, "check cannot read it: %.300s", err.message);
-	else if (state != (in->parts ? VK_KUBECONFIG_CONFIGURED : VK_KUBECONFIG_NONEXISTENT))
-		snprintf(why, whylen, "check reads it as %s%s%s", vk_kubeconfig_state_name(state), problem ? ": " : "",
-			 problem ? problem : "");
 	else
-		ok = true;
+		ok = prove_docs(&p, old.root, new.root, in) && prove_check(&new, in, why, whylen);
 	kcfg_free(&old);
 	kcfg_free(&new);
 	vk_kubeconfig_last_path = taken;
