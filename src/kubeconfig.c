@@ -1212,7 +1212,8 @@ static bool tedits_apply(const struct tscan *s, struct tedits *ed, struct vk_str
 {
 	size_t pos = 0;
 
-	qsort(ed->v, ed->n, sizeof(*ed->v), tedit_cmp);
+	if (ed->n)
+		qsort(ed->v, ed->n, sizeof(*ed->v), tedit_cmp);
 	vk_strbuf_init(out, s->len + 16384);
 	vk_prefault(out->buf, out->alloc);
 	for (size_t i = 0; i < ed->n; i++) {
