@@ -65,7 +65,7 @@ static int dashboard_exec(struct cli_context *ctx, struct cli_args *args)
 		ui_warn("cannot tell whether the dashboard is ready: %s", err.message);
 	else if (!ready)
 		ui_warn("the dashboard is not ready yet (%s); the URL answers once it is", why ? why : "");
-	ip = vk_profile_get_str(p, "node_ip");
+	ip = p->cfg.node_ip;
 	printf(strchr(ip, ':') ? "http://[%s]:%lld/\n" : "http://%s:%lld/\n", ip, nodeport);
 	if (!cli_flag(args, "url"))
 		ui_info("open that URL in a browser (virtkube does not start one)");

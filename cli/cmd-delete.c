@@ -4,7 +4,6 @@
 
 #include "cli.h"
 #include "cluster.h"
-#include "provision.h"
 #include "ui.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -44,9 +43,8 @@ static struct vk_profile *open_for_delete(struct cli_context *ctx, const char *n
 static int delete_one(struct cli_context *ctx, const char *name)
 {
 	_cleanup_profile_ struct vk_profile *p = NULL;
-	struct vk_delete_result res;
+	_cleanup_(vk_delete_result_release) struct vk_delete_result res = { 0 };
 	struct vk_error err = { 0 };
-	bool kubernetes;
 	int rc = 0;
 
 	p = open_for_delete(ctx, name, &rc);
@@ -56,19 +54,12 @@ static int delete_one(struct cli_context *ctx, const char *name)
 		ui_info("profile '%s' does not exist: nothing to delete", name);
 		return VK_EXIT_OK;
 	}
-	kubernetes = vk_profile_get_bool(p, "kubernetes", true);
 	if (vk_cluster_delete(p, &res, &err) < 0)
 		return cli_fail(&err);
-	if (kubernetes) {
-		_cleanup_free_ char *kubeconfig = NULL;
-		bool removed = false;
-
-		/* The VM is gone either way: a kubeconfig we cannot edit is a warning. */
-		if (vk_provision_forget(p, &removed, &kubeconfig, &err) < 0)
-			ui_warn("kept the kubeconfig entries of profile '%s': %s", name, err.message);
-		else if (removed)
-			ui_info("removed context '%s' from '%s'", name, kubeconfig);
-	}
+	if (res.kubeconfig_kept)
+		ui_warn("kept the kubeconfig entries of profile '%s': %s", name, res.kubeconfig_kept);
+	else if (res.kubeconfig_removed)
+		ui_info("removed context '%s' from '%s'", name, res.kubeconfig);
 	if (res.network_kept)
 		ui_info("kept network 'virtkube-%s': another domain still uses it", name);
 	ui_info("deleted profile '%s'", name);

@@ -17,7 +17,7 @@ static int ip_exec(struct cli_context *ctx, struct cli_args *args)
 	p = cli_vm_profile(ctx, true, false, &rc);
 	if (!p)
 		return rc;
-	ip = vk_profile_get_str(p, "node_ip");
+	ip = p->cfg.node_ip;
 	if (!ip) {
 		ui_error_msg("profile '%s' has no IP yet", p->name);
 		fprintf(stderr, "hint: run 'virtkube -p %s start'\n", p->name);

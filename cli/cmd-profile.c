@@ -49,10 +49,8 @@ static int profile_list_exec(struct cli_context *ctx, struct cli_args *args)
 							      "error", err.message));
 			continue;
 		}
-		state = vk_profile_get_str(p, "state");
-		uri = vk_profile_get_str(p, "libvirt_uri");
-		if (!state)
-			state = "Created";
+		state = vk_profile_state_name(p->cfg.state);
+		uri = p->cfg.libvirt_uri;
 		ui_table_add(table, (const char *[]){ *n, state, uri ? uri : "", current ? "*" : "" });
 		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:b}", "name", *n, "state", state,
 						      "libvirt_uri", uri ? uri : "", "current", current));

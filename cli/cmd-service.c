@@ -152,7 +152,7 @@ static int service_exec(struct cli_context *ctx, struct cli_args *args)
 		return rc;
 	if (cli_kube_open(ctx, &p, &k, &err) < 0)
 		return cli_fail(&err);
-	ip = vk_profile_get_str(p, "node_ip");
+	ip = p->cfg.node_ip;
 	if (!format)
 		format = inet_pton(AF_INET6, ip, buf) == 1 ? DEFAULT_FORMAT_V6 : DEFAULT_FORMAT;
 	svc = get_service(k, ns, name, wait_s, &err);
@@ -237,7 +237,7 @@ static int list_exec(struct cli_context *ctx, struct cli_args *args)
 		return rc;
 	if (cli_kube_open(ctx, &p, &k, &err) < 0)
 		return cli_fail(&err);
-	ip = vk_profile_get_str(p, "node_ip");
+	ip = p->cfg.node_ip;
 	v6 = inet_pton(AF_INET6, ip, buf) == 1;
 	list = vk_kube_list(k, "v1", "Service", ns, NULL, &err);
 	if (!list)

@@ -28,7 +28,7 @@ static int update_context_exec(struct cli_context *ctx, struct cli_args *args)
 			vk_error_hint(&err, "create it with 'virtkube start -p %s'", ctx->profile);
 		return cli_fail(&err);
 	}
-	if (!vk_profile_get_bool(p, "kubernetes", true)) {
+	if (!vk_profile_kubernetes(p)) {
 		vk_error_set(&err, VK_ERR_UNSUPPORTED, "profile '%s' runs without Kubernetes (--no-kubernetes): it has no kubeconfig entry",
 			     p->name);
 		vk_error_hint(&err, "use 'virtkube ssh -p %s' to reach it", p->name);

@@ -189,20 +189,11 @@ const struct vk_addon *vk_addons_find(const struct vk_addon_registry *reg, const
 
 char **vk_addons_enabled(const struct vk_profile *p, const struct vk_addon_registry *reg)
 {
-	json_t *arr = json_object_get(p->config, "addons");
 	char **v;
 	size_t n = 0;
 
-	if (json_is_array(arr)) {
-		json_t *s;
-		size_t i;
-
-		v = xcalloc(json_array_size(arr) + 1, sizeof(char *));
-		json_array_foreach(arr, i, s)
-			if (json_is_string(s))
-				v[n++] = xstrdup(json_string_value(s));
-		return v;
-	}
+	if (p->cfg.addons)
+		return vk_strv_copy((const char *const *)p->cfg.addons);
 	v = xcalloc(reg->n + 1, sizeof(char *));
 	for (size_t i = 0; i < reg->n; i++)
 		if (reg->items[i].default_on)
@@ -223,20 +214,24 @@ bool vk_addons_is_enabled(const struct vk_profile *p, const struct vk_addon_regi
 void vk_addons_set_enabled(struct vk_profile *p, const struct vk_addon_registry *reg, const char *name, bool on)
 {
 	_cleanup_strv_ char **cur = vk_addons_enabled(p, reg);
-	json_t *arr = json_array();
+	_cleanup_free_ const char **next = NULL;
+	size_t n = 0, kept = 0;
 	bool have = false;
 
+	while (cur[n])
+		n++;
+	next = xcalloc(n + 2, sizeof(char *));
 	for (char **s = cur; *s; s++) {
 		if (strcmp(*s, name) == 0) {
 			have = true;
 			if (!on)
 				continue;
 		}
-		json_array_append_new(arr, json_string(*s));
+		next[kept++] = *s;
 	}
 	if (on && !have)
-		json_array_append_new(arr, json_string(name));
-	json_object_set_new(p->config, "addons", arr);
+		next[kept++] = name;
+	vk_profile_set_addons(p, next);
 }
 
 /* ------------------------------------------------------------ applying -- */
@@ -244,8 +239,8 @@ void vk_addons_set_enabled(struct vk_profile *p, const struct vk_addon_registry 
 int vk_addon_manifest(const struct vk_addon *a, const struct vk_profile *p, struct vk_manifest *m,
 		      struct vk_error *err)
 {
-	const char *ip = vk_profile_get_str(p, "node_ip");
-	const char *ver = vk_profile_get_str(p, "kubernetes_version");
+	const char *ip = p->cfg.node_ip;
+	const char *ver = p->cfg.kubernetes_version;
 	const struct vk_manifest_var vars[] = {
 		{ "NODE_IP", ip ? ip : "" },
 		{ "PROFILE", p->name },
@@ -459,14 +454,11 @@ int vk_addons_apply_enabled(struct vk_kube *k, struct vk_profile *p, const char 
 			return -1;
 	for (const char *const *e = extra; e && *e; e++)
 		vk_addons_set_enabled(p, &reg, *e, true);
-	if (!json_is_array(json_object_get(p->config, "addons"))) {
+	if (!p->cfg.addons) {
 		/* record the defaults, so later default changes do not alter this profile */
 		_cleanup_strv_ char **defaults = vk_addons_enabled(p, &reg);
-		json_t *arr = json_array();
 
-		for (char **s = defaults; *s; s++)
-			json_array_append_new(arr, json_string(*s));
-		json_object_set_new(p->config, "addons", arr);
+		vk_profile_set_addons(p, (const char *const *)defaults);
 	}
 	names = vk_addons_enabled(p, &reg);
 	for (char **n = names; *n; n++) {

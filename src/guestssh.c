@@ -21,8 +21,7 @@
 char **vk_guest_ssh_argv(const struct vk_profile *p, const char *const *cmd, int ncmd, bool batch, struct vk_error *err)
 {
 	_cleanup_free_ char *key = vk_profile_path(p, VK_FILE_SSH_KEY);
-	const char *ip = vk_profile_get_str(p, "node_ip");
-	const char *state = vk_profile_get_str(p, "state");
+	const char *ip = p->cfg.node_ip;
 	/* The host key changes with every re-created VM: no prompts, no known_hosts entries. */
 	static const char *const options[] = {
 		"IdentitiesOnly=yes", "UserKnownHostsFile=/dev/null", "StrictHostKeyChecking=no",
@@ -31,7 +30,7 @@ char **vk_guest_ssh_argv(const struct vk_profile *p, const char *const *cmd, int
 	char **argv;
 	int n = 0;
 
-	if (!ip || !state || strcmp(state, "Running") != 0) {
+	if (!ip || !vk_profile_running(p)) {
 		vk_error_set(err, VK_ERR_FAILED, "profile '%s' is not running", p->name);
 		vk_error_hint(err, "start it with 'virtkube -p %s start'", p->name);
 		return NULL;

@@ -242,8 +242,8 @@ static int read_profile_file(const struct vk_profile *p, const char *file, const
 struct vk_kube *vk_kube_from_profile(const struct vk_profile *p, struct vk_error *err)
 {
 	_cleanup_free_ char *ca = NULL, *cert = NULL, *key = NULL, *server = NULL;
-	const char *ip = vk_profile_get_str(p, "node_ip");
-	long long port = vk_profile_get_int(p, "api_port", VK_API_PORT);
+	const char *ip = p->cfg.node_ip;
+	int port = vk_profile_api_port(p);
 	unsigned char buf[sizeof(struct in6_addr)];
 	struct vk_kube *k;
 
@@ -252,15 +252,10 @@ struct vk_kube *vk_kube_from_profile(const struct vk_profile *p, struct vk_error
 		vk_error_hint(err, "start it with 'virtkube start -p %s'", p->name);
 		return NULL;
 	}
-	if (port < 1 || port > 65535) {
-		vk_error_set(err, VK_ERR_INVALID, "profile '%s' has an invalid api_port %lld in '%s'", p->name, port,
-			     p->config_path);
-		return NULL;
-	}
 	if (inet_pton(AF_INET, ip, buf) == 1) {
-		server = xasprintf("https://%s:%lld", ip, port);
+		server = xasprintf("https://%s:%d", ip, port);
 	} else if (inet_pton(AF_INET6, ip, buf) == 1) {
-		server = xasprintf("https://[%s]:%lld", ip, port);
+		server = xasprintf("https://[%s]:%d", ip, port);
 	} else {
 		vk_error_set(err, VK_ERR_INVALID, "profile '%s' has an invalid node_ip '%s' in '%s'", p->name, ip,
 			     p->config_path);
@@ -278,20 +273,18 @@ struct vk_kube *vk_kube_from_profile(const struct vk_profile *p, struct vk_error
 
 int vk_kube_require_running(const struct vk_profile *p, struct vk_error *err)
 {
-	const char *state = vk_profile_get_str(p, "state");
-
 	if (!p->exists) {
 		vk_error_set(err, VK_ERR_NOT_FOUND, "profile '%s' does not exist", p->name);
 		return vk_error_hint(err, "create it with 'virtkube start -p %s'", p->name);
 	}
-	if (!vk_profile_get_bool(p, "kubernetes", true)) {
+	if (!vk_profile_kubernetes(p)) {
 		vk_error_set(err, VK_ERR_UNSUPPORTED, "profile '%s' runs without Kubernetes", p->name);
 		return vk_error_hint(err, "it was started with --no-kubernetes; 'virtkube delete -p %s' and start it "
 				     "again without that flag", p->name);
 	}
-	if (!state || strcmp(state, "Running") != 0) {
+	if (!vk_profile_running(p)) {
 		vk_error_set(err, VK_ERR_FAILED, "profile '%s' is not running (state: %s)", p->name,
-			     state ? state : "Created");
+			     vk_profile_state_name(p->cfg.state));
 		return vk_error_hint(err, "start it with 'virtkube start -p %s'", p->name);
 	}
 	return 0;

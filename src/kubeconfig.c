@@ -47,8 +47,8 @@ static int read_pem(const struct vk_profile *p, const char *file, char **out, st
 
 int vk_kubeconfig_entry_load(struct vk_kubeconfig_entry *e, const struct vk_profile *p, struct vk_error *err)
 {
-	const char *ip = vk_profile_get_str(p, "node_ip");
-	long long port = vk_profile_get_int(p, "api_port", VK_API_PORT);
+	const char *ip = p->cfg.node_ip;
+	int port = vk_profile_api_port(p);
 
 	memset(e, 0, sizeof(*e));
 	if (!ip || !*ip) {
@@ -56,7 +56,7 @@ int vk_kubeconfig_entry_load(struct vk_kubeconfig_entry *e, const struct vk_prof
 		return vk_error_hint(err, "run 'virtkube start -p %s' first", p->name);
 	}
 	e->name = xstrdup(p->name);
-	e->server = xasprintf("https://%s:%lld", ip, port);
+	e->server = xasprintf("https://%s:%d", ip, port);
 	if (read_pem(p, VK_FILE_CA_CERT, &e->ca_pem, err) < 0 || read_pem(p, VK_FILE_CLIENT_CERT, &e->cert_pem, err) < 0 ||
 	    read_pem(p, VK_FILE_CLIENT_KEY, &e->key_pem, err) < 0) {
 		vk_kubeconfig_entry_clear(e);

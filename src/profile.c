@@ -1,7 +1,9 @@
 /* Profiles: home directory, name rule, config.json, lock (see profile.h). */
 #include "profile.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <stddef.h>
 #include <errno.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -84,9 +86,246 @@ static struct vk_profile *profile_alloc(const char *home, const char *name)
 	return p;
 }
 
+/* ---- config.json <-> struct vk_profile_config ------------------------------ */
+
+enum field_type { FIELD_STR, FIELD_LONG, FIELD_BOOL, FIELD_STRV, FIELD_STATE, FIELD_KIND };
+
+/* A string that must be one of these; NULL: any. */
+static const char *const accel_values[] = { "kvm", "tcg", NULL };
+static const char *const network_mode_values[] = { "nat", "isolated", NULL };
+static const char *const state_names[] = { [VK_PROFILE_NEW] = "New", [VK_PROFILE_CREATED] = "Created",
+					   [VK_PROFILE_RUNNING] = "Running", [VK_PROFILE_STOPPED] = "Stopped" };
+
+enum field_check { CHECK_NONE, CHECK_IPV4, CHECK_CIDR24, CHECK_MAC, CHECK_PORT, CHECK_POSITIVE };
+
+/* The one list of config.json's keys. */
+static const struct field {
+	const char *key;
+	enum field_type type;
+	size_t offset;
+	const char *const *values;
+	enum field_check check;
+} fields[] = {
+#define F(key, type, member, values, check) { key, type, offsetof(struct vk_profile_config, member), values, check }
+	F("libvirt_uri", FIELD_STR, libvirt_uri, NULL, CHECK_NONE),
+	F("image", FIELD_STR, image, NULL, CHECK_NONE),
+	F("cpus", FIELD_LONG, cpus, NULL, CHECK_POSITIVE),
+	F("memory_mib", FIELD_LONG, memory_mib, NULL, CHECK_POSITIVE),
+	F("disk_gib", FIELD_LONG, disk_gib, NULL, CHECK_POSITIVE),
+	F("accel", FIELD_STR, accel, accel_values, CHECK_NONE),
+	F("network_mode", FIELD_STR, network_mode, network_mode_values, CHECK_NONE),
+	F("domain", FIELD_STR, domain, NULL, CHECK_NONE),
+	F("instance_id", FIELD_STR, instance_id, NULL, CHECK_NONE),
+	F("network", FIELD_STR, network, NULL, CHECK_NONE),
+	F("subnet", FIELD_STR, subnet, NULL, CHECK_CIDR24),
+	F("mac", FIELD_STR, mac, NULL, CHECK_MAC),
+	F("node_ip", FIELD_STR, node_ip, NULL, CHECK_IPV4),
+	F("api_port", FIELD_LONG, api_port, NULL, CHECK_PORT),
+	F("kubernetes", FIELD_KIND, kind, NULL, CHECK_NONE),
+	F("kubernetes_version", FIELD_STR, kubernetes_version, NULL, CHECK_NONE),
+	F("addons", FIELD_STRV, addons, NULL, CHECK_NONE),
+	F("payload_iso", FIELD_STR, payload_iso, NULL, CHECK_NONE),
+	F("provisioned", FIELD_BOOL, provisioned, NULL, CHECK_NONE),
+	F("state", FIELD_STATE, state, NULL, CHECK_NONE),
+#undef F
+};
+
+#define MEMBER(cfg, f, type) ((type *)((char *)(cfg) + (f)->offset))
+
+static bool valid_mac(const char *s)
+{
+	if (strlen(s) != 17)
+		return false;
+	for (int i = 0; i < 17; i++) {
+		bool hex = (s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f') || (s[i] >= 'A' && s[i] <= 'F');
+
+		if (i % 3 == 2 ? s[i] != ':' : !hex)
+			return false;
+	}
+	return true;
+}
+
+static bool valid_cidr24(const char *s)
+{
+	struct in_addr a;
+	char buf[16];
+	size_t n = strcspn(s, "/");
+
+	if (n >= sizeof(buf) || strcmp(s + n, "/24") != 0)
+		return false;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+	return inet_pton(AF_INET, buf, &a) == 1;
+}
+
+/* Whether string V passes F's rules. */
+static bool field_string_ok(const struct field *f, const char *v)
+{
+	struct in_addr a;
+
+	if (f->values) {
+		for (const char *const *c = f->values; *c; c++)
+			if (strcmp(*c, v) == 0)
+				return true;
+		return false;
+	}
+	switch (f->check) {
+	case CHECK_IPV4:
+		return inet_pton(AF_INET, v, &a) == 1;
+	case CHECK_CIDR24:
+		return valid_cidr24(v);
+	case CHECK_MAC:
+		return valid_mac(v);
+	default:
+		return true;
+	}
+}
+
+static int field_bad(const struct vk_profile *p, const struct field *f, const char *what, struct vk_error *err)
+{
+	vk_error_set(err, VK_ERR_PARSE, "cannot load profile '%s': \"%s\" in '%s' %s", p->name, f->key, p->config_path, what);
+	return vk_error_hint(err, "the file was left as it is; fix it, or remove the profile with 'virtkube delete -p %s'",
+			     p->name);
+}
+
+/* Reads field F from V (present) into p->cfg. */
+static int field_read(struct vk_profile *p, const struct field *f, json_t *v, struct vk_error *err)
+{
+	struct vk_profile_config *c = &p->cfg;
+
+	switch (f->type) {
+	case FIELD_STR:
+		if (!json_is_string(v))
+			return field_bad(p, f, "is not a string", err);
+		if (!field_string_ok(f, json_string_value(v)))
+			return field_bad(p, f, "has an invalid value", err);
+		vk_profile_set_str(MEMBER(c, f, char *), json_string_value(v));
+		return 0;
+	case FIELD_LONG: {
+		json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
+
+		if (!json_is_integer(v))
+			return field_bad(p, f, "is not an integer", err);
+		if ((f->check == CHECK_POSITIVE && (n < 1 || n > 1L << 40)) || (f->check == CHECK_PORT && (n < 1 || n > 65535)))
+			return field_bad(p, f, "is out of range", err);
+		*MEMBER(c, f, long) = (long)n;
+		return 0;
+	}
+	case FIELD_BOOL:
+		if (!json_is_boolean(v))
+			return field_bad(p, f, "is not true or false", err);
+		*MEMBER(c, f, bool) = json_is_true(v);
+		return 0;
+	case FIELD_KIND:
+		if (!json_is_boolean(v))
+			return field_bad(p, f, "is not true or false", err);
+		*MEMBER(c, f, enum vk_profile_kind) = json_is_true(v) ? VK_KIND_KUBERNETES : VK_KIND_PLAIN;
+		return 0;
+	case FIELD_STATE:
+		for (size_t i = VK_PROFILE_CREATED; json_is_string(v) && i < VK_ARRAY_SIZE(state_names); i++)
+			if (strcmp(json_string_value(v), state_names[i]) == 0) {
+				*MEMBER(c, f, enum vk_profile_state) = (enum vk_profile_state)i;
+				return 0;
+			}
+		return field_bad(p, f, "is not \"Created\", \"Running\" or \"Stopped\"", err);
+	case FIELD_STRV: {
+		char **names;
+		json_t *s;
+		size_t i;
+
+		if (!json_is_array(v))
+			return field_bad(p, f, "is not a list", err);
+		names = xcalloc(json_array_size(v) + 1, sizeof(char *));
+		json_array_foreach(v, i, s) {
+			if (!json_is_string(s)) {
+				vk_strv_free(names);
+				return field_bad(p, f, "holds something that is not a string", err);
+			}
+			names[i] = xstrdup(json_string_value(s));
+		}
+		vk_strv_free(*MEMBER(c, f, char **));
+		*MEMBER(c, f, char **) = names;
+		return 0;
+	}
+	}
+	return 0;
+}
+
+/* Field F of p->cfg as JSON; NULL when not set. */
+static json_t *field_write(const struct vk_profile *p, const struct field *f)
+{
+	const struct vk_profile_config *c = &p->cfg;
+
+	switch (f->type) {
+	case FIELD_STR: {
+		const char *s = *MEMBER(c, f, char *const);
+
+		return s ? json_string(s) : NULL;
+	}
+	case FIELD_LONG:
+		return *MEMBER(c, f, const long) ? json_integer(*MEMBER(c, f, const long)) : NULL;
+	case FIELD_BOOL:
+		return *MEMBER(c, f, const bool) ? json_true() : NULL;
+	case FIELD_KIND: {
+		enum vk_profile_kind k = *MEMBER(c, f, const enum vk_profile_kind);
+
+		return k == VK_KIND_UNDECIDED ? NULL : json_boolean(k == VK_KIND_KUBERNETES);
+	}
+	case FIELD_STATE: {
+		enum vk_profile_state s = *MEMBER(c, f, const enum vk_profile_state);
+
+		return s == VK_PROFILE_NEW ? NULL : json_string(state_names[s]);
+	}
+	case FIELD_STRV: {
+		char *const *names = *MEMBER(c, f, char **const);
+		json_t *arr;
+
+		if (!names)
+			return NULL;
+		arr = json_array();
+		for (char *const *n = names; *n; n++)
+			json_array_append_new(arr, json_string(*n));
+		return arr;
+	}
+	}
+	return NULL;
+}
+
+static void config_clear(struct vk_profile_config *c)
+{
+	for (size_t i = 0; i < VK_ARRAY_SIZE(fields); i++) {
+		if (fields[i].type == FIELD_STR)
+			vk_profile_set_str(MEMBER(c, &fields[i], char *), NULL);
+		else if (fields[i].type == FIELD_STRV)
+			vk_strv_free(*MEMBER(c, &fields[i], char **));
+	}
+	memset(c, 0, sizeof(*c));
+}
+
+/* Fills p->cfg from the parsed file ROOT; what it does not know stays in p->unknown. */
+static int config_from_json(struct vk_profile *p, json_t *root, struct vk_error *err)
+{
+	json_t *minor = json_object_get(root, "schema_minor");
+
+	p->schema_minor = json_is_integer(minor) ? (long)json_integer_value(minor) : 0;
+	for (size_t i = 0; i < VK_ARRAY_SIZE(fields); i++) {
+		json_t *v = json_object_get(root, fields[i].key);
+
+		if (v && !json_is_null(v) && field_read(p, &fields[i], v, err) < 0)
+			return -1;
+		json_object_del(root, fields[i].key);
+	}
+	json_object_del(root, "schema");
+	json_object_del(root, "schema_minor");
+	json_object_del(root, "name");
+	p->unknown = json_incref(root);
+	return 0;
+}
+
 static int load_config(struct vk_profile *p, struct vk_error *err)
 {
 	_cleanup_free_ char *text = NULL;
+	json_auto_t *root = NULL;
 	json_error_t jerr;
 	json_t *schema;
 	size_t len;
@@ -98,20 +337,20 @@ static int load_config(struct vk_profile *p, struct vk_error *err)
 			vk_error_prefix(err, "cannot load profile '%s'", p->name);
 		return -1;
 	}
-	p->config = json_loadb(text, len, 0, &jerr);
-	if (!p->config) {
+	root = json_loadb(text, len, 0, &jerr);
+	if (!root) {
 		vk_error_set(err, VK_ERR_PARSE, "cannot load profile '%s': '%s' line %d: %s", p->name,
 			     p->config_path, jerr.line, jerr.text);
 		return vk_error_hint(err, "the file was left as it is; fix it, or remove the profile with 'virtkube delete -p %s'",
 				     p->name);
 	}
-	if (!json_is_object(p->config)) {
+	if (!json_is_object(root)) {
 		vk_error_set(err, VK_ERR_PARSE, "cannot load profile '%s': '%s' is not a JSON object", p->name,
 			     p->config_path);
 		return vk_error_hint(err, "the file was left as it is; fix it, or remove the profile with 'virtkube delete -p %s'",
 				     p->name);
 	}
-	schema = json_object_get(p->config, "schema");
+	schema = json_object_get(root, "schema");
 	if (!json_is_integer(schema)) {
 		vk_error_set(err, VK_ERR_PARSE, "cannot load profile '%s': '%s' has no integer \"schema\"", p->name,
 			     p->config_path);
@@ -124,6 +363,8 @@ static int load_config(struct vk_profile *p, struct vk_error *err)
 			     p->name, p->config_path, (long long)json_integer_value(schema), VK_PROFILE_SCHEMA);
 		return vk_error_hint(err, "upgrade virtkube; the file was left as it is");
 	}
+	if (config_from_json(p, root, err) < 0)
+		return -1;
 	p->exists = true;
 	return 0;
 }
@@ -144,7 +385,7 @@ struct vk_profile *vk_profile_open(const char *name, bool create, struct vk_erro
 	if (load_config(p, &local) == 0)
 		return p;
 	if (local.code == VK_ERR_NOT_FOUND && create) {
-		p->config = json_pack("{s:i, s:s}", "schema", VK_PROFILE_SCHEMA, "name", name);
+		config_clear(&p->cfg);
 		return p;
 	}
 	if (err)
@@ -156,13 +397,23 @@ struct vk_profile *vk_profile_open(const char *name, bool create, struct vk_erro
 int vk_profile_save(struct vk_profile *p, struct vk_error *err)
 {
 	_cleanup_free_ char *text = NULL;
+	json_auto_t *root = p->unknown ? json_deep_copy(p->unknown) : json_object();
 
 	if (vk_home_ensure(p->home, err) < 0)
 		return -1;
 	if (vk_mkdir_p(p->dir, 0700, err) < 0)
 		return vk_error_prefix(err, "cannot save profile '%s'", p->name);
-	json_object_set_new(p->config, "schema", json_integer(VK_PROFILE_SCHEMA));
-	text = json_dumps(p->config, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_object_set_new(root, "schema", json_integer(VK_PROFILE_SCHEMA));
+	json_object_set_new(root, "schema_minor",
+			    json_integer(p->schema_minor > VK_PROFILE_SCHEMA_MINOR ? p->schema_minor : VK_PROFILE_SCHEMA_MINOR));
+	json_object_set_new(root, "name", json_string(p->name));
+	for (size_t i = 0; i < VK_ARRAY_SIZE(fields); i++) {
+		json_t *v = field_write(p, &fields[i]);
+
+		if (v)
+			json_object_set_new(root, fields[i].key, v);
+	}
+	text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
 	if (!text)
 		return vk_error_set(err, VK_ERR_FAILED, "cannot save profile '%s': cannot encode its config", p->name);
 	if (vk_write_file_atomic(p->config_path, text, strlen(text), 0600, err) < 0)
@@ -176,7 +427,8 @@ void vk_profile_free(struct vk_profile *p)
 	if (!p)
 		return;
 	vk_lock_release(&p->lock);
-	json_decref(p->config);
+	config_clear(&p->cfg);
+	json_decref(p->unknown);
 	free(p->name);
 	free(p->home);
 	free(p->dir);
@@ -240,39 +492,38 @@ char **vk_profile_list(const char *home, struct vk_error *err)
 	return names;
 }
 
-const char *vk_profile_get_str(const struct vk_profile *p, const char *key)
+void vk_profile_set_str(char **field, const char *value)
 {
-	return json_string_value(json_object_get(p->config, key));
+	char *copy = value ? xstrdup(value) : NULL;
+
+	free(*field);
+	*field = copy;
 }
 
-long long vk_profile_get_int(const struct vk_profile *p, const char *key, long long fallback)
+void vk_profile_set_addons(struct vk_profile *p, const char *const *names)
 {
-	json_t *v = json_object_get(p->config, key);
+	char **copy = vk_strv_copy(names);
 
-	return json_is_integer(v) ? (long long)json_integer_value(v) : fallback;
+	vk_strv_free(p->cfg.addons);
+	p->cfg.addons = copy;
 }
 
-bool vk_profile_get_bool(const struct vk_profile *p, const char *key, bool fallback)
+bool vk_profile_kubernetes(const struct vk_profile *p)
 {
-	json_t *v = json_object_get(p->config, key);
-
-	return json_is_boolean(v) ? json_is_true(v) : fallback;
+	return p->cfg.kind != VK_KIND_PLAIN;
 }
 
-void vk_profile_set_str(struct vk_profile *p, const char *key, const char *value)
+int vk_profile_api_port(const struct vk_profile *p)
 {
-	if (value)
-		json_object_set_new(p->config, key, json_string(value));
-	else
-		json_object_del(p->config, key);
+	return p->cfg.api_port ? (int)p->cfg.api_port : VK_API_PORT;
 }
 
-void vk_profile_set_int(struct vk_profile *p, const char *key, long long value)
+const char *vk_profile_state_name(enum vk_profile_state s)
 {
-	json_object_set_new(p->config, key, json_integer(value));
+	return s == VK_PROFILE_NEW ? state_names[VK_PROFILE_CREATED] : state_names[s];
 }
 
-void vk_profile_set_bool(struct vk_profile *p, const char *key, bool value)
+bool vk_profile_running(const struct vk_profile *p)
 {
-	json_object_set_new(p->config, key, json_boolean(value));
+	return p->cfg.state == VK_PROFILE_RUNNING;
 }

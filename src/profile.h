@@ -7,20 +7,71 @@
 #include "util/error.h"
 #include "util/lock.h"
 
+/* config.json's schema: a newer major is refused; a newer minor only adds
+ * keys, which are kept as they were when this version saves the file. */
 #define VK_PROFILE_SCHEMA 1
+#define VK_PROFILE_SCHEMA_MINOR 1
 #define VK_DEFAULT_PROFILE "virtkube"
 #define VK_PROFILE_NAME_RULE \
 	"1-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit"
+
+/* Where a profile's machine is, as last recorded (config.json "state"). */
+enum vk_profile_state {
+	VK_PROFILE_NEW = 0,   /* nothing made yet (no "state" saved) */
+	VK_PROFILE_CREATED,   /* settings saved, machine (partly) made, never booted */
+	VK_PROFILE_RUNNING,
+	VK_PROFILE_STOPPED,
+};
+
+/* Whether the profile runs Kubernetes: decided when its machine is made. */
+enum vk_profile_kind {
+	VK_KIND_UNDECIDED = 0,
+	VK_KIND_KUBERNETES,
+	VK_KIND_PLAIN,        /* --no-kubernetes */
+};
+
+/* A profile's settings and state: config.json, typed. Loaded and validated
+ * by vk_profile_open, written by vk_profile_save; no other module knows the
+ * file's keys. Strings are owned (set them with vk_profile_set_str); NULL
+ * and 0 mean "not set yet". */
+struct vk_profile_config {
+	/* fixed when the machine is made */
+	char *libvirt_uri;
+	char *image;          /* absolute path of a disk or image.json */
+	long cpus;
+	long memory_mib;
+	long disk_gib;
+	char *accel;          /* the accelerator chosen: "kvm" | "tcg" */
+	char *network_mode;   /* "nat" | "isolated" */
+	char *domain;         /* the libvirt domain's name */
+	char *instance_id;    /* cloud-init instance-id */
+	/* fixed before the first boot */
+	char *network;        /* the libvirt network's name */
+	char *subnet;         /* "A.B.C.0/24" */
+	char *mac;
+	char *node_ip;
+	long api_port;        /* the API server's port on node_ip */
+	/* Kubernetes */
+	enum vk_profile_kind kind;
+	char *kubernetes_version; /* "vX.Y.Z" */
+	char **addons;        /* enabled addons (NULL-terminated); NULL: never chosen, the defaults apply */
+	char *payload_iso;    /* the version's shared payload ISO, the domain's second cdrom */
+	bool provisioned;     /* the guest reported VIRTKUBE-READY once */
+	enum vk_profile_state state;
+};
 
 struct vk_profile {
 	char *name;
 	char *home;        /* $VIRTKUBE_HOME */
 	char *dir;         /* HOME/profiles/NAME */
 	char *config_path; /* DIR/config.json */
-	json_t *config;    /* owned; always an object with "schema" and "name" */
+	struct vk_profile_config cfg;
 	bool exists;       /* config.json was on disk when loaded */
 	struct vk_lock lock;
+	json_t *unknown;   /* profile.c only: keys of a newer minor schema, written back as they were */
+	long schema_minor; /* profile.c only: the file's minor schema (kept when newer than ours) */
 };
+
 
 /* Returns $VIRTKUBE_HOME, else ~/.virtkube (newly allocated; not created). */
 char *vk_home_dir(struct vk_error *err);
@@ -51,13 +102,18 @@ int vk_profile_lock(struct vk_profile *p, long timeout_ms, struct vk_error *err)
  * caller frees with vk_strv_free. A missing home gives an empty list. */
 char **vk_profile_list(const char *home, struct vk_error *err);
 
-/* Config accessors; strings returned are owned by the profile. */
-const char *vk_profile_get_str(const struct vk_profile *p, const char *key);
-long long vk_profile_get_int(const struct vk_profile *p, const char *key, long long fallback);
-bool vk_profile_get_bool(const struct vk_profile *p, const char *key, bool fallback);
-void vk_profile_set_str(struct vk_profile *p, const char *key, const char *value);
-void vk_profile_set_int(struct vk_profile *p, const char *key, long long value);
-void vk_profile_set_bool(struct vk_profile *p, const char *key, bool value);
+/* Replaces the string *FIELD (a member of p->cfg) with a copy of VALUE (NULL clears it). */
+void vk_profile_set_str(char **field, const char *value);
+/* Replaces p->cfg.addons with a copy of NAMES (NULL: back to "never chosen"). */
+void vk_profile_set_addons(struct vk_profile *p, const char *const *names);
+
+/* Whether the profile runs Kubernetes (an undecided profile will, unless told). */
+bool vk_profile_kubernetes(const struct vk_profile *p);
+/* The API server port (VK_API_PORT when not set). */
+int vk_profile_api_port(const struct vk_profile *p);
+/* "Created", "Running", "Stopped" (and "Created" for a new profile). */
+const char *vk_profile_state_name(enum vk_profile_state s);
+bool vk_profile_running(const struct vk_profile *p);
 
 static inline void vk_profile_freep(struct vk_profile **p)
 {
@@ -76,18 +132,4 @@ static inline void vk_profile_freep(struct vk_profile **p)
 #define VK_FILE_SEED "seed.iso"
 #define VK_FILE_CONSOLE_LOG "console.log"
 
-/* Keys of config.json shared across modules:
- *   "state"              "Created" | "Running" | "Stopped"
- *   "libvirt_uri"        the URI the profile was created with
- *   "node_ip", "mac", "network", "subnet"   fixed before the first boot
- *   "cpus", "memory_mib", "disk_gib", "image", "accel"
- *   "kubernetes"         false for --no-kubernetes profiles
- *   "kubernetes_version" "v1.36.x"
- *   "api_port"           the API server's port on node_ip (8443)
- *   "addons"             array of enabled addon names
- *   "domain"             the libvirt domain's name (vm)
- *   "network_mode"       "nat" | "isolated" (vm)
- *   "instance_id"        cloud-init instance-id, set when the machine is created (vm)
- *   "provisioned"        true once the guest reported VIRTKUBE-READY (provision)
- *   "payload_iso"        the shared payload ISO the domain has as its second cdrom (provision, payload.h) */
 #define VK_API_PORT 8443

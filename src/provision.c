@@ -30,9 +30,6 @@ const char *const vk_provision_runcmd[] = {
 	NULL,
 };
 
-#define GUEST_TIMEOUT_DEFAULT_S 1800
-#define API_TIMEOUT_DEFAULT_S 300
-#define NODE_TIMEOUT_DEFAULT_S 300
 
 /* ---- crictl out of its tarball ---------------------------------------------- */
 
@@ -175,47 +172,6 @@ int vk_provision_payload(const char *home, const struct vk_artifact_paths *a, ch
 	return *iso ? 0 : -1;
 }
 
-static int ensure_payload_iso(struct vk_provision *pv, struct vk_profile *p, struct vk_error *err)
-{
-	_cleanup_free_ char *seed = vk_profile_path(p, VK_FILE_SEED);
-
-	if (!vk_profile_get_str(p, "payload_iso") && vk_path_exists(seed))
-		return 0;
-	if (vk_provision_payload(p->home, pv->paths, &pv->payload_iso, &pv->payload_built, err) < 0)
-		return -1;
-	vk_profile_set_str(p, "payload_iso", pv->payload_iso);
-	return 0;
-}
-
-int vk_provision_prepare(struct vk_provision *pv, struct vk_profile *p, const struct vk_artifact_paths *paths,
-			 bool kubernetes, struct vk_error *err)
-{
-	struct vk_pki_result pki;
-
-	memset(pv, 0, sizeof(*pv));
-	pv->kubernetes = kubernetes;
-	pv->paths = paths;
-	if (!kubernetes)
-		return 0;
-	if (!paths_complete(paths))
-		return vk_error_set(err, VK_ERR_INVALID, "the Kubernetes binaries for profile '%s' are not all known", p->name);
-	if (vk_mkdir_p(p->dir, 0700, err) < 0 || vk_pki_ensure(p->dir, p->name, &pki, err) < 0)
-		return -1;
-	if (pki.ca_created)
-		vk_info("profile '%s': new cluster CA", p->name);
-	if (ensure_payload_iso(pv, p, err) < 0)
-		return -1;
-	vk_profile_set_str(p, "kubernetes_version", paths->kubernetes_version);
-	vk_profile_set_int(p, "api_port", VK_API_PORT);
-	return vk_profile_save(p, err);
-}
-
-void vk_provision_release(struct vk_provision *pv)
-{
-	free(pv->payload_iso);
-	pv->payload_iso = NULL;
-}
-
 /* ---- the payload ---------------------------------------------------------------- */
 
 static int add_data_file(struct vk_seed *seed, const char *path, const char *rel, mode_t mode, struct vk_error *err)
@@ -246,12 +202,10 @@ static int add_test_pause(struct vk_seed *seed, struct vk_error *err)
 	return vk_seed_add_file(seed, "virtkube/test-pause", line, strlen(line), 0644, err);
 }
 
-int vk_provision_seed_hook(void *ud, struct vk_profile *p, struct vk_seed *seed, struct vk_cloudinit *ci,
-			   struct vk_error *err)
+int vk_provision_seed_add(const struct vk_profile *p, bool kubernetes, struct vk_seed *seed, struct vk_cloudinit *ci,
+			  struct vk_error *err)
 {
-	struct vk_provision *pv = ud;
-	const struct vk_artifact_paths *a = pv->paths;
-	const char *mode = pv->kubernetes ? "kubernetes\n" : "none\n";
+	const char *mode = kubernetes ? "kubernetes\n" : "none\n";
 
 	if (vk_seed_add_dir(seed, "virtkube", 0755, err) < 0 ||
 	    vk_seed_add_file(seed, "virtkube/mode", mode, strlen(mode), 0644, err) < 0 ||
@@ -260,15 +214,15 @@ int vk_provision_seed_hook(void *ud, struct vk_profile *p, struct vk_seed *seed,
 	if (add_test_pause(seed, err) < 0)
 		return -1;
 	ci->runcmd = vk_provision_runcmd;
-	if (!pv->kubernetes)
+	if (!kubernetes)
 		return 0;
 
 	{
 		struct vk_kubeadm_params kp = {
 			.node_name = p->name,
-			.node_ip = vk_profile_get_str(p, "node_ip"),
-			.kubernetes_version = a->kubernetes_version,
-			.api_port = (int)vk_profile_get_int(p, "api_port", VK_API_PORT),
+			.node_ip = p->cfg.node_ip,
+			.kubernetes_version = p->cfg.kubernetes_version,
+			.api_port = vk_profile_api_port(p),
 		};
 		_cleanup_free_ char *config = NULL, *env = NULL;
 		_cleanup_free_ char *ca_crt = vk_profile_path(p, VK_FILE_CA_CERT);
@@ -292,98 +246,48 @@ int vk_provision_seed_hook(void *ud, struct vk_profile *p, struct vk_seed *seed,
 
 /* ---- following ------------------------------------------------------------------ */
 
-off_t vk_provision_console_offset(const struct vk_profile *p)
-{
-	_cleanup_free_ char *path = vk_profile_path(p, VK_FILE_CONSOLE_LOG);
-	struct stat st;
-
-	return stat(path, &st) == 0 ? st.st_size : 0;
-}
-
 /* One DATA for vk_guestlog_wait's event and check callbacks. */
 struct follow_ctx {
-	const struct vk_follow_ui *ui;
+	vk_guest_event_fn on_event;
+	void *event_data;
 	vk_guest_check_fn check;
-	void *data;
+	void *check_data;
 };
 
 static int check_adapter(void *data, struct vk_error *err)
 {
 	struct follow_ctx *c = data;
 
-	return c->check ? c->check(c->data, err) : 0;
+	return c->check ? c->check(c->check_data, err) : 0;
 }
 
-static void on_event(const struct vk_guest_event *ev, void *data)
+static void event_adapter(const struct vk_guest_event *ev, void *data)
 {
-	const struct vk_follow_ui *ui = ((struct follow_ctx *)data)->ui;
+	struct follow_ctx *c = data;
 
-	if (ev->type == VK_GUEST_STAGE && ui && ui->stage)
-		ui->stage(ui->ud, ev->stage, ev->ok, ev->text);
-}
-
-static void step(const struct vk_follow_ui *ui, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void step(const struct vk_follow_ui *ui, const char *fmt, ...)
-{
-	_cleanup_free_ char *msg = NULL;
-	va_list ap;
-
-	if (!ui || !ui->step)
-		return;
-	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
-	va_end(ap);
-	ui->step(ui->ud, msg);
+	if (c->on_event)
+		c->on_event(ev, c->event_data);
 }
 
 bool vk_provision_pending(const struct vk_profile *p)
 {
-	return !vk_profile_get_bool(p, "provisioned", false);
+	return !p->cfg.provisioned;
 }
 
-int vk_provision_follow(struct vk_profile *p, bool follow_guest, off_t offset, long timeout_s, const struct vk_follow_ui *ui,
-			vk_guest_check_fn check, void *check_data, struct vk_error *err)
+int vk_provision_follow_guest(struct vk_profile *p, off_t offset, long timeout_s, vk_guest_event_fn on_event,
+			      void *event_data, vk_guest_check_fn check, void *check_data, struct vk_error *err)
 {
 	_cleanup_free_ char *console = vk_profile_path(p, VK_FILE_CONSOLE_LOG);
 	struct vk_guestlog *g = vk_guestlog_new(console, offset);
-	bool kubernetes = vk_profile_get_bool(p, "kubernetes", true);
-	long guest_s = timeout_s > 0 ? timeout_s : GUEST_TIMEOUT_DEFAULT_S;
-	struct vk_kube *k;
-	struct follow_ctx ctx = { .ui = ui, .check = check, .data = check_data };
-	struct vk_wait_opts o = {
-		.profile = p->name,
-		.check = check,
-		.data = check_data,
-	};
+	struct follow_ctx ctx = { on_event, event_data, check, check_data };
 	int rc;
 
-	if (follow_guest) {
-		step(ui, "following the guest's provisioning on its console (up to %ld s)", guest_s);
-		rc = vk_guestlog_wait(g, p->name, guest_s * 1000, 500, on_event, check_adapter, &ctx, err);
-		if (rc == 0) {
-			vk_profile_set_bool(p, "provisioned", true);
-			rc = vk_profile_save(p, err);
-		}
-	} else {
-		rc = 0;
-	}
+	rc = vk_guestlog_wait(g, p->name, timeout_s * 1000, 500, event_adapter, check_adapter, &ctx, err);
 	vk_guestlog_free(g);
-	if (rc < 0 || !kubernetes)
-		return rc;
-
-	k = vk_kube_from_profile(p, err);
-	if (!k)
+	if (rc < 0)
 		return -1;
-	o.timeout_ms = (timeout_s > 0 ? timeout_s : API_TIMEOUT_DEFAULT_S) * 1000;
-	step(ui, "waiting for the API server at %s/readyz (up to %ld s)", vk_kube_server(k), o.timeout_ms / 1000);
-	rc = vk_wait_apiserver_ready(k, &o, err);
-	if (rc == 0) {
-		o.timeout_ms = (timeout_s > 0 ? timeout_s : NODE_TIMEOUT_DEFAULT_S) * 1000;
-		step(ui, "waiting for node '%s' to be Ready (up to %ld s)", p->name, o.timeout_ms / 1000);
-		rc = vk_wait_node_ready(k, p->name, &o, err);
-	}
-	vk_kube_free(k);
-	return rc;
+	p->cfg.provisioned = true;
+	return vk_profile_save(p, err);
 }
 
 int vk_provision_kubeconfig(const struct vk_profile *p, bool set_current, char **path_out, struct vk_error *err)
@@ -434,7 +338,7 @@ int vk_provision_status(const struct vk_profile *p, bool host_running, json_t *f
 			struct vk_error *err)
 {
 	enum vk_kubeconfig_state kstate = VK_KUBECONFIG_NONEXISTENT;
-	const char *uri = vk_profile_get_str(p, "libvirt_uri");
+	const char *uri = p->cfg.libvirt_uri;
 	const char *apiserver = "Stopped", *kubelet = "Stopped";
 	struct vk_kubeconfig_entry e;
 	struct vk_error local = { 0 };

@@ -58,3 +58,25 @@ char *xasprintf(const char *fmt, ...)
 	va_end(ap);
 	return out;
 }
+
+char **vk_strv_copy(const char *const *v)
+{
+	size_t n = vk_strv_len(v);
+	char **copy;
+
+	if (!v)
+		return NULL;
+	copy = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		copy[i] = xstrdup(v[i]);
+	return copy;
+}
+
+size_t vk_strv_len(const char *const *v)
+{
+	size_t n = 0;
+
+	while (v && v[n])
+		n++;
+	return n;
+}

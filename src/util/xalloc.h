@@ -12,3 +12,8 @@ char *xstrndup(const char *s, size_t n);
 /* Returns a newly allocated formatted string; the caller frees it. */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *xvasprintf(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
+
+/* A copy of the NULL-terminated string array V (NULL gives NULL); free with vk_strv_free. */
+char **vk_strv_copy(const char *const *v);
+/* The number of strings in the NULL-terminated array V (0 for NULL). */
+size_t vk_strv_len(const char *const *v);

@@ -60,7 +60,7 @@ for i in $(seq 1 "${COLD:-2}"); do
 	rm -rf "$VIRTKUBE_HOME/cache/payload"
 	start_one "cold$i"
 	echo "cold $i (first profile of the version: builds the payload ISO): wall $wall_ms ms, CPU $cpu_ms ms;" \
-		"${built:-payload ISO built in ? s}; vk_cluster_start's own ${timing:-host-side ?}; seed $seed_kib KiB, payload ISO $payload_mib MiB"
+		"${built:-payload ISO built in ? s}; the pipeline's ${timing:-host-side ?} (steps before boot, downloads and payload left out); seed $seed_kib KiB, payload ISO $payload_mib MiB"
 	echo "$wall_ms" >>"$tmp/cold"
 done
 
@@ -72,7 +72,7 @@ for i in $(seq 1 "${WARM:-5}"); do
 		exit 1
 	fi
 	echo "warm $i (new profile, payload ISO cached): wall $wall_ms ms, CPU $cpu_ms ms;" \
-		"vk_cluster_start's own ${timing:-host-side ?}; seed $seed_kib KiB"
+		"the pipeline's ${timing:-host-side ?} (steps before boot, downloads and payload left out); seed $seed_kib KiB"
 	echo "$wall_ms" >>"$tmp/warm"
 done
 

@@ -90,9 +90,9 @@ static void test_enabled_and_manifests(void)
 	ok(vk_addons_is_enabled(p, &reg, "ingress") && !vk_addons_is_enabled(p, &reg, "dns") &&
 		   vk_addons_is_enabled(p, &reg, "storage-provisioner"),
 	   "enabling and disabling make the defaults explicit and change only the one named");
-	is_int(json_array_size(json_object_get(p->config, "addons")), 3, "config.json's \"addons\" has three names");
+	is_int(vk_strv_len((const char *const *)p->cfg.addons), 3, "config.json's \"addons\" has three names");
 	vk_addons_set_enabled(p, &reg, "ingress", true);
-	is_int(json_array_size(json_object_get(p->config, "addons")), 3, "enabling twice adds no duplicate");
+	is_int(vk_strv_len((const char *const *)p->cfg.addons), 3, "enabling twice adds no duplicate");
 
 	for (size_t i = 0; i < reg.n; i++) {
 		struct vk_manifest m = { 0 };
@@ -143,7 +143,7 @@ static void test_live(const char *home)
 	is_int(vk_addons_apply_enabled(k, p, extra, false, 30000, NULL, NULL, &err), 0,
 	       "live: the start flow applies the defaults and --addons dashboard (%s)", err.message);
 	vk_addons_load(&reg, NULL, &err);
-	is_int(json_array_size(json_object_get(p->config, "addons")), 4, "live: four addons are recorded as enabled");
+	is_int(vk_strv_len((const char *const *)p->cfg.addons), 4, "live: four addons are recorded as enabled");
 	for (size_t i = 0; i < reg.n; i++) {
 		bool want = strcmp(reg.items[i].name, "ingress") != 0;
 

@@ -238,7 +238,7 @@ static int stop_now(void *data, struct vk_error *err)
 	return vk_error_set(err, VK_ERR_FAILED, "the VM stopped (test check)");
 }
 
-/* vk_provision_follow over a profile's console log: "provisioned" is
+/* vk_provision_follow_guest over a profile's console log: "provisioned" is
  * recorded only once READY was seen, and a failing check ends the wait. */
 static void test_provision_follow(const char *tmp)
 {
@@ -254,7 +254,7 @@ static void test_provision_follow(const char *tmp)
 		ok(0, "profile 'plain' opens (%s)", err.message);
 		return;
 	}
-	vk_profile_set_bool(p, "kubernetes", false);
+	p->cfg.kind = VK_KIND_PLAIN;
 	ok(vk_profile_save(p, &err) == 0, "profile 'plain' (no Kubernetes) saved");
 	console = vk_profile_path(p, VK_FILE_CONSOLE_LOG);
 	ok(vk_provision_pending(p), "a new profile has its provisioning pending");
@@ -264,7 +264,7 @@ static void test_provision_follow(const char *tmp)
 
 		vk_write_file_atomic(console, log, strlen(log), 0644, &err);
 	}
-	ok(vk_provision_follow(p, true, 0, 30, NULL, stop_now, &checks, &err) < 0 && checks == 1,
+	ok(vk_provision_follow_guest(p, 0, 30, NULL, NULL, stop_now, &checks, &err) < 0 && checks == 1,
 	   "a failing check ends the follow at its first poll");
 	contains(err.message, "the VM stopped (test check)", "with the check's error");
 	ok(vk_provision_pending(p), "provisioning is still pending");
@@ -276,7 +276,7 @@ static void test_provision_follow(const char *tmp)
 		vk_write_file_atomic(console, log, strlen(log), 0644, &err);
 	}
 	vk_error_clear(&err);
-	ok(vk_provision_follow(p, true, 0, 30, NULL, NULL, NULL, &err) == 0, "the follow ends at READY (%s)", err.message);
+	ok(vk_provision_follow_guest(p, 0, 30, NULL, NULL, NULL, NULL, &err) == 0, "the follow ends at READY (%s)", err.message);
 	ok(!vk_provision_pending(p), "provisioning is no longer pending");
 	{
 		_cleanup_profile_ struct vk_profile *again = vk_profile_open("plain", false, &err);
@@ -304,11 +304,11 @@ static void test_guest_run(const char *tmp)
 	vk_mkdir_p(p->dir, 0700, &err);
 	key = vk_profile_path(p, VK_FILE_SSH_KEY);
 	vk_write_file_atomic(key, "k", 1, 0600, &err);
-	vk_profile_set_str(p, "node_ip", "192.168.100.7");
-	vk_profile_set_str(p, "state", "Stopped");
+	vk_profile_set_str(&p->cfg.node_ip, "192.168.100.7");
+	p->cfg.state = VK_PROFILE_STOPPED;
 	ok(vk_guest_run(p, "true", 1000, &out, &status, &err) < 0, "a stopped profile is refused");
 	contains(err.message, "profile 'sshed' is not running", "saying it is not running");
-	vk_profile_set_str(p, "state", "Running");
+	p->cfg.state = VK_PROFILE_RUNNING;
 
 	setenv("PATH", path, 1);
 	{

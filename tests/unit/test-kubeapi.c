@@ -114,9 +114,9 @@ static void test_profile(void)
 	vk_profile_free(p);
 
 	p = make_profile(home, "{\"schema\": 1, \"name\": \"p\", \"state\": \"Running\", \"node_ip\": \"1.2.3.4/x\"}");
-	ok(vk_kube_from_profile(p, &err) == NULL, "an invalid node_ip is refused before it reaches a URL");
-	contains(err.message, "invalid node_ip '1.2.3.4/x'", "and named");
-	vk_profile_free(p);
+	ok(p == NULL, "an invalid node_ip is refused when the profile loads, before it reaches a URL");
+	vk_profile_open("p", false, &err);
+	contains(err.message, "\"node_ip\"", "and named");
 
 	json = xasprintf("{\"schema\": 1, \"name\": \"p\", \"state\": \"Running\", \"node_ip\": \"127.0.0.1\", "
 			 "\"api_port\": %d}",

@@ -51,8 +51,8 @@ static void make_entry(const char *name, const char *ip, struct vk_kubeconfig_en
 	struct vk_error err = { 0 };
 	_cleanup_profile_ struct vk_profile *p = vk_profile_open(name, true, &err);
 
-	vk_profile_set_str(p, "node_ip", ip);
-	vk_profile_set_int(p, "api_port", 8443);
+	vk_profile_set_str(&p->cfg.node_ip, ip);
+	p->cfg.api_port = 8443;
 	if (vk_profile_save(p, &err) < 0 || vk_pki_ensure(p->dir, name, NULL, &err) < 0 ||
 	    vk_kubeconfig_entry_load(e, p, &err) < 0) {
 		printf("Bail out! cannot make profile %s: %s\n", name, err.message);
@@ -1332,7 +1332,7 @@ static void test_entry_load(void)
 
 	ok(vk_kubeconfig_entry_load(&e, p, &err) < 0 && err.code == VK_ERR_NOT_FOUND, "a profile without a node IP has no entry yet");
 	contains(err.hint, "virtkube start -p noip", "the hint says to start it");
-	vk_profile_set_str(p, "node_ip", "10.9.9.9");
+	vk_profile_set_str(&p->cfg.node_ip, "10.9.9.9");
 	vk_profile_save(p, &err);
 	ok(vk_kubeconfig_entry_load(&e, p, &err) < 0, "a profile without certificates has no entry");
 	contains(err.message, "ca.crt", "the message names the missing file");

@@ -63,8 +63,11 @@ static void test_config(const char *home)
 
 	p = vk_profile_open("dev", true, &err);
 	ok(p && !p->exists, "create gives an unsaved profile");
-	vk_profile_set_str(p, "state", "Stopped");
-	vk_profile_set_int(p, "cpus", 2);
+	p->cfg.state = VK_PROFILE_STOPPED;
+	p->cfg.cpus = 2;
+	p->cfg.kind = VK_KIND_PLAIN;
+	vk_profile_set_str(&p->cfg.node_ip, "192.168.100.2");
+	vk_profile_set_addons(p, (const char *[]){ "dns", "ingress", NULL });
 	ok(vk_profile_save(p, &err) == 0, "the profile saves");
 	ok(stat(p->dir, &st) == 0 && (st.st_mode & 0777) == 0700, "the profile directory is 0700");
 	ok(stat(p->config_path, &st) == 0 && (st.st_mode & 0777) == 0600, "config.json is 0600");
@@ -72,10 +75,20 @@ static void test_config(const char *home)
 
 	p = vk_profile_open("dev", false, &err);
 	ok(p && p->exists, "the saved profile loads");
-	is_str(p ? vk_profile_get_str(p, "state") : NULL, "Stopped", "a string survives the round trip");
-	is_int(p ? vk_profile_get_int(p, "cpus", 0) : 0, 2, "an integer survives the round trip");
-	is_int(p ? vk_profile_get_int(p, "schema", 0) : 0, VK_PROFILE_SCHEMA, "the schema version is stored");
+	is_int(p ? (int)p->cfg.state : -1, VK_PROFILE_STOPPED, "the state survives the round trip");
+	is_str(p ? p->cfg.node_ip : NULL, "192.168.100.2", "a string survives the round trip");
+	is_int(p ? p->cfg.cpus : 0, 2, "an integer survives the round trip");
+	ok(p && p->cfg.kind == VK_KIND_PLAIN && !vk_profile_kubernetes(p), "--no-kubernetes survives the round trip");
+	ok(p && p->cfg.addons && strcmp(p->cfg.addons[1], "ingress") == 0 && !p->cfg.addons[2],
+	   "the addon list survives the round trip");
+	ok(p && !p->cfg.mac && !p->cfg.memory_mib && !p->cfg.provisioned, "unset fields stay unset");
+	is_int(p ? vk_profile_api_port(p) : 0, VK_API_PORT, "an unset API port is the default");
 	vk_profile_free(p);
+	cfg = slurp(home, "dev");
+	contains(cfg, "\"schema\": 1", "the schema version is stored");
+	contains(cfg, "\"state\": \"Stopped\"", "the state is stored by name");
+	ok(cfg && !strstr(cfg, "\"mac\""), "an unset field is not written");
+	free(TAKE_PTR(cfg));
 
 	write_config(home, "broken", "{\"schema\": 1, \"name\": \"bro");
 	p = vk_profile_open("broken", true, &err);
@@ -84,6 +97,38 @@ static void test_config(const char *home)
 	contains(err.message, "line 1", "the error gives the parse position");
 	cfg = slurp(home, "broken");
 	is_str(cfg, "{\"schema\": 1, \"name\": \"bro", "the truncated file is left untouched");
+
+	write_config(home, "wrongtype", "{\"schema\": 1, \"name\": \"wrongtype\", \"cpus\": \"two\"}");
+	p = vk_profile_open("wrongtype", false, &err);
+	ok(!p && err.code == VK_ERR_PARSE, "a key of the wrong type is refused");
+	contains(err.message, "\"cpus\"", "naming the key");
+	contains(err.message, "is not an integer", "and what is wrong with it");
+
+	write_config(home, "badip", "{\"schema\": 1, \"name\": \"badip\", \"node_ip\": \"1.2.3.4; rm -rf /\"}");
+	p = vk_profile_open("badip", false, &err);
+	ok(!p && err.code == VK_ERR_PARSE, "a node_ip that is not an IPv4 address is refused before it reaches XML or shell");
+	contains(err.message, "\"node_ip\"", "naming the key");
+
+	write_config(home, "badstate", "{\"schema\": 1, \"name\": \"badstate\", \"state\": \"Flying\"}");
+	p = vk_profile_open("badstate", false, &err);
+	ok(!p && err.code == VK_ERR_PARSE, "an unknown state is refused");
+
+	/* A newer minor schema only adds keys: they survive a save by this version. */
+	write_config(home, "minor", "{\"schema\": 1, \"schema_minor\": 7, \"name\": \"minor\", \"cpus\": 4, "
+				     "\"future_thing\": {\"a\": [1, 2]}}");
+	p = vk_profile_open("minor", false, &err);
+	ok(p != NULL, "a config.json of a newer minor schema loads (%s)", err.message);
+	if (p) {
+		p->cfg.cpus = 6;
+		ok(vk_profile_save(p, &err) == 0, "and saves");
+		vk_profile_free(p);
+	}
+	free(cfg);
+	cfg = slurp(home, "minor");
+	contains(cfg, "\"future_thing\": {", "a key this version does not know is kept");
+	contains(cfg, "\"schema_minor\": 7", "so is the newer minor number");
+	contains(cfg, "\"cpus\": 6", "and the known key is updated");
+	free(TAKE_PTR(cfg));
 
 	write_config(home, "array", "[1,2]");
 	p = vk_profile_open("array", false, &err);
@@ -110,9 +155,9 @@ static void test_config(const char *home)
 	names = vk_profile_list(home, &err);
 	ok(names != NULL, "profiles are listed");
 	is_str(names ? names[0] : NULL, "array", "sorted first");
-	is_str(names ? names[3] : NULL, "future", "sorted fourth");
-	is_str(names ? names[4] : NULL, "isdir", "sorted fifth");
-	ok(names && names[5] == NULL, "exactly five entries");
+	is_str(names ? names[5] : NULL, "future", "sorted sixth");
+	is_str(names ? names[6] : NULL, "isdir", "sorted seventh");
+	ok(names && names[8] && !strcmp(names[8], "wrongtype") && names[9] == NULL, "exactly nine entries");
 }
 
 static void test_lock(const char *home)

@@ -8,6 +8,7 @@
 #include "domxml.h"
 #include "machine.h"
 #include "profile.h"
+#include "start/start.h"
 #include "tap.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -56,6 +57,13 @@ static struct vk_start_opts opts(void)
 	};
 }
 
+/* vk_start on P (locked), the previous result released first. */
+static int start(struct vk_profile *p, const struct vk_start_opts *o, struct vk_start_result *res, struct vk_error *err)
+{
+	vk_start_result_release(res);
+	return vk_start(p, o, NULL, NULL, res, err);
+}
+
 static int domain_state(const char *name)
 {
 	virDomainPtr d = virDomainLookupByName(conn, name);
@@ -90,7 +98,7 @@ static bool pool_exists(const char *name)
 static void test_lifecycle(void)
 {
 	struct vk_start_opts o = opts();
-	struct vk_start_result res;
+	_cleanup_(vk_start_result_release) struct vk_start_result res = { 0 };
 	struct vk_stop_result sres;
 	struct vk_status st;
 	struct vk_error err = { 0 };
@@ -101,7 +109,7 @@ static void test_lifecycle(void)
 	struct stat sb;
 	int ndoms;
 
-	ok(vk_cluster_start(p, &o, &res, &err) == 0, "start creates and boots a new profile (%s)", err.message);
+	ok(start(p, &o, &res, &err) == 0, "start creates and boots a new profile (%s)", err.message);
 	ok(res.created && !res.was_running, "it reports a new machine");
 	ok(res.accel == VK_ACCEL_TCG, "the test driver has no KVM: TCG");
 	is_str(res.node_ip, "192.168.100.2", "the node IP is .2 of the first free /24");
@@ -118,8 +126,8 @@ static void test_lifecycle(void)
 	ok(!pool_exists("virtkube-dev"), "the transient storage pool is gone after the disk was made");
 	ok(stat(key, &sb) == 0 && (sb.st_mode & 0777) == 0600, "the SSH key is there, 0600");
 	ok(vk_path_exists(seed), "the seed ISO is there");
-	is_str(vk_profile_get_str(p, "state"), "Running", "config.json says Running");
-	is_str(vk_profile_get_str(p, "libvirt_uri"), URI, "and remembers the URI");
+	is_str(vk_profile_state_name(p->cfg.state), "Running", "config.json says Running");
+	is_str(p->cfg.libvirt_uri, URI, "and remembers the URI");
 
 	ok(vk_cluster_status(p, &st, &err) == 0 && st.host == VK_HOST_RUNNING && st.exit_bits == 0,
 	   "status: Running, exit bits 0");
@@ -127,12 +135,12 @@ static void test_lifecycle(void)
 
 	virConnectListAllDomains(conn, NULL, 0);
 	ndoms = virConnectNumOfDomains(conn) + virConnectNumOfDefinedDomains(conn);
-	ok(vk_cluster_start(p, &o, &res, &err) == 0 && res.was_running && !res.created,
+	ok(start(p, &o, &res, &err) == 0 && res.was_running && !res.created,
 	   "start on a running profile is a no-op that says so");
 	is_int(virConnectNumOfDomains(conn) + virConnectNumOfDefinedDomains(conn), ndoms, "and defines nothing new");
 
 	o.cpus = 4;
-	ok(vk_cluster_start(p, &o, &res, &err) < 0 && err.code == VK_ERR_INVALID, "a changed --cpus is refused");
+	ok(start(p, &o, &res, &err) < 0 && err.code == VK_ERR_INVALID, "a changed --cpus is refused");
 	contains(err.message, "--cpus 1", "naming the saved value");
 	contains(err.hint, "virtkube delete -p dev", "with a hint to delete");
 	o = opts();
@@ -144,7 +152,7 @@ static void test_lifecycle(void)
 	vk_status_release(&st);
 	ok(vk_cluster_stop(p, 5, &sres, &err) == 0 && !sres.was_running, "stopping a stopped profile succeeds quietly");
 
-	ok(vk_cluster_start(p, &o, &res, &err) == 0 && !res.created && !res.was_running, "start on a stopped one boots it");
+	ok(start(p, &o, &res, &err) == 0 && !res.created && !res.was_running, "start on a stopped one boots it");
 	is_str(res.node_ip, "192.168.100.2", "with the same IP");
 	is_int(domain_state("dev"), VIR_DOMAIN_RUNNING, "domain 'dev' runs again");
 }
@@ -152,8 +160,8 @@ static void test_lifecycle(void)
 static void test_second_profile_and_shared_network(void)
 {
 	struct vk_start_opts o = opts();
-	struct vk_start_result res;
-	struct vk_delete_result dres;
+	_cleanup_(vk_start_result_release) struct vk_start_result res = { 0 };
+	_cleanup_(vk_delete_result_release) struct vk_delete_result dres = { 0 };
 	struct vk_error err = { 0 };
 	_cleanup_profile_ struct vk_profile *p = open_locked("other");
 	_cleanup_profile_ struct vk_profile *dev = open_locked("dev");
@@ -162,7 +170,7 @@ static void test_second_profile_and_shared_network(void)
 	virDomainPtr foreign;
 	virNetworkPtr net;
 
-	ok(vk_cluster_start(p, &o, &res, &err) == 0, "a second profile starts (%s)", err.message);
+	ok(start(p, &o, &res, &err) == 0, "a second profile starts (%s)", err.message);
 	is_str(res.node_ip, "192.168.101.2", "on the next /24: the first is another libvirt network's");
 
 	/* A domain virtkube did not make, on dev's network. */
@@ -194,15 +202,15 @@ static void test_second_profile_and_shared_network(void)
 static void test_foreign_domain_name(void)
 {
 	struct vk_start_opts o = opts();
-	struct vk_start_result res;
-	struct vk_delete_result dres;
+	_cleanup_(vk_start_result_release) struct vk_start_result res = { 0 };
+	_cleanup_(vk_delete_result_release) struct vk_delete_result dres = { 0 };
 	struct vk_error err = { 0 };
 	_cleanup_profile_ struct vk_profile *p = open_locked("taken");
 	virDomainPtr d = virDomainDefineXML(conn, "<domain type='test'><name>taken</name><memory>65536</memory>"
 						  "<os><type>hvm</type></os></domain>");
 
 	ok(d != NULL, "someone else's domain 'taken' exists");
-	ok(vk_cluster_start(p, &o, &res, &err) < 0 && err.code == VK_ERR_EXISTS,
+	ok(start(p, &o, &res, &err) < 0 && err.code == VK_ERR_EXISTS,
 	   "start refuses a profile whose domain name is taken by a foreign domain");
 	contains(err.message, "not created by virtkube", "and says why");
 	ok(vk_cluster_delete(p, &dres, &err) == 0 && !dres.domain_removed, "delete of that profile works");
@@ -216,8 +224,8 @@ static void test_foreign_domain_name(void)
 static void test_half_created(void)
 {
 	struct vk_start_opts o = opts();
-	struct vk_start_result res;
-	struct vk_delete_result dres;
+	_cleanup_(vk_start_result_release) struct vk_start_result res = { 0 };
+	_cleanup_(vk_delete_result_release) struct vk_delete_result dres = { 0 };
 	struct vk_error err = { 0 };
 	struct vk_network_spec ns = { .name = "virtkube-half", .mode = VK_NET_ISOLATED, .mac = "52:54:00:00:00:01",
 				      .host_name = "half" };
@@ -227,19 +235,20 @@ static void test_half_created(void)
 
 	/* What an interrupted first start leaves: config, a network, no disk, no domain. */
 	vk_ipv4_parse("192.168.140.0", &ns.subnet);
-	vk_profile_set_str(p, "libvirt_uri", URI);
-	vk_profile_set_str(p, "network", ns.name);
-	vk_profile_set_str(p, "state", "Created");
+	vk_profile_set_str(&p->cfg.libvirt_uri, URI);
+	vk_profile_set_str(&p->cfg.network, ns.name);
+	p->cfg.state = VK_PROFILE_CREATED;
 	ok(vk_profile_save(p, &err) == 0 && vk_network_ensure(conn, &ns, &err) == 0, "a half-created profile is set up");
 	ok(vk_cluster_delete(p, &dres, &err) == 0, "delete works on it (%s)", err.message);
 	ok(!dres.domain_removed && dres.network_removed, "removing the network it had");
 	ok(network_xml("virtkube-half") == NULL && !vk_path_exists(dir), "no network and no directory are left");
 
 	/* An interrupted start is finished by running it again. */
-	vk_profile_set_str(q, "libvirt_uri", URI);
+	vk_profile_set_str(&q->cfg.libvirt_uri, URI);
 	ok(vk_profile_save(q, &err) == 0, "a profile with only config.json");
-	ok(vk_cluster_start(q, &o, &res, &err) == 0 && res.created, "start finishes it (%s)", err.message);
+	ok(start(q, &o, &res, &err) == 0 && res.created, "start finishes it (%s)", err.message);
 	is_int(domain_state("resume"), VIR_DOMAIN_RUNNING, "domain 'resume' runs");
+	vk_delete_result_release(&dres);
 	ok(vk_cluster_delete(q, &dres, &err) == 0 && dres.domain_removed && dres.network_removed,
 	   "and delete removes it all");
 	is_int(domain_state("resume"), -1, "domain 'resume' is gone");
@@ -275,13 +284,13 @@ static void test_hostile_xml_parses(void)
 static void test_watch(void)
 {
 	struct vk_start_opts o = opts();
-	struct vk_start_result res;
+	_cleanup_(vk_start_result_release) struct vk_start_result res = { 0 };
 	struct vk_error err = { 0 };
 	_cleanup_profile_ struct vk_profile *p = open_locked("watched");
 	struct vk_cluster_watch *w;
 	virDomainPtr d;
 
-	ok(vk_cluster_start(p, &o, &res, &err) == 0, "profile 'watched' starts (%s)", err.message);
+	ok(start(p, &o, &res, &err) == 0, "profile 'watched' starts (%s)", err.message);
 	w = vk_cluster_watch_new(p, &err);
 	ok(w != NULL, "a watch on its domain (%s)", err.message);
 	if (!w)
@@ -309,7 +318,7 @@ static void test_watch(void)
 static void test_repoint_payload(void)
 {
 	struct vk_start_opts o = opts();
-	struct vk_start_result res;
+	_cleanup_(vk_start_result_release) struct vk_start_result res = { 0 };
 	struct vk_stop_result sres;
 	struct vk_error err = { 0 };
 	_cleanup_profile_ struct vk_profile *p = open_locked("repoint");
@@ -317,8 +326,8 @@ static void test_repoint_payload(void)
 	const char *a = "/cache/payload/v1.35.4-aaaaaaaaaaaa.iso", *b = "/cache/payload/v1.35.4-bbbbbbbbbbbb.iso";
 	bool changed = true;
 
-	o.payload_path = a;
-	ok(vk_cluster_start(p, &o, &res, &err) == 0 && res.created, "a profile with a payload ISO starts (%s)", err.message);
+	vk_profile_set_str(&p->cfg.payload_iso, a);
+	ok(start(p, &o, &res, &err) == 0 && res.created, "a profile with a payload ISO starts (%s)", err.message);
 	ok(vk_cluster_stop(p, 5, &sres, &err) == 0, "and stops");
 	disk_a = vk_domxml_payload_cdrom(a);
 	disk_b = vk_domxml_payload_cdrom(b);
@@ -329,8 +338,8 @@ static void test_repoint_payload(void)
 	ok(vk_domain_set_cdrom(conn, "repoint", "sdb", b, disk_b, &changed, &err) < 0 && err.code == VK_ERR_UNSUPPORTED,
 	   "another ISO: the test driver cannot change devices, and says so (%s)", err.message);
 	vk_error_clear(&err);
-	o.payload_path = b;
-	ok(vk_cluster_start(p, &o, &res, &err) == 0 && !res.created,
+	vk_profile_set_str(&p->cfg.payload_iso, b);
+	ok(start(p, &o, &res, &err) == 0 && !res.created,
 	   "start with another payload ISO still boots on a driver that cannot change it (%s)", err.message);
 }
 
@@ -339,11 +348,14 @@ int main(void)
 	_cleanup_free_ char *tmp = tap_tmpdir();
 	_cleanup_free_ char *home = xasprintf("%s/home", tmp);
 	_cleanup_free_ char *img = xasprintf("%s/base.qcow2", tmp);
+	_cleanup_free_ char *kubeconfig = xasprintf("%s/kube/config", tmp);
 	unsigned char h[512] = { 'Q', 'F', 'I', 0xfb, 0, 0, 0, 3 };
 	struct vk_error err = { 0 };
 
 	h[24 + 4] = 0x40; /* 1 GiB virtual size */
 	setenv("VIRTKUBE_HOME", home, 1);
+	/* delete edits the kubeconfig of a profile that may run Kubernetes: never the user's own */
+	setenv("KUBECONFIG", kubeconfig, 1);
 	/* Profiles that never saved a URI fall back to the default: never a real daemon here. */
 	setenv("LIBVIRT_DEFAULT_URI", URI, 1);
 	vk_write_file_atomic(img, h, sizeof(h), 0644, &err);

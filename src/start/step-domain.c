@@ -1,0 +1,118 @@
+/* Step "domain": a new machine's libvirt domain is defined; a stopped one's payload cdrom is pointed at the version's current ISO. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <errno.h>
+
+#include "cluster.h"
+#include "domxml.h"
+#include "start/step.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+/* qemu:///system runs qemu as another user (libvirt-qemu): it must be able to
+ * reach the profile directory. We open up the directories we created (0711:
+ * others may pass, not list; the secrets inside stay 0600) and check the rest. */
+static int make_reachable_by_qemu(const struct vk_profile *p, const char *uri, const char *payload,
+				  struct vk_error *err)
+{
+	_cleanup_free_ char *profiles = vk_path_join(p->home, "profiles");
+	_cleanup_free_ char *cache = vk_path_join(p->home, "cache");
+	_cleanup_free_ char *built = payload ? xstrndup(payload, (size_t)(strrchr(payload, '/') - payload)) : NULL;
+	_cleanup_free_ char *path = NULL;
+	/* The payload ISO (0644) is in HOME/cache/payload: passable too. */
+	const char *mine[] = { p->home, profiles, p->dir, payload ? cache : NULL, built };
+	struct stat st;
+	char *slash;
+
+	if (strncmp(uri, "qemu:///system", 14) != 0)
+		return 0;
+	for (size_t i = 0; i < VK_ARRAY_SIZE(mine); i++)
+		if (mine[i] && stat(mine[i], &st) == 0 && (st.st_mode & 0111) != 0111 && chmod(mine[i], (st.st_mode & 07777) | 0111) < 0)
+			return vk_error_set_errno(err, VK_ERR_IO, errno, "cannot open '%s' to qemu", mine[i]);
+	path = xstrdup(p->home);
+	while ((slash = strrchr(path, '/')) && slash != path) {
+		*slash = '\0';
+		if (stat(path, &st) == 0 && !(st.st_mode & S_IXOTH)) {
+			vk_error_set(err, VK_ERR_INVALID,
+				     "qemu (run by libvirt as its own user under %s) cannot reach '%s': '%s' is not searchable "
+				     "by other users",
+				     uri, p->dir, path);
+			return vk_error_hint(err, "run 'chmod o+x %s', or set VIRTKUBE_HOME to a directory qemu can reach",
+					     path);
+		}
+	}
+	return 0;
+}
+
+static int define_domain(struct vk_start_ctx *ctx, struct vk_error *err)
+{
+	struct vk_profile *p = ctx->p;
+	_cleanup_free_ char *disk = vk_profile_path(p, VK_FILE_DISK);
+	_cleanup_free_ char *seed = vk_profile_path(p, VK_FILE_SEED);
+	_cleanup_free_ char *console = vk_profile_path(p, VK_FILE_CONSOLE_LOG);
+	_cleanup_free_ char *xml = NULL;
+	struct vk_domain_spec spec = {
+		.name = ctx->domain,
+		.profile = p->name,
+		.accel = ctx->accel,
+		.vcpus = (unsigned)ctx->cpus,
+		.memory_mib = (unsigned long)ctx->memory_mib,
+		.disk_path = disk,
+		.disk_format = "qcow2",
+		.seed_path = seed,
+		.payload_path = p->cfg.payload_iso,
+		.network = p->cfg.network,
+		.mac = p->cfg.mac,
+		.console_log = console,
+		.kernel = ctx->img->kernel,
+		.initrd = ctx->img->initrd,
+		.cmdline = ctx->img->cmdline,
+	};
+
+	xml = vk_domxml_build(&spec, err);
+	if (!xml)
+		return -1;
+	vk_debug("defining domain:\n%s", xml);
+	return vk_domain_define(ctx->conn, xml, err);
+}
+
+/* A stopped domain keeps the payload ISO path it was defined with; after a
+ * cache clean or a changed input the version's ISO has another name, and a
+ * guest that still has provisioning to do would find no payload. */
+static int repoint_payload(struct vk_start_ctx *ctx, struct vk_error *err)
+{
+	const char *path = ctx->p->cfg.payload_iso;
+	_cleanup_free_ char *disk = vk_domxml_payload_cdrom(path);
+	bool changed = false;
+
+	if (vk_domain_set_cdrom(ctx->conn, ctx->domain, VK_DOMXML_PAYLOAD_TARGET, path, disk, &changed, err) < 0) {
+		if (err && err->code == VK_ERR_UNSUPPORTED) {
+			/* libvirt's test driver: no guest reads the cdrom there anyway */
+			vk_debug("profile '%s': %s", ctx->p->name, err->message);
+			vk_error_clear(err);
+			return 0;
+		}
+		return -1;
+	}
+	if (changed)
+		vk_start_info(ctx, "profile '%s': the payload cdrom now reads '%s'", ctx->p->name, path);
+	return 0;
+}
+
+int vk_step_domain(struct vk_start_ctx *ctx, struct vk_error *err)
+{
+	if (ctx->res->was_running || (!ctx->creating && !ctx->p->cfg.payload_iso)) {
+		vk_start_skip(ctx);
+		return 0;
+	}
+	if (!ctx->creating)
+		return repoint_payload(ctx, err);
+	if (make_reachable_by_qemu(ctx->p, ctx->uri, ctx->p->cfg.payload_iso, err) < 0 || define_domain(ctx, err) < 0)
+		return -1;
+	ctx->res->created = true;
+	return 0;
+}

@@ -1,0 +1,54 @@
+/* Step "follow-guest": the guest's provisioning followed on its console to VIRTKUBE-READY, while it is pending; every stage is reported as it happens. */
+#include "cluster.h"
+#include "guestlog.h"
+#include "provision.h"
+#include "start/step.h"
+#include "util/cleanup.h"
+
+#define GUEST_TIMEOUT_KUBERNETES_S 1800
+
+static void on_guest_event(const struct vk_guest_event *ev, void *data)
+{
+	struct vk_start_ctx *ctx = data;
+
+	if (ev->type == VK_GUEST_STAGE && ctx->on_event)
+		ctx->on_event(ctx->event_data, &(struct vk_start_event){ .type = VK_START_GUEST_STAGE, .step = "follow-guest",
+									 .stage = ev->stage, .ok = ev->ok,
+									 .message = ev->text });
+}
+
+int vk_step_follow_guest(struct vk_start_ctx *ctx, struct vk_error *err)
+{
+	struct vk_profile *p = ctx->p;
+	bool follow = ctx->res->created || vk_provision_pending(p);
+	/* A plain VM is provisioned in seconds after SSH answers; Kubernetes takes longer. */
+	long wait_s = vk_start_wait_s(ctx, ctx->kubernetes ? GUEST_TIMEOUT_KUBERNETES_S : VK_DEFAULT_WAIT_S);
+	off_t offset = ctx->console_offset;
+	struct vk_cluster_watch *watch;
+	int rc;
+
+	if (vk_start_test_driver(ctx)) {
+		/* libvirt's test driver runs no guest: nothing will report. */
+		vk_start_info(ctx, "libvirt test driver: no guest to follow");
+		vk_start_skip(ctx);
+		return 0;
+	}
+	if (!follow || ctx->opts->wait_s < 0) {
+		vk_start_skip(ctx);
+		return 0;
+	}
+	if (!ctx->res->created)
+		vk_start_info(ctx, "the guest's provisioning has not finished yet: following it again");
+	/* Already running with provisioning pending (an earlier start was
+	 * interrupted): this boot's report may be in the log already, so read it
+	 * all; the follower starts over at each boot's first line. */
+	if (ctx->res->was_running)
+		offset = 0;
+	watch = vk_cluster_watch_new(p, err);
+	if (!watch)
+		return -1;
+	vk_start_info(ctx, "following the guest's provisioning on its console (up to %ld s)", wait_s);
+	rc = vk_provision_follow_guest(p, offset, wait_s, on_guest_event, ctx, vk_cluster_watch_check, watch, err);
+	vk_cluster_watch_free(watch);
+	return rc;
+}

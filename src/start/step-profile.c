@@ -1,0 +1,136 @@
+/* Step "profile": the settings of this start — what the profile was created with, else the flags, else the defaults — and its Kubernetes version. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cache.h"
+#include "start/step.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+
+static int refuse_change(const struct vk_profile *p, const char *flag, const char *given, const char *saved,
+			 struct vk_error *err)
+{
+	vk_error_set(err, VK_ERR_INVALID, "profile '%s' was created with --%s %s; it cannot change to %s", p->name, flag,
+		     saved, given);
+	return vk_error_hint(err, "delete the profile first ('virtkube delete -p %s'), or leave --%s out", p->name, flag);
+}
+
+static int merge_long(const struct vk_profile *p, const char *flag, long saved, long given, long def, long *out,
+		      struct vk_error *err)
+{
+	if (p->exists && saved > 0) {
+		if (given > 0 && given != saved) {
+			char a[32], b[32];
+
+			snprintf(a, sizeof(a), "%ld", given);
+			snprintf(b, sizeof(b), "%ld", saved);
+			return refuse_change(p, flag, a, b, err);
+		}
+		*out = saved;
+		return 0;
+	}
+	*out = given > 0 ? given : def;
+	return 0;
+}
+
+static int merge_str(const struct vk_profile *p, const char *flag, const char *saved, const char *given,
+		     const char *def, char **out, struct vk_error *err)
+{
+	if (p->exists && saved) {
+		if (given && strcmp(given, saved) != 0)
+			return refuse_change(p, flag, given, saved, err);
+		*out = xstrdup(saved);
+		return 0;
+	}
+	*out = given ? xstrdup(given) : def ? xstrdup(def) : NULL;
+	return 0;
+}
+
+/* True when the profile's saved image is one of our downloads (so the cache
+ * is asked for it again: it may have been cleaned or need --verify). */
+static bool saved_image_from_cache(const struct vk_start_ctx *ctx)
+{
+	_cleanup_free_ char *cache = vk_cache_dir(ctx->home);
+	const char *saved = ctx->p->cfg.image;
+
+	return !saved || (strncmp(saved, cache, strlen(cache)) == 0 && saved[strlen(cache)] == '/');
+}
+
+/* Kubernetes or not, and which version: a created profile keeps both. */
+static int resolve_kubernetes(struct vk_start_ctx *ctx, struct vk_error *err)
+{
+	const struct vk_start_opts *o = ctx->opts;
+	struct vk_profile *p = ctx->p;
+	const char *saved = p->cfg.kubernetes_version;
+
+	if (p->exists && p->cfg.kind == VK_KIND_KUBERNETES && o->no_kubernetes) {
+		vk_error_set(err, VK_ERR_INVALID, "profile '%s' was created with Kubernetes; --no-kubernetes cannot change that",
+			     p->name);
+		return vk_error_hint(err, "delete the profile first ('virtkube delete -p %s')", p->name);
+	}
+	ctx->kubernetes = p->exists && p->cfg.kind != VK_KIND_UNDECIDED ? p->cfg.kind == VK_KIND_KUBERNETES
+									  : !o->no_kubernetes;
+	if (!ctx->kubernetes)
+		return 0;
+	if (saved) {
+		if (o->kubernetes_version && strcmp(saved, ctx->version) != 0) {
+			vk_error_set(err, VK_ERR_INVALID, "profile '%s' runs Kubernetes %s; --kubernetes-version %s cannot change that",
+				     p->name, saved, ctx->version);
+			return vk_error_hint(err, "delete the profile ('virtkube delete -p %s') to start over with another version",
+					     p->name);
+		}
+		free(ctx->version);
+		ctx->version = xstrdup(saved);
+	}
+	if (!ctx->version && !(ctx->version = vk_kubernetes_version_resolve(NULL, err)))
+		return -1;
+	return 0;
+}
+
+int vk_step_profile(struct vk_start_ctx *ctx, struct vk_error *err)
+{
+	const struct vk_start_opts *o = ctx->opts;
+	struct vk_profile *p = ctx->p;
+	const struct vk_profile_config *c = p ? &p->cfg : NULL;
+	char abs_image[PATH_MAX];
+
+	ctx->home = vk_home_dir(err);
+	if (!ctx->home)
+		return -1;
+	/* A version that does not exist is refused before anything else. */
+	if (!o->no_kubernetes && !(ctx->version = vk_kubernetes_version_resolve(o->kubernetes_version, err)))
+		return -1;
+	if (o->download_only) {
+		ctx->kubernetes = !o->no_kubernetes;
+		ctx->image_from_cache = !o->image;
+		return 0;
+	}
+	if (resolve_kubernetes(ctx, err) < 0)
+		return -1;
+	if (merge_str(p, "libvirt-uri", c->libvirt_uri, o->libvirt_uri, vk_machine_uri(NULL), &ctx->uri, err) < 0 ||
+	    merge_long(p, "cpus", c->cpus, o->cpus, VK_DEFAULT_CPUS, &ctx->cpus, err) < 0 ||
+	    merge_long(p, "memory", c->memory_mib, o->memory_mib, VK_DEFAULT_MEMORY_MIB, &ctx->memory_mib, err) < 0 ||
+	    merge_long(p, "disk-size", c->disk_gib, o->disk_gib, VK_DEFAULT_DISK_GIB, &ctx->disk_gib, err) < 0 ||
+	    merge_str(p, "network-mode", c->network_mode, o->network_mode, "nat", &ctx->network_mode, err) < 0)
+		return -1;
+	/* The accelerator saved is the one chosen; "auto" matches whatever it was. */
+	ctx->accel_wanted = o->accel ? o->accel : "auto";
+	if (p->exists && c->accel && strcmp(ctx->accel_wanted, "auto") != 0 && strcmp(ctx->accel_wanted, c->accel) != 0)
+		return refuse_change(p, "accel", ctx->accel_wanted, c->accel, err);
+	if (o->image) {
+		if (!realpath(o->image, abs_image)) {
+			vk_error_set_errno(err, errno == ENOENT ? VK_ERR_NOT_FOUND : VK_ERR_IO, errno, "image '%s'", o->image);
+			return vk_error_hint(err, "pass a qcow2 or raw disk image, or an image.json from vm-images/");
+		}
+		if (merge_str(p, "image", c->image, abs_image, NULL, &ctx->image, err) < 0)
+			return -1;
+	} else {
+		ctx->image = c->image ? xstrdup(c->image) : NULL;
+		ctx->image_from_cache = saved_image_from_cache(ctx);
+	}
+	return 0;
+}

@@ -1,0 +1,78 @@
+/* What the steps of the start pipeline share: the context they run in, and the step table's entry type. */
+#pragma once
+
+#include <sys/types.h>
+
+#include "artifacts.h"
+#include "image.h"
+#include "machine.h"
+#include "profile.h"
+#include "start/start.h"
+#include "util/error.h"
+
+struct vk_start_ctx {
+	const struct vk_start_opts *opts;
+	struct vk_start_result *res;
+	vk_start_event_fn on_event;
+	void *event_data;
+	struct vk_profile *p;         /* locked by the caller; NULL with download_only */
+	char *home;                   /* $VIRTKUBE_HOME */
+
+	/* step "profile" */
+	bool kubernetes;
+	char *version;                /* "vX.Y.Z" (kubernetes only) */
+	/* the settings of this start: the saved ones, else the flags, else the defaults */
+	char *uri;
+	char *image;                  /* absolute; NULL until "artifacts" when from the cache */
+	bool image_from_cache;
+	long cpus, memory_mib, disk_gib;
+	const char *accel_wanted;     /* auto | kvm | tcg */
+	char *network_mode;
+
+	/* step "preflight" */
+	virConnectPtr conn;
+	char *domain;
+	enum vk_host_state initial_state;
+	bool creating;                /* no domain yet: the machine is made */
+	enum vk_accel accel;
+	off_t console_offset;         /* the console log's size before this boot */
+
+	/* steps "artifacts" and "config" (the payload ISO is p->cfg.payload_iso) */
+	struct vk_artifact_paths paths;
+	struct vk_image *img;         /* creating only */
+
+	bool skipped;                 /* set by a step that found nothing to do */
+};
+
+struct vk_start_step {
+	const char *name;
+	int (*run)(struct vk_start_ctx *ctx, struct vk_error *err);
+	bool download_only;           /* part of --download-only */
+};
+
+/* Events from inside a step. */
+void vk_start_info(struct vk_start_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vk_start_warn(struct vk_start_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The step found nothing to do (shown as "skipped" in the timings). */
+void vk_start_skip(struct vk_start_ctx *ctx);
+/* Whether the profile's libvirt is the test driver (no guest ever runs there). */
+bool vk_start_test_driver(const struct vk_start_ctx *ctx);
+/* The bound of one wait: --wait-timeout, else DEFAULT_S. */
+long vk_start_wait_s(const struct vk_start_ctx *ctx, long default_s);
+
+/* The steps, one file each. */
+int vk_step_profile(struct vk_start_ctx *ctx, struct vk_error *err);
+int vk_step_preflight(struct vk_start_ctx *ctx, struct vk_error *err);
+int vk_step_artifacts(struct vk_start_ctx *ctx, struct vk_error *err);
+int vk_step_config(struct vk_start_ctx *ctx, struct vk_error *err);
+int vk_step_pki(struct vk_start_ctx *ctx, struct vk_error *err);
+int vk_step_payload(struct vk_start_ctx *ctx, struct vk_error *err);
+int vk_step_network(struct vk_start_ctx *ctx, struct vk_error *err);
+int vk_step_disk(struct vk_start_ctx *ctx, struct vk_error *err);
+int vk_step_seed(struct vk_start_ctx *ctx, struct vk_error *err);
+int vk_step_domain(struct vk_start_ctx *ctx, struct vk_error *err);
+int vk_step_boot(struct vk_start_ctx *ctx, struct vk_error *err);
+int vk_step_kubeconfig(struct vk_start_ctx *ctx, struct vk_error *err);
+int vk_step_follow_guest(struct vk_start_ctx *ctx, struct vk_error *err);
+int vk_step_api_ready(struct vk_start_ctx *ctx, struct vk_error *err);
+int vk_step_addons(struct vk_start_ctx *ctx, struct vk_error *err);

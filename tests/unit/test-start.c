@@ -1,0 +1,247 @@
+/* The start pipeline on libvirt's test:///default driver: a failure injected after each step, then a re-run, converges (one domain, one network, the same IP). */
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "kubeconfig.h"
+#include "profile.h"
+#include "start/start.h"
+#include "tap.h"
+#include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/xalloc.h"
+
+#define URI "test:///default"
+#define K8S_VERSION "v1.35.4"
+
+static const char *image;
+static char *mirror;        /* file:// URL of a local release mirror; NULL: none could be made */
+static virConnectPtr conn;  /* keeps the test driver's state for the whole run */
+
+static void quiet(void *ud, virErrorPtr e)
+{
+	(void)ud;
+	(void)e;
+}
+
+/* How many domains, networks and storage pools have exactly this name. */
+static int count_named(const char *name, int *domains, int *networks, int *pools)
+{
+	virDomainPtr *doms = NULL;
+	virNetworkPtr *nets = NULL;
+	virStoragePoolPtr *sps = NULL;
+	int nd = virConnectListAllDomains(conn, &doms, 0);
+	int nn = virConnectListAllNetworks(conn, &nets, 0);
+	int np = virConnectListAllStoragePools(conn, &sps, 0);
+	_cleanup_free_ char *net = xasprintf("virtkube-%s", name);
+
+	*domains = *networks = *pools = 0;
+	for (int i = 0; i < nd; i++) {
+		*domains += strcmp(virDomainGetName(doms[i]), name) == 0;
+		virDomainFree(doms[i]);
+	}
+	for (int i = 0; i < nn; i++) {
+		*networks += strcmp(virNetworkGetName(nets[i]), net) == 0;
+		virNetworkFree(nets[i]);
+	}
+	for (int i = 0; i < np; i++) {
+		*pools += strcmp(virStoragePoolGetName(sps[i]), net) == 0;
+		virStoragePoolFree(sps[i]);
+	}
+	free(doms);
+	free(nets);
+	free(sps);
+	return nd < 0 || nn < 0 || np < 0 ? -1 : 0;
+}
+
+static bool domain_runs(const char *name)
+{
+	virDomainPtr d = virDomainLookupByName(conn, name);
+	int st = -1, reason;
+
+	if (!d)
+		return false;
+	virDomainGetState(d, &st, &reason, 0);
+	virDomainFree(d);
+	return st == VIR_DOMAIN_RUNNING;
+}
+
+/* One vk_start of profile NAME, opened and locked for it. */
+static int run_start(const char *name, const struct vk_start_opts *o, struct vk_start_result *res, struct vk_error *err)
+{
+	_cleanup_profile_ struct vk_profile *p = vk_profile_open(name, true, err);
+
+	vk_start_result_release(res);
+	if (!p || vk_profile_lock(p, 0, err) < 0)
+		return -1;
+	return vk_start(p, o, NULL, NULL, res, err);
+}
+
+static char *saved_node_ip(const char *name)
+{
+	_cleanup_profile_ struct vk_profile *p = vk_profile_open(name, false, NULL);
+
+	return p && p->cfg.node_ip ? xstrdup(p->cfg.node_ip) : NULL;
+}
+
+static void check_converges(const char *label, struct vk_start_opts *o)
+{
+	const char *const *steps = vk_start_step_names();
+	_cleanup_(vk_start_result_release) struct vk_start_result res = { 0 };
+	struct vk_error err = { 0 };
+
+	for (size_t i = 0; steps[i]; i++) {
+		_cleanup_free_ char *name = xasprintf("%s%zu", label, i);
+		_cleanup_free_ char *ip_before = NULL, *ip_after = NULL, *want = NULL;
+		int domains = 0, networks = 0, pools = 0;
+
+		vk_start_inject_failure_after(steps[i]);
+		ok(run_start(name, o, &res, &err) < 0, "%s: a failure after step '%s' fails the start", label, steps[i]);
+		is_str(res.failed_step, steps[i], "%s: the result names step '%s'", label, steps[i]);
+		want = xasprintf("start failed at step '%s': failure injected", steps[i]);
+		contains(err.message, want, "%s: and so does the error", label);
+		ip_before = saved_node_ip(name);
+		vk_start_inject_failure_after(NULL);
+
+		ok(run_start(name, o, &res, &err) == 0, "%s: after a failure at '%s' the next start finishes (%s)", label,
+		   steps[i], err.message);
+		ip_after = saved_node_ip(name);
+		ok(ip_after && (!ip_before || strcmp(ip_before, ip_after) == 0),
+		   "%s: the node IP (%s) is the one fixed before the failure (%s)", label, ip_after ? ip_after : "none",
+		   ip_before ? ip_before : "not fixed yet");
+		ok(domain_runs(name), "%s: domain '%s' runs", label, name);
+		ok(count_named(name, &domains, &networks, &pools) == 0 && domains == 1 && networks == 1 && pools == 0,
+		   "%s: one domain, one network, no leftover pool (%d, %d, %d)", label, domains, networks, pools);
+		ok(run_start(name, o, &res, &err) == 0 && res.was_running && !res.created,
+		   "%s: a third start finds it running and makes nothing", label);
+		is_str(res.node_ip, ip_after, "%s: with the same IP", label);
+		ok(count_named(name, &domains, &networks, &pools) == 0 && domains == 1 && networks == 1,
+		   "%s: still one domain and one network", label);
+		if (o->no_kubernetes)
+			continue;
+		{
+			_cleanup_profile_ struct vk_profile *p = vk_profile_open(name, false, &err);
+			struct vk_kubeconfig_entry e;
+			enum vk_kubeconfig_state st = VK_KUBECONFIG_NONEXISTENT;
+			_cleanup_free_ char *path = vk_kubeconfig_path(&err), *why = NULL;
+
+			ok(p && p->cfg.payload_iso && vk_path_exists(p->cfg.payload_iso),
+			   "%s: the payload ISO is recorded and exists", label);
+			if (p && vk_kubeconfig_entry_load(&e, p, &err) == 0) {
+				vk_kubeconfig_check(path, &e, &st, &why, &err);
+				vk_kubeconfig_entry_clear(&e);
+			}
+			is_int(st, VK_KUBECONFIG_CONFIGURED, "%s: the kubeconfig holds the profile's context as it should", label);
+		}
+	}
+}
+
+static void test_step_names(void)
+{
+	const char *const *s = vk_start_step_names();
+	const char *want[] = { "profile", "preflight", "artifacts", "config", "pki", "payload", "network", "disk",
+			       "seed", "domain", "boot", "kubeconfig", "follow-guest", "api-ready", "addons" };
+	size_t n = 0;
+
+	while (s[n])
+		n++;
+	is_int(n, VK_ARRAY_SIZE(want), "the pipeline has %zu steps", VK_ARRAY_SIZE(want));
+	for (size_t i = 0; i < n && i < VK_ARRAY_SIZE(want); i++)
+		is_str(s[i], want[i], "step %zu is '%s'", i + 1, want[i]);
+}
+
+/* The steps' durations are in the result, and a step with nothing to do says so. */
+static void test_timings(void)
+{
+	struct vk_start_opts o = { .image = image, .libvirt_uri = URI, .network_mode = "isolated", .no_kubernetes = true,
+				   .cpus = 1, .memory_mib = 512, .disk_gib = 2, .wait_s = -1 };
+	_cleanup_(vk_start_result_release) struct vk_start_result res = { 0 };
+	struct vk_error err = { 0 };
+	bool all_named = true;
+
+	ok(run_start("timed", &o, &res, &err) == 0, "a plain start (%s)", err.message);
+	is_int(res.nsteps, 15, "every step ran and was timed");
+	for (size_t i = 0; i < res.nsteps; i++)
+		all_named = all_named && res.steps[i].name && res.steps[i].seconds >= 0;
+	ok(all_named, "each with its name and a duration");
+	ok(res.steps[4].skipped && strcmp(res.steps[4].name, "pki") == 0, "a plain VM has no PKI to make: 'pki' skipped");
+	ok(!res.steps[9].skipped && strcmp(res.steps[9].name, "domain") == 0, "'domain' defined the new domain");
+	ok(run_start("timed", &o, &res, &err) == 0 && res.steps[6].skipped && res.steps[10].skipped,
+	   "on a running VM, 'network' and 'boot' have nothing to do");
+	o.cpus = 2;
+	ok(run_start("timed", &o, &res, &err) < 0, "a changed --cpus is refused");
+	is_str(res.failed_step, "profile", "at step 'profile', before anything is touched");
+	contains(err.message, "start failed at step 'profile': profile 'timed' was created with --cpus 1", "saying so");
+}
+
+/* --download-only touches no profile: only the artifacts and payload steps run. */
+static void test_download_only(void)
+{
+	_cleanup_(vk_start_result_release) struct vk_start_result res = { 0 };
+	struct vk_start_opts o = { .image = image, .kubernetes_version = K8S_VERSION, .mirror = mirror, .download_only = true };
+	struct vk_error err = { 0 };
+
+	if (!mirror)
+		return;
+	ok(vk_start(NULL, &o, NULL, NULL, &res, &err) == 0, "download-only runs without a profile (%s)", err.message);
+	is_int(res.nsteps, 3, "three steps ran");
+	ok(res.nsteps == 3 && !strcmp(res.steps[0].name, "profile") && !strcmp(res.steps[1].name, "artifacts") &&
+		   !strcmp(res.steps[2].name, "payload"),
+	   "profile, artifacts, payload");
+	ok(res.payload_iso && vk_path_exists(res.payload_iso), "the payload ISO is built");
+}
+
+int main(void)
+{
+	_cleanup_free_ char *tmp = tap_tmpdir();
+	_cleanup_free_ char *home = xasprintf("%s/home", tmp);
+	_cleanup_free_ char *img = xasprintf("%s/base.qcow2", tmp);
+	_cleanup_free_ char *kubeconfig = xasprintf("%s/kube/config", tmp);
+	_cleanup_free_ char *mirror_dir = xasprintf("%s/mirror", tmp);
+	const char *top = getenv("top_srcdir");
+	unsigned char h[512] = { 'Q', 'F', 'I', 0xfb, 0, 0, 0, 3 };
+	struct vk_error err = { 0 };
+	struct vk_start_opts plain = { .libvirt_uri = URI, .network_mode = "isolated", .no_kubernetes = true,
+				       .cpus = 1, .memory_mib = 512, .disk_gib = 2, .wait_s = -1 };
+	struct vk_start_opts kube = plain;
+
+	h[24 + 4] = 0x40; /* 1 GiB virtual size */
+	setenv("VIRTKUBE_HOME", home, 1);
+	setenv("KUBECONFIG", kubeconfig, 1);
+	setenv("LIBVIRT_DEFAULT_URI", URI, 1);
+	/* Whatever is not local goes to a closed local port, never to the internet. */
+	setenv("https_proxy", "http://127.0.0.1:9", 1);
+	vk_write_file_atomic(img, h, sizeof(h), 0644, &err);
+	image = img;
+	if (top) {
+		_cleanup_free_ char *cmd = xasprintf("python3 '%s/tests/fakes/mkmirror.py' '%s' '%s' %s >/dev/null", top, top,
+						     mirror_dir, K8S_VERSION);
+
+		if (system(cmd) == 0)
+			mirror = xasprintf("file://%s", mirror_dir);
+	}
+	virSetErrorFunc(NULL, quiet);
+	conn = virConnectOpen(URI);
+	if (!conn) {
+		printf("1..0 # SKIP libvirt's test driver cannot be opened: %s\n", virGetLastErrorMessage());
+		return 0;
+	}
+	test_step_names();
+	test_timings();
+	plain.image = image;
+	check_converges("plain", &plain);
+	ok(mirror != NULL, "a local release mirror was made (tests/fakes/mkmirror.py, python3)");
+	if (mirror) {
+		kube.image = image;
+		kube.no_kubernetes = false;
+		kube.kubernetes_version = K8S_VERSION;
+		kube.mirror = mirror;
+		check_converges("kube", &kube);
+	}
+	test_download_only();
+	virConnectClose(conn);
+	free(mirror);
+	vk_remove_tree(tmp, &err);
+	return done_testing();
+}
