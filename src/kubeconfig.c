@@ -688,6 +688,7 @@ struct titem {
 	bool has_inner;    /* it has the inner key (cluster:, user:, context:) */
 	bool inner_block;  /* whose value is a block mapping, every key at the start of a line */
 	size_t inner_col;  /* that mapping's indentation */
+	size_t item_col;   /* the indentation of the item's own keys */
 	size_t inner_end;  /* after the line of its last content */
 	struct tkey *keys;
 	size_t nkeys;
@@ -702,7 +703,8 @@ struct tlist {
 	enum { T_ABSENT, T_BLOCK, T_EMPTY, T_OTHER } state;
 	size_t colon;      /* after the ':' that follows its key */
 	size_t empty_end;  /* T_EMPTY: after the null or "[]" value (colon when the value is empty) */
-	size_t dash_col, item_col, inner_col; /* T_BLOCK: its layout (inner_col 0: not seen) */
+	size_t dash_col, item_col; /* T_BLOCK: its layout, from its first item */
+	size_t inner_off;          /* how much deeper an item's inner mapping is (0: not seen) */
 	size_t end;        /* T_BLOCK: after the line of the last item's last content */
 	size_t nitems;
 	struct tspan *named; /* the items named after the profile */
@@ -913,6 +915,7 @@ static enum role item_start(struct tscan *s, struct frame *parent, yaml_event_t 
 	}
 	titem_clear(&s->item);
 	s->item.line = ls;
+	s->item.item_col = start - ls;
 	s->cur_list = parent->key;
 	return R_ITEM;
 }
@@ -923,8 +926,9 @@ static void item_end(struct tscan *s)
 	struct titem *it = &s->item;
 
 	it->end = line_end(s, s->last);
-	if (!l->inner_col && it->inner_block)
-		l->inner_col = it->inner_col;
+	/* relative to the item: the items of one list may be indented differently */
+	if (!l->inner_off && it->inner_block && it->inner_col > it->item_col)
+		l->inner_off = it->inner_col - it->item_col;
 	if (!it->named)
 		return;
 	l->named = xrealloc(l->named, (l->nnamed + 1) * sizeof(*l->named));
@@ -1280,7 +1284,7 @@ struct tlayout {
 
 static struct tlayout list_layout(const struct tlist *l)
 {
-	return (struct tlayout){ l->dash_col, l->item_col, l->inner_col ? l->inner_col : l->item_col + 2 };
+	return (struct tlayout){ l->dash_col, l->item_col, l->item_col + (l->inner_off ? l->inner_off : 2) };
 }
 
 /* The layout of a list that gets written whole: as the file's other lists
@@ -1288,7 +1292,7 @@ static struct tlayout list_layout(const struct tlist *l)
 static struct tlayout new_list_layout(const struct tscan *s)
 {
 	for (int l = 0; l < L_COUNT; l++) {
-		if (s->list[l].state == T_BLOCK && s->list[l].inner_col)
+		if (s->list[l].state == T_BLOCK && s->list[l].inner_off)
 			return list_layout(&s->list[l]); /* its key is at root_col too */
 	}
 	return (struct tlayout){ s->root_col, s->root_col + 2, s->root_col + 4 };
