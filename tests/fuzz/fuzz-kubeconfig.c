@@ -189,6 +189,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	yaml_document_delete(&doc);
 	fuzz_assert(check(path) == VK_KUBECONFIG_NONEXISTENT, "check after remove says %s",
 		    vk_kubeconfig_state_name(check(path)));
+	if (vk_kubeconfig_remove(path, entry.name, &removed, &err) < 0)
+		fuzz_fail("a second remove fails: %s", err.message);
+	{
+		_cleanup_free_ char *again = slurp(path, &second_len);
+
+		fuzz_assert(!removed && second_len == after_len && memcmp(again, after_remove, after_len) == 0,
+			    "a second remove changed the file");
+	}
 #ifdef FUZZ_CORPUS
 	fuzz_assert(!kubectl_read_it || kubectl_reads(path), "kubectl read the file but not what remove made of it");
 #endif
