@@ -304,6 +304,12 @@ static char *expand(const char *tmpl, json_t *vars, struct vk_error *err)
 				vk_error_set(err, VK_ERR_PARSE, "the artifact table uses an unknown variable in '%s'", tmpl);
 				return NULL;
 			}
+			/* values are not expanded again: one holding "${" would stay in a URL */
+			if (strstr(val, "${")) {
+				vk_strbuf_release(&sb);
+				vk_error_set(err, VK_ERR_PARSE, "the artifact table's '%s' holds a placeholder: '%s'", name, val);
+				return NULL;
+			}
 			vk_strbuf_addstr(&sb, val);
 			p = end + 1;
 			continue;

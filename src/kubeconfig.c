@@ -688,6 +688,7 @@ struct titem {
 	bool has_inner;    /* it has the inner key (cluster:, user:, context:) */
 	bool inner_block;  /* whose value is a block mapping, every key at the start of a line */
 	size_t inner_col;  /* that mapping's indentation */
+	size_t item_col;   /* the indentation of the item's own keys */
 	size_t inner_end;  /* after the line of its last content */
 	struct tkey *keys;
 	size_t nkeys;
@@ -702,7 +703,8 @@ struct tlist {
 	enum { T_ABSENT, T_BLOCK, T_EMPTY, T_OTHER } state;
 	size_t colon;      /* after the ':' that follows its key */
 	size_t empty_end;  /* T_EMPTY: after the null or "[]" value (colon when the value is empty) */
-	size_t dash_col, item_col, inner_col; /* T_BLOCK: its layout (inner_col 0: not seen) */
+	size_t dash_col, item_col; /* T_BLOCK: its layout, from its first item */
+	size_t inner_off;          /* how much deeper an item's inner mapping is (0: not seen) */
 	size_t end;        /* T_BLOCK: after the line of the last item's last content */
 	size_t nitems;
 	struct tspan *named; /* the items named after the profile */
@@ -913,6 +915,7 @@ static enum role item_start(struct tscan *s, struct frame *parent, yaml_event_t 
 	}
 	titem_clear(&s->item);
 	s->item.line = ls;
+	s->item.item_col = start - ls;
 	s->cur_list = parent->key;
 	return R_ITEM;
 }
@@ -923,8 +926,9 @@ static void item_end(struct tscan *s)
 	struct titem *it = &s->item;
 
 	it->end = line_end(s, s->last);
-	if (!l->inner_col && it->inner_block)
-		l->inner_col = it->inner_col;
+	/* relative to the item: the items of one list may be indented differently */
+	if (!l->inner_off && it->inner_block && it->inner_col > it->item_col)
+		l->inner_off = it->inner_col - it->item_col;
 	if (!it->named)
 		return;
 	l->named = xrealloc(l->named, (l->nnamed + 1) * sizeof(*l->named));
@@ -1212,7 +1216,8 @@ static bool tedits_apply(const struct tscan *s, struct tedits *ed, struct vk_str
 {
 	size_t pos = 0;
 
-	qsort(ed->v, ed->n, sizeof(*ed->v), tedit_cmp);
+	if (ed->n)
+		qsort(ed->v, ed->n, sizeof(*ed->v), tedit_cmp);
 	vk_strbuf_init(out, s->len + 16384);
 	vk_prefault(out->buf, out->alloc);
 	for (size_t i = 0; i < ed->n; i++) {
@@ -1279,7 +1284,7 @@ struct tlayout {
 
 static struct tlayout list_layout(const struct tlist *l)
 {
-	return (struct tlayout){ l->dash_col, l->item_col, l->inner_col ? l->inner_col : l->item_col + 2 };
+	return (struct tlayout){ l->dash_col, l->item_col, l->item_col + (l->inner_off ? l->inner_off : 2) };
 }
 
 /* The layout of a list that gets written whole: as the file's other lists
@@ -1287,7 +1292,7 @@ static struct tlayout list_layout(const struct tlist *l)
 static struct tlayout new_list_layout(const struct tscan *s)
 {
 	for (int l = 0; l < L_COUNT; l++) {
-		if (s->list[l].state == T_BLOCK && s->list[l].inner_col)
+		if (s->list[l].state == T_BLOCK && s->list[l].inner_off)
 			return list_layout(&s->list[l]); /* its key is at root_col too */
 	}
 	return (struct tlayout){ s->root_col, s->root_col + 2, s->root_col + 4 };
@@ -1725,13 +1730,12 @@ static int document_inner(struct kcfg *k, const char *key, const char *name, con
 	return map_get(&k->doc, seq_at(&k->doc, seq, i), inner);
 }
 
-static int document_find(struct kcfg *k, const struct kfile *f, const char *name, struct found *fd, struct vk_error *err)
+/* What check compares, from K's loaded document. */
+static int document_found(struct kcfg *k, const char *name, struct found *fd, struct vk_error *err)
 {
 	int in[L_COUNT];
 	bool item[L_COUNT];
 
-	if (kcfg_load(k, f, err) < 0)
-		return -1;
 	for (int l = 0; l < L_COUNT; l++)
 		if ((in[l] = document_inner(k, list_keys[l], name, inner_keys[l], &item[l], err)) < 0)
 			return -1;
@@ -1743,34 +1747,33 @@ static int document_find(struct kcfg *k, const struct kfile *f, const char *name
 	return 0;
 }
 
-/* The check of F against E: *STATE, and *PROBLEM (static) when misconfigured. */
-static int check_kfile(const struct kfile *f, const struct vk_kubeconfig_entry *e, enum vk_kubeconfig_state *state,
-		       const char **problem, struct vk_error *err)
+static int document_find(struct kcfg *k, const struct kfile *f, const char *name, struct found *fd, struct vk_error *err)
+{
+	if (kcfg_load(k, f, err) < 0)
+		return -1;
+	return document_found(k, name, fd, err);
+}
+
+/* The check's verdict on what FD found for E: *STATE, and *PROBLEM (static) when misconfigured. */
+static void check_found(const struct found *fd, const struct vk_kubeconfig_entry *e, enum vk_kubeconfig_state *state,
+			const char **problem)
 {
 	_cleanup_free_ char *ca = NULL, *cert = NULL;
-	const char *const *val;
-	struct kcfg k = { 0 };
-	struct tscan sc = { 0 };
-	struct found fd = { 0 };
-	int rc = -1;
+	const char *const *val = fd->val;
 
 	*state = VK_KUBECONFIG_NONEXISTENT;
 	*problem = NULL;
-	if (!text_find(f, e->name, &sc, &fd) && document_find(&k, f, e->name, &fd, err) < 0)
-		goto out;
-	rc = 0;
-	if (!fd.context)
-		goto out;
+	if (!fd->context)
+		return;
 	*state = VK_KUBECONFIG_MISCONFIGURED;
 	ca = b64(e->ca_pem);
 	cert = b64(e->cert_pem);
-	val = fd.val;
 	if (!val[V_CTX_CLUSTER] || strcmp(val[V_CTX_CLUSTER], e->name) != 0 || !val[V_CTX_USER] ||
 	    strcmp(val[V_CTX_USER], e->name) != 0)
 		*problem = "the context does not point at the profile's cluster and user";
-	else if (!fd.cluster)
+	else if (!fd->cluster)
 		*problem = "the cluster entry is missing";
-	else if (!fd.user)
+	else if (!fd->user)
 		*problem = "the user entry is missing";
 	else if (!val[V_SERVER] || strcmp(val[V_SERVER], e->server) != 0)
 		*problem = "the cluster's server is not the node's address";
@@ -1780,7 +1783,23 @@ static int check_kfile(const struct kfile *f, const struct vk_kubeconfig_entry *
 		*problem = "the user's client certificate is not the profile's";
 	if (!*problem)
 		*state = VK_KUBECONFIG_CONFIGURED;
-out:
+}
+
+/* The check of F against E: *STATE, and *PROBLEM (static) when misconfigured. */
+static int check_kfile(const struct kfile *f, const struct vk_kubeconfig_entry *e, enum vk_kubeconfig_state *state,
+		       const char **problem, struct vk_error *err)
+{
+	struct kcfg k = { 0 };
+	struct tscan sc = { 0 };
+	struct found fd = { 0 };
+	int rc = 0;
+
+	*state = VK_KUBECONFIG_NONEXISTENT;
+	*problem = NULL;
+	if (!text_find(f, e->name, &sc, &fd) && document_find(&k, f, e->name, &fd, err) < 0)
+		rc = -1;
+	else
+		check_found(&fd, e, state, problem);
 	tscan_free(&sc);
 	kcfg_free(&k);
 	return rc;
@@ -1859,9 +1878,11 @@ static bool same_node(struct proof *p, int ia, int ib, int depth)
 	case YAML_SCALAR_NODE:
 		if (node_is_null(x) || node_is_null(y))
 			return node_is_null(x) && node_is_null(y);
+		/* equal text in the same kind of style types the same */
 		return x->data.scalar.length == y->data.scalar.length &&
 		       memcmp(x->data.scalar.value, y->data.scalar.value, x->data.scalar.length) == 0 &&
-		       scalar_is_string(x) == scalar_is_string(y);
+		       ((x->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) == (y->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) ||
+			scalar_is_string(x) == scalar_is_string(y));
 	case YAML_SEQUENCE_NODE: {
 		long n = x->data.sequence.items.top - x->data.sequence.items.start;
 
@@ -2087,32 +2108,53 @@ static bool prove_docs(struct proof *p, int root_a, int root_b, const struct int
 	return true;
 }
 
+/* vk_kubeconfig_check's reading of the new document K agrees: Configured
+ * after a merge, Nonexistent after a remove. */
+static bool prove_check(struct kcfg *k, const struct intent *in, char *why, size_t whylen)
+{
+	enum vk_kubeconfig_state state = VK_KUBECONFIG_NONEXISTENT;
+	const char *problem = NULL;
+	struct vk_error err = { 0 };
+	struct found fd = { 0 };
+
+	if (document_found(k, in->name, &fd, &err) < 0) {
+		snprintf(why, whylen, "check cannot read it: %.300s", err.message);
+		return false;
+	}
+	if (in->parts)
+		check_found(&fd, in->e, &state, &problem);
+	else if (fd.context)
+		state = VK_KUBECONFIG_MISCONFIGURED;
+	if (state == (in->parts ? VK_KUBECONFIG_CONFIGURED : VK_KUBECONFIG_NONEXISTENT))
+		return true;
+	snprintf(why, whylen, "check reads it as %s%s%s", vk_kubeconfig_state_name(state), problem ? ": " : "",
+		 problem ? problem : "");
+	return false;
+}
+
 static bool prove(const struct kfile *f, const struct intent *in, const char *out, size_t len, char *why, size_t whylen)
 {
 	const char *taken = vk_kubeconfig_last_path; /* the loads below set it */
 	const struct kfile text = { .path = f->path, .exists = true, .data = (char *)out, .len = len };
 	struct kcfg old = { 0 }, new = { 0 };
-	struct proof p = { .why = why, .whylen = whylen };
+	struct proof p = { .a = &old.doc, .b = &new.doc, .why = why, .whylen = whylen };
 	struct vk_error err = { 0 };
-	enum vk_kubeconfig_state state;
-	const char *problem;
 	bool ok = false;
 
+	/* the same bytes again (a re-merge of the same entry): one load serves as both */
+	bool unchanged = f->exists && len == f->len && memcmp(out, f->data, len) == 0;
+
 	*why = '\0';
-	if (kcfg_load(&old, f, &err) < 0)
+	if (!unchanged && kcfg_load(&old, f, &err) < 0)
 		snprintf(why, whylen, "the old file does not load as a document: %.300s", err.message);
 	else if (kcfg_load(&new, &text, &err) < 0)
 		snprintf(why, whylen, "%.400s", err.message);
-	else if (p.a = &old.doc, p.b = &new.doc, !prove_docs(&p, old.root, new.root, in))
-		;
-	else if (check_kfile(&text, in->parts ? in->e : &(struct vk_kubeconfig_entry){ .name = (char *)in->name }, &state,
-			     &problem, &err) < 0)
-		snprintf(why, whylen, "check cannot read it: %.300s", err.message);
-	else if (state != (in->parts ? VK_KUBECONFIG_CONFIGURED : VK_KUBECONFIG_NONEXISTENT))
-		snprintf(why, whylen, "check reads it as %s%s%s", vk_kubeconfig_state_name(state), problem ? ": " : "",
-			 problem ? problem : "");
+	else if (unchanged)
+		ok = prove_docs(&(struct proof){ .a = &new.doc, .b = &new.doc, .why = why, .whylen = whylen }, new.root,
+				new.root, in) &&
+		     prove_check(&new, in, why, whylen);
 	else
-		ok = true;
+		ok = prove_docs(&p, old.root, new.root, in) && prove_check(&new, in, why, whylen);
 	kcfg_free(&old);
 	kcfg_free(&new);
 	vk_kubeconfig_last_path = taken;

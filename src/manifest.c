@@ -505,11 +505,16 @@ static int finish_document(struct builder *b, struct vk_manifest *pending, int l
 	if (!root || json_is_null(root))
 		return 0;
 	items = json_object_get(root, "items");
-	if (json_is_object(root) && json_is_array(items) && str_at(root, "kind") &&
-	    strcmp(str_at(root, "kind"), "List") == 0) {
-		json_array_foreach(items, i, item)
+	if (json_is_object(root) && str_at(root, "kind") && strcmp(str_at(root, "kind"), "List") == 0) {
+		/* no API server takes a List itself: its items are the objects */
+		if (!json_is_array(items))
+			return fail_at(b, line, "the List has no items list");
+		json_array_foreach(items, i, item) {
 			if (check_object(b, item, line, (int)i) < 0)
 				return -1;
+			if (strcmp(str_at(item, "kind"), "List") == 0)
+				return fail_at(b, line, "List item %zu is a List itself", i + 1);
+		}
 		json_array_foreach(items, i, item)
 			append(pending, json_incref(item), b->file, b->doc);
 		return 0;

@@ -56,12 +56,14 @@ for t in "${targets[@]}"; do
 	# New inputs go to the work directory, never into the tree's corpus.
 	mkdir -p "$out/work/$t"
 	rm -f "$out/findings/$t-"*
+	dict=()
+	[ -f "$srcdir/tests/fuzz/$t.dict" ] && dict=(-dict="$srcdir/tests/fuzz/$t.dict")
 	log=$out/fuzz-$t.log
 	echo "== fuzz-$t for ${seconds}s (log: $log)"
 	ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:allocator_may_return_null=1" \
 		UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
 		"$bin" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2560 -print_final_stats=1 \
-		-artifact_prefix="$out/findings/$t-" "$out/work/$t" "$corpus" >"$log" 2>&1
+		-artifact_prefix="$out/findings/$t-" "${dict[@]}" "$out/work/$t" "$corpus" >"$log" 2>&1
 	rc=$?
 	grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb|^#[0-9]+ *DONE' "$log" | sed 's/^/   /'
 	findings=("$out/findings/$t-"*)

@@ -202,6 +202,49 @@ static void test_versions(void)
 	vk_artifact_list_free(plan);
 }
 
+/* Found by tests/fuzz/fuzz-releases.c (corpus/releases/regress-placeholder-in-value):
+ * a release's value holding "${...}" stayed in the planned URL, unexpanded. */
+static void test_table_placeholder_value(void)
+{
+	_cleanup_free_ char *data = vk_path_join(tmp, "table");
+	_cleanup_free_ char *old = getenv("VIRTKUBE_DATADIR") ? xstrdup(getenv("VIRTKUBE_DATADIR")) : NULL;
+	_cleanup_free_ char *rel = NULL, *img = NULL;
+	struct vk_error err = { 0 };
+	struct vk_artifact_list *plan;
+	FILE *f;
+
+	rel = vk_path_join(data, "vm-images/kubernetes");
+	img = vk_path_join(data, "vm-images/centos-stream-9");
+	vk_mkdir_p(rel, 0755, NULL);
+	vk_mkdir_p(img, 0755, NULL);
+	free(rel);
+	free(img);
+	rel = vk_path_join(data, VK_ARTIFACTS_RELEASES);
+	img = vk_path_join(data, VK_ARTIFACTS_IMAGE);
+	if ((f = fopen(rel, "w"))) {
+		fputs("{\"schema\": 1, \"default\": \"v1.2.3\", \"releases\": [{\"kubernetes\": \"v1.2.3\", \"x\": \"${kubernetes}\"}], "
+		      "\"artifacts\": [{\"id\": \"a\", \"version\": \"${x}\", \"url\": \"https://h/${x}/a\", \"checksum_url\": \"https://h/s\", "
+		      "\"verify\": \"v\"}]}\n",
+		      f);
+		fclose(f);
+	}
+	if ((f = fopen(img, "w"))) {
+		fputs("{\"schema\": 1, \"id\": \"image\", \"version\": \"9\", \"url\": \"https://h/i\", \"checksum_url\": \"https://h/i.sum\", "
+		      "\"verify\": \"v\"}\n",
+		      f);
+		fclose(f);
+	}
+	setenv("VIRTKUBE_DATADIR", data, 1);
+	plan = vk_artifacts_plan("v1.2.3", false, &err);
+	ok(!plan, "a table whose value holds a placeholder plans nothing");
+	contains(err.message, "'x' holds a placeholder", "the error names the value (%s)", err.message);
+	vk_artifact_list_free(plan);
+	if (old)
+		setenv("VIRTKUBE_DATADIR", old, 1);
+	else
+		unsetenv("VIRTKUBE_DATADIR");
+}
+
 static struct vk_fetch_item item(const char *url, const char *dest, const char *sha)
 {
 	struct vk_fetch_item it;
@@ -817,6 +860,7 @@ int main(void)
 	test_checksum_parse();
 	test_keys_and_mirrors();
 	test_versions();
+	test_table_placeholder_value();
 	test_engine();
 	test_cache();
 	test_processes();

@@ -1237,6 +1237,19 @@ static void test_fuzz_findings(const char *tmp)
 		if (d.n == 1)
 			yt_free(&d);
 	}
+	/* The items of one list indented differently: the new entry's inner
+	 * mapping went to the depth of another item's, level with its own keys
+	 * (the proof caught it; the document path wrote the file). */
+	{
+		static const char mixed[] = "kind: Config\nclusters:\n-   name: a\n    x: 1\n- name: b\n  cluster:\n    server: https://b\n";
+		_cleanup_free_ char *t = NULL;
+
+		merge_oracle(tmp, "list items indented differently", mixed, sizeof(mixed) - 1, "text");
+		spit(path, mixed);
+		vk_kubeconfig_merge(path, &fake_dev, true, &err);
+		t = slurp(path);
+		contains(t, "-   name: dev\n    cluster:\n      certificate-authority-data:", "the new item follows the first one's layout");
+	}
 	/* libyaml reads UTF-16 after a byte order mark; splices of UTF-8 broke it. */
 	merge_oracle(tmp, "UTF-16LE with a byte order mark", utf16le, sizeof(utf16le) - 1, "document");
 	merge_oracle(tmp, "UTF-16BE with a byte order mark", utf16be, sizeof(utf16be) - 1, "document");

@@ -208,6 +208,15 @@ static void test_structure(void)
 	ok(parse(&m, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata: {a: *nope}\n", &err) < 0,
 	   "an unknown alias is refused");
 	contains(err.message, "unknown alias '*nope'", "the error names it");
+	/* found by tests/fuzz/fuzz-manifest.c (corpus/manifest/regress-list-without-items):
+	 * a List without items was taken for an object of kind List */
+	ok(parse(&m, "apiVersion: v1\nkind: List\nmetadata: {name: web}\n", &err) < 0, "a List without items is refused");
+	contains(err.message, "no items list", "the error says so");
+	ok(parse(&m, "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: List, metadata: {name: x}, items: []}\n", &err) < 0,
+	   "a List inside a List is refused");
+	contains(err.message, "List item 1 is a List", "the error says which item");
+	is_int(parse(&m, "apiVersion: v1\nkind: List\nitems: []\n", &err), 0, "an empty List is no object (%s)", err.message);
+	is_int(m.n, 0, "and adds none");
 	vk_manifest_clear(&m);
 }
 
