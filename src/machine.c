@@ -5,7 +5,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <netdb.h>
 #include <openssl/sha.h>
@@ -32,21 +31,21 @@
 /* ------------------------------------------------------------ the library -- */
 
 /* Every libvirt function virtkube calls. The headers give their types at
- * build time; the code is loaded by lv_load() only in the processes that
+ * build time; vk_machine_load() loads the code only in the processes that
  * reach libvirt, so the other commands never pay for its ~55 libraries. */
 #define LV_SYMBOLS(X)                                                                                        \
-	X(virGetVersion) X(virGetLastError) X(virGetLastErrorMessage) X(virSetErrorFunc)                        \
-	X(virConnSetErrorFunc) X(virConnectOpen) X(virConnectClose) X(virConnectGetCapabilities) X(virConnectGetURI)                \
-	X(virConnectGetDomainCapabilities) X(virConnectListAllDomains) X(virConnectListAllNetworks)            \
-	X(virDomainCreate) X(virDomainCreateXML) X(virDomainDefineXML) X(virDomainDestroy) X(virDomainFree)    \
-	X(virDomainGetName) X(virDomainGetState) X(virDomainGetXMLDesc) X(virDomainIsActive)                   \
-	X(virDomainLookupByName) X(virDomainShutdown) X(virDomainShutdownFlags) X(virDomainUndefine)           \
-	X(virDomainUndefineFlags) X(virDomainUpdateDeviceFlags) X(virNetworkCreate) X(virNetworkDefineXML)     \
-	X(virNetworkDestroy) X(virNetworkFree) X(virNetworkGetXMLDesc) X(virNetworkIsActive)                   \
-	X(virNetworkIsPersistent) X(virNetworkLookupByName) X(virNetworkUndefine) X(virStoragePoolCreateXML)   \
-	X(virStoragePoolDestroy) X(virStoragePoolFree) X(virStoragePoolIsActive) X(virStoragePoolIsPersistent) \
-	X(virStoragePoolLookupByName) X(virStoragePoolUndefine) X(virStorageVolCreateXML) X(virStorageVolFree) \
-	X(virStorageVolLookupByName)
+	X(virGetVersion) X(virGetLastError) X(virGetLastErrorMessage) X(virSetErrorFunc)                     \
+	X(virConnSetErrorFunc) X(virConnectOpen) X(virConnectClose) X(virConnectGetCapabilities)             \
+	X(virConnectGetURI) X(virConnectGetDomainCapabilities) X(virConnectListAllDomains)                   \
+	X(virConnectListAllNetworks) X(virDomainCreate) X(virDomainCreateXML) X(virDomainDefineXML)          \
+	X(virDomainDestroy) X(virDomainFree) X(virDomainGetName) X(virDomainGetState) X(virDomainGetXMLDesc) \
+	X(virDomainIsActive) X(virDomainLookupByName) X(virDomainShutdown) X(virDomainShutdownFlags)         \
+	X(virDomainUndefine) X(virDomainUndefineFlags) X(virDomainUpdateDeviceFlags) X(virNetworkCreate)     \
+	X(virNetworkDefineXML) X(virNetworkDestroy) X(virNetworkFree) X(virNetworkGetXMLDesc)                \
+	X(virNetworkIsActive) X(virNetworkIsPersistent) X(virNetworkLookupByName) X(virNetworkUndefine)      \
+	X(virStoragePoolCreateXML) X(virStoragePoolDestroy) X(virStoragePoolFree) X(virStoragePoolIsActive)  \
+	X(virStoragePoolIsPersistent) X(virStoragePoolLookupByName) X(virStoragePoolUndefine)                \
+	X(virStorageVolCreateXML) X(virStorageVolFree) X(virStorageVolLookupByName)
 
 #define LV_MEMBER(name) __typeof__(name) *name;
 static struct lv_table {
