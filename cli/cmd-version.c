@@ -23,15 +23,14 @@ static const struct cli_option version_options[] = {
 static int version_exec(struct cli_context *ctx, struct cli_args *args)
 {
 	const char *output = cli_opt(args, "output");
-	char libvirt[32];
 	const curl_version_info_data *curl = curl_version_info(CURLVERSION_NOW);
-	struct vk_error err = { 0 };
 	/* Kubernetes: the table's default and its range (newest first); none if the data is missing */
 	_cleanup_free_ char *k8s_default = NULL;
 	_cleanup_strv_ char **k8s = vk_kubernetes_versions(&k8s_default, NULL);
 	size_t k8s_n = 0;
-
 	const char *libarchive = ARCHIVE_VERSION_STRING;
+	struct vk_error err = { 0 };
+	char libvirt[32];
 
 	/* libvirt and libarchive are loaded only by the commands that use them:
 	 * by default these are the versions virtkube was built with; -v loads

@@ -5,7 +5,6 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <netdb.h>
 #include <openssl/sha.h>
@@ -32,21 +31,21 @@
 /* ------------------------------------------------------------ the library -- */
 
 /* Every libvirt function virtkube calls. The headers give their types at
- * build time; the code is loaded by lv_load() only in the processes that
+ * build time; vk_machine_load() loads the code only in the processes that
  * reach libvirt, so the other commands never pay for its ~55 libraries. */
 #define LV_SYMBOLS(X)                                                                                        \
-	X(virGetVersion) X(virGetLastError) X(virGetLastErrorMessage) X(virSetErrorFunc)                        \
-	X(virConnSetErrorFunc) X(virConnectOpen) X(virConnectClose) X(virConnectGetCapabilities) X(virConnectGetURI)                \
-	X(virConnectGetDomainCapabilities) X(virConnectListAllDomains) X(virConnectListAllNetworks)            \
-	X(virDomainCreate) X(virDomainCreateXML) X(virDomainDefineXML) X(virDomainDestroy) X(virDomainFree)    \
-	X(virDomainGetName) X(virDomainGetState) X(virDomainGetXMLDesc) X(virDomainIsActive)                   \
-	X(virDomainLookupByName) X(virDomainShutdown) X(virDomainShutdownFlags) X(virDomainUndefine)           \
-	X(virDomainUndefineFlags) X(virDomainUpdateDeviceFlags) X(virNetworkCreate) X(virNetworkDefineXML)     \
-	X(virNetworkDestroy) X(virNetworkFree) X(virNetworkGetXMLDesc) X(virNetworkIsActive)                   \
-	X(virNetworkIsPersistent) X(virNetworkLookupByName) X(virNetworkUndefine) X(virStoragePoolCreateXML)   \
-	X(virStoragePoolDestroy) X(virStoragePoolFree) X(virStoragePoolIsActive) X(virStoragePoolIsPersistent) \
-	X(virStoragePoolLookupByName) X(virStoragePoolUndefine) X(virStorageVolCreateXML) X(virStorageVolFree) \
-	X(virStorageVolLookupByName)
+	X(virGetVersion) X(virGetLastError) X(virGetLastErrorMessage) X(virSetErrorFunc)                     \
+	X(virConnSetErrorFunc) X(virConnectOpen) X(virConnectClose) X(virConnectGetCapabilities)             \
+	X(virConnectGetURI) X(virConnectGetDomainCapabilities) X(virConnectListAllDomains)                   \
+	X(virConnectListAllNetworks) X(virDomainCreate) X(virDomainCreateXML) X(virDomainDefineXML)          \
+	X(virDomainDestroy) X(virDomainFree) X(virDomainGetName) X(virDomainGetState) X(virDomainGetXMLDesc) \
+	X(virDomainIsActive) X(virDomainLookupByName) X(virDomainShutdown) X(virDomainShutdownFlags)         \
+	X(virDomainUndefine) X(virDomainUndefineFlags) X(virDomainUpdateDeviceFlags) X(virNetworkCreate)     \
+	X(virNetworkDefineXML) X(virNetworkDestroy) X(virNetworkFree) X(virNetworkGetXMLDesc)                \
+	X(virNetworkIsActive) X(virNetworkIsPersistent) X(virNetworkLookupByName) X(virNetworkUndefine)      \
+	X(virStoragePoolCreateXML) X(virStoragePoolDestroy) X(virStoragePoolFree) X(virStoragePoolIsActive)  \
+	X(virStoragePoolIsPersistent) X(virStoragePoolLookupByName) X(virStoragePoolUndefine)                \
+	X(virStorageVolCreateXML) X(virStorageVolFree) X(virStorageVolLookupByName)
 
 #define LV_MEMBER(name) __typeof__(name) *name;
 static struct lv_table {
@@ -316,17 +315,24 @@ static void kvm_facts_gather(virConnectPtr conn, const char *uri, const char *de
 		vk_kvm_facts_qemu_user(f, uid, gid);
 }
 
+
+/* Whether qemu's user is in group GID. */
+static bool qemu_in_group(const struct vk_kvm_facts *f, unsigned gid)
+{
+	bool in = f->qemu_gid == gid;
+
+	for (size_t i = 0; i < f->nqemu_groups && !in; i++)
+		in = f->qemu_groups[i] == gid;
+	return in;
+}
+
 static bool kvm_rw_allowed(const struct vk_kvm_facts *f)
 {
-	bool in_group = f->qemu_gid == f->gid;
-
 	if (f->qemu_uid == 0)
 		return true;
 	if (f->qemu_uid == f->uid)
 		return (f->mode & 0600) == 0600;
-	for (size_t i = 0; i < f->nqemu_groups && !in_group; i++)
-		in_group = f->qemu_groups[i] == f->gid;
-	if (in_group)
+	if (qemu_in_group(f, f->gid))
 		return (f->mode & 0060) == 0060;
 	return (f->mode & 0006) == 0006;
 }
@@ -370,6 +376,8 @@ enum vk_kvm_verdict vk_kvm_judge(const struct vk_kvm_facts *f, char **why)
 char *vk_kvm_fix_hint(const struct vk_kvm_facts *f)
 {
 	const char *user = f->qemu_known ? f->qemu_user : "libvirt-qemu";
+	struct group *kvm = getgrnam("kvm");
+	bool in_kvm = f->qemu_known && kvm && qemu_in_group(f, (unsigned)kvm->gr_gid);
 
 	if (!f->offered || !f->local || f->device_errno)
 		return xstrdup("enable virtualization in the firmware and load kvm_intel or kvm_amd, or use --accel tcg "
@@ -378,8 +386,9 @@ char *vk_kvm_fix_hint(const struct vk_kvm_facts *f)
 		return xasprintf("add qemu's user to the device's group (usermod -aG %s %s) and restart libvirtd, or use "
 				 "--accel tcg (slow)", f->group, user);
 	return xasprintf("give the kvm group access with a udev rule (KERNEL==\"kvm\", GROUP=\"kvm\", MODE=\"0660\" in "
-			 "/etc/udev/rules.d/65-kvm.rules, then udevadm trigger), add qemu's user to it (usermod -aG kvm %s) "
-			 "and restart libvirtd; or use --accel tcg (slow)", user);
+			 "/etc/udev/rules.d/65-kvm.rules, then udevadm trigger)%s%s%s and restart libvirtd; or use --accel "
+			 "tcg (slow)", in_kvm ? "" : ", add qemu's user to it (usermod -aG kvm ", in_kvm ? "" : user,
+			 in_kvm ? "" : ")");
 }
 
 /* Starts and destroys a throwaway paused kvm domain: the one proof that qemu,

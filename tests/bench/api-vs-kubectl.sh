@@ -2,9 +2,10 @@
 # Benchmark against the fake API server: `virtkube addons enable ingress` vs `kubectl apply --server-side -f`
 # of the same (substituted) manifests (goal <= 0.5x), `virtkube service NAME --url` vs
 # `kubectl get svc NAME -o jsonpath=...` (goal <= 0.2x), `virtkube version` (goal <= 10 ms) and the peak RSS
-# of `service --url` (goal <= 15 MiB). Medians of whole processes, same run: hyperfine -N when installed,
-# else a loop of date calls. With BASELINE_BUILD_DIR (e.g. an older main built in a temp dir), the start-up
-# figures are printed for it too, before/after.
+# of `service --url` (goal <= 15 MiB). Medians of whole processes, same run; the start-up and service figures
+# come from interleaved rounds (each command once per round: fairer than back-to-back batches on a shared
+# machine) with each process's CPU time beside its wall time. With BASELINE_BUILD_DIR (e.g. an older main
+# built in a temp dir), its figures come from the same rounds, before/after.
 # Usage: tests/bench/api-vs-kubectl.sh [BUILD_DIR] [BASELINE_BUILD_DIR] (default: ./build). Needs python3,
 # openssl, kubectl.
 set -eu
@@ -111,67 +112,89 @@ for port in "$vport" "$kport"; do
 		--data-binary '{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "default"}, "spec": {"type": "NodePort", "selector": {"app": "web"}, "ports": [{"port": 80}]}}' \
 		"https://127.0.0.1:$port/api/v1/namespaces/default/services/web?fieldManager=bench"
 done
-# median_ms RUNS CMD...: the median wall time of CMD in ms (stdout discarded).
-have_hyperfine=no
-command -v hyperfine >/dev/null && have_hyperfine=yes
-median_ms() {
-	local n=$1 i t
+# Start-up and service --url: every command once per round, in turn, so a machine whose load changes (it is
+# shared) weighs on all of them alike; wall time, CPU time (user + sys, getrusage) and peak RSS of each process.
+# cmd LABEL CMD...: adds a command to the rounds.
+: >"$tmp/cmds"
+cmd() {
+	local label=$1
 	shift
-	if [ $have_hyperfine = yes ]; then
-		hyperfine -N --style none --warmup 3 --runs "$n" --export-json "$tmp/hf.json" \
-			-- "$(printf '%q ' "$@")" >/dev/null 2>&1 || { echo "api-vs-kubectl: hyperfine failed on: $*" >&2; exit 1; }
-		"$python" -c 'import json, sys; print(round(json.load(open(sys.argv[1]))["results"][0]["median"] * 1000, 1))' \
-			"$tmp/hf.json"
-		return
-	fi
-	local times=()
-	for ((i = 0; i < n; i++)); do
-		t=$(date +%s%N)
-		"$@" >/dev/null
-		times+=("$(ms "$t")")
-	done
-	median "${times[@]}"
+	printf '%s\t%s\n' "$label" "$(printf '%q ' "$@")" >>"$tmp/cmds"
 }
-# peak_rss_mib CMD...: the peak resident set of CMD's process (getrusage of the child), in MiB.
-peak_rss_mib() {
-	"$python" -c '
-import os, sys
-pid = os.fork()
-if pid == 0:
-    fd = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(fd, 1)
-    os.execvp(sys.argv[1], sys.argv[1:])
-_, status, usage = os.wait4(pid, 0)
-print("%.1f" % (usage.ru_maxrss / 1024))' "$@"
-}
+cmd vurl "$build/virtkube" -p bench service web --url
+cmd kurl kubectl get svc web -o 'jsonpath={.spec.ports[0].nodePort}'
+cmd vver "$build/virtkube" version
+if [ -n "$baseline" ]; then
+	cmd burl "$baseline/virtkube" -p bench service web --url
+	cmd bver "$baseline/virtkube" version
+fi
+n=$((runs * 3))
+# Prints "LABEL WALL-MEDIAN-MS CPU-MEDIAN-MS PEAK-RSS-MIB" per command. The peak RSS comes from GNU time
+# (/usr/bin/time, a small parent) when installed: a child of python inherits python's own high-water mark
+# into ru_maxrss when it execs, so without it the figure is an upper bound.
+"$python" - "$tmp/cmds" "$n" >"$tmp/rounds" <<'PY'
+import os, shlex, statistics, sys, time
+cmds = [line.rstrip("\n").split("\t", 1) for line in open(sys.argv[1])]
+cmds = [(label, shlex.split(argv)) for label, argv in cmds]
+rounds = int(sys.argv[2])
+devnull = os.open(os.devnull, os.O_WRONLY)
+res = {label: ([], [], 0) for label, _ in cmds}
+gnu_time = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+rss_file = sys.argv[1] + ".rss"
+
+
+def peak_rss_kib(argv):
+    if not gnu_time:
+        pid = os.fork()
+        if pid == 0:
+            os.dup2(devnull, 1)
+            os.execvp(argv[0], argv)
+        return os.wait4(pid, 0)[2].ru_maxrss
+    pid = os.posix_spawn(gnu_time, [gnu_time, "-f", "%M", "-o", rss_file] + argv, os.environ,
+                         file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1)])
+    os.waitpid(pid, 0)
+    return int(open(rss_file).read().split()[-1])
+
+
+for r in range(rounds + 2):  # two warm-up rounds
+    for label, argv in cmds:
+        t0 = time.perf_counter_ns()
+        pid = os.posix_spawnp(argv[0], argv, os.environ, file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1)])
+        _, status, ru = os.wait4(pid, 0)
+        wall = (time.perf_counter_ns() - t0) / 1e6
+        if status != 0:
+            sys.exit("api-vs-kubectl: %s failed (status %d)" % (" ".join(argv), status))
+        if r >= 2:
+            walls, cpus, rss = res[label]
+            walls.append(wall)
+            cpus.append((ru.ru_utime + ru.ru_stime) * 1000)
+            if r < 5:
+                rss = max(rss, peak_rss_kib(argv))
+            res[label] = (walls, cpus, rss)
+for label, (walls, cpus, rss) in res.items():
+    print("%s %.1f %.1f %.1f" % (label, statistics.median(walls), statistics.median(cpus), rss / 1024))
+PY
+# field LABEL COLUMN: one figure of the rounds (2 wall ms, 3 CPU ms, 4 peak RSS MiB).
+field() { awk -v l="$1" -v c="$2" '$1 == l { print $c }' "$tmp/rounds"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
 # libs_loaded CMD...: how many shared objects CMD's process maps (what every start-up pays), by the loader's own count.
 libs_loaded() {
 	LD_DEBUG=files "$@" 2>&1 >/dev/null | grep -c 'generating link map' || true
 }
-
-n=$((runs * 3))
-vs=$(median_ms "$n" "$build/virtkube" -p bench service web --url)
-ks=$(median_ms "$n" kubectl get svc web -o 'jsonpath={.spec.ports[0].nodePort}')
-vv=$(median_ms "$n" "$build/virtkube" version)
-vrss=$(peak_rss_mib "$build/virtkube" -p bench service web --url)
-krss=$(peak_rss_mib kubectl get svc web -o 'jsonpath={.spec.ports[0].nodePort}')
 vlibs=$(libs_loaded "$build/virtkube" version)
-how=$([ $have_hyperfine = yes ] && echo "hyperfine -N" || echo "date loop")
-echo "service URL, $n runs each ($how), medians: virtkube service web --url $vs ms;" \
-	"kubectl get svc web -o jsonpath=... $ks ms"
-awk -v v="$vs" -v k="$ks" 'BEGIN { printf "  ratio virtkube/kubectl: %.2fx (goal <= 0.2x)\n", v / k }'
-echo "process start-up alone: virtkube version (no API work) $vv ms median (goal <= 10 ms), $vlibs shared objects loaded;" \
-	"so the API work in service --url is about $(awk -v a="$vs" -v b="$vv" 'BEGIN { print a - b }') ms"
-echo "peak RSS: virtkube service web --url $vrss MiB (goal <= 15 MiB); kubectl get svc $krss MiB"
+echo "service URL and start-up, $n interleaved rounds, medians (wall ms / CPU ms of the process):"
+echo "  virtkube service web --url          $(field vurl 2) / $(field vurl 3) ms"
+echo "  kubectl get svc web -o jsonpath=... $(field kurl 2) / $(field kurl 3) ms"
+echo "  ratio virtkube/kubectl: $(ratio "$(field vurl 2)" "$(field kurl 2)") wall, $(ratio "$(field vurl 3)" "$(field kurl 3)") CPU (goal <= 0.2x)"
+echo "  virtkube version (start-up alone)   $(field vver 2) / $(field vver 3) ms (goal <= 10 ms), $vlibs shared objects loaded"
+echo "  peak RSS: virtkube service web --url $(field vurl 4) MiB (goal <= 15 MiB); kubectl get svc $(field kurl 4) MiB"
 if [ -n "$baseline" ]; then
-	bs=$(median_ms "$n" "$baseline/virtkube" -p bench service web --url)
-	bv=$(median_ms "$n" "$baseline/virtkube" version)
-	brss=$(peak_rss_mib "$baseline/virtkube" -p bench service web --url)
 	blibs=$(libs_loaded "$baseline/virtkube" version)
-	echo "before/after ($baseline -> $build):"
-	echo "  virtkube version:       $bv ms -> $vv ms; shared objects loaded $blibs -> $vlibs"
-	echo "  service web --url:      $bs ms -> $vs ms" \
-		"($(awk -v v="$bs" -v k="$ks" 'BEGIN { printf "%.2fx", v / k }') -> $(awk -v v="$vs" -v k="$ks" 'BEGIN { printf "%.2fx", v / k }') of kubectl)"
-	echo "  peak RSS of service --url: $brss MiB -> $vrss MiB"
+	echo "before/after ($baseline -> $build), same rounds:"
+	echo "  virtkube version:          $(field bver 2) -> $(field vver 2) ms wall, $(field bver 3) -> $(field vver 3) ms CPU;" \
+		"shared objects loaded $blibs -> $vlibs"
+	echo "  service web --url:         $(field burl 2) -> $(field vurl 2) ms wall ($(ratio "$(field burl 2)" "$(field kurl 2)")" \
+		"-> $(ratio "$(field vurl 2)" "$(field kurl 2)") of kubectl), $(field burl 3) -> $(field vurl 3) ms CPU"
+	echo "  peak RSS of service --url: $(field burl 4) -> $(field vurl 4) MiB"
 fi
 echo "load average: $(cut -d" " -f1-3 /proc/loadavg) on $(nproc) CPUs"

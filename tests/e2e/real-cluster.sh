@@ -1,12 +1,12 @@
 #!/bin/bash
-# e2e on a host with KVM and internet: `virtkube start` -> `kubectl get nodes` Ready -> `delete`; skips (77) elsewhere.
+# e2e on a host with internet: `virtkube start` -> `kubectl get nodes` Ready -> `delete`; skips (77) elsewhere.
 # It downloads the Kubernetes binaries and the CentOS Stream image (~1.5 GB) and the guest pulls the
-# control-plane images, so besides KVM it needs VIRTKUBE_E2E_INTERNET=1: it never probes the network itself.
+# control-plane images, so it needs VIRTKUBE_E2E_INTERNET=1: it never probes the network itself. It runs
+# under TCG (about 4 minutes to Ready) unless VIRTKUBE_E2E_ACCEL=kvm (or auto) says KVM is proven here:
+# /dev/kvm existing, or opening as root, proves nothing (qemu runs as libvirt's qemu user).
 set -u
 
 # Cheap checks first, none of which sends a packet anywhere.
-[[ -e /dev/kvm ]] || { echo "SKIP: no /dev/kvm: a real cluster needs KVM (and internet)"; exit 77; }
-[[ -r /dev/kvm && -w /dev/kvm ]] || { echo "SKIP: /dev/kvm is not usable by $(id -un)"; exit 77; }
 [[ ${VIRTKUBE_E2E_INTERNET:-0} == 1 ]] ||
 	{ echo "SKIP: set VIRTKUBE_E2E_INTERNET=1 on a host with internet (downloads ~1.5 GB from dl.k8s.io, GitHub, CentOS)"; exit 77; }
 command -v kubectl >/dev/null || { echo "SKIP: kubectl is not installed"; exit 77; }
@@ -31,7 +31,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-run vk start --cpus 2 --memory 4096 -v
+run vk start --cpus 2 --memory 4096 --accel "$E2E_ACCEL" -v
 expect_rc 0 "start brings up Kubernetes (${secs}s)"
 if [[ $rc != 0 ]]; then
 	tail -n 60 "$VIRTKUBE_HOME/profiles/$PROFILE/console.log" 2>/dev/null | sed 's/^/# console: /'
