@@ -82,6 +82,8 @@ static int doctor_exec(struct cli_context *ctx, struct cli_args *args)
 		ui_print_json(report_json(&r));
 	} else {
 		print_table(&r);
+		/* the verdict (stderr) after the table (stdout), also when both go to one pipe */
+		fflush(stdout);
 		if (r.failed)
 			ui_info("%zu check%s failed: 'virtkube start' would stop before downloading anything", r.failed,
 				r.failed == 1 ? "" : "s");
