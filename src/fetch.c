@@ -761,6 +761,14 @@ static void on_done(struct run *run, struct xfer *x, CURLcode rc)
 		report(run->opt, x, VK_FETCH_FAILED);
 		return;
 	}
+	if (rc == CURLE_FILE_COULDNT_READ_FILE) {
+		/* a directory mirror without that file: the same as a 404 */
+		vk_error_set(&it->err, VK_ERR_NOT_FOUND, "cannot download '%s': no such file", it->url);
+		vk_error_hint(&it->err, "the file is not at that address; check --mirror and --kubernetes-version");
+		finish_fail(x);
+		report(run->opt, x, VK_FETCH_FAILED);
+		return;
+	}
 	if (rc == CURLE_WRITE_ERROR && x->write_errno) {
 		vk_error_set_errno(&it->err, VK_ERR_IO, x->write_errno, "cannot write '%s'", x->part);
 		finish_fail(x);

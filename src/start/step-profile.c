@@ -60,6 +60,29 @@ static bool saved_image_from_cache(const struct vk_start_ctx *ctx)
 	return !saved || (strncmp(saved, cache, strlen(cache)) == 0 && saved[strlen(cache)] == '/');
 }
 
+/* The version asked for: a row of the table, or "stable", "latest", "X.Y" and
+ * untested versions from upstream's version files (honouring --mirror and
+ * --offline; the table is the fallback, with a note). None asked: the table's
+ * default, without asking the network. */
+static int choose_version(struct vk_start_ctx *ctx, struct vk_error *err)
+{
+	const struct vk_start_opts *o = ctx->opts;
+	struct vk_version_request req = { .input = o->kubernetes_version, .mirror = o->mirror, .offline = o->offline };
+	struct vk_version_choice choice = { 0 };
+
+	if (!o->kubernetes_version) {
+		ctx->version = vk_kubernetes_version_resolve(NULL, err);
+		return ctx->version ? 0 : -1;
+	}
+	if (vk_kubernetes_version_choose(&req, &choice, err) < 0)
+		return -1;
+	if (choice.note)
+		vk_start_warn(ctx, "%s", choice.note);
+	ctx->version = xstrdup(choice.version);
+	vk_version_choice_release(&choice);
+	return 0;
+}
+
 /* Kubernetes or not, and which version: a created profile keeps both. */
 static int resolve_kubernetes(struct vk_start_ctx *ctx, struct vk_error *err)
 {
@@ -102,7 +125,7 @@ int vk_step_profile(struct vk_start_ctx *ctx, struct vk_error *err)
 	if (!ctx->home)
 		return -1;
 	/* A version that does not exist is refused before anything else. */
-	if (!o->no_kubernetes && !(ctx->version = vk_kubernetes_version_resolve(o->kubernetes_version, err)))
+	if (!o->no_kubernetes && choose_version(ctx, err) < 0)
 		return -1;
 	if (o->download_only) {
 		ctx->kubernetes = !o->no_kubernetes;
