@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "cluster.h"
 #include "preflight.h"
 #include "profile.h"
 #include "ui.h"
@@ -60,6 +61,7 @@ static int doctor_exec(struct cli_context *ctx, struct cli_args *args)
 {
 	const char *output = cli_opt(args, "output");
 	_cleanup_free_ char *home = NULL;
+	_cleanup_profile_ struct vk_profile *p = NULL;
 	struct vk_error err = { 0 };
 	struct vk_preflight_opts o = {
 		.libvirt_uri = cli_opt(args, "libvirt-uri"),
@@ -76,6 +78,16 @@ static int doctor_exec(struct cli_context *ctx, struct cli_args *args)
 	if (!home)
 		return cli_fail(&err);
 	o.home = home;
+	/* An existing profile (-p) is checked with what it was created with, where no flag says otherwise. */
+	p = vk_profile_open(ctx->profile, false, NULL);
+	if (p) {
+		o.libvirt_uri = o.libvirt_uri ? o.libvirt_uri : p->cfg.libvirt_uri;
+		o.memory_mib = o.memory_mib ? o.memory_mib : p->cfg.memory_mib;
+		o.disk_gib = o.disk_gib ? o.disk_gib : p->cfg.disk_gib;
+		o.no_kubernetes = o.no_kubernetes || p->cfg.kind == VK_KIND_PLAIN;
+		if (p->cfg.subnet)
+			vk_cluster_subnet(p, &o.subnet, NULL);
+	}
 	if (vk_preflight_run(&o, &r, &err) < 0)
 		return cli_fail(&err);
 	if (output && strcmp(output, "json") == 0) {

@@ -191,4 +191,13 @@ expect_out "fix: +install the OpenSSH client" "with the install hint"
 run vk doctor --memory 10
 expect_rc 2 "a --memory below 256 is a usage error"
 
+# -p: an existing profile is checked with what it was created with.
+mkdir -p "$VIRTKUBE_HOME/profiles/big"
+printf '{"schema": 1, "name": "big", "libvirt_uri": "test:///default", "memory_mib": 9000000, "disk_gib": 20}\n' \
+	>"$VIRTKUBE_HOME/profiles/big/config.json"
+run vk -p big doctor
+expect_rc 1 "doctor -p checks the profile's own memory"
+expect_out "^memory +FAIL .*9000000 MiB" "naming the profile's 9000000 MiB"
+expect_out "^libvirt +ok +connected to 'test:///default'" "on the profile's libvirt URI"
+
 finish
