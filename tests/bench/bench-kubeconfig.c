@@ -122,8 +122,8 @@ int main(int argc, char **argv)
 	{
 		_cleanup_profile_ struct vk_profile *p = vk_profile_open("bench", true, &err);
 
-		vk_profile_set_str(p, "node_ip", "192.168.39.10");
-		vk_profile_set_int(p, "api_port", 8443);
+		vk_profile_set_str(&p->cfg.node_ip, "192.168.39.10");
+		p->cfg.api_port = 8443;
 		if (vk_profile_save(p, &err) < 0 || vk_pki_ensure(p->dir, "bench", NULL, &err) < 0 ||
 		    vk_kubeconfig_entry_load(&e, p, &err) < 0) {
 			fprintf(stderr, "setup: %s\n", err.message);
