@@ -422,7 +422,8 @@ struct vk_artifact_list *vk_artifacts_plan(const char *kubernetes_version, bool 
 		}
 		json_array_foreach(json_object_get(t, "releases"), i, r)
 		{
-			if (jstr(r, "kubernetes") && strcmp(jstr(r, "kubernetes"), kubernetes_version) == 0)
+			/* the first row of that version (a table may repeat one) */
+			if (!rel && jstr(r, "kubernetes") && strcmp(jstr(r, "kubernetes"), kubernetes_version) == 0)
 				rel = json_incref(r);
 		}
 		if (!rel && upstream_version_valid(kubernetes_version))
