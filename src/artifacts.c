@@ -37,11 +37,14 @@ static const char *jstr(json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
+static bool parse_version(const char *s, int parts[3], int *nparts);
+
 char **vk_kubernetes_versions(char **default_version, struct vk_error *err)
 {
 	json_t *t = load_table(VK_ARTIFACTS_RELEASES, err);
 	json_t *rel, *r;
 	size_t i, n = 0;
+	bool found_default = false;
 	char **v;
 
 	if (!t)
@@ -50,13 +53,27 @@ char **vk_kubernetes_versions(char **default_version, struct vk_error *err)
 	v = xcalloc(json_array_size(rel) + 1, sizeof(char *));
 	json_array_foreach(rel, i, r)
 	{
-		if (jstr(r, "kubernetes"))
-			v[n++] = xstrdup(jstr(r, "kubernetes"));
+		const char *k = jstr(r, "kubernetes");
+		int parts[3], nparts = 0;
+
+		if (!k)
+			continue;
+		/* resolve and the download URLs take every listed version for vX.Y.Z */
+		if (k[0] != 'v' || !parse_version(k + 1, parts, &nparts) || nparts != 3) {
+			vk_error_set(err, VK_ERR_PARSE, "the artifact table '%s' lists release '%s', which is not vX.Y.Z",
+				     VK_ARTIFACTS_RELEASES, k);
+			json_decref(t);
+			vk_strv_free(v);
+			return NULL;
+		}
+		v[n++] = xstrdup(k);
 	}
-	if (n == 0 || !jstr(t, "default")) {
+	for (char **p = v; jstr(t, "default") && *p && !found_default; p++)
+		found_default = strcmp(*p, jstr(t, "default")) == 0;
+	if (n == 0 || !found_default) {
 		json_decref(t);
 		vk_strv_free(v);
-		vk_error_set(err, VK_ERR_PARSE, "the artifact table '%s' lists no Kubernetes releases or no default",
+		vk_error_set(err, VK_ERR_PARSE, "the artifact table '%s' lists no Kubernetes releases, or its default is not one of them",
 			     VK_ARTIFACTS_RELEASES);
 		return NULL;
 	}

@@ -202,19 +202,14 @@ static void test_versions(void)
 	vk_artifact_list_free(plan);
 }
 
-/* Found by tests/fuzz/fuzz-releases.c (corpus/releases/regress-placeholder-in-value):
- * a release's value holding "${...}" stayed in the planned URL, unexpanded. */
-static void test_table_placeholder_value(void)
+/* Points VIRTKUBE_DATADIR at a data directory whose releases.json is RELEASES. */
+static void use_table(const char *releases)
 {
 	_cleanup_free_ char *data = vk_path_join(tmp, "table");
-	_cleanup_free_ char *old = getenv("VIRTKUBE_DATADIR") ? xstrdup(getenv("VIRTKUBE_DATADIR")) : NULL;
-	_cleanup_free_ char *rel = NULL, *img = NULL;
-	struct vk_error err = { 0 };
-	struct vk_artifact_list *plan;
+	_cleanup_free_ char *rel = vk_path_join(data, "vm-images/kubernetes");
+	_cleanup_free_ char *img = vk_path_join(data, "vm-images/centos-stream-9");
 	FILE *f;
 
-	rel = vk_path_join(data, "vm-images/kubernetes");
-	img = vk_path_join(data, "vm-images/centos-stream-9");
 	vk_mkdir_p(rel, 0755, NULL);
 	vk_mkdir_p(img, 0755, NULL);
 	free(rel);
@@ -222,10 +217,7 @@ static void test_table_placeholder_value(void)
 	rel = vk_path_join(data, VK_ARTIFACTS_RELEASES);
 	img = vk_path_join(data, VK_ARTIFACTS_IMAGE);
 	if ((f = fopen(rel, "w"))) {
-		fputs("{\"schema\": 1, \"default\": \"v1.2.3\", \"releases\": [{\"kubernetes\": \"v1.2.3\", \"x\": \"${kubernetes}\"}], "
-		      "\"artifacts\": [{\"id\": \"a\", \"version\": \"${x}\", \"url\": \"https://h/${x}/a\", \"checksum_url\": \"https://h/s\", "
-		      "\"verify\": \"v\"}]}\n",
-		      f);
+		fputs(releases, f);
 		fclose(f);
 	}
 	if ((f = fopen(img, "w"))) {
@@ -235,10 +227,40 @@ static void test_table_placeholder_value(void)
 		fclose(f);
 	}
 	setenv("VIRTKUBE_DATADIR", data, 1);
+}
+
+/* Found by tests/fuzz/fuzz-releases.c (corpus/releases/regress-*). */
+static void test_table_findings(void)
+{
+	_cleanup_free_ char *old = getenv("VIRTKUBE_DATADIR") ? xstrdup(getenv("VIRTKUBE_DATADIR")) : NULL;
+	struct vk_error err = { 0 };
+	struct vk_artifact_list *plan;
+	char *v;
+
+	/* a release's value holding "${...}" stayed in the planned URL, unexpanded */
+	use_table("{\"schema\": 1, \"default\": \"v1.2.3\", \"releases\": [{\"kubernetes\": \"v1.2.3\", \"x\": \"${kubernetes}\"}], "
+		  "\"artifacts\": [{\"id\": \"a\", \"version\": \"${x}\", \"url\": \"https://h/${x}/a\", \"checksum_url\": \"https://h/s\", "
+		  "\"verify\": \"v\"}]}\n");
 	plan = vk_artifacts_plan("v1.2.3", false, &err);
 	ok(!plan, "a table whose value holds a placeholder plans nothing");
 	contains(err.message, "'x' holds a placeholder", "the error names the value (%s)", err.message);
 	vk_artifact_list_free(plan);
+
+	/* an empty default resolved to "" */
+	use_table("{\"schema\": 1, \"default\": \"\", \"releases\": [{\"kubernetes\": \"v1.2.3\"}], \"artifacts\": []}\n");
+	v = vk_kubernetes_version_resolve(NULL, &err);
+	ok(!v, "a table whose default is not one of its releases resolves nothing");
+	contains(err.message, "default is not one of them", "the error says so (%s)", err.message);
+	free(v);
+
+	/* a release listed as ":1.35.4" answered for v1.35.4 (its first character was skipped unseen) */
+	use_table("{\"schema\": 1, \"default\": \"v1.35.4\", \"releases\": [{\"kubernetes\": \":1.35.4\"}, {\"kubernetes\": \"v1.35.4\"}], "
+		  "\"artifacts\": []}\n");
+	v = vk_kubernetes_version_resolve("v1.35.4", &err);
+	ok(!v, "a table listing a release that is not vX.Y.Z resolves nothing");
+	contains(err.message, "release ':1.35.4', which is not vX.Y.Z", "the error names it (%s)", err.message);
+	free(v);
+
 	if (old)
 		setenv("VIRTKUBE_DATADIR", old, 1);
 	else
@@ -860,7 +882,7 @@ int main(void)
 	test_checksum_parse();
 	test_keys_and_mirrors();
 	test_versions();
-	test_table_placeholder_value();
+	test_table_findings();
 	test_engine();
 	test_cache();
 	test_processes();
