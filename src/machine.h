@@ -14,7 +14,8 @@
 /* virtkube does not link libvirt: the machine module loads this library with
  * dlopen the first time one of its functions needs it, so the commands that
  * never reach libvirt (version, the API commands) do not pay for it. Its
- * headers give the types at build time. */
+ * headers give the types at build time. (The sanitizer builds link it too,
+ * and dlopen finds it loaded: configure.ac says why.) */
 #define VK_LIBVIRT_SONAME "libvirt.so.0"
 
 /* Loads libvirt and resolves every function virtkube calls, once per
