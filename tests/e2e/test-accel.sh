@@ -30,10 +30,10 @@ chosen=$(config_accel "$PROFILE")
 if [[ $qemu_opens_kvm == no ]]; then
     expect "auto chose tcg: qemu's user cannot open /dev/kvm ($device_mode)" test "$chosen" = tcg
     if [[ $device_mode == absent ]]; then
-        expect "and said why" grep -q "kvm is not usable, so tcg: .*/dev/kvm does not exist" <<<"$err"
+        expect "and said why" grep -q "warning: kvm is not usable here: .*/dev/kvm does not exist" <<<"$err"
     else
         expect "and said why, naming qemu's user, the device, its mode and owner" \
-            grep -q "kvm is not usable, so tcg: qemu runs as user $qemu_user (uid [0-9]*, gid [0-9]*), which cannot open /dev/kvm (mode $device_mode)" <<<"$err"
+            grep -q "warning: kvm is not usable here: qemu runs as user $qemu_user (uid [0-9]*, gid [0-9]*), which cannot open /dev/kvm (mode $device_mode)" <<<"$err"
     fi
     expect "the domain is a qemu (TCG) domain" grep -q "<domain type='qemu'" <<<"$(e2e_virsh dumpxml "$PROFILE")"
 else
@@ -51,7 +51,7 @@ if [[ $qemu_opens_kvm == no && $device_mode != absent ]]; then
         --cpus 1 --memory 1024
     expect_rc 1 "start --accel kvm fails when qemu's user cannot open /dev/kvm"
     expect "naming qemu's user, the device, its mode and owner" \
-        grep -q "error: --accel kvm: qemu runs as user $qemu_user (uid [0-9]*, gid [0-9]*), which cannot open /dev/kvm (mode $device_mode)" <<<"$err"
+        grep -q "error: start failed at step .preflight.: --accel kvm: qemu runs as user $qemu_user (uid [0-9]*, gid [0-9]*), which cannot open /dev/kvm (mode $device_mode)" <<<"$err"
     expect "with the fix: the kvm group, a udev rule, or tcg" \
         grep -q "^hint: .*udev rule.*--accel tcg" <<<"$err"
     expect "and defines no domain" no_domain_named "$PROFILE-kvm"
