@@ -55,11 +55,14 @@ char **vk_kubernetes_versions(char **default_version, struct vk_error *err)
 	{
 		const char *k = jstr(r, "kubernetes");
 		int parts[3], nparts = 0;
+		char canonical[32] = "";
 
 		if (!k)
 			continue;
-		/* resolve and the download URLs take every listed version for vX.Y.Z */
-		if (k[0] != 'v' || !parse_version(k + 1, parts, &nparts) || nparts != 3) {
+		/* resolve and the download URLs take every listed version for vX.Y.Z, as written (no leading zeros) */
+		if (k[0] == 'v' && parse_version(k + 1, parts, &nparts) && nparts == 3)
+			snprintf(canonical, sizeof(canonical), "v%d.%d.%d", parts[0], parts[1], parts[2]);
+		if (strcmp(canonical, k) != 0) {
 			vk_error_set(err, VK_ERR_PARSE, "the artifact table '%s' lists release '%s', which is not vX.Y.Z",
 				     VK_ARTIFACTS_RELEASES, k);
 			json_decref(t);

@@ -260,6 +260,13 @@ static void test_table_findings(void)
 	ok(!v, "a table listing a release that is not vX.Y.Z resolves nothing");
 	contains(err.message, "release ':1.35.4', which is not vX.Y.Z", "the error names it (%s)", err.message);
 	free(v);
+	/* and one listed as v1.036.4 answered for v1.36.4 */
+	use_table("{\"schema\": 1, \"default\": \"v1.36.4\", \"releases\": [{\"kubernetes\": \"v1.036.4\"}, {\"kubernetes\": \"v1.36.4\"}], "
+		  "\"artifacts\": []}\n");
+	v = vk_kubernetes_version_resolve("v1.36.4", &err);
+	ok(!v, "a table listing a version with a leading zero resolves nothing");
+	contains(err.message, "release 'v1.036.4'", "the error names it (%s)", err.message);
+	free(v);
 
 	if (old)
 		setenv("VIRTKUBE_DATADIR", old, 1);
