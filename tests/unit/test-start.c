@@ -137,6 +137,44 @@ static void check_converges(const char *label, struct vk_start_opts *o)
 	}
 }
 
+static char *saved_subnet(const char *name)
+{
+	_cleanup_profile_ struct vk_profile *p = vk_profile_open(name, false, NULL);
+
+	return p && p->cfg.subnet ? xstrdup(p->cfg.subnet) : NULL;
+}
+
+/* A start killed after its subnet plan and before its libvirt network holds
+ * that subnet only in its config.json: a new profile started meanwhile must
+ * choose another one, so the first one's next start can make its network. */
+static void test_planned_subnet_kept(const struct vk_start_opts *o)
+{
+	_cleanup_(vk_start_result_release) struct vk_start_result res = { 0 };
+	_cleanup_free_ char *held = NULL, *other = NULL, *held_after = NULL;
+	struct vk_error err = { 0 };
+	virNetworkPtr net;
+	int domains = 0, networks = 0, pools = 0;
+
+	vk_start_inject_failure_after("network");
+	ok(run_start("held", o, &res, &err) < 0, "planned: the first start of 'held' stops after step 'network'");
+	vk_start_inject_failure_after(NULL);
+	/* as if killed between the plan and the network */
+	net = virNetworkLookupByName(conn, "virtkube-held");
+	ok(net && virNetworkDestroy(net) == 0 && virNetworkUndefine(net) == 0, "planned: its network is removed");
+	if (net)
+		virNetworkFree(net);
+	held = saved_subnet("held");
+	ok(run_start("other", o, &res, &err) == 0, "planned: a new profile starts meanwhile (%s)", err.message);
+	other = saved_subnet("other");
+	ok(held && other && strcmp(held, other) != 0, "planned: it chose another subnet (%s) than the planned %s",
+	   other ? other : "none", held ? held : "none");
+	ok(run_start("held", o, &res, &err) == 0, "planned: the next start of 'held' finishes (%s)", err.message);
+	held_after = saved_subnet("held");
+	is_str(held_after, held, "planned: on the subnet it planned");
+	count_named("held", &domains, &networks, &pools);
+	ok(domains == 1 && networks == 1, "planned: with one domain and one network (%d, %d)", domains, networks);
+}
+
 static void test_step_names(void)
 {
 	const char *const *s = vk_start_step_names();
@@ -239,6 +277,7 @@ int main(void)
 		kube.mirror = mirror;
 		check_converges("kube", &kube);
 	}
+	test_planned_subnet_kept(&plain);
 	test_download_only();
 	virConnectClose(conn);
 	free(mirror);
