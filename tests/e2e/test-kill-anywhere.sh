@@ -25,6 +25,22 @@ RANDOM=$SEED
 echo "# seed $SEED (rerun with VIRTKUBE_E2E_SEED=$SEED)"
 START_FLAGS=(--no-kubernetes --network-mode isolated --image "$image_json" --accel "$E2E_ACCEL" --cpus 1 --memory 1024)
 vk() { e2e_in_ns "$VIRTKUBE_BIN" -p "$PROFILE" "$@"; }
+# vk_bg PIDFILE ARGS...: like vk, meant for the background; virtkube's own pid goes to PIDFILE (the pid of
+# the shell job is not virtkube's: killing that would leave virtkube running).
+vk_bg() {
+    local pidfile=$1
+    shift
+    rm -f "$pidfile"
+    # shellcheck disable=SC2016 # expanded by that shell
+    e2e_in_ns sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$VIRTKUBE_BIN" -p "$PROFILE" "$@"
+}
+# kill_vk PIDFILE JOB: SIGKILLs the virtkube whose pid is in PIDFILE; true when it was still running.
+kill_vk() {
+    local vkpid
+    until [[ -s $1 ]] || ! kill -0 "$2" 2>/dev/null; do sleep 0.01; done
+    vkpid=$(cat "$1" 2>/dev/null)
+    [[ -n $vkpid ]] && kill -KILL "$vkpid" 2>/dev/null
+}
 vkb() { e2e_in_ns "$VIRTKUBE_BIN" -p "$PROFILE_B" "$@"; }
 config() { echo "$VIRTKUBE_HOME/profiles/$1/config.json"; }
 # The string value of KEY in profile $1's config.json (flat, as jansson indents it).
@@ -84,14 +100,19 @@ kill_start() {
     log=$WORK/kill$kills.err
     for try in 1 2 3 4; do
         t0=$(now_ms)
-        vk -vv start "${START_FLAGS[@]}" >"$WORK/kill$kills.out" 2>"$log" &
+        : >"$log"
+        vk_bg "$WORK/vk.pid" -vv start "${START_FLAGS[@]}" >"$WORK/kill$kills.out" 2>"$log" &
         pid=$!
         if [[ -n $pattern ]]; then
             while kill -0 "$pid" 2>/dev/null && ! grep -Eq "$pattern" "$log"; do sleep 0.05; done
         fi
         sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
         t_kill=$(($(now_ms) - t0))
-        kill -KILL "$pid" 2>/dev/null
+        if kill_vk "$WORK/vk.pid" "$pid"; then
+            wait "$pid"
+            rc=137
+            break
+        fi
         wait "$pid"
         rc=$?
         [[ $rc == 0 && $try -lt 4 ]] || break
@@ -101,7 +122,7 @@ kill_start() {
     last=$(sed -n 's/^.*step \([a-z-]*\): \(done\|nothing to do\) in.*$/\1/p' "$log" | tail -n 1)
     kill_points+=("$kills: $label: SIGKILL at $((t_kill / 1000)).$(printf '%03d' $((t_kill % 1000))) s, last step done: ${last:-none}")
     echo "# kill point ${kill_points[-1]}"
-    expect "kill point $kills ($label): start was killed (exit $rc)" test "$rc" = 137
+    expect "kill point $kills ($label): start was killed while it ran (exit $rc)" test "$rc" = 137
     [[ $rc == 137 ]] || tail -n 5 "$log" | sed 's/^/#   /'
     expect "after kill point $kills: no second domain, network, pool, volume or disk" at_most_one_each "$PROFILE"
 }
@@ -170,10 +191,10 @@ printf '#   %s\n' "${kill_points[@]}"
 
 # ---- delete killed once the domain is gone, then delete again ------------------------------------------
 t0=$(now_ms)
-vk delete >"$WORK/delete1.out" 2>"$WORK/delete1.err" &
+vk_bg "$WORK/vk.pid" delete >"$WORK/delete1.out" 2>"$WORK/delete1.err" &
 del_pid=$!
 while kill -0 "$del_pid" 2>/dev/null && [[ $(e2e_virsh domstate "$PROFILE" 2>&1) == running ]]; do sleep 0.02; done
-if kill -KILL "$del_pid" 2>/dev/null; then
+if kill_vk "$WORK/vk.pid" "$del_pid"; then
     wait "$del_pid"
     echo "# delete killed at $(($(now_ms) - t0)) ms, domain: $(e2e_virsh domstate "$PROFILE" 2>&1 | head -n 1)," \
         "left: $(objects_of "$PROFILE" | tr '\n' ' ')"
