@@ -23,6 +23,7 @@ unset LIBVIRT_DEFAULT_URI VIRTKUBE_PROFILE
 SEED=${VIRTKUBE_E2E_SEED:-$(($(date +%s) % 100000))}
 RANDOM=$SEED
 echo "# seed $SEED (rerun with VIRTKUBE_E2E_SEED=$SEED)"
+t_test=$SECONDS
 START_FLAGS=(--no-kubernetes --network-mode isolated --image "$image_json" --accel "$E2E_ACCEL" --cpus 1 --memory 1024)
 vk() { e2e_in_ns "$VIRTKUBE_BIN" -p "$PROFILE" "$@"; }
 # vk_bg PIDFILE ARGS...: like vk, meant for the background; virtkube's own pid goes to PIDFILE (the pid of
@@ -48,25 +49,26 @@ config_value() { sed -n "s/^  \"$2\": \"\(.*\)\",\{0,1\}$/\1/p" "$(config "$1")"
 random_ms() { echo $((($1) + RANDOM % (($2) - ($1) + 1))); }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
+# The names virsh lists (it pads them with blanks), one a line.
+names() { e2e_virsh "$@" | sed 's/[[:space:]]*$//; /^$/d'; }
 # One line per libvirt object and disk file of profile $1: "domain NAME", "network NAME", "pool NAME",
 # "volume POOL/NAME", "file PATH". A name twice would be a second object.
 objects_of() {
     local p=$1 pool
-    e2e_virsh list --all --name | grep -x "$p" | sed 's/^/domain /'
-    e2e_virsh net-list --all --name | grep -x "virtkube-$p" | sed 's/^/network /'
+    names list --all --name | grep -x "$p" | sed 's/^/domain /'
+    names net-list --all --name | grep -x "virtkube-$p" | sed 's/^/network /'
     while read -r pool; do
         [[ -n $pool ]] || continue
         echo "pool $pool"
         e2e_virsh vol-list "$pool" 2>/dev/null | awk -v pool="$pool" 'NF { print "volume " pool "/" $1 }'
-    done < <(e2e_virsh pool-list --all --name | grep -x "virtkube-$p")
+    done < <(names pool-list --all --name | grep -x "virtkube-$p")
     find "$VIRTKUBE_HOME/profiles/$p" -maxdepth 1 \( -name '*.qcow2' -o -name '*.img' \) 2>/dev/null | sed 's/^/file /'
 }
 # Every libvirt object in the daemon that is not ours or libvirt's own `default` network.
 foreign_objects() {
-    e2e_virsh list --all --name | grep -v -e '^$' -e "^$PROFILE\$" -e "^$PROFILE_B\$" | sed 's/^/domain /'
-    e2e_virsh net-list --all --name | grep -v -e '^$' -e '^default$' -e "^virtkube-$PROFILE\$" -e "^virtkube-$PROFILE_B\$" |
-        sed 's/^/network /'
-    e2e_virsh pool-list --all --name | grep -v -e '^$' -e "^virtkube-$PROFILE\$" -e "^virtkube-$PROFILE_B\$" | sed 's/^/pool /'
+    names list --all --name | grep -vx -e "$PROFILE" -e "$PROFILE_B" | sed 's/^/domain /'
+    names net-list --all --name | grep -vx -e default -e "virtkube-$PROFILE" -e "virtkube-$PROFILE_B" | sed 's/^/network /'
+    names pool-list --all --name | grep -vx -e "virtkube-$PROFILE" -e "virtkube-$PROFILE_B" | sed 's/^/pool /'
 }
 # At most one domain, network, pool and disk file of profile $1, and no object of anyone else.
 at_most_one_each() {
@@ -120,7 +122,7 @@ kill_start() {
         delay_ms=$((delay_ms / 2))
     done
     last=$(sed -n 's/^.*step \([a-z-]*\): \(done\|nothing to do\) in.*$/\1/p' "$log" | tail -n 1)
-    kill_points+=("$kills: $label: SIGKILL at $((t_kill / 1000)).$(printf '%03d' $((t_kill % 1000))) s, last step done: ${last:-none}")
+    kill_points+=("$kills: $label: SIGKILL at $((t_kill / 1000)).$(printf '%03d' $((t_kill % 1000))) s, last step done: ${last:-none}, domain then: $(e2e_virsh domstate "$PROFILE" 2>/dev/null | head -n 1)")
     echo "# kill point ${kill_points[-1]}"
     expect "kill point $kills ($label): start was killed while it ran (exit $rc)" test "$rc" = 137
     [[ $rc == 137 ]] || tail -n 5 "$log" | sed 's/^/#   /'
@@ -210,5 +212,6 @@ expect "no libvirt object of anyone else either" test -z "$(foreign_objects)"
 expect "no profile files are left" test -z "$(ls -A "$VIRTKUBE_HOME/profiles")"
 expect "no lock file is left" test -z "$(ls -A "$VIRTKUBE_HOME/locks")"
 
+echo "# the test took $((SECONDS - t_test)) s once the daemons and the image were ready"
 echo "1..$tap_n"
 [[ $tap_failed -eq 0 ]]

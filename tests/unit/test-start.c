@@ -175,6 +175,33 @@ static void test_planned_subnet_kept(const struct vk_start_opts *o)
 	ok(domains == 1 && networks == 1, "planned: with one domain and one network (%d, %d)", domains, networks);
 }
 
+/* A start killed inside the disk step's vk_disk_create_overlay leaves the
+ * transient pool it made; the next start removes it, disk there or not. */
+static void test_leftover_pool(const struct vk_start_opts *o)
+{
+	_cleanup_(vk_start_result_release) struct vk_start_result res = { 0 };
+	_cleanup_profile_ struct vk_profile *p = NULL;
+	_cleanup_free_ char *xml = NULL;
+	struct vk_error err = { 0 };
+	virStoragePoolPtr pool;
+	int domains = 0, networks = 0, pools = 0;
+
+	vk_start_inject_failure_after("disk");
+	ok(run_start("pooled", o, &res, &err) < 0, "pool: the first start of 'pooled' stops after step 'disk'");
+	vk_start_inject_failure_after(NULL);
+	p = vk_profile_open("pooled", false, &err);
+	xml = xasprintf("<pool type='dir'><name>virtkube-pooled</name><target><path>%s</path></target></pool>",
+			p ? p->dir : "/nonexistent");
+	pool = virStoragePoolCreateXML(conn, xml, 0);
+	ok(pool != NULL, "pool: a transient pool is left as by a start killed in the disk step");
+	if (pool)
+		virStoragePoolFree(pool);
+	ok(run_start("pooled", o, &res, &err) == 0, "pool: the next start finishes (%s)", err.message);
+	count_named("pooled", &domains, &networks, &pools);
+	ok(domains == 1 && networks == 1 && pools == 0, "pool: one domain, one network, no pool left (%d, %d, %d)",
+	   domains, networks, pools);
+}
+
 static void test_step_names(void)
 {
 	const char *const *s = vk_start_step_names();
@@ -278,6 +305,7 @@ int main(void)
 		check_converges("kube", &kube);
 	}
 	test_planned_subnet_kept(&plain);
+	test_leftover_pool(&plain);
 	test_download_only();
 	virConnectClose(conn);
 	free(mirror);
