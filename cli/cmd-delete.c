@@ -1,6 +1,7 @@
 /* `virtkube delete`: remove a profile's VM, disk, seed, network and files; --all for every profile, --purge the home. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "cluster.h"
@@ -51,6 +52,9 @@ static int delete_one(struct cli_context *ctx, const char *name)
 	if (!p)
 		return rc;
 	if (!p->exists && !vk_is_dir(p->dir)) {
+		/* The lock file we just took, or one a delete killed before its end left. */
+		if (p->lock.path)
+			unlink(p->lock.path);
 		ui_info("profile '%s' does not exist: nothing to delete", name);
 		return VK_EXIT_OK;
 	}

@@ -11,6 +11,9 @@ int vk_step_disk(struct vk_start_ctx *ctx, struct vk_error *err)
 	_cleanup_free_ char *pool = vk_cluster_network_name(p->name);
 	uint64_t capacity = (uint64_t)ctx->disk_gib << 30;
 
+	/* A start killed inside vk_disk_create_overlay leaves its transient
+	 * pool behind; the disk itself may well be there (libvirtd made it). */
+	vk_disk_pool_cleanup(ctx->conn, pool);
 	if (!ctx->creating || vk_path_exists(disk)) {
 		vk_start_skip(ctx);
 		return 0;

@@ -103,6 +103,21 @@ static int repoint_payload(struct vk_start_ctx *ctx, struct vk_error *err)
 	return 0;
 }
 
+/* A start killed while its define was on its way still has it done by
+ * libvirtd, possibly after this start looked (preflight): the domain of
+ * this profile, from the same config, is then there, and is ours to boot. */
+static bool defined_meanwhile(struct vk_start_ctx *ctx, struct vk_error *err)
+{
+	enum vk_host_state state;
+
+	if (vk_domain_state(ctx->conn, ctx->domain, ctx->p->name, &state, NULL) < 0 || state == VK_HOST_NONEXISTENT)
+		return false;
+	vk_debug("profile '%s': domain '%s' was defined meanwhile (%s)", ctx->p->name, ctx->domain,
+		 err ? err->message : "");
+	vk_error_clear(err);
+	return true;
+}
+
 int vk_step_domain(struct vk_start_ctx *ctx, struct vk_error *err)
 {
 	if (ctx->res->was_running || (!ctx->creating && !ctx->p->cfg.payload_iso)) {
@@ -111,7 +126,9 @@ int vk_step_domain(struct vk_start_ctx *ctx, struct vk_error *err)
 	}
 	if (!ctx->creating)
 		return repoint_payload(ctx, err);
-	if (make_reachable_by_qemu(ctx->p, ctx->uri, ctx->p->cfg.payload_iso, err) < 0 || define_domain(ctx, err) < 0)
+	if (make_reachable_by_qemu(ctx->p, ctx->uri, ctx->p->cfg.payload_iso, err) < 0)
+		return -1;
+	if (define_domain(ctx, err) < 0 && !defined_meanwhile(ctx, err))
 		return -1;
 	ctx->res->created = true;
 	return 0;

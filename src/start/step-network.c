@@ -5,22 +5,39 @@
 #include "cluster.h"
 #include "start/step.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
+#include "util/lock.h"
+#include "util/xalloc.h"
 
-/* Fixes the network settings of a new profile: subnet, MAC, node IP. */
-static int plan_network(struct vk_start_ctx *ctx, struct vk_error *err)
+/* How long a start waits for another one's subnet plan (a plan takes milliseconds). */
+#define SUBNET_PLAN_LOCK_MS 60000
+
+/* Adds the subnets other profiles have planned: one whose start was killed
+ * between its plan and its libvirt network holds its subnet only in its
+ * config.json, and its next start makes that network. */
+static void add_planned_subnets(const struct vk_start_ctx *ctx, struct vk_cidr **used, size_t *nused)
+{
+	_cleanup_strv_ char **names = vk_profile_list(ctx->home, NULL);
+
+	for (size_t i = 0; names && names[i]; i++) {
+		_cleanup_profile_ struct vk_profile *other = NULL;
+		uint32_t subnet;
+
+		if (strcmp(names[i], ctx->p->name) == 0 || !(other = vk_profile_open(names[i], false, NULL)) ||
+		    vk_cluster_subnet(other, &subnet, NULL) < 0)
+			continue;
+		*used = xrealloc(*used, (*nused + 1) * sizeof(**used));
+		(*used)[(*nused)++] = (struct vk_cidr){ .addr = subnet, .prefix = 24 };
+	}
+}
+
+/* The plan into config.json: the subnet, the node IP in it, the MAC from the name. */
+static int save_plan(struct vk_start_ctx *ctx, uint32_t subnet, struct vk_error *err)
 {
 	struct vk_profile_config *c = &ctx->p->cfg;
-	_cleanup_free_ struct vk_cidr *used = NULL;
 	_cleanup_free_ char *netname = vk_cluster_network_name(ctx->p->name);
-	size_t nused = 0;
-	uint32_t subnet;
 	char mac[18], buf[16], cidr[24];
 
-	if (c->subnet && c->node_ip && c->mac)
-		return 0;
-	if (vk_subnets_in_use(ctx->conn, vk_machine_uri_is_local(ctx->uri), &used, &nused, err) < 0 ||
-	    vk_subnet_choose(used, nused, VK_SUBNET_FIRST, VK_SUBNET_COUNT, &subnet, err) < 0)
-		return -1;
 	vk_machine_mac_for(ctx->p->name, mac);
 	vk_ipv4_format(subnet, buf);
 	snprintf(cidr, sizeof(cidr), "%s/24", buf);
@@ -30,6 +47,35 @@ static int plan_network(struct vk_start_ctx *ctx, struct vk_error *err)
 	vk_profile_set_str(&c->mac, mac);
 	vk_profile_set_str(&c->network, netname);
 	return vk_profile_save(ctx->p, err);
+}
+
+/* Fixes the network settings of a new profile: subnet, MAC, node IP. Two
+ * starts of new profiles at once plan one after the other (a lock in
+ * $VIRTKUBE_HOME), each seeing the other's saved plan, so they never choose
+ * the same subnet. */
+static int plan_network(struct vk_start_ctx *ctx, struct vk_error *err)
+{
+	struct vk_profile_config *c = &ctx->p->cfg;
+	_cleanup_free_ struct vk_cidr *used = NULL;
+	_cleanup_free_ char *lock_path = vk_path_join(ctx->home, "subnets.lock");
+	struct vk_lock lock = VK_LOCK_INIT;
+	size_t nused = 0;
+	uint32_t subnet;
+	int rc;
+
+	if (c->subnet && c->node_ip && c->mac)
+		return 0;
+	if (vk_lock_acquire(&lock, lock_path, "the subnet plan", SUBNET_PLAN_LOCK_MS, err) < 0)
+		return -1;
+	rc = vk_subnets_in_use(ctx->conn, vk_machine_uri_is_local(ctx->uri), &used, &nused, err);
+	if (rc == 0) {
+		add_planned_subnets(ctx, &used, &nused);
+		rc = vk_subnet_choose(used, nused, VK_SUBNET_FIRST, VK_SUBNET_COUNT, &subnet, err);
+	}
+	if (rc == 0)
+		rc = save_plan(ctx, subnet, err);
+	vk_lock_release(&lock);
+	return rc;
 }
 
 int vk_step_network(struct vk_start_ctx *ctx, struct vk_error *err)

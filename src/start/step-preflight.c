@@ -2,12 +2,19 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cluster.h"
 #include "preflight.h"
 #include "start/step.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 #include "util/xalloc.h"
+
+/* How long a paused domain is given to run: libvirt starts qemu paused and
+ * resumes it at the end of its start, which a start killed during its boot
+ * step leaves to finish after it is gone. */
+#define PAUSED_SETTLE_MS 20000
 
 /* The checks `virtkube doctor` prints: warnings are shown, the first failure
  * stops the start before a byte is downloaded. The accelerator is decided
@@ -60,6 +67,12 @@ int vk_step_preflight(struct vk_start_ctx *ctx, struct vk_error *err)
 	ctx->domain = vk_cluster_domain_name(p->name);
 	if (vk_domain_state(ctx->conn, ctx->domain, p->name, &ctx->initial_state, err) < 0)
 		return -1;
+	for (long long until = vk_now_ms() + PAUSED_SETTLE_MS;
+	     ctx->initial_state == VK_HOST_PAUSED && vk_now_ms() < until;) {
+		usleep(250 * 1000);
+		if (vk_domain_state(ctx->conn, ctx->domain, p->name, &ctx->initial_state, err) < 0)
+			return -1;
+	}
 	if (ctx->initial_state == VK_HOST_PAUSED) {
 		vk_error_set(err, VK_ERR_FAILED, "domain '%s' of profile '%s' is paused", ctx->domain, p->name);
 		return vk_error_hint(err, "resume it with 'virsh -c %s resume %s', or stop it with 'virtkube stop'", ctx->uri,

@@ -145,6 +145,7 @@ check "so is its lock file" test ! -e "$VIRTKUBE_HOME/locks/dev.lock"
 run vk -p dev delete
 expect_rc 0 "deleting it again is fine"
 expect_err "does not exist: nothing to delete" "and says so"
+check "leaving no lock file behind" test ! -e "$VIRTKUBE_HOME/locks/dev.lock"
 
 # A config.json that does not parse can still be deleted (with the default URI).
 printf '{"schema": 1, "na' >"$VIRTKUBE_HOME/profiles/other/config.json"

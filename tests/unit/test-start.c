@@ -139,6 +139,77 @@ static void check_converges(const char *label, struct vk_start_opts *o)
 	}
 }
 
+static char *saved_subnet(const char *name)
+{
+	_cleanup_profile_ struct vk_profile *p = vk_profile_open(name, false, NULL);
+
+	return p && p->cfg.subnet ? xstrdup(p->cfg.subnet) : NULL;
+}
+
+/* A start killed after its subnet plan and before its libvirt network holds
+ * that subnet only in its config.json: a new profile started meanwhile must
+ * choose another one, so the first one's next start can make its network. */
+static void test_planned_subnet_kept(const struct vk_start_opts *o)
+{
+	_cleanup_(vk_start_result_release) struct vk_start_result res = { 0 };
+	_cleanup_free_ char *held = NULL, *other = NULL, *held_after = NULL;
+	struct vk_error err = { 0 };
+	virNetworkPtr net;
+	int domains = 0, networks = 0, pools = 0;
+
+	vk_start_inject_failure_after("network");
+	ok(run_start("held", o, &res, &err) < 0, "planned: the first start of 'held' stops after step 'network'");
+	vk_start_inject_failure_after(NULL);
+	/* as if killed between the plan and the network */
+	net = virNetworkLookupByName(conn, "virtkube-held");
+	ok(net && virNetworkDestroy(net) == 0 && virNetworkUndefine(net) == 0, "planned: its network is removed");
+	if (net)
+		virNetworkFree(net);
+	held = saved_subnet("held");
+	ok(run_start("other", o, &res, &err) == 0, "planned: a new profile starts meanwhile (%s)", err.message);
+	other = saved_subnet("other");
+	ok(held && other && strcmp(held, other) != 0, "planned: it chose another subnet (%s) than the planned %s",
+	   other ? other : "none", held ? held : "none");
+	ok(run_start("held", o, &res, &err) == 0, "planned: the next start of 'held' finishes (%s)", err.message);
+	held_after = saved_subnet("held");
+	is_str(held_after, held, "planned: on the subnet it planned");
+	count_named("held", &domains, &networks, &pools);
+	ok(domains == 1 && networks == 1, "planned: with one domain and one network (%d, %d)", domains, networks);
+}
+
+/* A start killed inside the disk step's vk_disk_create_overlay leaves the
+ * transient pool it made; the next start removes it, disk there or not. */
+static void test_leftover_pool(const struct vk_start_opts *o)
+{
+	_cleanup_(vk_start_result_release) struct vk_start_result res = { 0 };
+	_cleanup_profile_ struct vk_profile *p = NULL;
+	_cleanup_free_ char *xml = NULL;
+	struct vk_error err = { 0 };
+	virStoragePoolPtr pool;
+	int domains = 0, networks = 0, pools = 0;
+
+	vk_start_inject_failure_after("disk");
+	ok(run_start("pooled", o, &res, &err) < 0, "pool: the first start of 'pooled' stops after step 'disk'");
+	vk_start_inject_failure_after(NULL);
+	p = vk_profile_open("pooled", false, &err);
+	xml = xasprintf("<pool type='dir'><name>virtkube-pooled</name><target><path>%s</path></target></pool>",
+			p ? p->dir : "/nonexistent");
+	pool = virStoragePoolCreateXML(conn, xml, 0);
+	ok(pool != NULL, "pool: a transient pool is left as by a start killed in the disk step");
+	/* with the disk libvirtd made (the test driver writes no file) */
+	if (p) {
+		_cleanup_free_ char *disk = vk_profile_path(p, "disk.qcow2");
+
+		vk_write_file_atomic(disk, "QFI\xfb", 4, 0600, &err);
+	}
+	if (pool)
+		virStoragePoolFree(pool);
+	ok(run_start("pooled", o, &res, &err) == 0, "pool: the next start finishes (%s)", err.message);
+	count_named("pooled", &domains, &networks, &pools);
+	ok(domains == 1 && networks == 1 && pools == 0, "pool: one domain, one network, no pool left (%d, %d, %d)",
+	   domains, networks, pools);
+}
+
 static void test_step_names(void)
 {
 	const char *const *s = vk_start_step_names();
@@ -278,6 +349,8 @@ int main(void)
 		kube.no_preload_images = true;
 		check_converges("kube", &kube);
 	}
+	test_planned_subnet_kept(&plain);
+	test_leftover_pool(&plain);
 	test_download_only();
 	virConnectClose(conn);
 	free(mirror);
