@@ -124,8 +124,14 @@ kill_start() {
     last=$(sed -n 's/^.*step \([a-z-]*\): \(done\|nothing to do\) in.*$/\1/p' "$log" | tail -n 1)
     kill_points+=("$kills: $label: SIGKILL at $((t_kill / 1000)).$(printf '%03d' $((t_kill % 1000))) s, last step done: ${last:-none}, domain then: $(e2e_virsh domstate "$PROFILE" 2>/dev/null | head -n 1)")
     echo "# kill point ${kill_points[-1]}"
-    expect "kill point $kills ($label): start was killed while it ran (exit $rc)" test "$rc" = 137
-    [[ $rc == 137 ]] || tail -n 5 "$log" | sed 's/^/#   /'
+    if [[ $rc == 0 ]]; then
+        # A killed start's libvirt call finishes in libvirtd without it (a define, a boot): the next start
+        # can find nothing left to wait for and end before any kill lands. It converged; the point was missed.
+        ok "kill point $kills ($label): start ended by itself (converged) before the kill # SKIP point not reached"
+    else
+        expect "kill point $kills ($label): start was killed while it ran (exit $rc)" test "$rc" = 137
+        [[ $rc == 137 ]] || tail -n 5 "$log" | sed 's/^/#   /'
+    fi
     expect "after kill point $kills: no second domain, network, pool, volume or disk" at_most_one_each "$PROFILE"
 }
 
