@@ -186,12 +186,12 @@ expect_rc 0 "$PROFILE_B: delete"
 expect "$PROFILE_B: nothing of it is left" test -z "$(objects_of "$PROFILE_B")"
 
 # ---- a stopped VM, then a running one ----------------------------------------------------------------------
-e2e_virsh destroy "$PROFILE" >/dev/null
+vk stop >/dev/null 2>&1 || e2e_virsh destroy "$PROFILE" >/dev/null
 kill_start "after step domain of a start on the stopped VM" "step domain: " 0
 kill_start "random delay into the SSH wait of the stopped VM's boot" "waiting for the guest's SSH|step boot: " \
     "$(random_ms 0 8000)"
 rerun_to_end "the kills in the stopped VM's start"
-e2e_virsh destroy "$PROFILE" >/dev/null
+vk stop >/dev/null 2>&1 || e2e_virsh destroy "$PROFILE" >/dev/null
 kill_start "random delay into a start on the stopped VM" "" "$(random_ms 0 3000)"
 rerun_to_end "the kill in a start on the stopped VM"
 
