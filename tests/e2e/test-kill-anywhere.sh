@@ -6,8 +6,8 @@
 #   fresh profile: 1 a random delay into the first start; 2 after step network; 3 after disk; 4 after seed;
 #                  5 after domain (defined, never started); 6 during the wait for SSH (domain booting);
 #                  7 a random delay into following the first provisioning; then a start runs to the end;
-#   stopped VM:    8 after step domain of a start on the destroyed domain; 9 a random delay into its SSH wait;
-#                  10 destroyed again, a random delay into the start (a start on a running VM ends too fast).
+#   stopped VM:    8 after step domain of a start on the stopped VM; 9 a random delay into its SSH wait;
+#                  10 stopped again, a random delay into the start (a start on a running VM ends too fast).
 # After every killed start: no object twice (domain, network, pool, volume, disk file). After every
 # rerun that ends: Running, the same IP. Then delete killed once the domain is gone, delete again: nothing left.
 # Profile B starts at the same moment as kill point 1, from scratch, so the two plan their networks at once.
