@@ -15,36 +15,24 @@
 
 /* qemu:///system runs qemu as another user (libvirt-qemu): it must be able to
  * reach the profile directory. We open up the directories we created (0711:
- * others may pass, not list; the secrets inside stay 0600) and check the rest. */
+ * others may pass, not list; the secrets inside stay 0600). Whether qemu's
+ * user can pass the directories above them is the preflight step's
+ * qemu-access check, which stops the start before this. */
 static int make_reachable_by_qemu(const struct vk_profile *p, const char *uri, const char *payload,
 				  struct vk_error *err)
 {
 	_cleanup_free_ char *profiles = vk_path_join(p->home, "profiles");
 	_cleanup_free_ char *cache = vk_path_join(p->home, "cache");
 	_cleanup_free_ char *built = payload ? xstrndup(payload, (size_t)(strrchr(payload, '/') - payload)) : NULL;
-	_cleanup_free_ char *path = NULL;
 	/* The payload ISO (0644) is in HOME/cache/payload: passable too. */
 	const char *mine[] = { p->home, profiles, p->dir, payload ? cache : NULL, built };
 	struct stat st;
-	char *slash;
 
 	if (strncmp(uri, "qemu:///system", 14) != 0)
 		return 0;
 	for (size_t i = 0; i < VK_ARRAY_SIZE(mine); i++)
 		if (mine[i] && stat(mine[i], &st) == 0 && (st.st_mode & 0111) != 0111 && chmod(mine[i], (st.st_mode & 07777) | 0111) < 0)
 			return vk_error_set_errno(err, VK_ERR_IO, errno, "cannot open '%s' to qemu", mine[i]);
-	path = xstrdup(p->home);
-	while ((slash = strrchr(path, '/')) && slash != path) {
-		*slash = '\0';
-		if (stat(path, &st) == 0 && !(st.st_mode & S_IXOTH)) {
-			vk_error_set(err, VK_ERR_INVALID,
-				     "qemu (run by libvirt as its own user under %s) cannot reach '%s': '%s' is not searchable "
-				     "by other users",
-				     uri, p->dir, path);
-			return vk_error_hint(err, "run 'chmod o+x %s', or set VIRTKUBE_HOME to a directory qemu can reach",
-					     path);
-		}
-	}
 	return 0;
 }
 
