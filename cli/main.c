@@ -33,6 +33,8 @@ extern const struct cli_command cli_cmd_status;
 extern const struct cli_command cli_cmd_ip;
 extern const struct cli_command cli_cmd_ssh;
 extern const struct cli_command cli_cmd_logs;
+extern const struct cli_command cli_cmd_image_load;
+extern const struct cli_command cli_cmd_image_ls;
 
 /* The one command table: parsing, help and completion all come from it. */
 const struct cli_command *const cli_commands[] = {
@@ -43,6 +45,8 @@ const struct cli_command *const cli_commands[] = {
 	&cli_cmd_ip,
 	&cli_cmd_ssh,
 	&cli_cmd_logs,
+	&cli_cmd_image_load,
+	&cli_cmd_image_ls,
 	&cli_cmd_update_context,
 	&cli_cmd_profile_list,
 	&cli_cmd_cache_list,

@@ -24,3 +24,9 @@ void vk_guest_ssh_argv_free(char **argv);
  * status (ssh's own failures are 255). An ssh that cannot be run is an error. */
 int vk_guest_run(const struct vk_profile *p, const char *command, long timeout_ms, char **out, int *status,
 		 struct vk_error *err);
+
+/* vk_guest_run with the command's standard input read from the file INPUT
+ * (NULL: /dev/null), to send a file to the guest. An INPUT that cannot be
+ * opened is an error naming it. */
+int vk_guest_run_input(const struct vk_profile *p, const char *command, const char *input, long timeout_ms,
+		       char **out, int *status, struct vk_error *err);
