@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "datadir.h"
+#include "images.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
 #include "util/fs.h"
@@ -259,6 +260,9 @@ int vk_addon_manifest(const struct vk_addon *a, const struct vk_profile *p, stru
 			return vk_error_prefix(err, "addon '%s'", a->name);
 		}
 	}
+	/* The images the cluster was given: --image-repository's, and the version's own CoreDNS. */
+	for (size_t i = 0; i < m->n; i++)
+		vk_images_rewrite_object(m->items[i].obj, p->cfg.image_repository, p->cfg.dns_image);
 	vk_manifest_sort(m);
 	return 0;
 }
