@@ -37,6 +37,9 @@ struct vk_kubeadm_params {
 	const char *cluster_dns;
 	const char *dns_domain;
 	const char *image_repository;   /* NULL: kubeadm's own (registry.k8s.io) */
+	/* the guest containerd's registry hosts (env only): a mirror URL and plain-http registries */
+	const char *registry_mirror;
+	const char *const *insecure_registries; /* NULL-terminated, may be NULL */
 };
 
 /* Renders InitConfiguration + ClusterConfiguration (kubeadm.k8s.io/v1beta4)

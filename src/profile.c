@@ -125,6 +125,8 @@ static const struct field {
 	F("kubernetes_version", FIELD_STR, kubernetes_version, NULL, CHECK_NONE),
 	F("image_repository", FIELD_STR, image_repository, NULL, CHECK_NONE),
 	F("dns_image", FIELD_STR, dns_image, NULL, CHECK_NONE),
+	F("registry_mirror", FIELD_STR, registry_mirror, NULL, CHECK_NONE),
+	F("insecure_registries", FIELD_STRV, insecure_registries, NULL, CHECK_NONE),
 	F("addons", FIELD_STRV, addons, NULL, CHECK_NONE),
 	F("payload_iso", FIELD_STR, payload_iso, NULL, CHECK_NONE),
 	F("provisioned", FIELD_BOOL, provisioned, NULL, CHECK_NONE),

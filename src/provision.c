@@ -226,6 +226,8 @@ int vk_provision_seed_add(const struct vk_profile *p, bool kubernetes, struct vk
 			.api_port = vk_profile_api_port(p),
 			.hardware_accel = p->cfg.accel && strcmp(p->cfg.accel, "kvm") == 0,
 			.image_repository = p->cfg.image_repository,
+			.registry_mirror = p->cfg.registry_mirror,
+			.insecure_registries = (const char *const *)p->cfg.insecure_registries,
 		};
 		_cleanup_free_ char *config = NULL, *env = NULL;
 		_cleanup_free_ char *ca_crt = vk_profile_path(p, VK_FILE_CA_CERT);
