@@ -41,7 +41,7 @@ PROFILE=vke2e-real
 KUBECTL=$RELEASE/bin/kubectl
 IMAGE_WEB=virtkube.test/busybox-httpd:1.35
 # The test's registry, on the loopback of its netns (where virtkube runs): plain http.
-REGISTRY=127.0.0.1:5000
+REGISTRY=$E2E_REGISTRY
 REPOSITORY=$REGISTRY/k8s
 export VIRTKUBE_E2E_KUBEADM_FLAGS=${VIRTKUBE_E2E_KUBEADM_FLAGS---ignore-preflight-errors=HTTPProxyCIDR}
 
@@ -197,25 +197,9 @@ kc() { e2e_in_ns "$KUBECTL" --context "$PROFILE" "$@"; }
 timing "lock taken, daemons up"
 
 # ---- the registry in the netns, the images pushed ------------------------------------------------------------
-printf '%s\n' "version: 0.1" "log:" "  level: warn" "storage:" "  filesystem:" "    rootdirectory: $BUILD/registry" \
-    "http:" "  addr: $REGISTRY" >"$BUILD/registry.yml"
-e2e_in_ns docker-registry serve "$BUILD/registry.yml" </dev/null >"$BUILD/registry.log" 2>&1 &
-registry_pid=$!
-stop_registry_and_exit() {
-    local status=$?
-    kill "$registry_pid" 2>/dev/null
-    wait "$registry_pid" 2>/dev/null
-    (exit "$status")
-    _e2e_profile_test_exit
-}
-trap stop_registry_and_exit EXIT
-for ((i = 0; i < 100; i++)); do
-    e2e_in_ns curl -sf -o /dev/null "http://$REGISTRY/v2/" && break
-    sleep 0.1
-done
+e2e_registry_start "$BUILD/registry"
 while read -r ref _; do
-    e2e_in_ns skopeo copy -q --dest-tls-verify=false "oci:$BUILD/layout:$ref" "docker://$ref" >/dev/null \
-        2>"$BUILD/skopeo.err" || e2e_die "cannot push $ref to the test's registry: $(cat "$BUILD/skopeo.err")"
+    e2e_registry_push "$BUILD/layout" "$ref"
 done <"$BUILD/images.expected"
 rm -rf "$BUILD/layout"
 echo "# registry $REGISTRY (in the netns): $(wc -l <"$BUILD/images.expected") images pushed"

@@ -135,6 +135,18 @@ run vk ssh -- sudo /usr/local/bin/ctr -n k8s.io images ls -q
 expect "containerd lists it" grep -qx "$IMAGE_LOADED" <<<"$out"
 run vk image ls
 expect "image ls too, at the archive's digest" grep -qE "^$IMAGE_LOADED +$(cut -d' ' -f2 "$WORK/loaded.expected" | cut -c1-19) " <<<"$out"
+# A reference instead of a file: the host pulls it (from a registry in the test's namespace) and loads it.
+e2e_registry_start "$WORK/registry"
+python3 "$E2E_REPO_DIR/tests/fakes/mkoci.py" "$WORK/pulled.oci.tar" --image "$E2E_REGISTRY/test/pulled:1" \
+    --root "$rootfs" --entrypoint '["/bin/sleep","3600"]' >"$WORK/pulled.expected" || e2e_die "cannot build the image to push"
+mkdir "$WORK/pulled-layout" && tar -xf "$WORK/pulled.oci.tar" -C "$WORK/pulled-layout"
+e2e_registry_push "$WORK/pulled-layout" "$E2E_REGISTRY/test/pulled:1"
+run vk image load --no-progress --insecure-registry "$E2E_REGISTRY" "$E2E_REGISTRY/test/pulled:1"
+expect_rc 0 "image load of a reference: pulled by the host from the registry, then loaded"
+expect "it names the image" test "$out" = "$E2E_REGISTRY/test/pulled:1"
+run vk ssh -- sudo /usr/local/bin/ctr -n k8s.io images ls
+expect "containerd lists it at the digest the registry served" \
+    grep -qE "^$E2E_REGISTRY/test/pulled:1 .* $(cut -d' ' -f2 "$WORK/pulled.expected") " <<<"$out"
 run vk image load "$WORK/no-such.tar"
 expect_rc 1 "image load of a missing file fails"
 expect "naming it" grep -q "cannot read image archive '$WORK/no-such.tar'" <<<"$err"
