@@ -146,7 +146,8 @@ expect_rc 0 "image load of a reference: pulled by the host from the registry, th
 expect "it names the image" test "$out" = "$E2E_REGISTRY/test/pulled:1"
 run vk ssh -- sudo /usr/local/bin/ctr -n k8s.io images ls
 expect "containerd lists it at the digest the registry served" \
-    grep -qE "^$E2E_REGISTRY/test/pulled:1 .* $(cut -d' ' -f2 "$WORK/pulled.expected") " <<<"$out"
+    grep -qE "^$E2E_REGISTRY/test/pulled:1 .* $(e2e_in_ns skopeo inspect --tls-verify=false --format '{{.Digest}}' \
+        "docker://$E2E_REGISTRY/test/pulled:1") " <<<"$out"
 run vk image load "$WORK/no-such.tar"
 expect_rc 1 "image load of a missing file fails"
 expect "naming it" grep -q "cannot read image archive '$WORK/no-such.tar'" <<<"$err"
