@@ -302,6 +302,8 @@ static int check_registry(const char *what, const char *value, bool url, struct 
 	const char *host = value, *path;
 	bool good;
 
+	if (!value || !*value)
+		return vk_error_set(err, VK_ERR_INVALID, "the %s is empty", what);
 	if (url)
 		host = strncmp(value, "https://", 8) == 0 ? value + 8 : strncmp(value, "http://", 7) == 0 ? value + 7 : NULL;
 	path = host ? strchr(host, '/') : NULL;
