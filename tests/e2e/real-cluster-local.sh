@@ -222,6 +222,10 @@ fi
 ip=$(vk ip 2>/dev/null)
 run kc get nodes -o 'jsonpath={.items[0].status.conditions[?(@.type=="Ready")].status}'
 expect "the node is Ready" test "$out" = True
+# kube-proxy is a DaemonSet the controller manager makes after the node registers: it may come after start.
+t=$SECONDS
+run kc -n kube-system rollout status daemonset/kube-proxy --timeout=300s
+expect_rc 0 "kube-proxy's DaemonSet rolls out ($((SECONDS - t)) s after start returned)"
 run kc get pods -n kube-system -o 'jsonpath={range .items[*]}{.metadata.name}={.status.phase}{"\n"}{end}'
 for c in etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
     expect "$c is Running" grep -qE "^${c}[-a-z0-9]*=Running$" <<<"$out"
@@ -281,6 +285,7 @@ t=$SECONDS
 run vk start -v
 expect_rc 0 "start of the stopped cluster ($((SECONDS - t)) s)"
 timing "started again" "$((SECONDS - t)) s"
+grep -E "^guest: |timing" <<<"$err" | sed 's/^/# /'
 expect "the node keeps its IP" test "$(vk ip 2>/dev/null)" = "$ip"
 run kc wait --for=condition=Ready node --all --timeout=300s
 expect_rc 0 "the node is Ready again"
