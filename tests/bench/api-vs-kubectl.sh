@@ -74,7 +74,7 @@ EOF
 # shellcheck disable=SC2016 # the ${...} are literal placeholders
 sed -e 's/\${NODE_IP}/127.0.0.1/g' -e 's/\${PROFILE}/bench/g' -e 's/\${DNS_DOMAIN}/cluster.local/g' \
 	-e 's/\${DNS_SERVICE_IP}/10.96.0.10/g' -e 's/\${KUBERNETES_VERSION}/v1.32.0/g' \
-	"$src/addons/ingress/ingress-nginx.yaml" >"$tmp/ingress.yaml"
+	"$src/addons/ingress/gateway-api-crds.yaml" "$src/addons/ingress/traefik.yaml" >"$tmp/ingress.yaml"
 objects=$(grep -c '^kind:' "$tmp/ingress.yaml")
 
 ms() { echo $((($(date +%s%N) - $1) / 1000000)); }

@@ -81,9 +81,16 @@ json() { "$python" -c "import json,sys; d=json.load(open('$tmp/out')); print($1)
 # --- TLS
 check "/readyz answers ok with the right client certificate" \
 	test "$(api "$url/readyz" 2>&1)" = ok
-if curl -sS --cacert "$pki/ca.crt" "$url/readyz" >"$tmp/out" 2>&1; then
-	notok "a request without a client certificate is rejected" "$(cat "$tmp/out")"
-else ok "a request without a client certificate is rejected"; fi
+# As kube-apiserver: without a client certificate (or a token) a request is anonymous, which
+# may read only the public paths.
+check "without a client certificate /readyz still answers (anonymous may read it)" \
+	test "$(curl -sS --cacert "$pki/ca.crt" "$url/readyz" 2>&1)" = ok
+code=$(curl -sS -o "$tmp/out" -w '%{http_code}' --cacert "$pki/ca.crt" "$url/api/v1/namespaces" 2>&1)
+check "without a client certificate the API is Forbidden to system:anonymous ($code)" \
+	grep -q '"code":403.*\|User \\"system:anonymous\\" cannot get path' "$tmp/out"
+code=$(curl -sS -o "$tmp/out" -w '%{http_code}' --cacert "$pki/ca.crt" -H 'Authorization: Bearer not-a-token' \
+	"$url/api/v1/namespaces" 2>&1)
+check "a bearer token the server did not issue is Unauthorized ($code)" test "$code" = 401
 if curl -sS --cacert "$pki/ca.crt" --cert "$pki/wrong-client.crt" --key "$pki/wrong-client.key" \
 	"$url/readyz" >"$tmp/out" 2>&1; then
 	notok "a client certificate from another CA is rejected" "$(cat "$tmp/out")"

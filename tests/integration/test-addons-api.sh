@@ -27,11 +27,11 @@ expect_rc 0 "addons list -o json exits 0"
 check "every addon is listed, the defaults enabled, nothing applied yet" python3 -c '
 import json, sys
 d = {a["name"]: a for a in json.loads(sys.argv[1])}
-assert set(d) == {"dashboard", "default-storageclass", "dns", "ingress", "storage-provisioner"}, d
+assert set(d) == {"dashboard", "default-storageclass", "dns", "ingress", "metrics-server", "storage-provisioner"}, d
 assert [n for n in sorted(d) if d[n]["enabled"]] == ["default-storageclass", "dns", "storage-provisioner"], d
 assert all(a["status"] == "Not applied" for a in d.values()), d' "$out"
 
-for addon in dns storage-provisioner default-storageclass dashboard ingress; do
+for addon in dns storage-provisioner default-storageclass dashboard ingress metrics-server; do
 	before=$(lines)
 	run vk addons enable "$addon"
 	expect_rc 0 "addons enable $addon exits 0"
@@ -96,7 +96,7 @@ expect_out "^ingress +no +Not applied" "ingress is neither"
 run vk addons enable nosuch
 expect_rc 1 "an unknown addon fails"
 expect_err "unknown addon 'nosuch'" "naming it"
-expect_err "hint: .*dashboard, default-storageclass, dns, ingress, storage-provisioner" "with the list"
+expect_err "hint: .*dashboard, default-storageclass, dns, ingress, metrics-server, storage-provisioner" "with the list"
 run vk addons disable nosuch
 expect_rc 1 "disabling an unknown addon fails too"
 
@@ -165,8 +165,9 @@ expect_rc 0 "virtkube applies through a server that offers h2"
 check "choosing HTTP/1.1 for every request" test "$(grep -c '"alpn": "h2"' "$TEST_TMP/h2.log")" = "$before"
 
 # Waits say what the pods wait for, and an image that cannot be pulled ends the wait at once.
-dns_image=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["images"][0])' "$top_srcdir/addons/dns/addon.json")
-sp_image=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["images"][0])' \
+# (as the manifests name it: by tag; addon.json adds the digest the payload pins)
+dns_image=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["images"][0].split("@")[0])' "$top_srcdir/addons/dns/addon.json")
+sp_image=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["images"][0].split("@")[0])' \
 	"$top_srcdir/addons/storage-provisioner/addon.json")
 fake_start pull --image-pull-error "$dns_image=failed to pull and unpack image \"$dns_image\": failed to resolve reference \"$dns_image\": $dns_image: not found" \
 	--crash-loop "$sp_image"
@@ -221,7 +222,7 @@ run vk -p term addons disable dashboard --no-wait
 expect_rc 0 "disabled without waiting: its namespace is left Terminating"
 run vk -p term addons enable dashboard
 expect_rc 0 "enabling again at once waits for the namespace, then succeeds"
-expect_err "dashboard: waiting for Namespace kubernetes-dashboard to finish terminating" "saying what it waits for"
+expect_err "dashboard: waiting for Namespace headlamp to finish terminating" "saying what it waits for"
 check "no apply was refused (no 403 in the server's log)" test "$(grep -c '"status": 403' "$TEST_TMP/term.log")" = 0
 run vk -p term addons list -o json
 check "and the addon is Ready, not Partly applied" python3 -c '
@@ -231,10 +232,10 @@ assert a["enabled"] is True and a["status"] == "Ready", a' "$out"
 check "its Service's readiness was read from EndpointSlices, never from v1 Endpoints" python3 -c '
 import json, sys
 paths = [json.loads(l).get("path", "") for l in open(sys.argv[1]) if "virtkube" in json.loads(l).get("userAgent", "")]
-assert any("/apis/discovery.k8s.io/v1/namespaces/kubernetes-dashboard/endpointslices?labelSelector=" in p for p in paths), paths
+assert any("/apis/discovery.k8s.io/v1/namespaces/headlamp/endpointslices?labelSelector=" in p for p in paths), paths
 v1 = [p for p in paths if "/endpoints/" in p or p.split("?")[0].endswith("/endpoints")]
 assert not v1, v1' "$TEST_TMP/term.log"
-kapi GET /api/v1/namespaces/kubernetes-dashboard/endpoints/kubernetes-dashboard >/dev/null
+kapi GET /api/v1/namespaces/headlamp/endpoints/headlamp >/dev/null
 check "a 1.33 server warns on v1 Endpoints (checked with curl), and none of virtkube's requests got a warning" python3 -c '
 import json, sys
 log = [json.loads(l) for l in open(sys.argv[1]) if "method" in l]
@@ -247,10 +248,73 @@ vk -p stuck addons disable dashboard --no-wait >/dev/null 2>&1
 before=$(wc -l <"$TEST_TMP/stuck.log")
 run vk -p stuck addons enable dashboard --timeout 1
 expect_rc 1 "a namespace that stays Terminating fails the enable after --timeout"
-expect_err "addon 'dashboard': timed out after 1s waiting for Namespace 'kubernetes-dashboard' to be deleted" \
+expect_err "addon 'dashboard': timed out after 1s waiting for Namespace 'headlamp' to be deleted" \
 	"naming the namespace and the time"
-expect_err "hint: .*kubectl get namespace kubernetes-dashboard -o yaml" "with a hint"
+expect_err "hint: .*kubectl get namespace headlamp -o yaml" "with a hint"
 check "and applied nothing meanwhile" test "$(tail -n +"$((before + 1))" "$TEST_TMP/stuck.log" | grep -c '"method": "PATCH"')" = 0
+
+# A profile that had the retired ingress-nginx and Kubernetes Dashboard: enabling ingress and
+# dashboard removes their objects first (here written by another field manager, as an old virtkube
+# or kubectl would have), then applies Traefik and Headlamp.
+fake_start retired
+make_profile retired "$FAKE_PORT"
+old() { apply_json "$1" "$2"; }
+old /api/v1/namespaces/ingress-nginx '{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ingress-nginx"}}'
+old /apis/apps/v1/namespaces/ingress-nginx/deployments/ingress-nginx-controller '{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ingress-nginx-controller", "namespace": "ingress-nginx"}, "spec": {"selector": {"matchLabels": {"app": "nginx"}}, "template": {"metadata": {"labels": {"app": "nginx"}}, "spec": {"containers": [{"name": "controller", "image": "registry.k8s.io/ingress-nginx/controller:v1.15.1", "ports": [{"containerPort": 80, "hostPort": 80}]}]}}}}'
+old /apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/ingress-nginx-admission '{"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration", "metadata": {"name": "ingress-nginx-admission"}, "webhooks": []}'
+old /apis/rbac.authorization.k8s.io/v1/clusterroles/ingress-nginx '{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "ingress-nginx"}, "rules": []}'
+old /apis/networking.k8s.io/v1/ingressclasses/nginx '{"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": {"name": "nginx", "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}}, "spec": {"controller": "k8s.io/ingress-nginx"}}'
+old /api/v1/namespaces/kubernetes-dashboard '{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kubernetes-dashboard"}}'
+old /apis/rbac.authorization.k8s.io/v1/clusterrolebindings/virtkube:kubernetes-dashboard-admin '{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "virtkube:kubernetes-dashboard-admin"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"}, "subjects": [{"kind": "ServiceAccount", "name": "kubernetes-dashboard", "namespace": "kubernetes-dashboard"}]}'
+run vk -p retired addons enable ingress
+expect_rc 0 "enabling ingress over ingress-nginx's objects exits 0"
+expect_err "ingress: removed 3 objects of the addon it replaces" "saying it removed the retired controller's objects"
+left=""
+for p in /api/v1/namespaces/ingress-nginx /apis/apps/v1/namespaces/ingress-nginx/deployments/ingress-nginx-controller \
+	/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/ingress-nginx-admission \
+	/apis/rbac.authorization.k8s.io/v1/clusterroles/ingress-nginx; do
+	kapi GET "$p" >/dev/null
+	[ "$(cat "$TEST_TMP/.code")" = 404 ] || left="$left $p"
+done
+check "nothing of ingress-nginx is left (left:$left)" test -z "$left"
+check "its Namespace was deleted before Traefik's first object was applied" python3 -c '
+import json, sys
+log = [r for r in map(json.loads, open(sys.argv[1])) if "virtkube" in r.get("userAgent", "")]
+dels = [i for i, r in enumerate(log) if r.get("method") == "DELETE" and r["path"].split("?")[0] == "/api/v1/namespaces/ingress-nginx"]
+applies = [i for i, r in enumerate(log) if r.get("method") == "PATCH"]
+assert dels and applies and dels[0] < applies[0], (dels, applies[:3])' "$TEST_TMP/retired.log"
+kapi GET /apis/networking.k8s.io/v1/ingressclasses >"$TEST_TMP/classes.json"
+check "IngressClass traefik is the default; nginx now only names ingress-nginx's controller for Traefik" python3 -c '
+import json, sys
+c = {i["metadata"]["name"]: i for i in json.load(open(sys.argv[1]))["items"]}
+default = lambda i: i["metadata"].get("annotations", {}).get("ingressclass.kubernetes.io/is-default-class")
+assert default(c["traefik"]) == "true" and c["traefik"]["spec"]["controller"] == "traefik.io/ingress-controller", c
+assert c["nginx"]["spec"]["controller"] == "k8s.io/ingress-nginx", c' "$TEST_TMP/classes.json"
+kapi GET /apis/gateway.networking.k8s.io/v1/gatewayclasses/traefik >"$TEST_TMP/gc.json"
+check "the Gateway API CRDs are served: GatewayClass traefik is there" python3 -c '
+import json, sys; g = json.load(open(sys.argv[1])); assert g["spec"]["controllerName"] == "traefik.io/gateway-controller", g' "$TEST_TMP/gc.json"
+kapi GET /apis/gateway.networking.k8s.io/v1/namespaces/traefik/gateways/traefik >"$TEST_TMP/gw.json"
+check "and the Gateway traefik/traefik takes routes from every namespace" python3 -c '
+import json, sys; g = json.load(open(sys.argv[1]))
+assert g["spec"]["listeners"][0]["allowedRoutes"]["namespaces"]["from"] == "All", g' "$TEST_TMP/gw.json"
+# The CRDs are waited for (Established) before the first object of theirs, which is applied after them.
+check "every Gateway API CRD was applied before the GatewayClass" python3 -c '
+import json, sys
+log = [r for r in map(json.loads, open(sys.argv[1])) if "virtkube" in r.get("userAgent", "") and r.get("method") == "PATCH"]
+paths = [r["path"].split("?")[0] for r in log]
+crds = [i for i, p in enumerate(paths) if "/customresourcedefinitions/" in p and "gateway.networking.k8s.io" in p]
+gc = [i for i, p in enumerate(paths) if p.endswith("/gatewayclasses/traefik")]
+assert len(crds) == 10 and gc and max(crds) < gc[0], (crds, gc)' "$TEST_TMP/retired.log"
+run vk -p retired addons enable dashboard
+expect_rc 0 "enabling dashboard over the Kubernetes Dashboard's objects exits 0"
+expect_err "dashboard: removed 2 objects of the addon it replaces" "saying it removed them"
+kapi GET /api/v1/namespaces/kubernetes-dashboard >/dev/null
+check "the kubernetes-dashboard Namespace is gone" test "$(cat "$TEST_TMP/.code")" = 404
+kapi GET /apis/rbac.authorization.k8s.io/v1/clusterrolebindings/virtkube:kubernetes-dashboard-admin >/dev/null
+check "and so is its cluster-admin binding" test "$(cat "$TEST_TMP/.code")" = 404
+run vk -p retired addons enable dashboard
+expect_rc 0 "enabling it again exits 0"
+check "and finds nothing more to remove" test "$(grep -c 'removed' <<<"$err")" = 0
 
 # The start flow's engine call (vk_addons_apply_enabled) against a fresh server: defaults plus one extra.
 fake_start live
