@@ -795,6 +795,16 @@ class Store:
         md = obj["metadata"]
         if kind == "Service":
             self.prepare_service(res, ns, obj, old)
+        elif kind == "CustomResourceDefinition" and not res.crd:
+            # KEP-1111: the API groups Kubernetes owns need an approval annotation.
+            group = (obj.get("spec") or {}).get("group") or ""
+            protected = any(group == d or group.endswith("." + d) for d in ("k8s.io", "kubernetes.io"))
+            if protected and not (md.get("annotations") or {}).get("api-approved.kubernetes.io"):
+                raise invalid(res, md["name"], [("metadata.annotations[api-approved.kubernetes.io]",
+                                                 'Required value: protected groups must have approval annotation '
+                                                 '"api-approved.kubernetes.io", see '
+                                                 "https://github.com/kubernetes/enhancements/pull/1111",
+                                                 "FieldValueRequired")])
         elif kind == "Namespace":
             md.setdefault("labels", {})["kubernetes.io/metadata.name"] = md["name"]
             obj["spec"] = {"finalizers": ["kubernetes"]}

@@ -243,6 +243,18 @@ kc get endpointslices -n kdemo -l kubernetes.io/service-name=hello -o jsonpath='
 check "kubectl reads the Service's EndpointSlice: two ready endpoints" test "$(cat "$tmp/out")" = "true true"
 check "kubectl delete namespace works" quiet kc delete namespace kdemo --timeout=10s
 
+# --- CustomResourceDefinitions in a group Kubernetes owns need the approval annotation (KEP-1111).
+crd='{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"widgets.demo.k8s.io"%s},"spec":{"group":"demo.k8s.io","scope":"Namespaced","names":{"plural":"widgets","singular":"widget","kind":"Widget","listKind":"WidgetList"},"versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}}'
+code=$(apply /apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.demo.k8s.io "$(printf "$crd" '')")
+check "a CRD of a *.k8s.io group without api-approved.kubernetes.io is refused (422: $code)" \
+	grep -q 'metadata.annotations\[api-approved.kubernetes.io\]: Required value: protected groups must have approval annotation' "$tmp/out"
+code=$(apply /apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.demo.k8s.io \
+	"$(printf "$crd" ',"annotations":{"api-approved.kubernetes.io":"unapproved, test only"}')")
+check "with the annotation it is created ($code)" test "$code" = 201
+code=$(apply /apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.demo.x-k8s.io \
+	"$(printf "$crd" '' | sed 's/widget/gadget/g; s/Widget/Gadget/g; s/demo\.k8s\.io/demo.x-k8s.io/g')")
+check "a group under x-k8s.io (the convention for unapproved ones) needs no annotation ($code)" test "$code" = 201
+
 if ! kill -0 "$pid" 2>/dev/null; then
 	echo "# the server died:"
 	sed 's/^/#   /' "$tmp/server.out"
