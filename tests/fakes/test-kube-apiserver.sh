@@ -244,15 +244,18 @@ check "kubectl reads the Service's EndpointSlice: two ready endpoints" test "$(c
 check "kubectl delete namespace works" quiet kc delete namespace kdemo --timeout=10s
 
 # --- CustomResourceDefinitions in a group Kubernetes owns need the approval annotation (KEP-1111).
-crd='{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"widgets.demo.k8s.io"%s},"spec":{"group":"demo.k8s.io","scope":"Namespaced","names":{"plural":"widgets","singular":"widget","kind":"Widget","listKind":"WidgetList"},"versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}}'
-code=$(apply /apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.demo.k8s.io "$(printf "$crd" '')")
+# crd_json GROUP PLURAL KIND ANNOTATIONS-JSON: a CRD with a schemaless v1.
+crd_json() {
+	printf '{"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition","metadata":{"name":"%s.%s","annotations":%s},"spec":{"group":"%s","scope":"Namespaced","names":{"plural":"%s","singular":"%s","kind":"%s","listKind":"%sList"},"versions":[{"name":"v1","served":true,"storage":true,"schema":{"openAPIV3Schema":{"type":"object","x-kubernetes-preserve-unknown-fields":true}}}]}}' \
+		"$2" "$1" "$4" "$1" "$2" "$3" "$3" "$3"
+}
+code=$(apply /apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.demo.k8s.io "$(crd_json demo.k8s.io widgets Widget '{}')")
 check "a CRD of a *.k8s.io group without api-approved.kubernetes.io is refused (422: $code)" \
 	grep -q 'metadata.annotations\[api-approved.kubernetes.io\]: Required value: protected groups must have approval annotation' "$tmp/out"
 code=$(apply /apis/apiextensions.k8s.io/v1/customresourcedefinitions/widgets.demo.k8s.io \
-	"$(printf "$crd" ',"annotations":{"api-approved.kubernetes.io":"unapproved, test only"}')")
+	"$(crd_json demo.k8s.io widgets Widget '{"api-approved.kubernetes.io":"unapproved, test only"}')")
 check "with the annotation it is created ($code)" test "$code" = 201
-code=$(apply /apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.demo.x-k8s.io \
-	"$(printf "$crd" '' | sed 's/widget/gadget/g; s/Widget/Gadget/g; s/demo\.k8s\.io/demo.x-k8s.io/g')")
+code=$(apply /apis/apiextensions.k8s.io/v1/customresourcedefinitions/gadgets.demo.x-k8s.io "$(crd_json demo.x-k8s.io gadgets Gadget '{}')")
 check "a group under x-k8s.io (the convention for unapproved ones) needs no annotation ($code)" test "$code" = 201
 
 if ! kill -0 "$pid" 2>/dev/null; then
