@@ -436,6 +436,8 @@ int vk_addon_apply(struct vk_kube *k, const struct vk_profile *p, const struct v
 		   vk_addon_progress progress, void *data, struct vk_error *err)
 {
 	_cleanup_manifest_ struct vk_manifest m = { 0 };
+	bool *established;
+	int rc = 0;
 
 	if (vk_addon_manifest(a, p, &m, err) < 0)
 		return -1;
@@ -448,22 +450,29 @@ int vk_addon_apply(struct vk_kube *k, const struct vk_profile *p, const struct v
 		    wait_namespace_gone(k, a, m.items[i].name, true, timeout_ms, progress, data, err) < 0)
 			return -1;
 	report(progress, data, a->name, "applying %zu objects", m.n);
-	for (size_t i = 0; i < m.n; i++) {
+	established = xcalloc(m.n + 1, sizeof(bool));
+	for (size_t i = 0; i < m.n && rc == 0; i++) {
 		json_t *out;
 
 		/* The CRDs come first (vk_manifest_sort): before the first object
-		 * after them, every one must be served. */
+		 * after them, every one must be served. The apply's answer says
+		 * whether it already is (an unchanged re-apply), else it is asked. */
 		if (i > 0 && is_crd(&m.items[i - 1]) && !is_crd(&m.items[i]))
-			for (size_t j = 0; j < i; j++)
-				if (is_crd(&m.items[j]) &&
-				    wait_crd_established(k, a, m.items[j].name, timeout_ms, progress, data, err) < 0)
-					return -1;
+			for (size_t j = 0; j < i && rc == 0; j++)
+				if (is_crd(&m.items[j]) && !established[j])
+					rc = wait_crd_established(k, a, m.items[j].name, timeout_ms, progress, data, err);
+		if (rc < 0)
+			break;
 		out = vk_kube_apply(k, m.items[i].obj, err);
-		if (!out)
-			return vk_error_prefix(err, "addon '%s' (%s)", a->name, m.items[i].source);
+		if (!out) {
+			rc = vk_error_prefix(err, "addon '%s' (%s)", a->name, m.items[i].source);
+			break;
+		}
+		established[i] = is_crd(&m.items[i]) && crd_established(out);
 		json_decref(out);
 	}
-	return 0;
+	free(established);
+	return rc;
 }
 
 struct pods_progress {
