@@ -1,6 +1,7 @@
 /* Addons: registry, enabled set in the profile, apply/wait/delete/state (see addons.h). */
 #include "addons.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -304,41 +305,54 @@ static void report(vk_addon_progress progress, void *data, const char *addon, co
 	progress(data, addon, msg);
 }
 
-/* Waits until Namespace NAME is gone; with TERMINATING_ONLY a Namespace
- * that is not being deleted ends the wait at once. */
-static int wait_namespace_gone(struct vk_kube *k, const struct vk_addon *a, const char *name, bool terminating_only,
-			       long timeout_ms, vk_addon_progress progress, void *data, struct vk_error *err)
+/* Waits until the cluster-scoped object KIND NAME (a Namespace or a
+ * CustomResourceDefinition: both are deleted in the background, and refuse
+ * new content meanwhile) is gone; with TERMINATING_ONLY one that is not
+ * being deleted ends the wait at once. */
+static int wait_gone(struct vk_kube *k, const struct vk_addon *a, const char *api_version, const char *kind,
+		     const char *name, bool terminating_only, long timeout_ms, vk_addon_progress progress, void *data,
+		     struct vk_error *err)
 {
 	long long deadline = vk_now_ms() + timeout_ms;
 	bool told = false;
 	long delay = 100;
 
 	for (;;) {
-		json_auto_t *ns = vk_kube_get(k, "v1", "Namespace", NULL, name, err);
+		json_auto_t *obj = vk_kube_get(k, api_version, kind, NULL, name, err);
 
-		if (!ns) {
+		if (!obj) {
 			if (err && err->code == VK_ERR_NOT_FOUND) {
 				vk_error_clear(err);
 				return 0;
 			}
 			return vk_error_prefix(err, "addon '%s'", a->name);
 		}
-		if (terminating_only && !json_object_get(json_object_get(ns, "metadata"), "deletionTimestamp"))
+		if (terminating_only && !json_object_get(json_object_get(obj, "metadata"), "deletionTimestamp"))
 			return 0;
 		if (!told && terminating_only) {
-			report(progress, data, a->name, "waiting for Namespace %s to finish terminating", name);
+			report(progress, data, a->name, "waiting for %s %s to finish terminating", kind, name);
 			told = true;
 		}
 		if (vk_now_ms() >= deadline) {
-			vk_error_set(err, VK_ERR_TIMEOUT, "addon '%s': timed out after %lds waiting for Namespace '%s' to "
-				     "be deleted", a->name, (timeout_ms + 999) / 1000, name);
-			return vk_error_hint(err, "a Namespace goes once everything in it is deleted; 'kubectl get "
-					     "namespace %s -o yaml' shows what holds it", name);
+			_cleanup_free_ char *lower = xstrdup(kind);
+
+			for (char *c = lower; *c; c++)
+				*c = (char)tolower((unsigned char)*c);
+			vk_error_set(err, VK_ERR_TIMEOUT, "addon '%s': timed out after %lds waiting for %s '%s' to be "
+				     "deleted", a->name, (timeout_ms + 999) / 1000, kind, name);
+			return vk_error_hint(err, "a %s goes once everything in it is deleted; 'kubectl get %s %s -o yaml' "
+					     "shows what holds it", kind, lower, name);
 		}
 		nanosleep(&(struct timespec){ .tv_sec = delay / 1000, .tv_nsec = (delay % 1000) * 1000000L }, NULL);
 		if (delay < 1000)
 			delay *= 2;
 	}
+}
+
+static int wait_namespace_gone(struct vk_kube *k, const struct vk_addon *a, const char *name, bool terminating_only,
+			       long timeout_ms, vk_addon_progress progress, void *data, struct vk_error *err)
+{
+	return wait_gone(k, a, "v1", "Namespace", name, terminating_only, timeout_ms, progress, data, err);
 }
 
 static bool is_namespace(const struct vk_manifest_object *o)
@@ -535,13 +549,15 @@ int vk_addon_delete(struct vk_kube *k, const struct vk_profile *p, const struct 
 	}
 	if (!wait)
 		return 0;
-	/* A Namespace is deleted in the background; until it is gone, applying
-	 * into it again is refused, so a disable waits for it. */
+	/* Namespaces and CRDs are deleted in the background; until they are
+	 * gone, applying them (or into them) again is refused, so a disable
+	 * waits for them. */
 	for (size_t i = 0; i < m.n; i++) {
 		long long left = deadline - vk_now_ms();
 
-		if (is_namespace(&m.items[i]) &&
-		    wait_namespace_gone(k, a, m.items[i].name, false, left > 0 ? (long)left : 1, NULL, NULL, err) < 0)
+		if ((is_namespace(&m.items[i]) || is_crd(&m.items[i])) &&
+		    wait_gone(k, a, m.items[i].api_version, m.items[i].kind, m.items[i].name, false,
+			      left > 0 ? (long)left : 1, NULL, NULL, err) < 0)
 			return -1;
 	}
 	vk_error_clear(err);

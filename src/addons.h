@@ -91,9 +91,11 @@ int vk_addon_apply(struct vk_kube *k, const struct vk_profile *p, const struct v
  * does not answer keeps its own error. */
 int vk_addon_wait(struct vk_kube *k, const struct vk_addon *a, long timeout_ms, vk_addon_progress progress,
 		  void *data, struct vk_error *err);
-/* Deletes every object the addon applies, in reverse order; with WAIT,
- * waits (up to TIMEOUT_MS) until its Namespaces are gone, so the addon can
- * be enabled again at once. *DELETED counts the objects that existed. */
+/* Deletes every object the addon applies, in reverse order (an object whose
+ * kind is no longer served, its CRD gone first, counts as gone); with WAIT,
+ * waits (up to TIMEOUT_MS) until its Namespaces and CRDs are gone, so the
+ * addon can be enabled again at once. *DELETED counts the objects that
+ * existed. */
 int vk_addon_delete(struct vk_kube *k, const struct vk_profile *p, const struct vk_addon *a, bool wait,
 		    long timeout_ms, size_t *deleted, struct vk_error *err);
 
