@@ -742,6 +742,40 @@ static void test_prepare(void)
 	req.registry.offline = true;
 	tar = vk_images_prepare(&req, &built, &err);
 	ok(tar && !built, "offline, the same archive is found again");
+	free(tar);
+	tar = NULL;
+
+	/* An addon image as addon.json lists it, by tag and digest: pulled by that digest, named by the tag
+	 * (the name the addon's manifests use). */
+	{
+		_cleanup_free_ char *pins = xasprintf("%s/cache/images/pins.json", home);
+		_cleanup_free_ char *key = xasprintf("%s/test/shared:1", anon), *pinned_ref = NULL, *fresh = NULL;
+		_cleanup_free_ char *wrong_ref = NULL, *other = NULL, *idx = NULL;
+		json_auto_t *pj = json_load_file(pins, 0, NULL);
+		const char *digest = json_string_value(json_object_get(pj, key));
+
+		if (!ok(digest != NULL, "the shared image's digest is recorded"))
+			return;
+		pinned_ref = xasprintf("registry.k8s.io/shared:1@%s", digest);
+		fresh = new_home("prepare-pinned");
+		req.home = fresh;
+		req.registry.offline = false;
+		req.addon_images = (const char *const[]){ pinned_ref, NULL };
+		tar = vk_images_prepare(&req, &built, &err);
+		if (ok(tar && built, "an addon image given as NAME:TAG@sha256:... is pulled and archived (%s)",
+		       tar ? "" : err.message)) {
+			idx = sh(&rc, "tar xOf %s index.json", tar);
+			contains(idx, want_shared, "under NAME:TAG, as the manifests name it");
+		}
+		free(tar);
+		wrong_ref = xasprintf("registry.k8s.io/shared:1@sha256:%064d", 0);
+		other = new_home("prepare-wrong-digest");
+		req.home = other;
+		req.addon_images = (const char *const[]){ wrong_ref, NULL };
+		tar = vk_images_prepare(&req, &built, &err);
+		ok(tar == NULL, "a digest the registry does not have fails, though the tag exists");
+		contains(err.message, "shared", "naming the image");
+	}
 }
 
 /* ---- the archive ---- */
