@@ -141,7 +141,10 @@ python3 "$E2E_REPO_DIR/tests/fakes/mkoci.py" "$WORK/pulled.oci.tar" --image "$E2
     --root "$rootfs" --entrypoint '["/bin/sleep","3600"]' >"$WORK/pulled.expected" || e2e_die "cannot build the image to push"
 mkdir "$WORK/pulled-layout" && tar -xf "$WORK/pulled.oci.tar" -C "$WORK/pulled-layout"
 e2e_registry_push "$WORK/pulled-layout" "$E2E_REGISTRY/test/pulled:1"
+# (The proxies point at a closed port: the registry on the netns' loopback is reached directly.)
+export no_proxy=127.0.0.1
 run vk image load --no-progress --insecure-registry "$E2E_REGISTRY" "$E2E_REGISTRY/test/pulled:1"
+unset no_proxy
 expect_rc 0 "image load of a reference: pulled by the host from the registry, then loaded"
 expect "it names the image" test "$out" = "$E2E_REGISTRY/test/pulled:1"
 run vk ssh -- sudo /usr/local/bin/ctr -n k8s.io images ls
@@ -152,7 +155,7 @@ run vk image load "$WORK/no-such.tar"
 expect_rc 1 "image load of a missing file fails"
 expect "naming it" grep -q "cannot read image archive '$WORK/no-such.tar'" <<<"$err"
 run vk image load "$WORK/mirror.log"
-expect_rc 1 "image load of a file that is no image archive fails"
+expect_rc 2 "image load of a file that is no image archive is refused as bad input (exit 2)"
 expect "saying so" grep -q "'$WORK/mirror.log' is not an image archive" <<<"$err"
 
 # A container from the imported image runs under containerd (runc from the payload) and answers.
