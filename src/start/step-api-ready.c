@@ -1,4 +1,4 @@
-/* Step "api-ready": the API server's /readyz answers with the profile's client certificate, then the node is Ready. */
+/* Step "api-ready": the API server's /readyz answers with the profile's client certificate, then the node is Ready and kube-proxy runs. */
 #include "cluster.h"
 #include "k8sready.h"
 #include "kubeapi.h"
@@ -30,6 +30,15 @@ int vk_step_api_ready(struct vk_start_ctx *ctx, struct vk_error *err)
 	if (rc == 0) {
 		vk_start_info(ctx, "waiting for node '%s' to be Ready (up to %ld s)", p->name, o.timeout_ms / 1000);
 		rc = vk_wait_node_ready(k, p->name, &o, err);
+	}
+	/* A NodePort answers only once kube-proxy runs: its DaemonSet comes from
+	 * the controller manager after the node registers, often after Ready. */
+	if (rc == 0) {
+		vk_start_info(ctx, "waiting for kube-proxy, which serves Services and NodePorts (up to %ld s)",
+			      o.timeout_ms / 1000);
+		rc = vk_kube_wait_ready(k, "DaemonSet", "kube-system", "kube-proxy", o.timeout_ms, NULL, NULL, err);
+		if (rc < 0)
+			vk_error_prefix(err, "the node of profile '%s' is Ready, but kube-proxy is not", p->name);
 	}
 	vk_cluster_watch_free(watch.domain);
 	vk_kube_free(k);
