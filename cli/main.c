@@ -33,6 +33,9 @@ extern const struct cli_command cli_cmd_status;
 extern const struct cli_command cli_cmd_ip;
 extern const struct cli_command cli_cmd_ssh;
 extern const struct cli_command cli_cmd_logs;
+extern const struct cli_command cli_cmd_node_list;
+extern const struct cli_command cli_cmd_node_add;
+extern const struct cli_command cli_cmd_node_delete;
 
 /* The one command table: parsing, help and completion all come from it. */
 const struct cli_command *const cli_commands[] = {
@@ -43,6 +46,9 @@ const struct cli_command *const cli_commands[] = {
 	&cli_cmd_ip,
 	&cli_cmd_ssh,
 	&cli_cmd_logs,
+	&cli_cmd_node_list,
+	&cli_cmd_node_add,
+	&cli_cmd_node_delete,
 	&cli_cmd_update_context,
 	&cli_cmd_profile_list,
 	&cli_cmd_cache_list,

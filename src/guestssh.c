@@ -20,8 +20,13 @@
 
 char **vk_guest_ssh_argv(const struct vk_profile *p, const char *const *cmd, int ncmd, bool batch, struct vk_error *err)
 {
+	return vk_guest_ssh_argv_at(p, p->cfg.node_ip, cmd, ncmd, batch, err);
+}
+
+char **vk_guest_ssh_argv_at(const struct vk_profile *p, const char *ip, const char *const *cmd, int ncmd, bool batch,
+			    struct vk_error *err)
+{
 	_cleanup_free_ char *key = vk_profile_path(p, VK_FILE_SSH_KEY);
-	const char *ip = p->cfg.node_ip;
 	/* The host key changes with every re-created VM: no prompts, no known_hosts entries. */
 	static const char *const options[] = {
 		"IdentitiesOnly=yes", "UserKnownHostsFile=/dev/null", "StrictHostKeyChecking=no",
@@ -72,7 +77,13 @@ void vk_guest_ssh_argv_free(char **argv)
 int vk_guest_run(const struct vk_profile *p, const char *command, long timeout_ms, char **out, int *status,
 		 struct vk_error *err)
 {
-	char **argv = vk_guest_ssh_argv(p, &command, 1, true, err);
+	return vk_guest_run_at(p, p->cfg.node_ip, command, timeout_ms, out, status, err);
+}
+
+int vk_guest_run_at(const struct vk_profile *p, const char *ip, const char *command, long timeout_ms, char **out,
+		    int *status, struct vk_error *err)
+{
+	char **argv = vk_guest_ssh_argv_at(p, ip, &command, 1, true, err);
 	struct vk_strbuf buf = VK_STRBUF_INIT;
 	long deadline = vk_now_ms() + timeout_ms;
 	int pipefd[2], execfd[2], wstatus = 0, exec_errno = 0, rc = -1;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cluster.h"
+#include "nodes.h"
 #include "preflight.h"
 #include "start/step.h"
 #include "util/cleanup.h"
@@ -55,6 +56,32 @@ static int run_checks(struct vk_start_ctx *ctx, struct vk_error *err)
 	return rc;
 }
 
+/* The other nodes' domains: a worker whose domain is missing is made, one
+ * that is stopped is booted. A start that finds every node running is
+ * "was_running". */
+static int nodes_state(struct vk_start_ctx *ctx, struct vk_error *err)
+{
+	struct vk_profile *p = ctx->p;
+	struct stat st;
+
+	for (long i = 0; i <= VK_NODES_MAX; i++)
+		ctx->node_state[i] = VK_HOST_NONEXISTENT;
+	ctx->node_state[1] = ctx->initial_state;
+	for (size_t i = 0; i < p->cfg.nnodes; i++) {
+		const struct vk_node *n = &p->cfg.nodes[i];
+		_cleanup_free_ char *console = vk_node_path(p, n, VK_FILE_CONSOLE_LOG);
+
+		ctx->node_console_offset[n->index] = stat(console, &st) == 0 ? st.st_size : 0;
+		if (n->index == 1)
+			continue;
+		if (vk_domain_state(ctx->conn, n->name, p->name, &ctx->node_state[n->index], err) < 0)
+			return -1;
+		if (ctx->node_state[n->index] != VK_HOST_RUNNING)
+			ctx->res->was_running = false;
+	}
+	return 0;
+}
+
 int vk_step_preflight(struct vk_start_ctx *ctx, struct vk_error *err)
 {
 	struct vk_profile *p = ctx->p;
@@ -80,6 +107,8 @@ int vk_step_preflight(struct vk_start_ctx *ctx, struct vk_error *err)
 	}
 	ctx->res->was_running = ctx->initial_state == VK_HOST_RUNNING;
 	ctx->creating = ctx->initial_state == VK_HOST_NONEXISTENT;
+	if (nodes_state(ctx, err) < 0)
+		return -1;
 	if (!ctx->res->was_running && run_checks(ctx, err) < 0)
 		return -1;
 	/* What the follower skips: earlier boots' lines. */
