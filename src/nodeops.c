@@ -20,7 +20,7 @@
 #include "util/xalloc.h"
 
 /* Where the guest script is installed, and its subcommand for the routes. */
-#define GUEST_ROUTES_COMMAND "sudo -n /usr/local/sbin/virtkube-provision routes --set"
+#define GUEST_ROUTES_COMMAND "sudo -n /usr/local/sbin/virtkube-provision routes --set "
 #define SSH_TIMEOUT_MS 30000
 /* A token with less left than this is replaced before a node joins with it. */
 #define TOKEN_MARGIN_S 3600

@@ -10,6 +10,9 @@
 /* Every node's pod CIDR is a /24 of this /16: node I has 10.244.(I-1).0/24. */
 #define VK_NODE_POD_PREFIX "10.244"
 
+/* The label every worker gets (kubectl get nodes shows its ROLES). */
+#define VK_WORKER_LABEL "node-role.kubernetes.io/worker"
+
 /* "control-plane", "worker", "plain". */
 const char *vk_node_role_name(enum vk_node_role role);
 int vk_node_role_parse(const char *name, enum vk_node_role *role);
