@@ -753,7 +753,7 @@ static int network_host_update(virConnectPtr conn, const char *name, const struc
 			return 0;
 		return lv_error(err, "cannot find network '%s' to add node '%s' to", name, h->name);
 	}
-	desc = lv.virNetworkGetXMLDesc(net, VIR_NETWORK_XML_INACTIVE);
+	desc = lv.virNetworkGetXMLDesc(net, 0);
 	if (!desc)
 		return lv_error(err, "cannot read network '%s'", name);
 	want = xasprintf("mac='%s'", h->mac);
