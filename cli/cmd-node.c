@@ -93,8 +93,7 @@ static int add_exec(struct cli_context *ctx, struct cli_args *args)
 {
 	_cleanup_profile_ struct vk_profile *p = NULL;
 	_cleanup_free_ char *failed = NULL;
-	struct vk_start_opts o = { .keep_context = true, .lock_timeout_ms = CLI_LOCK_TIMEOUT_MS };
-	struct vk_start_result res = { 0 };
+	struct vk_start_opts o = { .keep_context = true };
 	struct vk_error err = { 0 };
 	const struct vk_node *n = NULL;
 	long idx = 0;
@@ -105,22 +104,17 @@ static int add_exec(struct cli_context *ctx, struct cli_args *args)
 	p = cli_vm_profile(ctx, true, true, &rc);
 	if (!p)
 		return rc;
-	if (vk_node_add_prepare(p, cli_flag(args, "worker"), &idx, &err) < 0)
-		return cli_fail(&err);
-	rc = vk_start(p, &o, on_add_event, ctx, &res, &err);
-	vk_start_result_release(&res);
+	rc = vk_node_add(p, cli_flag(args, "worker"), &o, on_add_event, ctx, &idx, &failed, &err);
 	for (size_t i = 0; i < p->cfg.nnodes; i++)
 		if (p->cfg.nodes[i].index == idx)
 			n = &p->cfg.nodes[i];
 	if (rc < 0 && err.code != VK_ERR_ADDON_NOT_READY) {
-		cli_fail(&err);
+		rc = cli_fail(&err);
 		if (n)
 			fprintf(stderr, "hint: 'virtkube -p %s start' carries on; 'virtkube -p %s node delete %s' removes it\n",
 				p->name, p->name, n->name);
-		return VK_EXIT_FAILED;
+		return rc;
 	}
-	if (vk_nodes_sync_routes(p, idx, &failed, &err) < 0)
-		return cli_fail(&err);
 	if (failed)
 		ui_warn("the pod routes of %s were not updated", failed);
 	if (n)

@@ -108,6 +108,29 @@ int vk_node_add_prepare(struct vk_profile *p, bool worker, long *added, struct v
 	return 0;
 }
 
+int vk_node_add(struct vk_profile *p, bool worker, const struct vk_start_opts *o, vk_start_event_fn on_event,
+		void *event_data, long *added, char **routes_failed, struct vk_error *err)
+{
+	struct vk_start_result res = { 0 };
+	long idx = 0;
+	int rc;
+
+	if (routes_failed)
+		*routes_failed = NULL;
+	if (vk_node_add_prepare(p, worker, &idx, err) < 0)
+		return -1;
+	if (added)
+		*added = idx;
+	rc = vk_start(p, o, on_event, event_data, &res, err);
+	vk_start_result_release(&res);
+	/* An addon that is not ready leaves the new node up: its routes still go out. */
+	if (rc < 0 && err && err->code != VK_ERR_ADDON_NOT_READY)
+		return -1;
+	if (vk_nodes_sync_routes(p, idx, routes_failed, rc < 0 ? NULL : err) < 0)
+		return -1;
+	return rc;
+}
+
 char *vk_nodes_routes_command(const char *routes, struct vk_error *err)
 {
 	struct vk_strbuf sb = VK_STRBUF_INIT;
@@ -131,9 +154,6 @@ int vk_nodes_sync_routes(const struct vk_profile *p, long skip, char **failed, s
 
 	if (failed)
 		*failed = NULL;
-	/* libvirt's test driver runs no guest to ssh into */
-	if (p->cfg.libvirt_uri && strncmp(p->cfg.libvirt_uri, "test:", 5) == 0)
-		return 0;
 	if (vk_nodes_states(p, states, err) < 0)
 		return -1;
 	for (size_t i = 0; i < p->cfg.nnodes; i++) {

@@ -5,6 +5,7 @@
 
 #include "machine.h"
 #include "profile.h"
+#include "start/start.h"
 #include "util/error.h"
 
 /* Each node's domain state, in p->cfg.nodes order, into STATES (room for
@@ -20,6 +21,15 @@ int vk_nodes_states(const struct vk_profile *p, enum vk_host_state *states, stru
  * fails. *ADDED (may be NULL) gets the new node's index. The caller then
  * runs vk_start, which makes and boots it, and vk_nodes_sync_routes. */
 int vk_node_add_prepare(struct vk_profile *p, bool worker, long *added, struct vk_error *err);
+
+/* `node add`: vk_node_add_prepare, then the start pipeline O (P's saved
+ * settings; events to ON_EVENT) makes and boots the new node and, with
+ * Kubernetes, waits for it to join and be Ready; then the other nodes get
+ * their routes to its pod CIDR (vk_nodes_sync_routes; *ROUTES_FAILED, may be
+ * NULL, names any that could not be reached). *ADDED (may be NULL) gets the
+ * new node's index, also when the start fails (a later start finishes it). */
+int vk_node_add(struct vk_profile *p, bool worker, const struct vk_start_opts *o, vk_start_event_fn on_event,
+		void *event_data, long *added, char **routes_failed, struct vk_error *err);
 
 struct vk_node_delete_result {
 	bool domain_removed;

@@ -76,7 +76,8 @@ expect_rc 2 "node delete of the first node is refused"
 expect "saying why" grep -q "cannot delete node '$PROFILE': it is the first node" <<<"$err"
 run vk node delete m07
 expect_rc 1 "node delete of a name that is no node of the profile fails"
-expect "naming the nodes it has" grep -q "has no node 'm07'.*$PROFILE-m02, $PROFILE-m03" <<<"$err"
+expect "saying so" grep -q "profile '$PROFILE' has no node 'm07'" <<<"$err"
+expect "and naming the nodes it has" grep -q "^hint: its nodes: $PROFILE, $PROFILE-m02, $PROFILE-m03" <<<"$err"
 run vk node add --worker
 expect_rc 2 "node add --worker on a --no-kubernetes profile is refused"
 expect "saying there is no cluster to join" grep -q "it runs no Kubernetes" <<<"$err"
@@ -86,17 +87,23 @@ run vk node list
 expect "and the profile still has its three running nodes" \
     test "$(nodes_col 1)/$(nodes_col 4)" = "$PROFILE,$PROFILE-m02,$PROFILE-m03/Running,Running,Running"
 
-run vk node delete m03
+no_routes_warning() { ! grep -q "pod routes of .* were not updated" <<<"$err"; }
+run vk node delete m03 -vv
 expect_rc 0 "node delete m03 (${secs}s)"
+expect "the other nodes' pod routes were updated" no_routes_warning
+grep -E "pod routes|routes" <<<"$err" | sed 's/^/# /'
 expect "its domain is gone" absent dominfo "$PROFILE-m03"
 expect "its DHCP entry is gone" bash -c "! virsh -q -c '$E2E_URI' net-dumpxml '$NETWORK' | grep -q \"ip='$ip3'\""
 expect "its files are gone" test -z "$(find "$VIRTKUBE_HOME/profiles/$PROFILE" -name 'm03-*')"
 run vk ssh -n m02 -- ip -4 route
 expect "m02 no longer routes m03's pod CIDR" bash -c "! grep -q '^10.244.2.0/24' <<<\"\$1\"" _ "$out"
+vk ssh -n m02 -- tail -n 8 /var/log/virtkube/routes.log 2>&1 | sed 's/^/# m02 routes.log: /'
 expect "and still routes the first node's" grep -q "^10.244.0.0/24 via $ip1 " <<<"$out"
 
-run vk node add -v
+run vk node add -vv
 expect_rc 0 "node add (${secs}s)"
+expect "the other nodes' pod routes were updated" no_routes_warning
+grep -E "pod routes|routes" <<<"$err" | sed 's/^/# /'
 expect "adds m03 again (the lowest free name) at its fixed IP" \
     grep -q "node '$PROFILE-m03' (plain) is running at $ip3" <<<"$out"
 run vk ssh -n m02 -- ping -c1 -W5 "$ip3"

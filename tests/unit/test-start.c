@@ -152,6 +152,22 @@ static bool domain_exists(const char *name)
 	return d != NULL;
 }
 
+static char *ssh_log;   /* what the stand-in ssh on PATH was asked, one call a line */
+
+/* Whether the stand-in ssh was asked to reach IP with a command holding WANT (NULL: anything). */
+static bool ssh_log_has(const char *ip, const char *want)
+{
+	_cleanup_free_ char *text = NULL, *at = xasprintf("docker@%s -- ", ip);
+	size_t len;
+	bool found = false;
+
+	if (vk_read_file(ssh_log, &text, &len, NULL) < 0)
+		return false;
+	for (char *line = strtok(text, "\n"); line && !found; line = strtok(NULL, "\n"))
+		found = strstr(line, at) && (!want || strstr(line, want));
+	return found;
+}
+
 /* How many static DHCP entries network virtkube-NAME has. */
 static int dhcp_hosts(const char *name)
 {
@@ -212,17 +228,41 @@ static void test_multinode(const char *label, const struct vk_start_opts *base)
 			struct vk_stop_result sres;
 			struct vk_delete_result delres = { 0 };
 			struct vk_start_opts add = *base;
+			_cleanup_free_ char *failed = NULL;
 			long idx = 0;
 
-			ok(q && vk_profile_lock(q, 0, &err) == 0 && vk_node_add_prepare(q, false, &idx, &err) == 0 && idx == 4,
-			   "%s: node add prepares node 4 (%s)", label, err.message);
 			add.nodes = 0;
 			add.keep_context = true;
-			ok(q && vk_start(q, &add, NULL, NULL, &res, &err) == 0,
-			   "%s: and the start pipeline makes it (%s)", label, err.message);
+			/* an earlier round's profile may have had this subnet */
+			unlink(ssh_log);
+			ok(q && vk_profile_lock(q, 0, &err) == 0 && vk_node_add(q, false, &add, NULL, NULL, &idx, &failed, &err) == 0,
+			   "%s: node add (%s)", label, err.message);
+			is_int(idx, 4, "%s: makes node 4", label);
+			ok(!failed, "%s: every other node got its routes", label);
 			ok(domain_runs(m04) && domain_runs(name), "%s: -m04 runs, the others still do", label);
 			is_int(dhcp_hosts(name), 4, "%s: four DHCP entries", label);
+			/* the ssh on PATH is a stand-in that writes down what it was asked */
+			ok(q && ssh_log_has(q->cfg.nodes[0].ip, NULL) && ssh_log_has(q->cfg.nodes[1].ip, NULL) &&
+				   ssh_log_has(q->cfg.nodes[2].ip, NULL) && !ssh_log_has(q->cfg.nodes[3].ip, NULL),
+			   "%s: node add: the other nodes were told their routes, the new one has them on its seed", label);
+			if (q) {
+				_cleanup_free_ char *want = xasprintf("routes --set 10.244.1.0/24 %s 10.244.2.0/24 %s 10.244.3.0/24 %s ",
+								     q->cfg.nodes[1].ip, q->cfg.nodes[2].ip, q->cfg.nodes[3].ip);
+
+				ok(ssh_log_has(q->cfg.nodes[0].ip, want), "%s: node 1: the routes to m02, m03 and the new m04", label);
+			}
 			ok(q && vk_node_delete(q, "m02", &dres, &err) == 0, "%s: node delete m02 (%s)", label, err.message);
+			if (q && q->cfg.nnodes == 3) {
+				_cleanup_free_ char *one = xasprintf("routes --set 10.244.2.0/24 %s 10.244.3.0/24 %s ",
+								    q->cfg.nodes[1].ip, q->cfg.nodes[2].ip);
+				_cleanup_free_ char *four = xasprintf("routes --set 10.244.0.0/24 %s 10.244.2.0/24 %s ",
+								     q->cfg.nodes[0].ip, q->cfg.nodes[1].ip);
+
+				ok(ssh_log_has(q->cfg.nodes[0].ip, one), "%s: node delete: node 1 keeps the routes to m03 and m04 only",
+				   label);
+				ok(ssh_log_has(q->cfg.nodes[2].ip, four), "%s: and m04 to node 1 and m03", label);
+			}
+			ok(!dres.routes_failed, "%s: no node's routes failed", label);
 			ok(!domain_runs(m02) && !domain_exists(m02), "%s: its domain is gone", label);
 			is_int(dhcp_hosts(name), 3, "%s: and its DHCP entry", label);
 			ok(q && vk_node_delete(q, name, &dres, &err) < 0 && err.code == VK_ERR_INVALID,
@@ -421,6 +461,17 @@ int main(void)
 	/* Whatever is not local goes to a closed local port, never to the internet. */
 	setenv("https_proxy", "http://127.0.0.1:9", 1);
 	vk_write_file_atomic(img, h, sizeof(h), 0644, &err);
+	{
+		/* The nodes' route updates go over ssh: a stand-in writes them down. */
+		_cleanup_free_ char *bin = xasprintf("%s/bin", tmp), *fake = xasprintf("%s/bin/ssh", tmp);
+		_cleanup_free_ char *script = NULL, *path = xasprintf("%s:%s", bin, getenv("PATH") ?: "/usr/bin:/bin");
+
+		ssh_log = xasprintf("%s/ssh.log", tmp);
+		script = xasprintf("#!/bin/sh\necho \"$*\" >>'%s'\n", ssh_log);
+		vk_mkdir_p(bin, 0755, &err);
+		vk_write_file_atomic(fake, script, strlen(script), 0755, &err);
+		setenv("PATH", path, 1);
+	}
 	image = img;
 	if (top) {
 		_cleanup_free_ char *cmd = xasprintf("python3 '%s/tests/fakes/mkmirror.py' '%s' '%s' %s >/dev/null", top, top,
@@ -458,5 +509,6 @@ int main(void)
 	virConnectClose(conn);
 	free(mirror);
 	vk_remove_tree(tmp, &err);
+	free(ssh_log);
 	return done_testing();
 }
