@@ -263,7 +263,9 @@ const struct cli_command cli_cmd_start = {
 	.description = "Creates what is missing (SSH key, libvirt network, disk, seed ISO, domain), boots the VM\n"
 		       "and waits until its SSH server answers at the profile's fixed IP. On a stopped profile it\n"
 		       "only boots. --cpus, --memory, --disk-size, --image, --libvirt-uri, --accel and\n"
-		       "--network-mode are fixed when the profile is created.\n"
+		       "--network-mode are fixed when the profile is created; so is --nodes N (a control plane and\n"
+		       "N-1 workers PROFILE-m02...: every node's IP fixed before any boots, all booted in parallel;\n"
+		       "later 'node add' and 'node delete' change it).\n"
 		       "Artifacts (the CentOS Stream image unless --image is given, and for Kubernetes the\n"
 		       "release binaries) are downloaded first into $VIRTKUBE_HOME/cache, in parallel, each\n"
 		       "checked against its published sha256; an interrupted download resumes.",
