@@ -17,6 +17,18 @@
  * step leaves to finish after it is gone. */
 #define PAUSED_SETTLE_MS 20000
 
+/* How many VMs this start boots: every node of a new profile, else those not running. */
+static long nodes_to_boot(const struct vk_start_ctx *ctx)
+{
+	long n = 0;
+
+	if (ctx->creating)
+		return ctx->nodes;
+	for (size_t i = 0; i < ctx->p->cfg.nnodes; i++)
+		n += ctx->node_state[ctx->p->cfg.nodes[i].index] != VK_HOST_RUNNING;
+	return n > 0 ? n : 1;
+}
+
 /* The checks `virtkube doctor` prints: warnings are shown, the first failure
  * stops the start before a byte is downloaded. The accelerator is decided
  * below, with its own warning. */
@@ -28,6 +40,7 @@ static int run_checks(struct vk_start_ctx *ctx, struct vk_error *err)
 		.home = ctx->home,
 		.memory_mib = ctx->memory_mib,
 		.disk_gib = ctx->disk_gib,
+		.vms = nodes_to_boot(ctx),
 		.accel = ctx->accel_wanted,
 		.no_kubernetes = !ctx->kubernetes,
 		/* decided below, once, and only for a new machine: libvirt's domain
