@@ -25,6 +25,11 @@ int vk_step_disk(struct vk_start_ctx *ctx, struct vk_error *err)
 
 		if (!vk_start_node_creating(ctx, n) || vk_path_exists(disk))
 			continue;
+		if (!ctx->img) {
+			vk_error_set(err, VK_ERR_INVALID, "no image to make node '%s' of profile '%s' from", n->name, p->name);
+			return vk_error_hint(err, "the profile's image '%s' is gone: delete the profile and start again",
+					     ctx->image ? ctx->image : "(none)");
+		}
 		if (capacity < ctx->img->virtual_size) {
 			vk_error_set(err, VK_ERR_INVALID, "--disk-size %ld GiB is smaller than image '%s' (%.1f GiB)",
 				     ctx->disk_gib, ctx->img->disk, (double)ctx->img->virtual_size / (1 << 30));
