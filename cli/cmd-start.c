@@ -41,6 +41,7 @@ static const struct cli_option start_options[] = {
 	{ "verify", 0, NULL, "re-hash cached artifacts against their recorded sha256 before using them", NULL },
 	{ "no-progress", 0, NULL, "plain progress lines instead of progress bars", NULL },
 	{ "addons", 0, "A,B", "enable these addons too (kept for later starts; see 'virtkube addons list')", NULL },
+	{ "no-default-addons", 0, NULL, "a new profile gets only the addons --addons names, none of the default ones (see 'virtkube addons list')", NULL },
 	{ "keep-context", 0, NULL, "do not make the profile's kubeconfig context the current one", NULL },
 	{ NULL, 0, NULL, NULL, NULL },
 };
@@ -198,6 +199,7 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 		.registry_mirror = cli_opt(args, "registry-mirror"),
 		.no_preload_images = cli_flag(args, "no-preload-images"),
 		.offline = cli_flag(args, "offline"),
+		.no_default_addons = cli_flag(args, "no-default-addons"),
 		.verify = cli_flag(args, "verify"),
 		.download_only = cli_flag(args, "download-only"),
 	};

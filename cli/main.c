@@ -36,6 +36,8 @@ extern const struct cli_command cli_cmd_logs;
 extern const struct cli_command cli_cmd_node_list;
 extern const struct cli_command cli_cmd_node_add;
 extern const struct cli_command cli_cmd_node_delete;
+extern const struct cli_command cli_cmd_image_load;
+extern const struct cli_command cli_cmd_image_ls;
 
 /* The one command table: parsing, help and completion all come from it. */
 const struct cli_command *const cli_commands[] = {
@@ -49,6 +51,8 @@ const struct cli_command *const cli_commands[] = {
 	&cli_cmd_node_list,
 	&cli_cmd_node_add,
 	&cli_cmd_node_delete,
+	&cli_cmd_image_load,
+	&cli_cmd_image_ls,
 	&cli_cmd_update_context,
 	&cli_cmd_profile_list,
 	&cli_cmd_cache_list,

@@ -1,6 +1,7 @@
 /* Addons: registry, enabled set in the profile, apply/wait/delete/state (see addons.h). */
 #include "addons.h"
 
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -9,6 +10,7 @@
 #include <time.h>
 
 #include "datadir.h"
+#include "images.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
 #include "util/fs.h"
@@ -32,6 +34,13 @@ static void addon_clear(struct vk_addon *a)
 		free(a->waits[i].name);
 	}
 	free(a->waits);
+	for (size_t i = 0; i < a->nremoves; i++) {
+		free(a->removes[i].api_version);
+		free(a->removes[i].kind);
+		free(a->removes[i].ns);
+		free(a->removes[i].name);
+	}
+	free(a->removes);
 }
 
 void vk_addons_free(struct vk_addon_registry *reg)
@@ -68,7 +77,7 @@ static int addon_read(struct vk_addon *a, const char *dir, const char *folder, s
 	_cleanup_free_ char *path = xasprintf("%s/%s/" ADDON_FILE, dir, folder);
 	json_auto_t *doc = NULL;
 	json_error_t jerr;
-	json_t *waits, *w;
+	json_t *waits, *w, *removes;
 	const char *name, *desc;
 	bool bad = false;
 	size_t i;
@@ -113,6 +122,25 @@ static int addon_read(struct vk_addon *a, const char *dir, const char *folder, s
 					    "(Deployment, DaemonSet, StatefulSet, Job, Service), namespace and name",
 					    path, i + 1);
 		a->waits[a->nwaits++] = (struct vk_addon_wait){ xstrdup(kind), xstrdup(ns), xstrdup(n) };
+	}
+	removes = json_object_get(doc, "removes");
+	if (removes && !json_is_array(removes))
+		return vk_error_set(err, VK_ERR_PARSE, "addon metadata '%s': \"removes\" must be a list", path);
+	a->removes = xcalloc(json_array_size(removes) + 1, sizeof(*a->removes));
+	json_array_foreach(removes, i, w) {
+		const char *av = json_string_value(json_object_get(w, "apiVersion"));
+		const char *kind = json_string_value(json_object_get(w, "kind"));
+		const char *n = json_string_value(json_object_get(w, "name"));
+		json_t *ns = json_object_get(w, "namespace");
+
+		if (!av || !kind || !n || (ns && !json_is_string(ns)))
+			return vk_error_set(err, VK_ERR_PARSE,
+					    "addon metadata '%s': removes entry %zu needs apiVersion, kind and name "
+					    "(strings) and may have namespace",
+					    path, i + 1);
+		a->removes[a->nremoves++] = (struct vk_addon_object){ xstrdup(av), xstrdup(kind),
+								       ns ? xstrdup(json_string_value(ns)) : NULL,
+								       xstrdup(n) };
 	}
 	return 0;
 }
@@ -259,6 +287,9 @@ int vk_addon_manifest(const struct vk_addon *a, const struct vk_profile *p, stru
 			return vk_error_prefix(err, "addon '%s'", a->name);
 		}
 	}
+	/* The images the cluster was given: --image-repository's, and the version's own CoreDNS. */
+	for (size_t i = 0; i < m->n; i++)
+		vk_images_rewrite_object(m->items[i].obj, p->cfg.image_repository, p->cfg.dns_image);
 	vk_manifest_sort(m);
 	return 0;
 }
@@ -278,36 +309,43 @@ static void report(vk_addon_progress progress, void *data, const char *addon, co
 	progress(data, addon, msg);
 }
 
-/* Waits until Namespace NAME is gone; with TERMINATING_ONLY a Namespace
- * that is not being deleted ends the wait at once. */
-static int wait_namespace_gone(struct vk_kube *k, const struct vk_addon *a, const char *name, bool terminating_only,
-			       long timeout_ms, vk_addon_progress progress, void *data, struct vk_error *err)
+/* Waits until the cluster-scoped object KIND NAME (a Namespace or a
+ * CustomResourceDefinition: both are deleted in the background, and refuse
+ * new content meanwhile) is gone; with TERMINATING_ONLY one that is not
+ * being deleted ends the wait at once. */
+static int wait_gone(struct vk_kube *k, const struct vk_addon *a, const char *api_version, const char *kind,
+		     const char *name, bool terminating_only, long timeout_ms, vk_addon_progress progress, void *data,
+		     struct vk_error *err)
 {
 	long long deadline = vk_now_ms() + timeout_ms;
 	bool told = false;
 	long delay = 100;
 
 	for (;;) {
-		json_auto_t *ns = vk_kube_get(k, "v1", "Namespace", NULL, name, err);
+		json_auto_t *obj = vk_kube_get(k, api_version, kind, NULL, name, err);
 
-		if (!ns) {
+		if (!obj) {
 			if (err && err->code == VK_ERR_NOT_FOUND) {
 				vk_error_clear(err);
 				return 0;
 			}
 			return vk_error_prefix(err, "addon '%s'", a->name);
 		}
-		if (terminating_only && !json_object_get(json_object_get(ns, "metadata"), "deletionTimestamp"))
+		if (terminating_only && !json_object_get(json_object_get(obj, "metadata"), "deletionTimestamp"))
 			return 0;
 		if (!told && terminating_only) {
-			report(progress, data, a->name, "waiting for Namespace %s to finish terminating", name);
+			report(progress, data, a->name, "waiting for %s %s to finish terminating", kind, name);
 			told = true;
 		}
 		if (vk_now_ms() >= deadline) {
-			vk_error_set(err, VK_ERR_TIMEOUT, "addon '%s': timed out after %lds waiting for Namespace '%s' to "
-				     "be deleted", a->name, (timeout_ms + 999) / 1000, name);
-			return vk_error_hint(err, "a Namespace goes once everything in it is deleted; 'kubectl get "
-					     "namespace %s -o yaml' shows what holds it", name);
+			_cleanup_free_ char *lower = xstrdup(kind);
+
+			for (char *c = lower; *c; c++)
+				*c = (char)tolower((unsigned char)*c);
+			vk_error_set(err, VK_ERR_TIMEOUT, "addon '%s': timed out after %lds waiting for %s '%s' to be "
+				     "deleted", a->name, (timeout_ms + 999) / 1000, kind, name);
+			return vk_error_hint(err, "a %s goes once everything in it is deleted; 'kubectl get %s %s -o yaml' "
+					     "shows what holds it", kind, lower, name);
 		}
 		nanosleep(&(struct timespec){ .tv_sec = delay / 1000, .tv_nsec = (delay % 1000) * 1000000L }, NULL);
 		if (delay < 1000)
@@ -315,17 +353,113 @@ static int wait_namespace_gone(struct vk_kube *k, const struct vk_addon *a, cons
 	}
 }
 
+static int wait_namespace_gone(struct vk_kube *k, const struct vk_addon *a, const char *name, bool terminating_only,
+			       long timeout_ms, vk_addon_progress progress, void *data, struct vk_error *err)
+{
+	return wait_gone(k, a, "v1", "Namespace", name, terminating_only, timeout_ms, progress, data, err);
+}
+
 static bool is_namespace(const struct vk_manifest_object *o)
 {
 	return strcmp(o->kind, "Namespace") == 0 && strcmp(o->api_version, "v1") == 0;
+}
+
+static bool is_crd(const struct vk_manifest_object *o)
+{
+	return strcmp(o->kind, "CustomResourceDefinition") == 0 &&
+	       strcmp(o->api_version, "apiextensions.k8s.io/v1") == 0;
+}
+
+static bool crd_established(json_t *crd)
+{
+	json_t *conds = json_object_get(json_object_get(crd, "status"), "conditions"), *c;
+	size_t i;
+
+	json_array_foreach(conds, i, c)
+		if (strcmp(json_string_value(json_object_get(c, "type")) ?: "", "Established") == 0)
+			return strcmp(json_string_value(json_object_get(c, "status")) ?: "", "True") == 0;
+	return false;
+}
+
+/* Until a new CustomResourceDefinition is Established, the server does not
+ * serve its kind: applying one of its objects then would fail. */
+static int wait_crd_established(struct vk_kube *k, const struct vk_addon *a, const char *name, long timeout_ms,
+				vk_addon_progress progress, void *data, struct vk_error *err)
+{
+	long long deadline = vk_now_ms() + timeout_ms;
+	bool told = false;
+	long delay = 50;
+
+	for (;;) {
+		json_auto_t *crd = vk_kube_get(k, "apiextensions.k8s.io/v1", "CustomResourceDefinition", NULL, name, err);
+
+		if (!crd)
+			return vk_error_prefix(err, "addon '%s'", a->name);
+		if (crd_established(crd))
+			return 0;
+		if (!told) {
+			report(progress, data, a->name, "waiting for CustomResourceDefinition %s to be established", name);
+			told = true;
+		}
+		if (vk_now_ms() >= deadline) {
+			vk_error_set(err, VK_ERR_TIMEOUT, "addon '%s': timed out after %lds waiting for "
+				     "CustomResourceDefinition '%s' to be established", a->name, (timeout_ms + 999) / 1000,
+				     name);
+			return vk_error_hint(err, "'kubectl get crd %s -o yaml' shows its conditions", name);
+		}
+		nanosleep(&(struct timespec){ .tv_sec = delay / 1000, .tv_nsec = (delay % 1000) * 1000000L }, NULL);
+		if (delay < 1000)
+			delay *= 2;
+	}
+}
+
+/* Deletes what the addon's "removes" names (a retired addon's objects), then
+ * waits until its Namespaces are gone: nothing of it is left running. */
+static int remove_retired(struct vk_kube *k, const struct vk_addon *a, long timeout_ms, vk_addon_progress progress,
+			  void *data, struct vk_error *err)
+{
+	long long deadline = vk_now_ms() + timeout_ms;
+	bool *existed = xcalloc(a->nremoves + 1, sizeof(bool));
+	size_t count = 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < a->nremoves && rc == 0; i++) {
+		const struct vk_addon_object *o = &a->removes[i];
+
+		if (vk_kube_delete(k, o->api_version, o->kind, o->ns, o->name, "Background", &existed[i], err) < 0) {
+			if (err && err->code == VK_ERR_NOT_FOUND) { /* a kind this server does not have: nothing to remove */
+				vk_error_clear(err);
+				continue;
+			}
+			rc = vk_error_prefix(err, "addon '%s': cannot remove what it replaces", a->name);
+		}
+		count += existed[i];
+	}
+	if (rc == 0 && count)
+		report(progress, data, a->name, "removed %zu object%s of the addon it replaces", count, count == 1 ? "" : "s");
+	for (size_t i = 0; i < a->nremoves && rc == 0; i++) {
+		const struct vk_addon_object *o = &a->removes[i];
+		long long left = deadline - vk_now_ms();
+
+		if (existed[i] && strcmp(o->kind, "Namespace") == 0 && strcmp(o->api_version, "v1") == 0) {
+			report(progress, data, a->name, "waiting for Namespace %s to be deleted", o->name);
+			rc = wait_namespace_gone(k, a, o->name, false, left > 0 ? (long)left : 1, NULL, NULL, err);
+		}
+	}
+	free(existed);
+	return rc;
 }
 
 int vk_addon_apply(struct vk_kube *k, const struct vk_profile *p, const struct vk_addon *a, long timeout_ms,
 		   vk_addon_progress progress, void *data, struct vk_error *err)
 {
 	_cleanup_manifest_ struct vk_manifest m = { 0 };
+	bool *established;
+	int rc = 0;
 
 	if (vk_addon_manifest(a, p, &m, err) < 0)
+		return -1;
+	if (a->nremoves && remove_retired(k, a, timeout_ms, progress, data, err) < 0)
 		return -1;
 	/* A Namespace still terminating (a disable without waiting, just before)
 	 * refuses new objects: applying now would leave half of the addon. */
@@ -334,14 +468,29 @@ int vk_addon_apply(struct vk_kube *k, const struct vk_profile *p, const struct v
 		    wait_namespace_gone(k, a, m.items[i].name, true, timeout_ms, progress, data, err) < 0)
 			return -1;
 	report(progress, data, a->name, "applying %zu objects", m.n);
-	for (size_t i = 0; i < m.n; i++) {
-		json_t *out = vk_kube_apply(k, m.items[i].obj, err);
+	established = xcalloc(m.n + 1, sizeof(bool));
+	for (size_t i = 0; i < m.n && rc == 0; i++) {
+		json_t *out;
 
-		if (!out)
-			return vk_error_prefix(err, "addon '%s' (%s)", a->name, m.items[i].source);
+		/* The CRDs come first (vk_manifest_sort): before the first object
+		 * after them, every one must be served. The apply's answer says
+		 * whether it already is (an unchanged re-apply), else it is asked. */
+		if (i > 0 && is_crd(&m.items[i - 1]) && !is_crd(&m.items[i]))
+			for (size_t j = 0; j < i && rc == 0; j++)
+				if (is_crd(&m.items[j]) && !established[j])
+					rc = wait_crd_established(k, a, m.items[j].name, timeout_ms, progress, data, err);
+		if (rc < 0)
+			break;
+		out = vk_kube_apply(k, m.items[i].obj, err);
+		if (!out) {
+			rc = vk_error_prefix(err, "addon '%s' (%s)", a->name, m.items[i].source);
+			break;
+		}
+		established[i] = is_crd(&m.items[i]) && crd_established(out);
 		json_decref(out);
 	}
-	return 0;
+	free(established);
+	return rc;
 }
 
 struct pods_progress {
@@ -393,19 +542,26 @@ int vk_addon_delete(struct vk_kube *k, const struct vk_profile *p, const struct 
 		struct vk_manifest_object *o = &m.items[i];
 		bool gone = false;
 
-		if (vk_kube_delete(k, o->api_version, o->kind, o->ns, o->name, "Background", &gone, err) < 0)
+		if (vk_kube_delete(k, o->api_version, o->kind, o->ns, o->name, "Background", &gone, err) < 0) {
+			if (err && err->code == VK_ERR_NOT_FOUND) { /* its kind is not served (CRD gone): so is it */
+				vk_error_clear(err);
+				continue;
+			}
 			return vk_error_prefix(err, "addon '%s'", a->name);
+		}
 		*deleted += gone;
 	}
 	if (!wait)
 		return 0;
-	/* A Namespace is deleted in the background; until it is gone, applying
-	 * into it again is refused, so a disable waits for it. */
+	/* Namespaces and CRDs are deleted in the background; until they are
+	 * gone, applying them (or into them) again is refused, so a disable
+	 * waits for them. */
 	for (size_t i = 0; i < m.n; i++) {
 		long long left = deadline - vk_now_ms();
 
-		if (is_namespace(&m.items[i]) &&
-		    wait_namespace_gone(k, a, m.items[i].name, false, left > 0 ? (long)left : 1, NULL, NULL, err) < 0)
+		if ((is_namespace(&m.items[i]) || is_crd(&m.items[i])) &&
+		    wait_gone(k, a, m.items[i].api_version, m.items[i].kind, m.items[i].name, false,
+			      left > 0 ? (long)left : 1, NULL, NULL, err) < 0)
 			return -1;
 	}
 	vk_error_clear(err);
@@ -577,4 +733,48 @@ char **vk_addons_parse_list(const char *csv, struct vk_error *err)
 		s += len + 1;
 	}
 	return v;
+}
+
+/* ------------------------------------------------------- login tokens -- */
+
+char *vk_serviceaccount_token(struct vk_kube *k, const char *ns, const char *name, long duration_s, char **expires,
+			      struct vk_error *err)
+{
+	static const struct vk_kube_resource sa = { "v1", "ServiceAccount", "serviceaccounts", true };
+	_cleanup_free_ char *base = vk_kube_resource_path(&sa, ns, name);
+	_cleanup_free_ char *path = xasprintf("%s/token", base);
+	_cleanup_free_ char *body = NULL, *resp = NULL;
+	json_auto_t *req = json_pack("{s:s, s:s, s:{s:I}}", "apiVersion", "authentication.k8s.io/v1", "kind",
+				     "TokenRequest", "spec", "expirationSeconds", (json_int_t)duration_s);
+	json_auto_t *doc = NULL;
+	const char *token, *message;
+	long status = 0;
+
+	if (expires)
+		*expires = NULL;
+	body = json_dumps(req, JSON_COMPACT);
+	if (vk_kube_request(k, "POST", path, "application/json", body, strlen(body), &status, &resp, err) < 0)
+		return NULL;
+	doc = json_loads(resp ? resp : "", 0, NULL);
+	message = json_string_value(json_object_get(doc, "message"));
+	if (status == 404) {
+		vk_error_set(err, VK_ERR_NOT_FOUND, "cannot make a token for ServiceAccount '%s/%s': it does not exist", ns,
+			     name);
+		return NULL;
+	}
+	if (status != 200 && status != 201) {
+		vk_error_set(err, VK_ERR_API, "cannot make a token for ServiceAccount '%s/%s': %s", ns, name,
+			     message ? message : resp && *resp ? resp : "no answer");
+		return NULL;
+	}
+	token = json_string_value(json_object_get(json_object_get(doc, "status"), "token"));
+	if (!token || !*token) {
+		vk_error_set(err, VK_ERR_API, "the API server's TokenRequest answer for ServiceAccount '%s/%s' has no token",
+			     ns, name);
+		return NULL;
+	}
+	if (expires && json_is_string(json_object_get(json_object_get(doc, "status"), "expirationTimestamp")))
+		*expires = xstrdup(
+			json_string_value(json_object_get(json_object_get(doc, "status"), "expirationTimestamp")));
+	return xstrdup(token);
 }

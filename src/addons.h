@@ -15,6 +15,14 @@ struct vk_addon_wait {
 	char *name;
 };
 
+/* An object of a retired addon that enabling this one deletes first. */
+struct vk_addon_object {
+	char *api_version;
+	char *kind;
+	char *ns; /* NULL for a cluster-scoped object */
+	char *name;
+};
+
 struct vk_addon {
 	char *name;
 	char *description;
@@ -24,6 +32,8 @@ struct vk_addon {
 	char **images;      /* NULL-terminated */
 	struct vk_addon_wait *waits;
 	size_t nwaits;
+	struct vk_addon_object *removes; /* "removes": what the addon replaces (may be empty) */
+	size_t nremoves;
 };
 
 /* Every addon, sorted by name. */
@@ -65,9 +75,13 @@ int vk_addon_manifest(const struct vk_addon *a, const struct vk_profile *p, stru
 /* Progress from the engine to whoever shows it (the engine never prints). */
 typedef void (*vk_addon_progress)(void *data, const char *addon, const char *what);
 
-/* Server-side applies every object of the addon, in order. A Namespace of
- * the addon that is still terminating is waited for first (up to
- * TIMEOUT_MS, said through PROGRESS), since it refuses new objects. */
+/* Server-side applies every object of the addon, in order. First the objects
+ * its "removes" names (what a retired addon of the same name left) are
+ * deleted, and their Namespaces waited for until gone. A Namespace of the
+ * addon that is still terminating is waited for (up to TIMEOUT_MS, said
+ * through PROGRESS), since it refuses new objects; so are the addon's
+ * CustomResourceDefinitions, until the server says they are Established,
+ * before any object of theirs is applied. */
 int vk_addon_apply(struct vk_kube *k, const struct vk_profile *p, const struct vk_addon *a, long timeout_ms,
 		   vk_addon_progress progress, void *data, struct vk_error *err);
 /* Waits for each of the addon's "wait" objects, TIMEOUT_MS for all of them;
@@ -77,9 +91,11 @@ int vk_addon_apply(struct vk_kube *k, const struct vk_profile *p, const struct v
  * does not answer keeps its own error. */
 int vk_addon_wait(struct vk_kube *k, const struct vk_addon *a, long timeout_ms, vk_addon_progress progress,
 		  void *data, struct vk_error *err);
-/* Deletes every object the addon applies, in reverse order; with WAIT,
- * waits (up to TIMEOUT_MS) until its Namespaces are gone, so the addon can
- * be enabled again at once. *DELETED counts the objects that existed. */
+/* Deletes every object the addon applies, in reverse order (an object whose
+ * kind is no longer served, its CRD gone first, counts as gone); with WAIT,
+ * waits (up to TIMEOUT_MS) until its Namespaces and CRDs are gone, so the
+ * addon can be enabled again at once. *DELETED counts the objects that
+ * existed. */
 int vk_addon_delete(struct vk_kube *k, const struct vk_profile *p, const struct vk_addon *a, bool wait,
 		    long timeout_ms, size_t *deleted, struct vk_error *err);
 
@@ -109,3 +125,11 @@ char **vk_addons_parse_list(const char *csv, struct vk_error *err);
  * memory only: the caller saves it. */
 int vk_addons_apply_enabled(struct vk_kube *k, struct vk_profile *p, const char *const *extra, bool no_wait,
 			    long timeout_ms, vk_addon_progress progress, void *data, struct vk_error *err);
+
+/* A login token for ServiceAccount NS/NAME from the TokenRequest API, valid
+ * DURATION_S seconds (the server may shorten it). Returns the token (caller
+ * frees) and sets *EXPIRES (may be NULL) to the expiry the server gave, as
+ * RFC 3339 text (caller frees). A missing ServiceAccount is VK_ERR_NOT_FOUND
+ * naming it. */
+char *vk_serviceaccount_token(struct vk_kube *k, const char *ns, const char *name, long duration_s, char **expires,
+			      struct vk_error *err);

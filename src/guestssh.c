@@ -74,16 +74,40 @@ void vk_guest_ssh_argv_free(char **argv)
 	free(argv);
 }
 
+/* Runs COMMAND in the node of P at IP with its standard input from the file
+ * INPUT (NULL: /dev/null); see vk_guest_run. */
+static int run_at(const struct vk_profile *p, const char *ip, const char *command, const char *input, long timeout_ms,
+		  char **out, int *status, struct vk_error *err);
+
 int vk_guest_run(const struct vk_profile *p, const char *command, long timeout_ms, char **out, int *status,
 		 struct vk_error *err)
 {
-	return vk_guest_run_at(p, p->cfg.node_ip, command, timeout_ms, out, status, err);
+	return run_at(p, p->cfg.node_ip, command, NULL, timeout_ms, out, status, err);
 }
 
 int vk_guest_run_at(const struct vk_profile *p, const char *ip, const char *command, long timeout_ms, char **out,
 		    int *status, struct vk_error *err)
 {
-	char **argv = vk_guest_ssh_argv_at(p, ip, &command, 1, true, err);
+	return run_at(p, ip, command, NULL, timeout_ms, out, status, err);
+}
+
+int vk_guest_run_input(const struct vk_profile *p, const char *command, const char *input, long timeout_ms,
+		       char **out, int *status, struct vk_error *err)
+{
+	return run_at(p, p->cfg.node_ip, command, input, timeout_ms, out, status, err);
+}
+
+int vk_guest_run_input_at(const struct vk_profile *p, const char *ip, const char *command, const char *input,
+			  long timeout_ms, char **out, int *status, struct vk_error *err)
+{
+	return run_at(p, ip, command, input, timeout_ms, out, status, err);
+}
+
+static int run_at(const struct vk_profile *p, const char *ip, const char *command, const char *input, long timeout_ms,
+		  char **out, int *status, struct vk_error *err)
+{
+	_cleanup_close_ int input_fd = input ? open(input, O_RDONLY | O_CLOEXEC) : -1;
+	char **argv = NULL;
 	struct vk_strbuf buf = VK_STRBUF_INIT;
 	long deadline = vk_now_ms() + timeout_ms;
 	int pipefd[2], execfd[2], wstatus = 0, exec_errno = 0, rc = -1;
@@ -92,6 +116,9 @@ int vk_guest_run_at(const struct vk_profile *p, const char *ip, const char *comm
 
 	if (out)
 		*out = NULL;
+	if (input && input_fd < 0)
+		return vk_error_set_errno(err, VK_ERR_IO, errno, "cannot read '%s' to send to profile '%s'", input, p->name);
+	argv = vk_guest_ssh_argv_at(p, ip, &command, 1, true, err);
 	if (!argv)
 		return -1;
 	/* execfd carries execvp's errno back; it closes unread when exec works. */
@@ -118,11 +145,11 @@ int vk_guest_run_at(const struct vk_profile *p, const char *ip, const char *comm
 		return -1;
 	}
 	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDONLY);
+		int in = input_fd >= 0 ? input_fd : open("/dev/null", O_RDONLY);
 
-		/* stdin from /dev/null: ssh must never read the caller's terminal. */
-		if (devnull >= 0)
-			dup2(devnull, STDIN_FILENO);
+		/* stdin from INPUT or /dev/null: ssh must never read the caller's terminal. */
+		if (in >= 0)
+			dup2(in, STDIN_FILENO);
 		dup2(pipefd[1], STDOUT_FILENO);
 		execvp("ssh", argv);
 		exec_errno = errno;

@@ -30,3 +30,12 @@ int vk_guest_run(const struct vk_profile *p, const char *command, long timeout_m
 /* The same in the node of P at IP. */
 int vk_guest_run_at(const struct vk_profile *p, const char *ip, const char *command, long timeout_ms, char **out,
 		    int *status, struct vk_error *err);
+
+/* vk_guest_run with the command's standard input read from the file INPUT
+ * (NULL: /dev/null), to send a file to the guest. An INPUT that cannot be
+ * opened is an error naming it. */
+int vk_guest_run_input(const struct vk_profile *p, const char *command, const char *input, long timeout_ms,
+		       char **out, int *status, struct vk_error *err);
+/* The same in the node of P at IP. */
+int vk_guest_run_input_at(const struct vk_profile *p, const char *ip, const char *command, const char *input,
+			  long timeout_ms, char **out, int *status, struct vk_error *err);

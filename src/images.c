@@ -47,6 +47,58 @@ static char *images_dir(const char *home)
 	return vk_path_join(cache, "images");
 }
 
+bool vk_images_is_coredns(const char *ref)
+{
+	struct vk_image_ref r = { 0 };
+	const char *last;
+	bool is;
+
+	if (vk_image_ref_parse(ref, &r, NULL) < 0)
+		return false;
+	last = strrchr(r.repository, '/');
+	is = strcmp(last ? last + 1 : r.repository, "coredns") == 0;
+	vk_image_ref_release(&r);
+	return is;
+}
+
+int vk_images_rewrite_object(json_t *obj, const char *image_repository, const char *dns_image)
+{
+	static const char *const lists[] = { "containers", "initContainers", NULL };
+	const char *key;
+	json_t *value;
+	size_t i;
+	int changed = 0;
+
+	if (json_is_array(obj)) {
+		json_array_foreach(obj, i, value)
+			changed += vk_images_rewrite_object(value, image_repository, dns_image);
+		return changed;
+	}
+	if (!json_is_object(obj))
+		return 0;
+	for (const char *const *l = lists; *l; l++) {
+		json_t *c;
+
+		json_array_foreach(json_object_get(obj, *l), i, c) {
+			const char *image = json_string_value(json_object_get(c, "image"));
+			_cleanup_free_ char *to = NULL;
+
+			if (!image)
+				continue;
+			to = dns_image && vk_images_is_coredns(image) ? xstrdup(dns_image)
+								       : vk_images_rewrite(image, image_repository);
+			if (strcmp(to, image) != 0) {
+				json_object_set_new(c, "image", json_string(to));
+				changed++;
+			}
+		}
+	}
+	json_object_foreach(obj, key, value)
+		if (strcmp(key, "containers") != 0 && strcmp(key, "initContainers") != 0)
+			changed += vk_images_rewrite_object(value, image_repository, dns_image);
+	return changed;
+}
+
 char *vk_images_rewrite(const char *ref, const char *image_repository)
 {
 	size_t n = strlen(VK_IMAGES_UPSTREAM);
@@ -181,15 +233,14 @@ static void strv_add_unique(char ***v, size_t *n, const char *s)
 	(*v)[*n] = NULL;
 }
 
-char **vk_images_for_version(const char *home, const char *kubeadm, const char *version,
-			     const char *image_repository, const char *const *addon_images, struct vk_error *err)
+/* kubeadm's list for VERSION and IMAGE_REPOSITORY, from its record in the cache, else from kubeadm (then recorded). */
+static json_t *kubeadm_images(const char *home, const char *kubeadm, const char *version, const char *image_repository,
+			      struct vk_error *err)
 {
 	_cleanup_free_ char *dir = images_dir(home);
-	_cleanup_free_ char *lists = NULL, *record = NULL, *text = NULL;
-	json_auto_t *list = NULL;
-	char **v = NULL;
-	size_t n = 0, i;
-	json_t *e;
+	_cleanup_free_ char *lists = NULL, *record = NULL, *out = NULL, *dumped = NULL;
+	json_t *list;
+	char *save = NULL;
 	char h[HASH_HEX + 1];
 
 	if (!version || !*version || strchr(version, '/') || version[0] == '.') {
@@ -200,45 +251,90 @@ char **vk_images_for_version(const char *home, const char *kubeadm, const char *
 	lists = vk_path_join(dir, "lists");
 	record = xasprintf("%s/%s-%s.json", lists, version, h);
 	list = json_load_file(record, 0, NULL);
-	if (!json_is_array(list)) {
-		_cleanup_free_ char *out = NULL, *dumped = NULL;
-		char *save = NULL;
+	if (json_is_array(list))
+		return list;
+	json_decref(list);
+	if (kubeadm_list(home, kubeadm, version, image_repository, &out, err) < 0)
+		return NULL;
+	list = json_array();
+	for (char *line = strtok_r(out, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
+		struct vk_image_ref ref;
 
-		json_decref(list);
-		if (kubeadm_list(home, kubeadm, version, image_repository, &out, err) < 0)
-			return NULL;
-		list = json_array();
-		for (char *line = strtok_r(out, "\r\n", &save); line; line = strtok_r(NULL, "\r\n", &save)) {
-			struct vk_image_ref ref;
-
-			line += strspn(line, " \t");
-			if (!*line)
-				continue;
-			if (vk_image_ref_parse(line, &ref, err) < 0) {
-				vk_error_prefix(err, "kubeadm %s listed an image virtkube cannot read", version);
-				return NULL;
-			}
-			vk_image_ref_release(&ref);
-			json_array_append_new(list, json_string(line));
-		}
-		if (json_array_size(list) == 0) {
-			vk_error_set(err, VK_ERR_FAILED, "kubeadm %s listed no images", version);
+		line += strspn(line, " \t");
+		if (!*line)
+			continue;
+		if (vk_image_ref_parse(line, &ref, err) < 0) {
+			json_decref(list);
+			vk_error_prefix(err, "kubeadm %s listed an image virtkube cannot read", version);
 			return NULL;
 		}
-		dumped = json_dumps(list, JSON_INDENT(2));
-		if (vk_mkdir_p(lists, 0755, err) < 0 || vk_write_file_atomic(record, dumped, strlen(dumped), 0644, err) < 0)
-			return NULL;
+		vk_image_ref_release(&ref);
+		json_array_append_new(list, json_string(line));
 	}
+	if (json_array_size(list) == 0) {
+		json_decref(list);
+		vk_error_set(err, VK_ERR_FAILED, "kubeadm %s listed no images", version);
+		return NULL;
+	}
+	dumped = json_dumps(list, JSON_INDENT(2));
+	if (vk_mkdir_p(lists, 0755, err) < 0 || vk_write_file_atomic(record, dumped, strlen(dumped), 0644, err) < 0) {
+		json_decref(list);
+		return NULL;
+	}
+	return list;
+}
+
+static const char *coredns_of(json_t *list)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(list, i, e)
+		if (json_is_string(e) && vk_images_is_coredns(json_string_value(e)))
+			return json_string_value(e);
+	return NULL;
+}
+
+char **vk_images_for_version(const char *home, const char *kubeadm, const char *version,
+			     const char *image_repository, const char *const *addon_images, struct vk_error *err)
+{
+	json_auto_t *list = kubeadm_images(home, kubeadm, version, image_repository, err);
+	const char *coredns;
+	char **v;
+	size_t n = 0, i;
+	json_t *e;
+
+	if (!list)
+		return NULL;
+	coredns = coredns_of(list);
 	v = xcalloc(1, sizeof(char *));
 	json_array_foreach(list, i, e)
-		if (json_is_string(e))
+		if (json_is_string(e) && !vk_images_is_coredns(json_string_value(e)))
 			strv_add_unique(&v, &n, json_string_value(e));
 	for (i = 0; addon_images && addon_images[i]; i++) {
-		_cleanup_free_ char *r = vk_images_rewrite(addon_images[i], image_repository);
+		_cleanup_free_ char *r = coredns && vk_images_is_coredns(addon_images[i])
+						 ? xstrdup(coredns)
+						 : vk_images_rewrite(addon_images[i], image_repository);
 
 		strv_add_unique(&v, &n, r);
 	}
 	return v;
+}
+
+char *vk_images_kubeadm_coredns(const char *home, const char *kubeadm, const char *version,
+				const char *image_repository, struct vk_error *err)
+{
+	json_auto_t *list = kubeadm_images(home, kubeadm, version, image_repository, err);
+	const char *coredns;
+
+	if (!list)
+		return NULL;
+	coredns = coredns_of(list);
+	if (!coredns) {
+		vk_error_set(err, VK_ERR_NOT_FOUND, "kubeadm %s names no CoreDNS image", version);
+		return NULL;
+	}
+	return xstrdup(coredns);
 }
 
 /* ---------------------------------------------------------------- pulls -- */

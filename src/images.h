@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "registry.h"
 #include "util/error.h"
 
@@ -25,15 +27,34 @@ char *vk_images_store(const char *home);
  * IMAGE_REPOSITORY) come back unchanged. Newly allocated. */
 char *vk_images_rewrite(const char *ref, const char *image_repository);
 
+/* True when REF is a CoreDNS image (its repository's last component is "coredns"). */
+bool vk_images_is_coredns(const char *ref);
+
 /* The images of Kubernetes VERSION ("vX.Y.Z"): what `KUBEADM config images
  * list --kubernetes-version VERSION [--image-repository R]` prints, run on
  * the host from the cached binary (KUBEADM may be mode 0644: it is run from
  * a private copy), then ADDON_IMAGES (NULL-terminated, may be NULL) with
  * registry.k8s.io rewritten to IMAGE_REPOSITORY; duplicates dropped, order
- * kept. kubeadm's list is recorded in the cache and reused, so it runs once
- * per version and repository. Returns a NULL-terminated list (vk_strv_free). */
+ * kept. kubeadm's CoreDNS is not on the list (kubeadm init skips its CoreDNS
+ * phase: the dns addon deploys it) unless an addon asks for CoreDNS: then
+ * kubeadm's image stands for the addon's, so the cluster's DNS is the one
+ * the version was released with. kubeadm's list is recorded in the cache
+ * and reused, so it runs once per version and repository. Returns a
+ * NULL-terminated list (vk_strv_free). */
 char **vk_images_for_version(const char *home, const char *kubeadm, const char *version,
 			     const char *image_repository, const char *const *addon_images, struct vk_error *err);
+
+/* The CoreDNS image kubeadm of VERSION names (from the same recorded list),
+ * for the dns addon; NULL with ERR set when kubeadm names none. */
+char *vk_images_kubeadm_coredns(const char *home, const char *kubeadm, const char *version,
+				const char *image_repository, struct vk_error *err);
+
+/* Rewrites the image of every container and init container in OBJ (a
+ * manifest object: a Pod, or a workload with a pod template, at any depth)
+ * for a cluster whose images come from IMAGE_REPOSITORY (vk_images_rewrite),
+ * a CoreDNS image becoming DNS_IMAGE when that is not NULL. Returns how many
+ * images changed. */
+int vk_images_rewrite_object(json_t *obj, const char *image_repository, const char *dns_image);
 
 /* Pulls REFS (NULL-terminated) into the store under HOME. A reference pulled
  * before is asked by the digest recorded in images/pins.json, so a tag that

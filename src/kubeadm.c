@@ -11,6 +11,7 @@
 #include "pki.h"
 #include "profile.h"
 #include "util/cleanup.h"
+#include "util/strbuf.h"
 #include "util/xalloc.h"
 #include "yamlw.h"
 
@@ -334,19 +335,66 @@ static int test_init_flags(const char **out, struct vk_error *err)
 	return 0;
 }
 
+/* True when S[0..LEN) is made of CHARS and alphanumerics, and is not empty. */
+static bool only_chars(const char *s, size_t len, const char *chars)
+{
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr(chars, s[i]))
+			return false;
+	return true;
+}
+
+/* A registry value for the guest's env: a URL "http(s)://HOST[:PORT][/PATH]" (URL), else a HOST[:PORT]. */
+static int check_registry(const char *what, const char *value, bool url, struct vk_error *err)
+{
+	const char *host = value, *path;
+	bool good;
+
+	if (!value || !*value)
+		return vk_error_set(err, VK_ERR_INVALID, "the %s is empty", what);
+	if (url)
+		host = strncmp(value, "https://", 8) == 0 ? value + 8 : strncmp(value, "http://", 7) == 0 ? value + 7 : NULL;
+	path = host ? strchr(host, '/') : NULL;
+	good = host && only_chars(host, path ? (size_t)(path - host) : strlen(host), ".-:[]") &&
+	       (!path || (url && only_chars(path, strlen(path), "/._-")));
+	if (!good) {
+		vk_error_set(err, VK_ERR_INVALID, "%s '%s' is not %s", what, value,
+			     url ? "an http(s)://HOST[:PORT] URL" : "a HOST[:PORT]");
+		return vk_error_hint(err, url ? "for example --registry-mirror https://mirror.example:5000"
+					      : "for example --insecure-registry 192.168.1.10:5000");
+	}
+	return 0;
+}
+
 char *vk_kubeadm_env(const struct vk_kubeadm_params *p, struct vk_error *err)
 {
 	struct resolved r;
 	const char *flags;
-	_cleanup_free_ char *extra = NULL, *node_cidr = NULL;
+	_cleanup_free_ char *extra = NULL, *insecure = NULL;
+	struct vk_strbuf sb = VK_STRBUF_INIT;
 
 	if (resolve(p, &r, err) < 0 || test_init_flags(&flags, err) < 0)
 		return NULL;
+	if (p->registry_mirror && check_registry("registry mirror", p->registry_mirror, true, err) < 0)
+		return NULL;
+	for (const char *const *h = p->insecure_registries; h && *h; h++)
+		if (check_registry("insecure registry", *h, false, err) < 0)
+			return NULL;
 	extra = flags ? xasprintf("KUBEADM_INIT_FLAGS=%s\n", flags) : xstrdup("");
-	node_cidr = r.node_pod_cidr ? xasprintf("NODE_POD_CIDR=%s\n", r.node_pod_cidr) : xstrdup("");
+	insecure = p->insecure_registries && p->insecure_registries[0] ? vk_strv_join(p->insecure_registries, ",")
+								     : NULL;
 	/* Every value was checked above: none holds quotes or '$'. */
-	return xasprintf("NODE_IP=%s\nPOD_CIDR=%s\nSERVICE_CIDR=%s\nKUBERNETES_VERSION=%s\nAPI_PORT=%d\nNODE_ROLE=%s\n"
-			 "CONTROL_PLANE_TAINT=%s\n%s%s",
-			 r.node_ip, r.pod_cidr, r.service_cidr, r.version, r.port, r.role, r.keep_taint ? "keep" : "remove",
-			 node_cidr, extra);
+	vk_strbuf_addf(&sb, "NODE_IP=%s\nPOD_CIDR=%s\nSERVICE_CIDR=%s\nKUBERNETES_VERSION=%s\nAPI_PORT=%d\nNODE_ROLE=%s\n"
+		       "CONTROL_PLANE_TAINT=%s\n%s",
+		       r.node_ip, r.pod_cidr, r.service_cidr, r.version, r.port, r.role, r.keep_taint ? "keep" : "remove",
+		       extra);
+	if (r.node_pod_cidr)
+		vk_strbuf_addf(&sb, "NODE_POD_CIDR=%s\n", r.node_pod_cidr);
+	if (p->registry_mirror)
+		vk_strbuf_addf(&sb, "REGISTRY_MIRROR=%s\n", p->registry_mirror);
+	if (insecure)
+		vk_strbuf_addf(&sb, "INSECURE_REGISTRIES=%s\n", insecure);
+	return vk_strbuf_detach(&sb, NULL);
 }

@@ -42,6 +42,9 @@ struct vk_kubeadm_params {
 	bool keep_control_plane_taint;  /* workers take the pods: the control plane keeps NoSchedule */
 	const char *node_pod_cidr;      /* this node's /24 of pod_cidr (its bridge CNI); NULL: all of pod_cidr */
 	const char *role;               /* "control-plane" (NULL) or "worker": the env file's NODE_ROLE */
+	/* the guest containerd's registry hosts (env only): a mirror URL and plain-http registries */
+	const char *registry_mirror;
+	const char *const *insecure_registries; /* NULL-terminated, may be NULL */
 };
 
 /* Renders InitConfiguration + ClusterConfiguration (kubeadm.k8s.io/v1beta4)

@@ -80,6 +80,9 @@ struct vk_profile_config {
 	enum vk_profile_kind kind;
 	char *kubernetes_version; /* "vX.Y.Z" */
 	char *image_repository; /* --image-repository: kubeadm's and the addons' images come from there */
+	char *dns_image;      /* the CoreDNS image the version's kubeadm names: the dns addon runs it */
+	char *registry_mirror; /* --registry-mirror: also the guest containerd's mirror for later pulls */
+	char **insecure_registries; /* --insecure-registry: plain http, for the host and the guest */
 	char **addons;        /* enabled addons (NULL-terminated); NULL: never chosen, the defaults apply */
 	char *payload_iso;    /* the version's shared payload ISO, the domain's second cdrom */
 	bool provisioned;     /* the guest reported VIRTKUBE-READY once */

@@ -220,6 +220,8 @@ static int seed_add_kubernetes(const struct vk_profile *p, const struct vk_node 
 		.api_port = vk_profile_api_port(p),
 		.hardware_accel = p->cfg.accel && strcmp(p->cfg.accel, "kvm") == 0,
 		.image_repository = p->cfg.image_repository,
+		.registry_mirror = p->cfg.registry_mirror,
+		.insecure_registries = (const char *const *)p->cfg.insecure_registries,
 		.bootstrap_token = p->cfg.join_token,
 		.keep_control_plane_taint = p->cfg.nnodes > 1 && !p->cfg.schedule_on_control_plane,
 		.node_pod_cidr = pod_cidr,

@@ -109,7 +109,7 @@ expect() { # expect FILE LINE...: the protocol lines are exactly these
 }
 rc_is() { [ "$(cat "$tmp/$1/rc")" = "$2" ]; }
 
-echo "1..60"
+echo "1..64"
 
 # --- mode none -------------------------------------------------------------
 mkdir -p "$tmp/none/root/etc/cloud" "$tmp/none/root/var/lib/cloud/scripts/per-boot"
@@ -227,6 +227,8 @@ mkdir -p "$tmp/iso/iso/images" "$tmp/iso/root/etc"
 echo "fake archive" >"$tmp/iso/iso/images/images.oci.tar"
 echo "nameserver 192.0.2.53" >"$tmp/iso/root/etc/resolv.conf"
 echo "KUBEADM_INIT_FLAGS=--ignore-preflight-errors=HTTPProxyCIDR --v=5" >>"$tmp/iso/seed/virtkube/env"
+printf '%s\n' "REGISTRY_MIRROR=https://mirror.test:5000" "INSECURE_REGISTRIES=lab.test:5000,10.1.2.3:80" \
+	>>"$tmp/iso/seed/virtkube/env"
 run iso
 ok "payload ISO: exits 0" rc_is iso 0
 ok "payload ISO: all stages in order, then READY" \
@@ -249,6 +251,18 @@ ok "containerd 2.x: config version 3, CRI sections of 2.x, systemd cgroups, the 
 		! grep -q grpc.v1.cri "$c"' _ "$r"
 ok "containerd 2.x: the stage line says so" \
 	grep -q '^VIRTKUBE-STAGE containerd ok containerd 2.x, config version 3' "$tmp/iso/console"
+ok "registries: containerd reads hosts.toml from /etc/containerd/certs.d" \
+	bash -c 'grep -qF "[plugins.'"'"'io.containerd.cri.v1.images'"'"'.registry]" "$1/etc/containerd/config.toml" &&
+		grep -qF "config_path = '"'"'/etc/containerd/certs.d'"'"'" "$1/etc/containerd/config.toml"' _ "$r"
+ok "registries: the mirror is every registry's first host (_default, and docker.io for containerd 1.6)" \
+	bash -c 'for d in _default docker.io registry.k8s.io; do
+		grep -qF "[host.\"https://mirror.test:5000\"]" "$1/etc/containerd/certs.d/$d/hosts.toml" || exit 1; done' _ "$r"
+ok "registries: an insecure registry is spoken to over plain http" \
+	bash -c 'f=$1/etc/containerd/certs.d/lab.test:5000/hosts.toml; grep -qx "server = \"http://lab.test:5000\"" "$f" &&
+		grep -q "skip_verify = true" "$f" && test -s "$1/etc/containerd/certs.d/10.1.2.3:80/hosts.toml"' _ "$r"
+ok "registries: the stage line names them" \
+	grep -q '^VIRTKUBE-STAGE containerd ok .*registries: mirror https://mirror.test:5000, insecure lab.test:5000,10.1.2.3:80' \
+	"$tmp/iso/console"
 ok "images: the payload's archive is imported into the k8s.io namespace" \
 	grep -q "DRY-RUN: .*/usr/local/bin/ctr -n k8s.io images import $tmp/iso/iso/images/images.oci.tar" \
 	"$r/var/log/virtkube/images.log"
@@ -340,5 +354,5 @@ if [ "$failed" -ne 0 ]; then
 	echo "# $failed of $n failed"
 	exit 1
 fi
-[ "$n" -eq 60 ] || { echo "# ran $n tests, planned 60"; exit 1; }
+[ "$n" -eq 64 ] || { echo "# ran $n tests, planned 64"; exit 1; }
 exit 0

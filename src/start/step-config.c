@@ -15,6 +15,12 @@ int vk_step_config(struct vk_start_ctx *ctx, struct vk_error *err)
 		vk_profile_set_str(&c->kubernetes_version, ctx->version);
 		if (ctx->opts->image_repository)
 			vk_profile_set_str(&c->image_repository, ctx->opts->image_repository);
+		if (ctx->opts->registry_mirror)
+			vk_profile_set_str(&c->registry_mirror, ctx->opts->registry_mirror);
+		if (ctx->opts->insecure_registries) {
+			vk_strv_free(c->insecure_registries);
+			c->insecure_registries = vk_strv_copy(ctx->opts->insecure_registries);
+		}
 		c->api_port = vk_profile_api_port(p);
 	}
 	if (!ctx->creating) {

@@ -48,6 +48,18 @@ static char **addon_images(struct vk_start_ctx *ctx, struct vk_error *err)
 	return images;
 }
 
+/* The CoreDNS image the version's kubeadm names, for the dns addon (the profile keeps it). */
+static void remember_dns_image(struct vk_start_ctx *ctx, const char *image_repository)
+{
+	_cleanup_free_ char *dns = NULL;
+
+	if (!ctx->p)
+		return;
+	dns = vk_images_kubeadm_coredns(ctx->home, ctx->paths.kubeadm, ctx->version, image_repository, NULL);
+	if (dns)
+		vk_profile_set_str(&ctx->p->cfg.dns_image, dns);
+}
+
 int vk_step_images(struct vk_start_ctx *ctx, struct vk_error *err)
 {
 	const struct vk_start_opts *o = ctx->opts;
@@ -62,7 +74,13 @@ int vk_step_images(struct vk_start_ctx *ctx, struct vk_error *err)
 	};
 	bool built = false;
 
-	if (!ctx->kubernetes || o->no_preload_images) {
+	if (!ctx->kubernetes) {
+		vk_start_skip(ctx);
+		return 0;
+	}
+	if (o->no_preload_images) {
+		/* The guest pulls: the dns addon runs kubeadm's CoreDNS when kubeadm can say which, else its own. */
+		remember_dns_image(ctx, req.image_repository);
 		vk_start_skip(ctx);
 		return 0;
 	}
@@ -84,6 +102,7 @@ int vk_step_images(struct vk_start_ctx *ctx, struct vk_error *err)
 		vk_error_prefix(err, "cannot preload the container images of Kubernetes %s", ctx->version);
 		return vk_error_hint(err, "%s'--no-preload-images' lets the guest pull them itself instead", hint);
 	}
+	remember_dns_image(ctx, req.image_repository);
 	if (!built)
 		vk_start_skip(ctx);
 	return 0;

@@ -155,6 +155,14 @@ int vk_step_profile(struct vk_start_ctx *ctx, struct vk_error *err)
 	}
 	if (resolve_kubernetes(ctx, err) < 0 || resolve_nodes(ctx, err) < 0)
 		return -1;
+	if (o->no_default_addons) {
+		if (p->exists && p->cfg.kind != VK_KIND_UNDECIDED) {
+			vk_error_set(err, VK_ERR_INVALID, "--no-default-addons applies when a profile is created; profile "
+				     "'%s' exists", p->name);
+			return vk_error_hint(err, "turn addons off with 'virtkube -p %s addons disable NAME'", p->name);
+		}
+		vk_profile_set_addons(p, (const char *const[]){ NULL });
+	}
 	if (merge_str(p, "libvirt-uri", c->libvirt_uri, o->libvirt_uri, vk_machine_uri(NULL), &ctx->uri, err) < 0 ||
 	    merge_long(p, "cpus", c->cpus, o->cpus, VK_DEFAULT_CPUS, &ctx->cpus, err) < 0 ||
 	    merge_long(p, "memory", c->memory_mib, o->memory_mib, VK_DEFAULT_MEMORY_MIB, &ctx->memory_mib, err) < 0 ||

@@ -33,6 +33,9 @@ E2E_NETNS=""
 E2E_STATE_DIR=""
 E2E_LIBVIRTD_PID=""
 E2E_VIRTLOGD_PID=""
+E2E_REGISTRY_PID=""
+# The registry e2e_registry_start runs: plain http on the loopback of the test's namespace.
+E2E_REGISTRY=127.0.0.1:5000
 
 # ---- TAP helpers (every e2e test) -----------------------------------------
 # run CMD...: stdout in $out, stderr in $err, exit code in $rc, seconds in
@@ -101,6 +104,31 @@ e2e_lock() {
 e2e_in_ns() {
     [[ -n $E2E_NETNS ]] || e2e_die "e2e_in_ns: no namespace (call e2e_start_daemons first)"
     ip netns exec "$E2E_NETNS" "$@"
+}
+
+# e2e_registry_start DIR: Debian's docker-registry (the CNCF distribution registry) on $E2E_REGISTRY
+# inside the test's namespace, storing under DIR; e2e_stop_daemons stops it. Skips (77) without it.
+e2e_registry_start() {
+    local dir=${1:?e2e_registry_start needs a directory} i
+    command -v docker-registry >/dev/null || e2e_skip "docker-registry is not installed (apt-get install docker-registry)"
+    mkdir -p "$dir"
+    printf '%s\n' "version: 0.1" "log:" "  level: warn" "storage:" "  filesystem:" "    rootdirectory: $dir/storage" \
+        "http:" "  addr: $E2E_REGISTRY" >"$dir/registry.yml"
+    e2e_in_ns docker-registry serve "$dir/registry.yml" </dev/null >"$dir/registry.log" 2>&1 &
+    E2E_REGISTRY_PID=$!
+    for ((i = 0; i < 100; i++)); do
+        e2e_in_ns curl --noproxy '*' -sf -o /dev/null "http://$E2E_REGISTRY/v2/" && return 0
+        sleep 0.1
+    done
+    e2e_die "the registry did not answer on $E2E_REGISTRY: $(cat "$dir/registry.log")"
+}
+
+# e2e_registry_push LAYOUT REF: the image REF of the OCI layout directory LAYOUT (its ref.name) pushed
+# with skopeo to REF (a reference on $E2E_REGISTRY).
+e2e_registry_push() {
+    local out
+    out=$(e2e_in_ns skopeo copy -q --dest-tls-verify=false "oci:$1:$2" "docker://$2" 2>&1) ||
+        e2e_die "cannot push $2 to the test's registry: $out"
 }
 
 e2e_virsh() {
@@ -224,6 +252,8 @@ e2e_stop_daemons() {
     fi
     _e2e_stop_pid "$E2E_LIBVIRTD_PID" libvirtd
     _e2e_stop_pid "$E2E_VIRTLOGD_PID" virtlogd
+    _e2e_stop_pid "$E2E_REGISTRY_PID" docker-registry
+    E2E_REGISTRY_PID=""
     E2E_LIBVIRTD_PID=""
     E2E_VIRTLOGD_PID=""
     if [[ -n $E2E_NETNS ]] && ip netns list | awk '{print $1}' | grep -qxF "$E2E_NETNS"; then

@@ -9,11 +9,14 @@
 # What it builds from that release and Debian's packages (no registry, no internet):
 #   - a mirror (tests/fakes/mkmirror.py --from RELEASE): kubeadm/kubelet/kubectl from the release,
 #     containerd, runc and the CNI plugins from Debian;
-#   - one OCI archive (tests/fakes/mkoci.py) of the images `kubeadm config images list` names for the
-#     version, made of the release's binaries (plus, for kube-proxy, Debian's iptables and conntrack with
-#     their libraries), etcd (bin/etcd, VIRTKUBE_E2E_ETCD, else Debian's etcd-server behind a wrapper that
-#     maps kubeadm's etcd-3.6 flags), a busybox pause, coredns when given, and the test's busybox httpd;
-#     it reaches the guest on the payload ISO through VIRTKUBE_TEST_PAYLOAD_IMAGES.
+#   - the images `kubeadm config images list --image-repository 127.0.0.1:5000/k8s` names for the
+#     version, made (tests/fakes/mkoci.py) of the release's binaries (plus, for kube-proxy, Debian's
+#     iptables and conntrack with their libraries), etcd (bin/etcd, VIRTKUBE_E2E_ETCD, else Debian's
+#     etcd-server behind a wrapper that maps kubeadm's etcd-3.6 flags), a busybox pause, and coredns when
+#     given; pushed with skopeo to Debian's docker-registry on 127.0.0.1:5000 inside the test's netns, from
+#     where `start --image-repository` pulls them on the host and ships them on the payload ISO (the
+#     product's own path: no registry is reachable from the guest);
+#   - the test's busybox httpd image, put into the node with `virtkube image load` (an OCI archive).
 # Knobs: VIRTKUBE_E2E_VERSION (default: the newest table version of the release's minor),
 # VIRTKUBE_E2E_KUBEADM_FLAGS (default --ignore-preflight-errors=HTTPProxyCIDR: a snapshot built with Go 1.25
 # before kubernetes/kubernetes#135013 fails that check), VIRTKUBE_E2E_CPUS (2), VIRTKUBE_E2E_MEMORY (3072),
@@ -31,8 +34,9 @@ for b in kubeadm kubelet kubectl kube-apiserver kube-controller-manager kube-sch
     [[ -x $RELEASE/bin/$b ]] || e2e_die "VIRTKUBE_E2E_RELEASE: $RELEASE/bin/$b is missing or not executable"
 done
 e2e_require
-for tool in python3 dpkg-deb curl ldd; do
-    command -v "$tool" >/dev/null || e2e_skip "$tool is needed to build the mirror and the images"
+for tool in python3 dpkg-deb curl ldd docker-registry skopeo; do
+    command -v "$tool" >/dev/null ||
+        e2e_skip "$tool is needed to build the mirror and the images (apt-get install docker-registry skopeo)"
 done
 
 PROFILE=vke2e-real
@@ -41,6 +45,9 @@ NODES=${VIRTKUBE_E2E_NODES:-1}
 [[ $NODES == 1 ]] || PROFILE=vke2e-real$NODES
 KUBECTL=$RELEASE/bin/kubectl
 IMAGE_WEB=virtkube.test/busybox-httpd:1.35
+# The test's registry, on the loopback of its netns (where virtkube runs): plain http.
+REGISTRY=$E2E_REGISTRY
+REPOSITORY=$REGISTRY/k8s
 export VIRTKUBE_E2E_KUBEADM_FLAGS=${VIRTKUBE_E2E_KUBEADM_FLAGS---ignore-preflight-errors=HTTPProxyCIDR}
 
 # The table's version of the release's minor (kubeadm accepts its own minor's patch versions).
@@ -92,14 +99,19 @@ deb_root() {
     done
 }
 
-kubeadm_images=$("$RELEASE/bin/kubeadm" config images list --kubernetes-version "$VERSION" 2>"$BUILD/images.err") ||
+kubeadm_images=$("$RELEASE/bin/kubeadm" config images list --kubernetes-version "$VERSION" \
+    --image-repository "$REPOSITORY" 2>"$BUILD/images.err") ||
     e2e_die "kubeadm config images list failed: $(cat "$BUILD/images.err")"
 printf '%s\n' "$kubeadm_images" | sed 's/^/# kubeadm wants: /'
 token=virtkube-real-$$-$RANDOM
 roots=$BUILD/roots
 mkdir -p "$roots"
 e2e_busybox_root "$roots/busybox" "$token" || e2e_die "cannot make the busybox root"
-oci_args=(--image "$IMAGE_WEB" --root "$roots/busybox" --entrypoint '["/bin/httpd","-f","-p","8080","-h","/www"]')
+python3 "$E2E_REPO_DIR/tests/fakes/mkoci.py" "$BUILD/web.oci.tar" --image "$IMAGE_WEB" --root "$roots/busybox" \
+    --entrypoint '["/bin/httpd","-f","-p","8080","-h","/www"]' >"$BUILD/web.expected" ||
+    e2e_die "cannot build the web image's archive"
+chmod 0644 "$BUILD/web.oci.tar"
+oci_args=()
 have_coredns=0
 for ref in $kubeadm_images; do
     name=${ref##*/}
@@ -168,16 +180,19 @@ EOF
 done
 python3 "$E2E_REPO_DIR/tests/fakes/mkoci.py" "$BUILD/images.oci.tar" "${oci_args[@]}" >"$BUILD/images.expected" ||
     e2e_die "cannot build the OCI archive"
-chmod 0644 "$BUILD/images.oci.tar"
-echo "# images archive: $(du -m "$BUILD/images.oci.tar" | cut -f1) MiB, $(wc -l <"$BUILD/images.expected") images"
-addons=storage-provisioner
-[[ $have_coredns == 0 ]] || addons=dns,storage-provisioner
+echo "# images: $(du -m "$BUILD/images.oci.tar" | cut -f1) MiB, $(wc -l <"$BUILD/images.expected") images"
+if ! { mkdir "$BUILD/layout" && tar -xf "$BUILD/images.oci.tar" -C "$BUILD/layout"; }; then
+    e2e_die "cannot unpack the images' layout"
+fi
+rm "$BUILD/images.oci.tar"
+# Only the addons whose images the release can make: the storage provisioner's cannot be.
+addons=default-storageclass
+[[ $have_coredns == 0 ]] || addons=dns,default-storageclass
 timing "mirror and images built"
 
 e2e_setup_profile_test "$PROFILE"
 mv "$BUILD" "$WORK/build"
 BUILD=$WORK/build
-export VIRTKUBE_TEST_PAYLOAD_IMAGES=$BUILD/images.oci.tar
 export VIRTKUBE_HOME=$WORK/home KUBECONFIG=$WORK/kubeconfig
 # Nothing can leave the machine: virtkube, kubectl and curl run in the test's namespace, whose only
 # links are loopback and the isolated libvirt network.
@@ -186,13 +201,24 @@ vk() { e2e_in_ns "$VIRTKUBE_BIN" -p "$PROFILE" "$@"; }
 kc() { e2e_in_ns "$KUBECTL" --context "$PROFILE" "$@"; }
 timing "lock taken, daemons up"
 
+# ---- the registry in the netns, the images pushed ------------------------------------------------------------
+e2e_registry_start "$BUILD/registry"
+while read -r ref _; do
+    e2e_registry_push "$BUILD/layout" "$ref"
+done <"$BUILD/images.expected"
+rm -rf "$BUILD/layout"
+echo "# registry $REGISTRY (in the netns): $(wc -l <"$BUILD/images.expected") images pushed"
+timing "images pushed"
+
 # ---- start to node Ready ---------------------------------------------------------------------------------------
 t=$SECONDS
 nodes_args=(--nodes "$NODES")
 # More nodes: the Deployment below is to spread over all of them, the control plane too.
 [[ $NODES == 1 ]] || nodes_args+=(--schedule-on-control-plane)
 run vk start --kubernetes-version "$VERSION" --mirror "$BUILD/mirror" --no-progress --network-mode isolated \
-    --image "$image_json" --accel "${VIRTKUBE_E2E_ACCEL:-tcg}" --cpus "${VIRTKUBE_E2E_CPUS:-2}" --memory "${VIRTKUBE_E2E_MEMORY:-3072}" --addons "$addons" "${nodes_args[@]}" -v
+    --image "$image_json" --accel "${VIRTKUBE_E2E_ACCEL:-tcg}" --cpus "${VIRTKUBE_E2E_CPUS:-2}" \
+    --memory "${VIRTKUBE_E2E_MEMORY:-3072}" --image-repository "$REPOSITORY" --insecure-registry "$REGISTRY" \
+    --no-default-addons --addons "$addons" "${nodes_args[@]}" -v
 expect_rc 0 "start brings up Kubernetes ($((SECONDS - t)) s)"
 timing "start returned" "$((SECONDS - t)) s"
 grep -E "^guest: |timing" <<<"$err" | sed 's/^/# /'
@@ -211,6 +237,10 @@ if ((NODES > 1)); then
     expect "the worker is labelled node-role.kubernetes.io/worker" grep -q 'node-role.kubernetes.io/worker' <<<"$out"
     kc get nodes -o wide 2>&1 | sed 's/^/# nodes: /'
 fi
+# kube-proxy is a DaemonSet the controller manager makes after the node registers: it may come after start.
+t=$SECONDS
+run kc -n kube-system rollout status daemonset/kube-proxy --timeout=300s
+expect_rc 0 "kube-proxy's DaemonSet rolls out ($((SECONDS - t)) s after start returned)"
 run kc get pods -n kube-system -o 'jsonpath={range .items[*]}{.metadata.name}={.status.phase}{"\n"}{end}'
 for c in etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy; do
     expect "$c is Running" grep -qE "^${c}[-a-z0-9]*=Running$" <<<"$out"
@@ -223,7 +253,20 @@ else
 fi
 kc get nodes,pods -A -o wide 2>&1 | sed 's/^/# /'
 
-# ---- a Deployment behind a NodePort, through `service --url` ---------------------------------------------
+# ---- image load, then a Deployment of it behind a NodePort, through `service --url` ------------------------
+run vk image ls
+while read -r ref _; do
+    expect "image ls lists $ref (pulled by the host, imported from the payload)" grep -qF "$ref " <<<"$out"
+done <"$BUILD/images.expected"
+run vk image load "$BUILD/web.oci.tar"
+expect_rc 0 "image load of the web image's archive"
+expect "it names the image it loaded" grep -qx "$IMAGE_WEB" <<<"$out"
+run vk image ls -o json
+expect "image ls -o json lists it with the archive's digest" python3 -c '
+import json, sys
+name, digest = open(sys.argv[1]).read().split()[:2]
+have = {i["name"]: i["digest"] for i in json.load(sys.stdin)}
+sys.exit(have.get(name) != digest)' "$BUILD/web.expected" <<<"$out"
 t=$SECONDS
 replicas=$((NODES > 1 ? 4 : 2))
 run kc create deployment web --image="$IMAGE_WEB" --replicas=$replicas --port=8080
@@ -268,6 +311,7 @@ t=$SECONDS
 run vk start -v
 expect_rc 0 "start of the stopped cluster ($((SECONDS - t)) s)"
 timing "started again" "$((SECONDS - t)) s"
+grep -E "^guest: |timing" <<<"$err" | sed 's/^/# /'
 expect "the node keeps its IP" test "$(vk ip 2>/dev/null)" = "$ip"
 run kc wait --for=condition=Ready node --all --timeout=300s
 expect_rc 0 "the node is Ready again"

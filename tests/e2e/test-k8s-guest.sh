@@ -7,7 +7,8 @@
 # crictl are stand-ins (no Kubernetes binaries here): provisioning runs containerd for real, imports the
 # images, writes the CNI config, and stops at the kubeadm stage, which is where this test says it stopped.
 # Checked on the way: the payload ISO (second read-only cdrom, mounted by label), `ctr images ls` listing
-# exactly the archive's references and digests, a container from the busybox image answering over HTTP
+# exactly the archive's references and digests (and `virtkube image ls` agreeing), `virtkube image load` of
+# another archive, a container from the busybox image answering over HTTP
 # (host network, and on the CNI bridge with an address from host-local), `stop` being an ACPI
 # shutdown with that container running (the guest's drain unit stops it), a start after `cache clean`
 # (new payload ISO), logs --provisioning, status, delete. tests/e2e/real-cluster-local.sh goes further
@@ -21,6 +22,7 @@ PROFILE=vke2e-k8s
 VERSION=v1.35.4
 IMAGE_WEB=virtkube.test/busybox-httpd:1.35
 IMAGE_SLEEP=virtkube.test/busybox-sleep:1.35
+IMAGE_LOADED=virtkube.test/loaded:1
 e2e_setup_profile_test "$PROFILE"
 export VIRTKUBE_HOME=$WORK/home KUBECONFIG=$WORK/kubeconfig
 unset LIBVIRT_DEFAULT_URI VIRTKUBE_PROFILE VIRTKUBE_E2E_KUBEADM_FLAGS
@@ -117,6 +119,41 @@ expect "ctr -n k8s.io images ls lists exactly the archive's references and diges
 [[ $listed == "$(sort "$WORK/images.expected")" ]] || printf '# listed: %s\n' "$out"
 run vk ssh -- sudo /usr/local/bin/ctr version
 expect "ctr talks to Debian's containerd ($containerd_deb)" grep -q "Version: *${containerd_deb%%~*}" <<<"$out"
+
+# virtkube's own view, through ctr's output (image ls), and an image loaded into the node (image load).
+run vk image ls -o json
+expect "image ls -o json gives the same references and digests" python3 -c '
+import json, sys
+have = sorted("%s %s" % (i["name"], i["digest"]) for i in json.load(sys.stdin))
+sys.exit(have != sorted(open(sys.argv[1]).read().splitlines()))' "$WORK/images.expected" <<<"$out"
+python3 "$E2E_REPO_DIR/tests/fakes/mkoci.py" "$WORK/loaded.oci.tar" --image "$IMAGE_LOADED" --root "$rootfs" \
+    --entrypoint '["/bin/sleep","3600"]' >"$WORK/loaded.expected" || e2e_die "cannot build the archive to load"
+run vk image load "$WORK/loaded.oci.tar"
+expect_rc 0 "image load of an OCI archive"
+expect "it names the image" test "$out" = "$IMAGE_LOADED"
+run vk ssh -- sudo /usr/local/bin/ctr -n k8s.io images ls -q
+expect "containerd lists it" grep -qx "$IMAGE_LOADED" <<<"$out"
+run vk image ls
+expect "image ls too, at the archive's digest" grep -qE "^$IMAGE_LOADED +$(cut -d' ' -f2 "$WORK/loaded.expected" | cut -c1-19) " <<<"$out"
+# A reference instead of a file: the host pulls it (from a registry in the test's namespace) and loads it.
+e2e_registry_start "$WORK/registry"
+python3 "$E2E_REPO_DIR/tests/fakes/mkoci.py" "$WORK/pulled.oci.tar" --image "$E2E_REGISTRY/test/pulled:1" \
+    --root "$rootfs" --entrypoint '["/bin/sleep","3600"]' >"$WORK/pulled.expected" || e2e_die "cannot build the image to push"
+mkdir "$WORK/pulled-layout" && tar -xf "$WORK/pulled.oci.tar" -C "$WORK/pulled-layout"
+e2e_registry_push "$WORK/pulled-layout" "$E2E_REGISTRY/test/pulled:1"
+run vk image load --no-progress --insecure-registry "$E2E_REGISTRY" "$E2E_REGISTRY/test/pulled:1"
+expect_rc 0 "image load of a reference: pulled by the host from the registry, then loaded"
+expect "it names the image" test "$out" = "$E2E_REGISTRY/test/pulled:1"
+run vk ssh -- sudo /usr/local/bin/ctr -n k8s.io images ls
+expect "containerd lists it at the digest the registry served" \
+    grep -qE "^$E2E_REGISTRY/test/pulled:1 .* $(e2e_in_ns skopeo inspect --tls-verify=false --format '{{.Digest}}' \
+        "docker://$E2E_REGISTRY/test/pulled:1") " <<<"$out"
+run vk image load "$WORK/no-such.tar"
+expect_rc 1 "image load of a missing file fails"
+expect "naming it" grep -q "cannot read image archive '$WORK/no-such.tar'" <<<"$err"
+run vk image load "$WORK/mirror.log"
+expect_rc 1 "image load of a file that is no image archive fails"
+expect "saying so" grep -q "'$WORK/mirror.log' is not an image archive" <<<"$err"
 
 # A container from the imported image runs under containerd (runc from the payload) and answers.
 run vk ssh -- sudo /usr/local/bin/ctr -n k8s.io run -d --net-host "$IMAGE_WEB" e2e-web

@@ -2,10 +2,12 @@
 """Test Kubernetes API server: the subset of the API that virtkube (and kubectl) use, in memory, over mutual TLS on 127.0.0.1."""
 
 import argparse
+import base64
 import email.utils
 import ipaddress
 import json
 import os
+import secrets
 import signal
 import socket
 import ssl
@@ -54,6 +56,7 @@ _T = [
     (("policy", "v1"), "poddisruptionbudgets", "PodDisruptionBudget", True, ["pdb"], [], True),
     (("apiextensions.k8s.io", "v1"), "customresourcedefinitions", "CustomResourceDefinition", False,
      ["crd", "crds"], ["api-extensions"], True),
+    (("apiregistration.k8s.io", "v1"), "apiservices", "APIService", False, [], ["api-extensions"], True),
 ]
 
 # Kinds whose metadata.generation tracks spec changes, as in the real registry.
@@ -74,6 +77,11 @@ PULL_BACKOFF_AFTER = 2.0
 SLICE_SERVICE_LABEL = "kubernetes.io/service-name"
 SLICE_MANAGED_BY = "endpointslice.kubernetes.io/managed-by"
 SLICE_CONTROLLER = "endpointslice-controller.k8s.io"
+# TokenRequest: the shortest a token may live, the audience tokens get by default, and who they name.
+TOKEN_MIN_SECONDS = 600
+TOKEN_AUDIENCE = "https://kubernetes.default.svc.cluster.local"
+# What an unauthenticated client may read (the system:public-info-viewer role).
+PUBLIC_PATHS = ("/healthz", "/livez", "/readyz", "/version")
 SYSTEM_META = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields",
                "deletionTimestamp", "selfLink")
 
@@ -492,6 +500,7 @@ class Store:
         self.next_ip = DYNAMIC_IP_START
         self.next_nodeport = DYNAMIC_NODEPORT_START
         self.resources = {}     # (group, version, plural) -> Resource
+        self.tokens = {}        # bearer token -> (user name, expiry time) from TokenRequest
         self.by_group = {}      # group -> [versions]
         for (g, v), plural, kind, nsd, short, cats, st in _T:
             self.add_resource(Resource(g, v, plural, kind, nsd, short, cats, st))
@@ -786,6 +795,16 @@ class Store:
         md = obj["metadata"]
         if kind == "Service":
             self.prepare_service(res, ns, obj, old)
+        elif kind == "CustomResourceDefinition" and not res.crd:
+            # KEP-1111: the API groups Kubernetes owns need an approval annotation.
+            group = (obj.get("spec") or {}).get("group") or ""
+            protected = any(group == d or group.endswith("." + d) for d in ("k8s.io", "kubernetes.io"))
+            if protected and not (md.get("annotations") or {}).get("api-approved.kubernetes.io"):
+                raise invalid(res, md["name"], [("metadata.annotations[api-approved.kubernetes.io]",
+                                                 'Required value: protected groups must have approval annotation '
+                                                 '"api-approved.kubernetes.io", see '
+                                                 "https://github.com/kubernetes/enhancements/pull/1111",
+                                                 "FieldValueRequired")])
         elif kind == "Namespace":
             md.setdefault("labels", {})["kubernetes.io/metadata.name"] = md["name"]
             obj["spec"] = {"finalizers": ["kubernetes"]}
@@ -1422,23 +1441,47 @@ class Handler(BaseHTTPRequestHandler):
                  "userAgent": self.headers.get("User-Agent", ""), "status": getattr(self, "status_sent", 0)}
         if getattr(self, "warnings", None):
             entry["warnings"] = self.warnings
+        if getattr(self, "user", None):
+            entry["user"] = self.user
         line = json.dumps(entry)
         with self.server.log_lock:
             log.write(line + "\n")
             log.flush()
+
+    def authenticate(self):
+        """The user a request acts as: its client certificate's, its bearer token's (from TokenRequest),
+        or system:anonymous with neither; None when what it presented is refused."""
+        auth = self.headers.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            st = self.server.store
+            with st.lock:
+                user, expiry = st.tokens.get(auth[7:].strip(), (None, 0))
+            return user if user and time.time() < expiry else None
+        cert = self.server.client_cert(self.request)
+        if cert == "refused":
+            return None
+        return cert or "system:anonymous"
 
     def dispatch(self, method):
         self.status_sent = 0
         self.warnings = []
         ctype = self.headers.get("Content-Type", "")
         try:
-            if not self.server.authenticated(self.request):
-                # kube-apiserver's x509 authenticator refuses the certificate for every path. Over
-                # HTTP/1.1 the (small) body is drained and the connection closed; over HTTP/2 the
-                # real server sends GOAWAY instead, which this server cannot speak.
+            self.user = self.authenticate()
+            if self.user is None:
+                # kube-apiserver's x509 authenticator refuses the certificate for every path (so does its
+                # token authenticator a token it did not issue). Over HTTP/1.1 the (small) body is
+                # drained and the connection closed; over HTTP/2 the real server sends GOAWAY instead,
+                # which this server cannot speak.
                 self.read_body()
                 self.close_connection = True
                 return self.send(401, status_body(401, "Unauthorized", "Unauthorized"))
+            path = urlsplit(self.path).path.rstrip("/") or "/"
+            if self.user == "system:anonymous" and not path.startswith(PUBLIC_PATHS):
+                # Neither a certificate nor a token: anonymous, which RBAC lets read only public info.
+                self.read_body()
+                return self.send(403, status_body(403, "Forbidden", 'forbidden: User "system:anonymous" cannot '
+                                                  '%s path "%s"' % (method.lower(), path), {}))
             try:
                 body = self.read_body()
                 self.route(method, body)
@@ -1512,6 +1555,12 @@ class Handler(BaseHTTPRequestHandler):
             sub = rest[2] if len(rest) > 2 else None
             if sub == "scale" and res.kind in SCALABLE and name is not None:
                 return self.scale(st, res, ns, name, method, body, q)
+            if sub == "token" and res.kind == "ServiceAccount" and not res.crd and name is not None:
+                if method != "POST":
+                    raise ApiError(405, "MethodNotAllowed",
+                                   "the server does not allow this method on the requested resource", {})
+                self.check_media_type(method)
+                return self.token_request(st, res, ns, name, body)
             if sub is not None and (sub != "status" or not res.status):
                 raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
             if res.namespaced and ns is None and name is not None:
@@ -1825,6 +1874,42 @@ class Handler(BaseHTTPRequestHandler):
                        "media types include: application/json (this test server speaks JSON only, not %s)"
                        % ctype, {})
 
+    def token_request(self, st, res, ns, name, body):
+        """POST serviceaccounts/NAME/token: a signed-looking JWT for the ServiceAccount, which this server
+        then accepts as a bearer token until it expires."""
+        req = self.parse_body(body)
+        if not isinstance(req, dict) or req.get("kind") != "TokenRequest":
+            raise bad_request("the body must be a TokenRequest")
+        if (ns, name) not in st.table(res):
+            raise not_found(res, name)
+        spec = req.get("spec") or {}
+        secs = spec.get("expirationSeconds", 3600)
+        tr = Resource("authentication.k8s.io", "v1", "tokenrequests", "TokenRequest", True)
+        if not isinstance(secs, int) or secs < TOKEN_MIN_SECONDS:
+            raise invalid(tr, name, [("spec.expirationSeconds", "Invalid value: %s: may not specify a duration "
+                                      "less than 10 minutes" % secs, "FieldValueInvalid")])
+        if secs > 1 << 32:
+            raise invalid(tr, name, [("spec.expirationSeconds", "Invalid value: %s: may not specify a duration "
+                                      "larger than 2^32 seconds" % secs, "FieldValueInvalid")])
+        now = int(time.time())
+        user = "system:serviceaccount:%s:%s" % (ns, name)
+        audiences = spec.get("audiences") or [TOKEN_AUDIENCE]
+        sa = st.table(res)[(ns, name)]
+
+        def b64(d):
+            return base64.urlsafe_b64encode(json.dumps(d, separators=(",", ":")).encode()).rstrip(b"=").decode()
+        claims = {"aud": audiences, "exp": now + secs, "iat": now, "iss": TOKEN_AUDIENCE, "nbf": now,
+                  "sub": user, "kubernetes.io": {"namespace": ns, "serviceaccount": {
+                      "name": name, "uid": sa["metadata"]["uid"]}}}
+        token = "%s.%s.%s" % (b64({"alg": "RS256", "kid": "fake"}), b64(claims),
+                              base64.urlsafe_b64encode(secrets.token_bytes(64)).rstrip(b"=").decode())
+        st.tokens[token] = (user, now + secs)
+        out = {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+               "metadata": {"name": name, "namespace": ns, "creationTimestamp": None},
+               "spec": {"audiences": audiences, "expirationSeconds": secs, "boundObjectRef": None},
+               "status": {"token": token, "expirationTimestamp": now_ts(now + secs)}}
+        self.send(201, out)
+
     def scale(self, st, res, ns, name, method, body, q):
         """The autoscaling/v1 Scale subresource (kubectl scale)."""
         obj = st.table(res).get((ns or "", name))
@@ -2114,11 +2199,19 @@ class Server(ThreadingHTTPServer):
     def handle_error(self, request, client_address):
         pass
 
-    def authenticated(self, conn):
-        if self.trusted_issuer is None:
-            return True
+    def client_cert(self, conn):
+        """The user a verified client certificate names (its CN), None without one, "refused" for one
+        from the --untrusted-client-ca."""
         peer = conn.getpeercert() or {}
-        return peer.get("issuer") == self.trusted_issuer
+        if not peer:
+            return None
+        if self.trusted_issuer is not None and peer.get("issuer") != self.trusted_issuer:
+            return "refused"
+        for rdn in peer.get("subject", ()):
+            for k, v in rdn:
+                if k == "commonName":
+                    return v
+        return "system:unknown"
 
 
 def main(argv=None):
@@ -2161,7 +2254,9 @@ def main(argv=None):
     ctx.load_verify_locations(args.ca)
     if args.untrusted_client_ca:
         ctx.load_verify_locations(args.untrusted_client_ca)
-    ctx.verify_mode = ssl.CERT_REQUIRED
+    # As kube-apiserver: a client certificate is verified when one is given; without one the request
+    # needs a bearer token, or is anonymous.
+    ctx.verify_mode = ssl.CERT_OPTIONAL
     ctx.set_alpn_protocols(["h2", "http/1.1"] if args.offer_h2 else ["http/1.1"])
 
     store = Store(args)

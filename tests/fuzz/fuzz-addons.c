@@ -71,6 +71,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    a->waits[w].kind);
 		fuzz_assert(a->waits[w].ns && a->waits[w].name, "wait %zu lacks a namespace or name", w);
 	}
+	fuzz_assert(a->nremoves == json_array_size(json_object_get(doc, "removes")),
+		    "%zu removes loaded, the file has %zu", a->nremoves, json_array_size(json_object_get(doc, "removes")));
+	for (size_t r = 0; r < a->nremoves; r++) {
+		json_t *e = json_array_get(json_object_get(doc, "removes"), r);
+		const char *ns = json_string_value(json_object_get(e, "namespace"));
+
+		fuzz_assert(!strcmp(a->removes[r].api_version, json_string_value(json_object_get(e, "apiVersion")) ?: "") &&
+				    !strcmp(a->removes[r].kind, json_string_value(json_object_get(e, "kind")) ?: "") &&
+				    !strcmp(a->removes[r].name, json_string_value(json_object_get(e, "name")) ?: ""),
+			    "removes entry %zu is not the file's", r);
+		fuzz_assert(ns ? a->removes[r].ns && !strcmp(a->removes[r].ns, ns) : !a->removes[r].ns,
+			    "removes entry %zu has another namespace than the file's", r);
+	}
 	fuzz_assert(vk_addons_find(&reg, "dns", &err) == a, "the loaded addon cannot be found by its name");
 	json_decref(doc);
 	vk_addons_free(&reg);

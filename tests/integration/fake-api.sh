@@ -30,9 +30,11 @@ trap fake_cleanup EXIT
 fake_start() {
 	local name=$1 i
 	shift
+	# As kube-apiserver, which takes any client certificate in the handshake and answers 401 to one its CA
+	# did not sign: the fake can do that for the CAs it is told of, here the test PKI's other one.
 	"$FAKE_PYTHON" "$top_srcdir/tests/fakes/kube-apiserver.py" --port 0 --port-file "$TEST_TMP/$name.port" \
 		--ca "$FAKE_CERTS/ca.crt" --cert "$FAKE_CERTS/server.crt" --key "$FAKE_CERTS/server.key" \
-		--log "$TEST_TMP/$name.log" "$@" 2>"$TEST_TMP/$name.stderr" &
+		--untrusted-client-ca "$FAKE_CERTS/wrong-ca.crt" --log "$TEST_TMP/$name.log" "$@" 2>"$TEST_TMP/$name.stderr" &
 	FAKE_PIDS+=($!)
 	for ((i = 0; i < 500; i++)); do
 		[ -s "$TEST_TMP/$name.port" ] && break

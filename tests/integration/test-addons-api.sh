@@ -1,14 +1,29 @@
 #!/bin/bash
 # Addons against the fake API server: enable, list, re-enable, disable for every addon; waits; errors.
+# With VIRTKUBE_TEST_API=real (tests/integration/test-addons-real-api.sh sets it) the first part runs against a
+# real kube-apiserver from VIRTKUBE_E2E_RELEASE instead: no kubelet runs there, so nothing gets ready and
+# enable does not wait; where the two servers differ, the fake is wrong.
 . "${top_srcdir:?run through make check}/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/fake-api.sh"
 
-fake_start api
+real=0
+if [ "${VIRTKUBE_TEST_API:-fake}" = real ]; then
+	. "$top_srcdir/tests/integration/real-api.sh"
+	real=1
+	real_api_start api
+else
+	fake_start api
+fi
 make_profile dev "$FAKE_PORT"
 export VIRTKUBE_PROFILE=dev
+# The request log (the real server's from its audit log, brought up to date).
+log_sync() { [ "$real" = 0 ] || real_api_log api; }
+wait_flag=()
+[ "$real" = 0 ] || wait_flag=(--no-wait)
 
 # paths_since N: the object paths virtkube applied after log line N.
 paths_since() {
+	log_sync
 	tail -n +"$(($1 + 1))" "$TEST_TMP/api.log" | python3 -c '
 import json, sys
 seen = []
@@ -20,46 +35,68 @@ for line in sys.stdin:
             seen.append(p)
 print("\n".join(seen))'
 }
-lines() { wc -l <"$TEST_TMP/api.log"; }
+lines() {
+	log_sync
+	wc -l <"$TEST_TMP/api.log"
+}
+# versions PATHS: each object's resourceVersion, one a line (the real server's list version moves on its own).
+versions() {
+	local p
+	while IFS= read -r p; do
+		kapi GET "$p" | python3 -c 'import json, sys; print(json.load(sys.stdin)["metadata"].get("resourceVersion"))'
+	done <<<"$1"
+}
+# The state an applied addon shows: Ready, or Pending on the real server for one with something to wait for.
+applied_state() {
+	if [ "$real" = 1 ] && [ "$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["wait"]))' \
+		"$top_srcdir/addons/$1/addon.json")" != 0 ]; then
+		echo Pending
+	else
+		echo Ready
+	fi
+}
 
 run vk addons list -o json
 expect_rc 0 "addons list -o json exits 0"
 check "every addon is listed, the defaults enabled, nothing applied yet" python3 -c '
 import json, sys
 d = {a["name"]: a for a in json.loads(sys.argv[1])}
-assert set(d) == {"dashboard", "default-storageclass", "dns", "ingress", "storage-provisioner"}, d
+assert set(d) == {"dashboard", "default-storageclass", "dns", "ingress", "metrics-server", "storage-provisioner"}, d
 assert [n for n in sorted(d) if d[n]["enabled"]] == ["default-storageclass", "dns", "storage-provisioner"], d
 assert all(a["status"] == "Not applied" for a in d.values()), d' "$out"
 
-for addon in dns storage-provisioner default-storageclass dashboard ingress; do
+for addon in dns storage-provisioner default-storageclass dashboard ingress metrics-server; do
 	before=$(lines)
-	run vk addons enable "$addon"
+	run vk addons enable "$addon" "${wait_flag[@]}"
 	expect_rc 0 "addons enable $addon exits 0"
 	expect_err "addon '$addon' is enabled" "and says so"
 	paths=$(paths_since "$before")
 	check "$addon: objects were applied" test -n "$paths"
 
+	state=$(applied_state "$addon")
 	run vk addons list -o json
-	check "$addon: listed as enabled and Ready" python3 -c '
+	check "$addon: listed as enabled and $state" python3 -c '
 import json, sys
 a = [x for x in json.loads(sys.argv[1]) if x["name"] == sys.argv[2]][0]
-assert a["enabled"] is True and a["status"] == "Ready", a' "$out" "$addon"
+assert a["enabled"] is True and a["status"] == sys.argv[3], a' "$out" "$addon" "$state"
 	check "$addon: remembered in config.json" python3 -c '
 import json, sys
 assert sys.argv[2] in json.load(open(sys.argv[1]))["addons"]' "$VIRTKUBE_HOME/profiles/dev/config.json" "$addon"
 
 	# Re-enabling changes nothing: every apply answers 200 (not 201) and no resourceVersion moves.
-	rv_before=$(kapi GET /api/v1/namespaces | python3 -c 'import json,sys; print(json.load(sys.stdin)["metadata"]["resourceVersion"])')
+	rv_before=$(versions "$paths")
 	before=$(lines)
-	run vk addons enable "$addon"
+	run vk addons enable "$addon" "${wait_flag[@]}"
 	expect_rc 0 "$addon: enabling again exits 0"
+	log_sync
 	check "$addon: the second enable only updated (200), created nothing" python3 -c '
 import json, sys
-st = [json.loads(l)["status"] for l in open(sys.argv[1]).readlines()[int(sys.argv[2]):]
-      if json.loads(l).get("method") == "PATCH"]
+st = [r["status"] for r in map(json.loads, open(sys.argv[1]).readlines()[int(sys.argv[2]):])
+      if r.get("method") == "PATCH" and "virtkube" in r.get("userAgent", "")]
 assert st and set(st) == {200}, st' "$TEST_TMP/api.log" "$before"
-	rv_after=$(kapi GET /api/v1/namespaces | python3 -c 'import json,sys; print(json.load(sys.stdin)["metadata"]["resourceVersion"])')
-	check "$addon: and changed no object (resourceVersion $rv_before -> $rv_after)" test "$rv_before" = "$rv_after"
+	rv_after=$(versions "$paths")
+	check "$addon: and changed no object ($(wc -l <<<"$paths") objects, the same resourceVersions)" \
+		test "$rv_before" = "$rv_after"
 
 	run vk addons disable "$addon"
 	expect_rc 0 "addons disable $addon exits 0"
@@ -77,14 +114,20 @@ assert a["enabled"] is False and a["status"] == "Not applied", a' "$out" "$addon
 done
 
 # The substituted values reach the cluster.
-run vk addons enable dns
+run vk addons enable dns "${wait_flag[@]}"
 svc=$(kapi GET /api/v1/namespaces/kube-system/services/kube-dns)
 check "dns: kube-dns has the ClusterIP \${DNS_SERVICE_IP} (10.96.0.10)" python3 -c '
 import json, sys; assert json.loads(sys.argv[1])["spec"]["clusterIP"] == "10.96.0.10"' "$svc"
 cm=$(kapi GET /api/v1/namespaces/kube-system/configmaps/coredns)
 check "dns: the Corefile has \${DNS_DOMAIN} substituted" python3 -c '
 import json, sys; c = json.loads(sys.argv[1])["data"]["Corefile"]; assert "kubernetes cluster.local " in c and "$" not in c, c' "$cm"
+log_sync
 check "objects are applied with fieldManager=virtkube and force" grep -q 'fieldManager=virtkube&force=true' "$TEST_TMP/api.log"
+if [ "$real" = 1 ]; then
+	# What follows needs the fake: readiness, faults, and its own request log's content types.
+	finish
+	exit
+fi
 check "as application/apply-patch+yaml" grep -q '"contentType": "application/apply-patch+yaml"' "$TEST_TMP/api.log"
 
 run vk addons list
@@ -96,7 +139,7 @@ expect_out "^ingress +no +Not applied" "ingress is neither"
 run vk addons enable nosuch
 expect_rc 1 "an unknown addon fails"
 expect_err "unknown addon 'nosuch'" "naming it"
-expect_err "hint: .*dashboard, default-storageclass, dns, ingress, storage-provisioner" "with the list"
+expect_err "hint: .*dashboard, default-storageclass, dns, ingress, metrics-server, storage-provisioner" "with the list"
 run vk addons disable nosuch
 expect_rc 1 "disabling an unknown addon fails too"
 
@@ -141,7 +184,7 @@ make_profile down "$(closed_port)"
 run vk -p down addons list -o json
 expect_rc 1 "addons list against a cluster that is down exits 1"
 expect_err "cannot connect to the API server" "and says so"
-fake_start authn --untrusted-client-ca "$FAKE_CERTS/wrong-ca.crt"
+fake_start authn
 make_profile refused "$FAKE_PORT" wrong-client
 run vk -p refused addons list
 expect_rc 1 "addons list against a cluster that refuses the credentials exits 1"
@@ -165,8 +208,9 @@ expect_rc 0 "virtkube applies through a server that offers h2"
 check "choosing HTTP/1.1 for every request" test "$(grep -c '"alpn": "h2"' "$TEST_TMP/h2.log")" = "$before"
 
 # Waits say what the pods wait for, and an image that cannot be pulled ends the wait at once.
-dns_image=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["images"][0])' "$top_srcdir/addons/dns/addon.json")
-sp_image=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["images"][0])' \
+# (as the manifests name it: by tag; addon.json adds the digest the payload pins)
+dns_image=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["images"][0].split("@")[0])' "$top_srcdir/addons/dns/addon.json")
+sp_image=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["images"][0].split("@")[0])' \
 	"$top_srcdir/addons/storage-provisioner/addon.json")
 fake_start pull --image-pull-error "$dns_image=failed to pull and unpack image \"$dns_image\": failed to resolve reference \"$dns_image\": $dns_image: not found" \
 	--crash-loop "$sp_image"
@@ -221,7 +265,7 @@ run vk -p term addons disable dashboard --no-wait
 expect_rc 0 "disabled without waiting: its namespace is left Terminating"
 run vk -p term addons enable dashboard
 expect_rc 0 "enabling again at once waits for the namespace, then succeeds"
-expect_err "dashboard: waiting for Namespace kubernetes-dashboard to finish terminating" "saying what it waits for"
+expect_err "dashboard: waiting for Namespace headlamp to finish terminating" "saying what it waits for"
 check "no apply was refused (no 403 in the server's log)" test "$(grep -c '"status": 403' "$TEST_TMP/term.log")" = 0
 run vk -p term addons list -o json
 check "and the addon is Ready, not Partly applied" python3 -c '
@@ -231,10 +275,10 @@ assert a["enabled"] is True and a["status"] == "Ready", a' "$out"
 check "its Service's readiness was read from EndpointSlices, never from v1 Endpoints" python3 -c '
 import json, sys
 paths = [json.loads(l).get("path", "") for l in open(sys.argv[1]) if "virtkube" in json.loads(l).get("userAgent", "")]
-assert any("/apis/discovery.k8s.io/v1/namespaces/kubernetes-dashboard/endpointslices?labelSelector=" in p for p in paths), paths
+assert any("/apis/discovery.k8s.io/v1/namespaces/headlamp/endpointslices?labelSelector=" in p for p in paths), paths
 v1 = [p for p in paths if "/endpoints/" in p or p.split("?")[0].endswith("/endpoints")]
 assert not v1, v1' "$TEST_TMP/term.log"
-kapi GET /api/v1/namespaces/kubernetes-dashboard/endpoints/kubernetes-dashboard >/dev/null
+kapi GET /api/v1/namespaces/headlamp/endpoints/headlamp >/dev/null
 check "a 1.33 server warns on v1 Endpoints (checked with curl), and none of virtkube's requests got a warning" python3 -c '
 import json, sys
 log = [json.loads(l) for l in open(sys.argv[1]) if "method" in l]
@@ -247,10 +291,73 @@ vk -p stuck addons disable dashboard --no-wait >/dev/null 2>&1
 before=$(wc -l <"$TEST_TMP/stuck.log")
 run vk -p stuck addons enable dashboard --timeout 1
 expect_rc 1 "a namespace that stays Terminating fails the enable after --timeout"
-expect_err "addon 'dashboard': timed out after 1s waiting for Namespace 'kubernetes-dashboard' to be deleted" \
+expect_err "addon 'dashboard': timed out after 1s waiting for Namespace 'headlamp' to be deleted" \
 	"naming the namespace and the time"
-expect_err "hint: .*kubectl get namespace kubernetes-dashboard -o yaml" "with a hint"
+expect_err "hint: .*kubectl get namespace headlamp -o yaml" "with a hint"
 check "and applied nothing meanwhile" test "$(tail -n +"$((before + 1))" "$TEST_TMP/stuck.log" | grep -c '"method": "PATCH"')" = 0
+
+# A profile that had the retired ingress-nginx and Kubernetes Dashboard: enabling ingress and
+# dashboard removes their objects first (here written by another field manager, as an old virtkube
+# or kubectl would have), then applies Traefik and Headlamp.
+fake_start retired
+make_profile retired "$FAKE_PORT"
+old() { apply_json "$1" "$2"; }
+old /api/v1/namespaces/ingress-nginx '{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ingress-nginx"}}'
+old /apis/apps/v1/namespaces/ingress-nginx/deployments/ingress-nginx-controller '{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "ingress-nginx-controller", "namespace": "ingress-nginx"}, "spec": {"selector": {"matchLabels": {"app": "nginx"}}, "template": {"metadata": {"labels": {"app": "nginx"}}, "spec": {"containers": [{"name": "controller", "image": "registry.k8s.io/ingress-nginx/controller:v1.15.1", "ports": [{"containerPort": 80, "hostPort": 80}]}]}}}}'
+old /apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/ingress-nginx-admission '{"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration", "metadata": {"name": "ingress-nginx-admission"}, "webhooks": []}'
+old /apis/rbac.authorization.k8s.io/v1/clusterroles/ingress-nginx '{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": {"name": "ingress-nginx"}, "rules": []}'
+old /apis/networking.k8s.io/v1/ingressclasses/nginx '{"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": {"name": "nginx", "annotations": {"ingressclass.kubernetes.io/is-default-class": "true"}}, "spec": {"controller": "k8s.io/ingress-nginx"}}'
+old /api/v1/namespaces/kubernetes-dashboard '{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "kubernetes-dashboard"}}'
+old /apis/rbac.authorization.k8s.io/v1/clusterrolebindings/virtkube:kubernetes-dashboard-admin '{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "virtkube:kubernetes-dashboard-admin"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"}, "subjects": [{"kind": "ServiceAccount", "name": "kubernetes-dashboard", "namespace": "kubernetes-dashboard"}]}'
+run vk -p retired addons enable ingress
+expect_rc 0 "enabling ingress over ingress-nginx's objects exits 0"
+expect_err "ingress: removed 3 objects of the addon it replaces" "saying it removed the retired controller's objects"
+left=""
+for p in /api/v1/namespaces/ingress-nginx /apis/apps/v1/namespaces/ingress-nginx/deployments/ingress-nginx-controller \
+	/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/ingress-nginx-admission \
+	/apis/rbac.authorization.k8s.io/v1/clusterroles/ingress-nginx; do
+	kapi GET "$p" >/dev/null
+	[ "$(cat "$TEST_TMP/.code")" = 404 ] || left="$left $p"
+done
+check "nothing of ingress-nginx is left (left:$left)" test -z "$left"
+check "its Namespace was deleted before Traefik's first object was applied" python3 -c '
+import json, sys
+log = [r for r in map(json.loads, open(sys.argv[1])) if "virtkube" in r.get("userAgent", "")]
+dels = [i for i, r in enumerate(log) if r.get("method") == "DELETE" and r["path"].split("?")[0] == "/api/v1/namespaces/ingress-nginx"]
+applies = [i for i, r in enumerate(log) if r.get("method") == "PATCH"]
+assert dels and applies and dels[0] < applies[0], (dels, applies[:3])' "$TEST_TMP/retired.log"
+kapi GET /apis/networking.k8s.io/v1/ingressclasses >"$TEST_TMP/classes.json"
+check "IngressClass traefik is the default; nginx now only names ingress-nginx's controller for Traefik" python3 -c '
+import json, sys
+c = {i["metadata"]["name"]: i for i in json.load(open(sys.argv[1]))["items"]}
+default = lambda i: i["metadata"].get("annotations", {}).get("ingressclass.kubernetes.io/is-default-class")
+assert default(c["traefik"]) == "true" and c["traefik"]["spec"]["controller"] == "traefik.io/ingress-controller", c
+assert c["nginx"]["spec"]["controller"] == "k8s.io/ingress-nginx", c' "$TEST_TMP/classes.json"
+kapi GET /apis/gateway.networking.k8s.io/v1/gatewayclasses/traefik >"$TEST_TMP/gc.json"
+check "the Gateway API CRDs are served: GatewayClass traefik is there" python3 -c '
+import json, sys; g = json.load(open(sys.argv[1])); assert g["spec"]["controllerName"] == "traefik.io/gateway-controller", g' "$TEST_TMP/gc.json"
+kapi GET /apis/gateway.networking.k8s.io/v1/namespaces/traefik/gateways/traefik >"$TEST_TMP/gw.json"
+check "and the Gateway traefik/traefik takes routes from every namespace" python3 -c '
+import json, sys; g = json.load(open(sys.argv[1]))
+assert g["spec"]["listeners"][0]["allowedRoutes"]["namespaces"]["from"] == "All", g' "$TEST_TMP/gw.json"
+# The CRDs are waited for (Established) before the first object of theirs, which is applied after them.
+check "every Gateway API CRD was applied before the GatewayClass" python3 -c '
+import json, sys
+log = [r for r in map(json.loads, open(sys.argv[1])) if "virtkube" in r.get("userAgent", "") and r.get("method") == "PATCH"]
+paths = [r["path"].split("?")[0] for r in log]
+crds = [i for i, p in enumerate(paths) if "/customresourcedefinitions/" in p and "gateway.networking.k8s.io" in p]
+gc = [i for i, p in enumerate(paths) if p.endswith("/gatewayclasses/traefik")]
+assert len(crds) == 10 and gc and max(crds) < gc[0], (crds, gc)' "$TEST_TMP/retired.log"
+run vk -p retired addons enable dashboard
+expect_rc 0 "enabling dashboard over the Kubernetes Dashboard's objects exits 0"
+expect_err "dashboard: removed 2 objects of the addon it replaces" "saying it removed them"
+kapi GET /api/v1/namespaces/kubernetes-dashboard >/dev/null
+check "the kubernetes-dashboard Namespace is gone" test "$(cat "$TEST_TMP/.code")" = 404
+kapi GET /apis/rbac.authorization.k8s.io/v1/clusterrolebindings/virtkube:kubernetes-dashboard-admin >/dev/null
+check "and so is its cluster-admin binding" test "$(cat "$TEST_TMP/.code")" = 404
+run vk -p retired addons enable dashboard
+expect_rc 0 "enabling it again exits 0"
+check "and finds nothing more to remove" test "$(grep -c 'removed' <<<"$err")" = 0
 
 # The start flow's engine call (vk_addons_apply_enabled) against a fresh server: defaults plus one extra.
 fake_start live

@@ -1,11 +1,24 @@
 #!/bin/bash
-# service --url / service list / dashboard --url against the fake API server, and the transport errors.
+# service --url / service list / dashboard (URL and login token) against the fake API server, and the transport errors.
 . "${top_srcdir:?run through make check}/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/fake-api.sh"
 
-fake_start api
+# With VIRTKUBE_TEST_API=real (tests/integration/test-addons-real-api.sh sets it) all of it runs against a real
+# kube-apiserver from VIRTKUBE_E2E_RELEASE: no kubelet runs there, so addons are enabled without waiting.
+real=0
+if [ "${VIRTKUBE_TEST_API:-fake}" = real ]; then
+	. "$top_srcdir/tests/integration/real-api.sh"
+	real=1
+	real_api_start api
+else
+	fake_start api
+fi
 make_profile dev "$FAKE_PORT"
 export VIRTKUBE_PROFILE=dev
+# The request log (the real server's from its audit log, brought up to date).
+log_sync() { [ "$real" = 0 ] || real_api_log api; }
+wait_flag=()
+[ "$real" = 0 ] || wait_flag=(--no-wait)
 
 svc_json() { # NAME TYPE PORTS-JSON
 	printf '{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "%s", "namespace": "default"}, "spec": {"type": "%s", "selector": {"app": "%s"}, "ports": %s}}' "$1" "$2" "$1" "$3"
@@ -101,23 +114,83 @@ expect_err "namespace 'nosuchns' does not exist" "with the same words"
 expect_err "hint: 'kubectl get namespaces' lists them" "and the same hint"
 expect_no_out "and prints no empty table"
 
-# dashboard --url
+# dashboard: Headlamp's URL, and a login token from the TokenRequest API
 run vk dashboard --url
 expect_rc 1 "dashboard --url without the addon fails"
 expect_err "the dashboard addon is not enabled in profile 'dev'" "and says so"
 expect_err "hint: enable it with 'virtkube -p dev addons enable dashboard'" "with the command to run"
-run vk addons enable dashboard
-dash_np=$(kapi GET /api/v1/namespaces/kubernetes-dashboard/services/kubernetes-dashboard | python3 -c '
+run vk addons enable dashboard "${wait_flag[@]}"
+dash_np=$(kapi GET /api/v1/namespaces/headlamp/services/headlamp | python3 -c '
 import json, sys; print([p["nodePort"] for p in json.load(sys.stdin)["spec"]["ports"] if p["port"] == 80][0])')
 run vk dashboard --url
 expect_rc 0 "dashboard --url exits 0 once the addon is enabled"
-check "and prints the node port of port 80" test "$out" = "http://127.0.0.1:$dash_np/"
+check "and prints only Headlamp's URL: the node port of port 80" test "$out" = "http://127.0.0.1:$dash_np/"
+run vk service headlamp -n headlamp --url
+expect_rc 0 "service headlamp -n headlamp --url exits 0"
+check "and prints the same address" test "$out" = "http://127.0.0.1:$dash_np"
+
+run vk dashboard
+expect_rc 0 "dashboard exits 0"
+check "the first line is the URL" test "$(sed -n 1p <<<"$out")" = "http://127.0.0.1:$dash_np/"
+token=$(sed -n 2p <<<"$out")
+# claims ORIGIN: the token's claims as JSON (a JWT: header.payload.signature, base64url).
+claims() { python3 -c '
+import base64, json, sys
+p = sys.argv[1].split(".")[1]
+print(json.dumps(json.loads(base64.urlsafe_b64decode(p + "=" * (-len(p) % 4)))))' "$1"; }
+check "the second line is a token of ServiceAccount headlamp/headlamp-admin valid for 1 hour" python3 -c '
+import json, sys
+c = json.loads(sys.argv[1])
+assert c["sub"] == "system:serviceaccount:headlamp:headlamp-admin" and c["exp"] - c["iat"] == 3600, c' "$(claims "$token")"
+expect_err "log in with the token on the second line: it acts as ServiceAccount headlamp/headlamp-admin \(cluster-admin\) for 1h, until 20[0-9-]+T" \
+	"stderr says how to use it and until when"
+log_sync
+check "the token was asked with TokenRequest (POST .../serviceaccounts/headlamp-admin/token)" \
+	grep -q '"method": "POST", "path": "/api/v1/namespaces/headlamp/serviceaccounts/headlamp-admin/token", .*"status": 201' "$TEST_TMP/api.log"
+code=$(curl -s -o "$TEST_TMP/ns.json" -w '%{http_code}' --cacert "$FAKE_CERTS/ca.crt" -H "Authorization: Bearer $token" \
+	"https://127.0.0.1:$FAKE_PORT/api/v1/namespaces")
+check "the token logs in: the API answers it without a client certificate ($code)" test "$code" = 200
+log_sync
+check "as the ServiceAccount" grep -q '"path": "/api/v1/namespaces", .*"user": "system:serviceaccount:headlamp:headlamp-admin"' "$TEST_TMP/api.log"
+code=$(curl -s -o /dev/null -w '%{http_code}' --cacert "$FAKE_CERTS/ca.crt" -H "Authorization: Bearer ${token}x" \
+	"https://127.0.0.1:$FAKE_PORT/api/v1/namespaces")
+check "a token changed by one character does not ($code)" test "$code" = 401
+
+run vk dashboard --duration 90m
+expect_rc 0 "dashboard --duration 90m exits 0"
+check "and the token is valid for 90 minutes" python3 -c '
+import json, sys; c = json.loads(sys.argv[1]); assert c["exp"] - c["iat"] == 5400, c' "$(claims "$(sed -n 2p <<<"$out")")"
+expect_err "for 90m, until" "saying so"
+run vk dashboard --duration 5m
+expect_rc 2 "a token shorter than the API's 10 minutes is a usage error"
+expect_err "invalid value '5m' for --duration: must be from 10m to 24h" "naming the bounds"
+run vk dashboard --duration soon
+expect_rc 2 "a duration that does not read is a usage error"
+expect_err "invalid value 'soon' for --duration: write a number with s, m or h" "saying how to write it"
+run vk dashboard --url --duration 1h
+expect_rc 2 "--duration with --url (which prints no token) is a usage error"
+kapi DELETE /api/v1/namespaces/headlamp/serviceaccounts/headlamp-admin >/dev/null
+run vk dashboard
+expect_rc 1 "without its login ServiceAccount dashboard fails"
+expect_err "cannot make a token for ServiceAccount 'headlamp/headlamp-admin': it does not exist" "naming it"
+expect_err "hint: apply the addon again with 'virtkube -p dev addons enable dashboard'" "with the fix"
+expect_no_out "and prints no URL without a token"
+
+# Traefik's Service: both entry points on node ports.
+run vk addons enable ingress "${wait_flag[@]}"
+expect_rc 0 "the ingress addon (Traefik) enables"
+read -r web_np tls_np <<<"$(kapi GET /api/v1/namespaces/traefik/services/traefik | python3 -c '
+import json, sys; print(" ".join(str(p["nodePort"]) for p in json.load(sys.stdin)["spec"]["ports"]))')"
+run vk service traefik -n traefik --url
+expect_rc 0 "service traefik -n traefik --url exits 0"
+check "one URL per entry point, web then websecure" test "$out" = "$(printf 'http://127.0.0.1:%s\nhttp://127.0.0.1:%s' "$web_np" "$tls_np")"
 
 # Transport and TLS failures are named.
 make_profile wrongcert "$FAKE_PORT" wrong-client
 run vk -p wrongcert service web --url
 expect_rc 1 "a client certificate from another CA fails"
-expect_err "the API server at https://127.0.0.1:$FAKE_PORT rejected the client certificate" "with a clear TLS error"
+expect_err "cannot get Service 'default/web': Unauthorized" "with the API server's 401 (it takes the certificate in the handshake)"
+expect_err "hint: the API server did not accept the profile's client certificate" "and the hint for it"
 cp "$FAKE_CERTS/wrong-ca.crt" "$VIRTKUBE_HOME/profiles/wrongcert/ca.crt"
 cp "$FAKE_CERTS/client.crt" "$VIRTKUBE_HOME/profiles/wrongcert/client.crt"
 cp "$FAKE_CERTS/client.key" "$VIRTKUBE_HOME/profiles/wrongcert/client.key"

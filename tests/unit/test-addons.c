@@ -17,17 +17,27 @@ static void test_registry(void)
 	const struct vk_addon *a;
 
 	is_int(vk_addons_load(&reg, NULL, &err), 0, "the registry loads from the data directory (%s)", err.message);
-	is_int(reg.n, 5, "five addons");
-	if (reg.n != 5)
+	is_int(reg.n, 6, "six addons");
+	if (reg.n != 6)
 		return;
 	is_str(reg.items[0].name, "dashboard", "sorted by name");
 	a = vk_addons_find(&reg, "dns", &err);
 	ok(a && a->default_on && a->nwaits == 2, "dns is on by default and waits for two objects");
 	if (a)
 		is_str(a->waits[0].kind, "Deployment", "its first wait is the Deployment");
+	a = vk_addons_find(&reg, "ingress", &err);
+	ok(a && a->nremoves == 6, "ingress removes six objects of ingress-nginx first");
+	if (a && a->nremoves)
+		ok(!strcmp(a->removes[a->nremoves - 1].kind, "Namespace") && !a->removes[a->nremoves - 1].ns &&
+			   !strcmp(a->removes[a->nremoves - 1].name, "ingress-nginx"),
+		   "the last one is the Namespace ingress-nginx (cluster-scoped: no namespace)");
+	a = vk_addons_find(&reg, "metrics-server", &err);
+	ok(a && a->nremoves == 0 && a->images[0] && strstr(a->images[0], ":v0.9.0@sha256:"),
+	   "metrics-server removes nothing and lists its image by tag and digest");
 	ok(vk_addons_find(&reg, "nope", &err) == NULL, "an unknown addon is not found");
 	is_int(err.code, VK_ERR_NOT_FOUND, "with NOT_FOUND");
-	contains(err.hint, "dashboard, default-storageclass, dns, ingress, storage-provisioner", "the hint lists them all");
+	contains(err.hint, "dashboard, default-storageclass, dns, ingress, metrics-server, storage-provisioner",
+		 "the hint lists them all");
 }
 
 static void test_bad_metadata(void)
@@ -156,7 +166,7 @@ static void test_live(const char *home)
 	vk_addons_load(&reg, NULL, &err);
 	is_int(vk_strv_len((const char *const *)p->cfg.addons), 4, "live: four addons are recorded as enabled");
 	for (size_t i = 0; i < reg.n; i++) {
-		bool want = strcmp(reg.items[i].name, "ingress") != 0;
+		bool want = strcmp(reg.items[i].name, "ingress") != 0 && strcmp(reg.items[i].name, "metrics-server") != 0;
 
 		free(detail);
 		detail = NULL;

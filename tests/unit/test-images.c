@@ -630,7 +630,7 @@ static void test_list(void)
 	_cleanup_free_ char *home = new_home("list"), *kubeadm = xasprintf("%s/kubeadm", tmp);
 	_cleanup_free_ char *calls = xasprintf("%s/kubeadm.calls", tmp), *script = NULL, *record = NULL;
 	_cleanup_strv_ char **v = NULL, **v2 = NULL;
-	const char *addons[] = { "registry.k8s.io/coredns/coredns:v1.12.3", "docker.io/kubernetesui/dashboard:v2.7.0",
+	const char *addons[] = { "registry.k8s.io/coredns/coredns:v1.12.0", "docker.io/kubernetesui/dashboard:v2.7.0",
 				 "registry.k8s.io/pause:3.10.1", NULL };
 	struct vk_error err = { 0 };
 	int rc;
@@ -647,13 +647,14 @@ static void test_list(void)
 		printf("#   %s\n", err.message);
 		return;
 	}
-	is_int(strv_length(v), 6, "five from kubeadm, one more from the addons, duplicates dropped");
+	is_int(strv_length(v), 6, "four from kubeadm (not its CoreDNS), two more from the addons, duplicates dropped");
 	is_str(v[0], "registry.k8s.io/kube-apiserver:v1.35.0", "kubeadm's order first");
+	is_str(v[4], "registry.k8s.io/coredns/coredns:v1.12.3", "the dns addon's CoreDNS is kubeadm's tag, not its own v1.12.0");
 	is_str(v[5], "docker.io/kubernetesui/dashboard:v2.7.0", "addon images after");
 	record = sh(&rc, "cat %s", calls);
 	is_str(record, "config images list --kubernetes-version v1.35.0", "kubeadm was asked for that version");
 	v2 = vk_images_for_version(home, kubeadm, "v1.35.0", NULL, NULL, &err);
-	ok(v2 && strv_length(v2) == 5, "asked again: kubeadm's list alone");
+	ok(v2 && strv_length(v2) == 4, "asked again: kubeadm's list alone, without its CoreDNS (kubeadm init skips it)");
 	free(record);
 	record = sh(&rc, "wc -l < %s", calls);
 	is_str(record, "1", "kubeadm ran once: its list is recorded in the cache");
@@ -662,8 +663,33 @@ static void test_list(void)
 	ok(v && strv_length(v) == 6, "with --image-repository");
 	if (v) {
 		is_str(v[0], "127.0.0.1:5000/k8s/kube-apiserver:v1.35.0", "kubeadm's images from the repository");
-		is_str(v[2], "127.0.0.1:5000/k8s/coredns/coredns:v1.12.3", "coredns too");
+		is_str(v[4], "127.0.0.1:5000/k8s/coredns/coredns:v1.12.3", "coredns too");
 		is_str(v[5], "docker.io/kubernetesui/dashboard:v2.7.0", "other registries are left alone");
+	}
+	{
+		_cleanup_free_ char *dns = vk_images_kubeadm_coredns(home, kubeadm, "v1.35.0", "127.0.0.1:5000/k8s", &err);
+		json_t *obj = json_loads("{\"kind\":\"Deployment\",\"spec\":{\"template\":{\"spec\":{"
+					 "\"initContainers\":[{\"name\":\"i\",\"image\":\"registry.k8s.io/busybox:1\"}],"
+					 "\"containers\":[{\"name\":\"a\",\"image\":\"registry.k8s.io/coredns/coredns:v1.12.0\"},"
+					 "{\"name\":\"b\",\"image\":\"docker.io/library/nginx:1\"},{\"name\":\"c\"}]}}}}",
+					 0, NULL);
+		json_t *c = json_object_get(json_object_get(json_object_get(json_object_get(obj, "spec"), "template"),
+							    "spec"),
+					    "containers");
+		json_t *ic = json_object_get(json_object_get(json_object_get(json_object_get(obj, "spec"), "template"),
+							     "spec"),
+					     "initContainers");
+
+		is_str(dns, "127.0.0.1:5000/k8s/coredns/coredns:v1.12.3", "kubeadm's CoreDNS, for the dns addon");
+		is_int(vk_images_rewrite_object(obj, "127.0.0.1:5000/k8s", dns), 2, "a pod template: two images rewritten");
+		is_str(json_string_value(json_object_get(json_array_get(c, 0), "image")), dns,
+		       "the addon's CoreDNS becomes kubeadm's");
+		is_str(json_string_value(json_object_get(json_array_get(ic, 0), "image")), "127.0.0.1:5000/k8s/busybox:1",
+		       "an init container's registry.k8s.io image comes from the repository");
+		is_str(json_string_value(json_object_get(json_array_get(c, 1), "image")), "docker.io/library/nginx:1",
+		       "another registry's image is left alone");
+		is_int(vk_images_rewrite_object(obj, "127.0.0.1:5000/k8s", dns), 0, "rewriting again changes nothing");
+		json_decref(obj);
 	}
 	free(record);
 	record = sh(&rc, "tail -1 %s", calls);
@@ -716,6 +742,40 @@ static void test_prepare(void)
 	req.registry.offline = true;
 	tar = vk_images_prepare(&req, &built, &err);
 	ok(tar && !built, "offline, the same archive is found again");
+	free(tar);
+	tar = NULL;
+
+	/* An addon image as addon.json lists it, by tag and digest: pulled by that digest, named by the tag
+	 * (the name the addon's manifests use). */
+	{
+		_cleanup_free_ char *pins = xasprintf("%s/cache/images/pins.json", home);
+		_cleanup_free_ char *key = xasprintf("%s/test/shared:1", anon), *pinned_ref = NULL, *fresh = NULL;
+		_cleanup_free_ char *wrong_ref = NULL, *other = NULL, *idx = NULL;
+		json_auto_t *pj = json_load_file(pins, 0, NULL);
+		const char *digest = json_string_value(json_object_get(pj, key));
+
+		if (!ok(digest != NULL, "the shared image's digest is recorded"))
+			return;
+		pinned_ref = xasprintf("registry.k8s.io/shared:1@%s", digest);
+		fresh = new_home("prepare-pinned");
+		req.home = fresh;
+		req.registry.offline = false;
+		req.addon_images = (const char *const[]){ pinned_ref, NULL };
+		tar = vk_images_prepare(&req, &built, &err);
+		if (ok(tar && built, "an addon image given as NAME:TAG@sha256:... is pulled and archived (%s)",
+		       tar ? "" : err.message)) {
+			idx = sh(&rc, "tar xOf %s index.json", tar);
+			contains(idx, want_shared, "under NAME:TAG, as the manifests name it");
+		}
+		free(tar);
+		wrong_ref = xasprintf("registry.k8s.io/shared:1@sha256:%064d", 0);
+		other = new_home("prepare-wrong-digest");
+		req.home = other;
+		req.addon_images = (const char *const[]){ wrong_ref, NULL };
+		tar = vk_images_prepare(&req, &built, &err);
+		ok(tar == NULL, "a digest the registry does not have fails, though the tag exists");
+		contains(err.message, "shared", "naming the image");
+	}
 }
 
 /* ---- the archive ---- */

@@ -162,6 +162,40 @@ static void test_env(void)
 	contains(env, "KUBERNETES_VERSION=v1.34.2\n", "KUBERNETES_VERSION");
 	contains(env, "API_PORT=8443\n", "API_PORT");
 	ok(!strstr(env, "KUBEADM_INIT_FLAGS"), "no kubeadm flags unless the test hook is set");
+	ok(!strstr(env, "REGISTRY_MIRROR") && !strstr(env, "INSECURE_REGISTRIES"), "no registries unless given");
+}
+
+static void test_env_registries(void)
+{
+	const char *insecure[] = { "lab.test:5000", "10.1.2.3", NULL };
+	const char *bad_mirrors[] = { "mirror.test", "ftp://x", "https://", "https://a b", "https://x/$(id)", "https://x\"" };
+	const char *bad_hosts[] = { "a/b", "x;y", "http://x" };
+	struct vk_kubeadm_params p = { .node_name = "dev", .node_ip = "192.168.50.2", .kubernetes_version = "v1.34.2",
+				       .registry_mirror = "https://mirror.test:5000", .insecure_registries = insecure };
+	struct vk_error err = { 0 };
+	char *env = vk_kubeadm_env(&p, &err);
+
+	contains(env, "\nREGISTRY_MIRROR=https://mirror.test:5000\n", "REGISTRY_MIRROR for the guest's hosts.toml");
+	contains(env, "\nINSECURE_REGISTRIES=lab.test:5000,10.1.2.3\n", "INSECURE_REGISTRIES, comma-separated");
+	free(env);
+	for (size_t i = 0; i < VK_ARRAY_SIZE(bad_mirrors); i++) {
+		p.registry_mirror = bad_mirrors[i];
+		vk_error_clear(&err);
+		env = vk_kubeadm_env(&p, &err);
+		ok(env == NULL && err.code == VK_ERR_INVALID, "mirror '%s' is refused", bad_mirrors[i]);
+		free(env);
+	}
+	p.registry_mirror = NULL;
+	for (size_t i = 0; i < VK_ARRAY_SIZE(bad_hosts); i++) {
+		const char *one[] = { bad_hosts[i], NULL };
+
+		p.insecure_registries = one;
+		vk_error_clear(&err);
+		env = vk_kubeadm_env(&p, &err);
+		ok(env == NULL && err.code == VK_ERR_INVALID, "insecure registry '%s' is refused", bad_hosts[i]);
+		contains(err.message, "is not a HOST[:PORT]", "saying what it must be");
+		free(env);
+	}
 }
 
 static void test_env_flags(void)
@@ -232,6 +266,7 @@ int main(void)
 	test_bad_input();
 	test_env();
 	test_env_flags();
+	test_env_registries();
 	test_timeouts();
 	test_yamlw();
 	return done_testing();
