@@ -1,4 +1,4 @@
-/* `virtkube ip`: the profile's node IP, fixed when the profile was created. */
+/* `virtkube ip [-n NODE]`: the IP of the profile's VM or of one of its nodes, fixed before its first boot. */
 #include <stdio.h>
 
 #include "cli.h"
@@ -7,17 +7,27 @@
 #include "util/cleanup.h"
 #include "vm.h"
 
+static const struct cli_option ip_options[] = {
+	CLI_NODE_OPTION,
+	{ NULL, 0, NULL, NULL, NULL },
+};
+
 static int ip_exec(struct cli_context *ctx, struct cli_args *args)
 {
 	_cleanup_profile_ struct vk_profile *p = NULL;
+	const struct vk_node *n;
 	const char *ip;
 	int rc;
 
-	(void)args;
 	p = cli_vm_profile(ctx, true, false, &rc);
 	if (!p)
 		return rc;
 	ip = p->cfg.node_ip;
+	if (cli_opt(args, "node")) {
+		if (!(n = cli_vm_node(p, cli_opt(args, "node"), &rc)))
+			return rc;
+		ip = n->ip;
+	}
 	if (!ip) {
 		ui_error_msg("profile '%s' has no IP yet", p->name);
 		fprintf(stderr, "hint: run 'virtkube -p %s start'\n", p->name);
@@ -29,7 +39,8 @@ static int ip_exec(struct cli_context *ctx, struct cli_args *args)
 
 const struct cli_command cli_cmd_ip = {
 	.name = "ip",
-	.summary = "print the profile's node IP",
+	.summary = "print the profile's node IP (the control plane's, or -n NODE's)",
+	.options = ip_options,
 	.max_args = 0,
 	.exec = ip_exec,
 };

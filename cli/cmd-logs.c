@@ -1,4 +1,4 @@
-/* `virtkube logs [-f] [--provisioning]`: the VM's serial console log (-f keeps following it), or the guest's provisioning logs over SSH. */
+/* `virtkube logs [-n NODE] [-f] [--provisioning]`: the VM's serial console log (-f keeps following it), or the guest's provisioning logs over SSH. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "nodes.h"
 #include "profile.h"
 #include "ui.h"
 #include "util/cleanup.h"
@@ -16,6 +17,7 @@ static const struct cli_option logs_options[] = {
 	{ "follow", 'f', NULL, "keep printing what the console writes (Ctrl-C to stop)", NULL },
 	{ "provisioning", 0, NULL, "print the guest's provisioning logs instead (/var/log/virtkube/*.log in the VM, over SSH)",
 	  NULL },
+	CLI_NODE_OPTION,
 	{ NULL, 0, NULL, NULL, NULL },
 };
 
@@ -45,6 +47,7 @@ static int logs_exec(struct cli_context *ctx, struct cli_args *args)
 	_cleanup_profile_ struct vk_profile *p = NULL;
 	_cleanup_free_ char *path = NULL;
 	_cleanup_close_ int fd = -1;
+	const struct vk_node *n = NULL;
 	bool follow = cli_flag(args, "follow");
 	int rc;
 
@@ -53,9 +56,12 @@ static int logs_exec(struct cli_context *ctx, struct cli_args *args)
 	p = cli_vm_profile(ctx, true, false, &rc);
 	if (!p)
 		return rc;
+	if (cli_opt(args, "node") && !(n = cli_vm_node(p, cli_opt(args, "node"), &rc)))
+		return rc;
 	if (cli_flag(args, "provisioning"))
-		return cli_vm_exec_ssh(p, (const char *const[]){ provisioning_logs_cmd }, 1);
-	path = vk_profile_path(p, VK_FILE_CONSOLE_LOG);
+		return n ? cli_vm_exec_ssh_node(p, n, (const char *const[]){ provisioning_logs_cmd }, 1)
+			 : cli_vm_exec_ssh(p, (const char *const[]){ provisioning_logs_cmd }, 1);
+	path = n ? vk_node_path(p, n, VK_FILE_CONSOLE_LOG) : vk_profile_path(p, VK_FILE_CONSOLE_LOG);
 	while ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		if (errno != ENOENT || !follow) {
 			ui_error_msg("cannot open the console log '%s': %s", path, strerror(errno));
@@ -79,7 +85,7 @@ static int logs_exec(struct cli_context *ctx, struct cli_args *args)
 
 const struct cli_command cli_cmd_logs = {
 	.name = "logs",
-	.summary = "print the VM's serial console log (or, with --provisioning, the guest's provisioning logs)",
+	.summary = "print the VM's (or -n NODE's) serial console log (or, with --provisioning, the guest's provisioning logs)",
 	.options = logs_options,
 	.max_args = 0,
 	.exec = logs_exec,

@@ -5,6 +5,7 @@
 
 #include "addons.h"
 #include "cli.h"
+#include "nodes.h"
 #include "start/start.h"
 #include "ui.h"
 #include "util/cleanup.h"
@@ -22,6 +23,8 @@ static const struct cli_option start_options[] = {
 	{ "cpus", 0, "N", "virtual CPUs (default 2; fixed when the profile is created)", NULL },
 	{ "memory", 0, "MiB", "memory in MiB (default 2048; fixed when the profile is created)", NULL },
 	{ "disk-size", 0, "GiB", "size of the VM's disk in GiB (default 20; fixed when the profile is created)", NULL },
+	{ "nodes", 0, "N", "1 to 9 VMs: the control plane and N-1 workers, booted in parallel (default 1; later: 'node add', 'node delete')", NULL },
+	{ "schedule-on-control-plane", 0, NULL, "with workers, let pods run on the control plane too (it keeps its NoSchedule taint otherwise)", NULL },
 	{ "libvirt-uri", 0, "URI", "libvirt connection (default: $LIBVIRT_DEFAULT_URI, else qemu:///system)", NULL },
 	{ "accel", 0, "MODE", "accelerator: kvm when usable, else tcg emulation (default auto)", accel_choices },
 	{ "network-mode", 0, "MODE", "nat: the VM reaches out through the host; isolated: host and VM only (default nat)",
@@ -143,6 +146,12 @@ static void print_summary(const struct vk_profile *p, const struct vk_start_resu
 {
 	_cleanup_free_ char *addons = res->addons ? vk_strv_join((const char *const *)res->addons, ", ") : NULL;
 
+	if (p->cfg.nnodes > 1) {
+		printf("profile '%s' has %zu nodes:", p->name, p->cfg.nnodes);
+		for (size_t i = 0; i < p->cfg.nnodes; i++)
+			printf(" %s %s (%s)%s", p->cfg.nodes[i].name, p->cfg.nodes[i].ip, vk_node_role_name(p->cfg.nodes[i].role),
+			       i + 1 < p->cfg.nnodes ? "," : "\n");
+	}
 	if (!res->kubernetes) {
 		printf("profile '%s' is running at %s\n", p->name, res->node_ip);
 		printf("  next:        virtkube -p %s ssh\n", p->name);
@@ -182,6 +191,7 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 		.accel = cli_opt(args, "accel"),
 		.network_mode = cli_opt(args, "network-mode"),
 		.no_kubernetes = cli_flag(args, "no-kubernetes"),
+		.schedule_on_control_plane = cli_flag(args, "schedule-on-control-plane"),
 		.kubernetes_version = cli_opt(args, "kubernetes-version"),
 		.keep_context = cli_flag(args, "keep-context"),
 		.mirror = cli_opt(args, "mirror"),
@@ -203,6 +213,7 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 	if ((rc = cli_opt_long(ctx, args, "cpus", 1, 256, &o.cpus)) != 0 ||
 	    (rc = cli_opt_long(ctx, args, "memory", 256, 4 * 1024 * 1024, &o.memory_mib)) != 0 ||
 	    (rc = cli_opt_long(ctx, args, "disk-size", 1, 64 * 1024, &o.disk_gib)) != 0 ||
+	    (rc = cli_opt_long(ctx, args, "nodes", 1, VK_NODES_MAX, &o.nodes)) != 0 ||
 	    (rc = cli_opt_long(ctx, args, "wait-timeout", 1, 24 * 3600, &o.wait_s)) != 0)
 		return rc;
 	if (insecure[0])
@@ -254,7 +265,9 @@ const struct cli_command cli_cmd_start = {
 	.description = "Creates what is missing (SSH key, libvirt network, disk, seed ISO, domain), boots the VM\n"
 		       "and waits until its SSH server answers at the profile's fixed IP. On a stopped profile it\n"
 		       "only boots. --cpus, --memory, --disk-size, --image, --libvirt-uri, --accel and\n"
-		       "--network-mode are fixed when the profile is created.\n"
+		       "--network-mode are fixed when the profile is created; so is --nodes N (a control plane and\n"
+		       "N-1 workers PROFILE-m02...: every node's IP fixed before any boots, all booted in parallel;\n"
+		       "later 'node add' and 'node delete' change it).\n"
 		       "Artifacts (the CentOS Stream image unless --image is given, and for Kubernetes the\n"
 		       "release binaries) are downloaded first into $VIRTKUBE_HOME/cache, in parallel, each\n"
 		       "checked against its published sha256; an interrupted download resumes.",

@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "cluster.h"
+#include "nodes.h"
 #include "provision.h"
 #include "util/cleanup.h"
 #include "vm.h"
@@ -35,13 +36,29 @@ static void print_text(json_t *fields)
 	}
 }
 
+/* Node N's block (a worker, or a plain VM): its fields into BLOCKS, its bits into *BITS. */
+static int node_block(struct vk_profile *p, const struct vk_node *n, json_t *blocks, int *bits, struct vk_error *err)
+{
+	struct vk_status st;
+
+	if (vk_cluster_node_status(p, n, &st, err) < 0)
+		return -1;
+	if (st.kubernetes && n->role == VK_ROLE_WORKER)
+		vk_provision_node_status(p, n, st.host == VK_HOST_RUNNING, st.fields, &st.exit_bits);
+	*bits |= st.exit_bits;
+	json_array_append(blocks, st.fields);
+	vk_status_release(&st);
+	return 0;
+}
+
 static int status_exec(struct cli_context *ctx, struct cli_args *args)
 {
 	_cleanup_profile_ struct vk_profile *p = NULL;
+	json_auto_t *blocks = json_array();
 	const char *output = cli_opt(args, "output");
 	struct vk_status st;
 	struct vk_error err = { 0 };
-	int rc;
+	int rc, bits;
 
 	p = cli_vm_profile(ctx, true, false, &rc);
 	if (!p)
@@ -53,22 +70,32 @@ static int status_exec(struct cli_context *ctx, struct cli_args *args)
 		vk_status_release(&st);
 		return cli_fail(&err);
 	}
+	bits = st.exit_bits;
+	json_array_append(blocks, st.fields);
+	vk_status_release(&st);
+	/* minikube's layout: one block per node, the control plane first */
+	for (size_t i = 1; i < p->cfg.nnodes; i++)
+		if (node_block(p, &p->cfg.nodes[i], blocks, &bits, &err) < 0)
+			return cli_fail(&err);
 	if (output && strcmp(output, "json") == 0) {
-		char *text = json_dumps(st.fields, JSON_INDENT(2));
+		/* one node: the object as before; more: a list of them */
+		char *text = json_dumps(json_array_size(blocks) == 1 ? json_array_get(blocks, 0) : blocks, JSON_INDENT(2));
 
 		puts(text);
 		free(text);
 	} else {
-		print_text(st.fields);
+		for (size_t i = 0; i < json_array_size(blocks); i++) {
+			if (i)
+				putchar('\n');
+			print_text(json_array_get(blocks, i));
+		}
 	}
-	rc = st.exit_bits;
-	vk_status_release(&st);
-	return rc;
+	return bits;
 }
 
 const struct cli_command cli_cmd_status = {
 	.name = "status",
-	.summary = "show the profile's state (exit bits: 1 host down, 2 cluster down, 4 Kubernetes down)",
+	.summary = "show the profile's state, one block per node (exit bits: 1 host down, 2 cluster down, 4 Kubernetes down)",
 	.options = status_options,
 	.max_args = 0,
 	.exec = status_exec,

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "guestssh.h"
+#include "nodes.h"
 #include "ui.h"
 
 struct vk_profile *cli_vm_profile(const struct cli_context *ctx, bool must_exist, bool lock, int *rc)
@@ -46,10 +47,42 @@ fail:
 	return NULL;
 }
 
-int cli_vm_exec_ssh(const struct vk_profile *p, const char *const *cmd, int ncmd)
+const struct vk_node *cli_vm_node(const struct vk_profile *p, const char *name, int *rc)
 {
 	struct vk_error err = { 0 };
-	char **argv = vk_guest_ssh_argv(p, cmd, ncmd, false, &err);
+	const struct vk_node *n;
+
+	if (!name) {
+		n = vk_nodes_primary(p);
+		if (n)
+			return n;
+		vk_error_set(&err, VK_ERR_FAILED, "profile '%s' has no node yet", p->name);
+		vk_error_hint(&err, "run 'virtkube -p %s start'", p->name);
+		*rc = cli_fail(&err);
+		return NULL;
+	}
+	n = vk_nodes_find(p, name, &err);
+	if (!n)
+		*rc = cli_fail(&err);
+	return n;
+}
+
+int cli_vm_exec_ssh(const struct vk_profile *p, const char *const *cmd, int ncmd)
+{
+	const struct vk_node *n = vk_nodes_primary(p);
+
+	if (!n) {
+		struct vk_node one = { .index = 1, .name = p->name, .ip = p->cfg.node_ip };
+
+		return cli_vm_exec_ssh_node(p, &one, cmd, ncmd);
+	}
+	return cli_vm_exec_ssh_node(p, n, cmd, ncmd);
+}
+
+int cli_vm_exec_ssh_node(const struct vk_profile *p, const struct vk_node *n, const char *const *cmd, int ncmd)
+{
+	struct vk_error err = { 0 };
+	char **argv = vk_guest_ssh_argv_at(p, n->ip, cmd, ncmd, false, &err);
 
 	if (!argv)
 		return cli_fail(&err);

@@ -21,3 +21,13 @@ struct vk_profile *cli_vm_profile(const struct cli_context *ctx, bool must_exist
  * running, has no key, or ssh cannot be run (the error printed), with the
  * exit code to use. */
 int cli_vm_exec_ssh(const struct vk_profile *p, const char *const *cmd, int ncmd);
+/* The same into P's node N. */
+int cli_vm_exec_ssh_node(const struct vk_profile *p, const struct vk_node *n, const char *const *cmd, int ncmd);
+
+/* The node -n NAME names (PROFILE-m02 or m02); no NAME: the profile's own
+ * VM (node 1). Returns NULL with *RC set (the error printed) when P has no
+ * such node, or no node yet. */
+const struct vk_node *cli_vm_node(const struct vk_profile *p, const char *name, int *rc);
+
+/* The -n option of the commands that act on one node. */
+#define CLI_NODE_OPTION { "node", 'n', "NAME", "the node to act on (PROFILE-m02 or m02; default: the control plane)", NULL }

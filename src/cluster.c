@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "image.h"
+#include "nodes.h"
 #include "provision.h"
 #include "sshkey.h"
 #include "util/cleanup.h"
@@ -54,25 +55,52 @@ static const char *saved_uri(const struct vk_profile *p)
 	return p->cfg.libvirt_uri ? p->cfg.libvirt_uri : vk_machine_uri(NULL);
 }
 
+/* The profile's domains: one per node (node 1's is the profile's name). A
+ * profile whose network was never planned has its one domain only. */
+static size_t node_domains(const struct vk_profile *p, const char **names, char **own)
+{
+	size_t n = 0;
+
+	*own = vk_cluster_domain_name(p->name);
+	names[n++] = *own;
+	for (size_t i = 0; i < p->cfg.nnodes; i++)
+		if (p->cfg.nodes[i].index != 1)
+			names[n++] = p->cfg.nodes[i].name;
+	return n;
+}
+
 int vk_cluster_stop(struct vk_profile *p, int timeout_s, struct vk_stop_result *res, struct vk_error *err)
 {
 	_cleanup_conn_ virConnectPtr conn = NULL;
-	_cleanup_free_ char *domain = vk_cluster_domain_name(p->name);
-	enum vk_host_state state;
+	_cleanup_free_ char *own = NULL;
+	const char *all[VK_NODES_MAX + 1], *running[VK_NODES_MAX + 1];
+	bool forced[VK_NODES_MAX + 1];
+	size_t n, nrunning = 0;
+	bool any = false;
 
 	memset(res, 0, sizeof(*res));
 	conn = vk_machine_connect(saved_uri(p), err);
 	if (!conn)
 		return -1;
-	if (vk_domain_state(conn, domain, p->name, &state, err) < 0)
-		return -1;
-	if (state != VK_HOST_NONEXISTENT && state != VK_HOST_STOPPED) {
-		res->was_running = true;
-		if (vk_domain_shutdown(conn, domain, timeout_s, &res->forced, err) < 0)
+	n = node_domains(p, all, &own);
+	for (size_t i = 0; i < n; i++) {
+		enum vk_host_state state;
+
+		if (vk_domain_state(conn, all[i], p->name, &state, err) < 0)
 			return -1;
+		any |= state != VK_HOST_NONEXISTENT;
+		if (state != VK_HOST_NONEXISTENT && state != VK_HOST_STOPPED)
+			running[nrunning++] = all[i];
 	}
-	if ((state != VK_HOST_NONEXISTENT || p->cfg.state != VK_PROFILE_NEW) && p->cfg.state != VK_PROFILE_STOPPED) {
-		p->cfg.state = state == VK_HOST_NONEXISTENT ? VK_PROFILE_CREATED : VK_PROFILE_STOPPED;
+	if (nrunning) {
+		res->was_running = true;
+		if (vk_domains_shutdown(conn, running, nrunning, timeout_s, forced, err) < 0)
+			return -1;
+		for (size_t i = 0; i < nrunning; i++)
+			res->forced |= forced[i];
+	}
+	if ((any || p->cfg.state != VK_PROFILE_NEW) && p->cfg.state != VK_PROFILE_STOPPED) {
+		p->cfg.state = !any ? VK_PROFILE_CREATED : VK_PROFILE_STOPPED;
 		return save(p, err);
 	}
 	return 0;
@@ -83,12 +111,14 @@ int vk_cluster_stop(struct vk_profile *p, int timeout_s, struct vk_stop_result *
 int vk_cluster_delete(struct vk_profile *p, struct vk_delete_result *res, struct vk_error *err)
 {
 	_cleanup_conn_ virConnectPtr conn = NULL;
-	_cleanup_free_ char *domain = vk_cluster_domain_name(p->name);
+	_cleanup_free_ char *domain = NULL;
 	_cleanup_free_ char *network = vk_cluster_network_name(p->name);
 	_cleanup_free_ char *lock = NULL;
+	const char *domains[VK_NODES_MAX + 1];
 	enum vk_host_state state;
 	const char *uri = saved_uri(p);
 	bool kubernetes = vk_profile_kubernetes(p);
+	size_t ndomains = node_domains(p, domains, &domain);
 
 	memset(res, 0, sizeof(*res));
 	conn = vk_machine_connect(uri, err);
@@ -96,18 +126,21 @@ int vk_cluster_delete(struct vk_profile *p, struct vk_delete_result *res, struct
 		return vk_error_hint(err, "the profile's files are kept until libvirt at '%s' can be reached, so its VM is "
 					  "not orphaned; once that VM is gone, 'rm -r %s' removes them",
 				     uri, p->dir);
-	if (vk_domain_state(conn, domain, p->name, &state, err) < 0) {
-		if (err->code != VK_ERR_EXISTS)
-			return -1;
-		/* Someone else's domain of that name: left alone, ours is not there. */
-		vk_info("%s", err->message);
-		vk_error_clear(err);
-		state = VK_HOST_NONEXISTENT;
-	}
-	if (state != VK_HOST_NONEXISTENT) {
-		if (vk_domain_remove(conn, domain, err) < 0)
-			return -1;
-		res->domain_removed = true;
+	/* The workers first, the profile's own domain last. */
+	for (size_t i = ndomains; i-- > 0;) {
+		if (vk_domain_state(conn, domains[i], p->name, &state, err) < 0) {
+			if (err->code != VK_ERR_EXISTS)
+				return -1;
+			/* Someone else's domain of that name: left alone, ours is not there. */
+			vk_info("%s", err->message);
+			vk_error_clear(err);
+			state = VK_HOST_NONEXISTENT;
+		}
+		if (state != VK_HOST_NONEXISTENT) {
+			if (vk_domain_remove(conn, domains[i], err) < 0)
+				return -1;
+			res->domain_removed = true;
+		}
 	}
 	if (vk_network_remove_if_unused(conn, network, domain, &res->network_removed, err) < 0)
 		return -1;
@@ -152,7 +185,8 @@ struct vk_cluster_watch {
 	long long last_ms;  /* when libvirt was last asked (0: never) */
 };
 
-struct vk_cluster_watch *vk_cluster_watch_new(const struct vk_profile *p, struct vk_error *err)
+struct vk_cluster_watch *vk_cluster_watch_new_node(const struct vk_profile *p, const char *domain,
+						   struct vk_error *err)
 {
 	struct vk_cluster_watch *w;
 	virConnectPtr conn = vk_machine_connect(saved_uri(p), err);
@@ -161,9 +195,16 @@ struct vk_cluster_watch *vk_cluster_watch_new(const struct vk_profile *p, struct
 		return NULL;
 	w = xcalloc(1, sizeof(*w));
 	w->conn = conn;
-	w->domain = vk_cluster_domain_name(p->name);
+	w->domain = xstrdup(domain);
 	w->profile = xstrdup(p->name);
 	return w;
+}
+
+struct vk_cluster_watch *vk_cluster_watch_new(const struct vk_profile *p, struct vk_error *err)
+{
+	_cleanup_free_ char *domain = vk_cluster_domain_name(p->name);
+
+	return vk_cluster_watch_new_node(p, domain, err);
 }
 
 int vk_cluster_watch_check(void *data, struct vk_error *err)
@@ -196,6 +237,33 @@ void vk_cluster_watch_free(struct vk_cluster_watch *w)
 	free(w);
 }
 
+static const char *node_type(enum vk_node_role role)
+{
+	return role == VK_ROLE_CONTROL_PLANE ? "Control Plane" : role == VK_ROLE_WORKER ? "Worker" : "Plain";
+}
+
+int vk_cluster_node_status(struct vk_profile *p, const struct vk_node *n, struct vk_status *st, struct vk_error *err)
+{
+	_cleanup_conn_ virConnectPtr conn = NULL;
+
+	memset(st, 0, sizeof(*st));
+	st->kubernetes = vk_profile_kubernetes(p);
+	snprintf(st->node_ip, sizeof(st->node_ip), "%s", n->ip);
+	conn = vk_machine_connect(saved_uri(p), err);
+	if (!conn)
+		return -1;
+	if (vk_domain_state(conn, n->name, p->name, &st->host, err) < 0)
+		return -1;
+	st->fields = json_object();
+	json_object_set_new(st->fields, "Name", json_string(n->name));
+	json_object_set_new(st->fields, "Type", json_string(node_type(n->role)));
+	json_object_set_new(st->fields, "Host", json_string(vk_host_state_name(st->host)));
+	json_object_set_new(st->fields, "IP", json_string(st->node_ip));
+	if (st->host != VK_HOST_RUNNING)
+		st->exit_bits |= 1 | (st->kubernetes ? 2 : 0);
+	return 0;
+}
+
 int vk_cluster_status(struct vk_profile *p, struct vk_status *st, struct vk_error *err)
 {
 	_cleanup_conn_ virConnectPtr conn = NULL;
@@ -211,6 +279,9 @@ int vk_cluster_status(struct vk_profile *p, struct vk_status *st, struct vk_erro
 		return -1;
 	st->fields = json_object();
 	json_object_set_new(st->fields, "Name", json_string(p->name));
+	/* minikube's "type" line, where there is more than one node */
+	if (p->cfg.nnodes > 1)
+		json_object_set_new(st->fields, "Type", json_string(node_type(p->cfg.nodes[0].role)));
 	json_object_set_new(st->fields, "Host", json_string(vk_host_state_name(st->host)));
 	json_object_set_new(st->fields, "IP", json_string(st->node_ip));
 	json_object_set_new(st->fields, "Kubernetes", json_boolean(st->kubernetes));

@@ -13,12 +13,13 @@
 #define VK_SSH_USER "docker"
 
 struct vk_stop_result {
-	bool was_running;
-	bool forced;          /* the ACPI shutdown ran out of time: hard stop */
+	bool was_running;     /* any node ran */
+	bool forced;          /* an ACPI shutdown ran out of time: hard stop */
 };
 
-/* ACPI shutdown with TIMEOUT_S, then a hard stop. A stopped or missing
- * domain is success with was_running false. */
+/* ACPI shutdown of every node at once with TIMEOUT_S, then a hard stop of
+ * those still running. Stopped or missing domains are success with
+ * was_running false. */
 int vk_cluster_stop(struct vk_profile *p, int timeout_s, struct vk_stop_result *res, struct vk_error *err);
 
 struct vk_delete_result {
@@ -30,7 +31,7 @@ struct vk_delete_result {
 	char *kubeconfig_kept; /* why its entries were kept (owned; NULL unless that failed) */
 };
 
-/* Removes, in this order, the domain, the network (if no other domain uses
+/* Removes, in this order, the domains (workers first), the network (if no other domain uses
  * it), the storage pool, the profile's directory and lock, then its
  * kubeconfig entries. Works on half-created profiles. Nothing is removed
  * when libvirt cannot be reached (the VM would be orphaned); a kubeconfig
@@ -51,8 +52,11 @@ struct vk_status {
 	int exit_bits;
 };
 
-/* Fills ST (caller calls vk_status_release). */
+/* Fills ST (caller calls vk_status_release): the profile's own VM (node 1);
+ * with workers, "Type" says "Control Plane". */
 int vk_cluster_status(struct vk_profile *p, struct vk_status *st, struct vk_error *err);
+/* The same for another node N of P: Name, Type ("Worker" or "Plain"), Host, IP. */
+int vk_cluster_node_status(struct vk_profile *p, const struct vk_node *n, struct vk_status *st, struct vk_error *err);
 void vk_status_release(struct vk_status *st);
 
 /* Watches a profile's domain while the host waits for its guest: a
@@ -61,6 +65,9 @@ void vk_status_release(struct vk_status *st);
  * crashed, destroyed, paused or undefined). */
 struct vk_cluster_watch;
 struct vk_cluster_watch *vk_cluster_watch_new(const struct vk_profile *p, struct vk_error *err);
+/* The same for the domain of P's node DOMAIN. */
+struct vk_cluster_watch *vk_cluster_watch_new_node(const struct vk_profile *p, const char *domain,
+						   struct vk_error *err);
 int vk_cluster_watch_check(void *watch, struct vk_error *err);
 void vk_cluster_watch_free(struct vk_cluster_watch *w);
 

@@ -20,8 +20,13 @@
 
 char **vk_guest_ssh_argv(const struct vk_profile *p, const char *const *cmd, int ncmd, bool batch, struct vk_error *err)
 {
+	return vk_guest_ssh_argv_at(p, p->cfg.node_ip, cmd, ncmd, batch, err);
+}
+
+char **vk_guest_ssh_argv_at(const struct vk_profile *p, const char *ip, const char *const *cmd, int ncmd, bool batch,
+			    struct vk_error *err)
+{
 	_cleanup_free_ char *key = vk_profile_path(p, VK_FILE_SSH_KEY);
-	const char *ip = p->cfg.node_ip;
 	/* The host key changes with every re-created VM: no prompts, no known_hosts entries. */
 	static const char *const options[] = {
 		"IdentitiesOnly=yes", "UserKnownHostsFile=/dev/null", "StrictHostKeyChecking=no",
@@ -69,14 +74,37 @@ void vk_guest_ssh_argv_free(char **argv)
 	free(argv);
 }
 
+/* Runs COMMAND in the node of P at IP with its standard input from the file
+ * INPUT (NULL: /dev/null); see vk_guest_run. */
+static int run_at(const struct vk_profile *p, const char *ip, const char *command, const char *input, long timeout_ms,
+		  char **out, int *status, struct vk_error *err);
+
 int vk_guest_run(const struct vk_profile *p, const char *command, long timeout_ms, char **out, int *status,
 		 struct vk_error *err)
 {
-	return vk_guest_run_input(p, command, NULL, timeout_ms, out, status, err);
+	return run_at(p, p->cfg.node_ip, command, NULL, timeout_ms, out, status, err);
+}
+
+int vk_guest_run_at(const struct vk_profile *p, const char *ip, const char *command, long timeout_ms, char **out,
+		    int *status, struct vk_error *err)
+{
+	return run_at(p, ip, command, NULL, timeout_ms, out, status, err);
 }
 
 int vk_guest_run_input(const struct vk_profile *p, const char *command, const char *input, long timeout_ms,
 		       char **out, int *status, struct vk_error *err)
+{
+	return run_at(p, p->cfg.node_ip, command, input, timeout_ms, out, status, err);
+}
+
+int vk_guest_run_input_at(const struct vk_profile *p, const char *ip, const char *command, const char *input,
+			  long timeout_ms, char **out, int *status, struct vk_error *err)
+{
+	return run_at(p, ip, command, input, timeout_ms, out, status, err);
+}
+
+static int run_at(const struct vk_profile *p, const char *ip, const char *command, const char *input, long timeout_ms,
+		  char **out, int *status, struct vk_error *err)
 {
 	_cleanup_close_ int input_fd = input ? open(input, O_RDONLY | O_CLOEXEC) : -1;
 	char **argv = NULL;
@@ -90,7 +118,7 @@ int vk_guest_run_input(const struct vk_profile *p, const char *command, const ch
 		*out = NULL;
 	if (input && input_fd < 0)
 		return vk_error_set_errno(err, VK_ERR_IO, errno, "cannot read '%s' to send to profile '%s'", input, p->name);
-	argv = vk_guest_ssh_argv(p, &command, 1, true, err);
+	argv = vk_guest_ssh_argv_at(p, ip, &command, 1, true, err);
 	if (!argv)
 		return -1;
 	/* execfd carries execvp's errno back; it closes unread when exec works. */

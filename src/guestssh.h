@@ -17,6 +17,9 @@
  * Free with vk_guest_ssh_argv_free. */
 char **vk_guest_ssh_argv(const struct vk_profile *p, const char *const *cmd, int ncmd, bool batch, struct vk_error *err);
 void vk_guest_ssh_argv_free(char **argv);
+/* The same for the node of P at IP (a worker: p->cfg.nodes[i].ip). */
+char **vk_guest_ssh_argv_at(const struct vk_profile *p, const char *ip, const char *const *cmd, int ncmd, bool batch,
+			    struct vk_error *err);
 
 /* Runs COMMAND (one shell line) in P's VM through the system ssh, up to
  * TIMEOUT_MS (then ssh is killed: a VK_ERR_TIMEOUT). *OUT (may be NULL)
@@ -24,9 +27,15 @@ void vk_guest_ssh_argv_free(char **argv);
  * status (ssh's own failures are 255). An ssh that cannot be run is an error. */
 int vk_guest_run(const struct vk_profile *p, const char *command, long timeout_ms, char **out, int *status,
 		 struct vk_error *err);
+/* The same in the node of P at IP. */
+int vk_guest_run_at(const struct vk_profile *p, const char *ip, const char *command, long timeout_ms, char **out,
+		    int *status, struct vk_error *err);
 
 /* vk_guest_run with the command's standard input read from the file INPUT
  * (NULL: /dev/null), to send a file to the guest. An INPUT that cannot be
  * opened is an error naming it. */
 int vk_guest_run_input(const struct vk_profile *p, const char *command, const char *input, long timeout_ms,
 		       char **out, int *status, struct vk_error *err);
+/* The same in the node of P at IP. */
+int vk_guest_run_input_at(const struct vk_profile *p, const char *ip, const char *command, const char *input,
+			  long timeout_ms, char **out, int *status, struct vk_error *err);

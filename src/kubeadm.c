@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "join.h"
 #include "pki.h"
 #include "profile.h"
 #include "util/cleanup.h"
@@ -92,6 +93,8 @@ struct resolved {
 	const char *node_name, *node_ip, *version, *cluster_name;
 	const char *pod_cidr, *service_cidr, *cluster_dns, *dns_domain;
 	const char *image_repository;
+	const char *bootstrap_token, *node_pod_cidr, *role;
+	bool keep_taint;
 	int port;
 	bool kvm;
 };
@@ -109,6 +112,10 @@ static int resolve(const struct vk_kubeadm_params *p, struct resolved *r, struct
 	r->port = p->api_port ? p->api_port : VK_API_PORT;
 	r->kvm = p->hardware_accel;
 	r->image_repository = p->image_repository;
+	r->bootstrap_token = p->bootstrap_token;
+	r->node_pod_cidr = p->node_pod_cidr;
+	r->role = p->role ? p->role : "control-plane";
+	r->keep_taint = p->keep_control_plane_taint;
 
 	if (!r->node_name || vk_profile_name_check(r->node_name, err) < 0)
 		return vk_error_prefix(err, "invalid node name");
@@ -119,6 +126,12 @@ static int resolve(const struct vk_kubeadm_params *p, struct resolved *r, struct
 		return -1;
 	if (vk_kubernetes_version_check(r->version, err) < 0)
 		return -1;
+	if (r->node_pod_cidr && check_cidr("node pod CIDR", r->node_pod_cidr, err) < 0)
+		return -1;
+	if (strcmp(r->role, "control-plane") != 0 && strcmp(r->role, "worker") != 0)
+		return vk_error_set(err, VK_ERR_INVALID, "node role '%s' is neither control-plane nor worker", r->role);
+	if (r->bootstrap_token && !vk_join_token_valid(r->bootstrap_token))
+		return vk_error_set(err, VK_ERR_INVALID, "the bootstrap token is not [a-z0-9]{6}.[a-z0-9]{16}");
 	if (r->port < 1 || r->port > 65535)
 		return vk_error_set(err, VK_ERR_INVALID, "API server port %d is out of range", r->port);
 	for (const char *c = r->dns_domain; *c; c++)
@@ -129,12 +142,36 @@ static int resolve(const struct vk_kubeadm_params *p, struct resolved *r, struct
 	return 0;
 }
 
+/* bootstrapTokens: the host's token, so workers can join with a JoinConfiguration made before any boot. */
+static void bootstrap_tokens(struct vk_yamlw *w, const char *token)
+{
+	vk_yamlw_str(w, "bootstrapTokens");
+	vk_yamlw_seq_start(w);
+	vk_yamlw_map_start(w);
+	vk_yamlw_kv(w, "token", token);
+	vk_yamlw_kv(w, "description", "made by virtkube on the host for the workers' kubeadm join");
+	vk_yamlw_kv(w, "ttl", VK_JOIN_TOKEN_TTL);
+	vk_yamlw_str(w, "usages");
+	vk_yamlw_seq_start(w);
+	vk_yamlw_str(w, "signing");
+	vk_yamlw_str(w, "authentication");
+	vk_yamlw_seq_end(w);
+	vk_yamlw_str(w, "groups");
+	vk_yamlw_seq_start(w);
+	vk_yamlw_str(w, VK_JOIN_TOKEN_GROUP);
+	vk_yamlw_seq_end(w);
+	vk_yamlw_map_end(w);
+	vk_yamlw_seq_end(w);
+}
+
 static void init_configuration(struct vk_yamlw *w, const struct resolved *r)
 {
 	vk_yamlw_doc_start(w);
 	vk_yamlw_map_start(w);
 	vk_yamlw_kv(w, "apiVersion", VK_KUBEADM_API_VERSION);
 	vk_yamlw_kv(w, "kind", "InitConfiguration");
+	if (r->bootstrap_token)
+		bootstrap_tokens(w, r->bootstrap_token);
 	vk_yamlw_str(w, "localAPIEndpoint");
 	vk_yamlw_map_start(w);
 	vk_yamlw_kv(w, "advertiseAddress", r->node_ip);
@@ -155,10 +192,13 @@ static void init_configuration(struct vk_yamlw *w, const struct resolved *r)
 	vk_yamlw_kv(w, "value", r->node_ip);
 	vk_yamlw_map_end(w);
 	vk_yamlw_seq_end(w);
-	/* No control-plane taint: the single node is also the worker. */
-	vk_yamlw_str(w, "taints");
-	vk_yamlw_seq_start(w);
-	vk_yamlw_seq_end(w);
+	/* No control-plane taint where the control plane is also the worker;
+	 * with workers (unless --schedule-on-control-plane) kubeadm's own. */
+	if (!r->keep_taint) {
+		vk_yamlw_str(w, "taints");
+		vk_yamlw_seq_start(w);
+		vk_yamlw_seq_end(w);
+	}
 	vk_yamlw_map_end(w);
 	vk_yamlw_str(w, "timeouts");
 	vk_yamlw_map_start(w);
@@ -173,16 +213,26 @@ static void init_configuration(struct vk_yamlw *w, const struct resolved *r)
  * control plane has nobody to elect, and on a slow guest (TCG, load 13-14)
  * missed lease renewals made the controller-manager and the scheduler exit
  * with "leaderelection lost" after every restart. */
+static void extra_arg(struct vk_yamlw *w, const char *name, const char *value)
+{
+	vk_yamlw_map_start(w);
+	vk_yamlw_kv(w, "name", name);
+	vk_yamlw_kv(w, "value", value);
+	vk_yamlw_map_end(w);
+}
+
+/* The controller-manager also gets allocate-node-cidrs=false: the host gives
+ * node I the pod CIDR 10.244.(I-1).0/24 (its bridge CNI and the other nodes'
+ * routes use it); the allocator would hand out CIDRs in registration order. */
 static void no_leader_election(struct vk_yamlw *w, const char *component)
 {
 	vk_yamlw_str(w, component);
 	vk_yamlw_map_start(w);
 	vk_yamlw_str(w, "extraArgs");
 	vk_yamlw_seq_start(w);
-	vk_yamlw_map_start(w);
-	vk_yamlw_kv(w, "name", "leader-elect");
-	vk_yamlw_kv(w, "value", "false");
-	vk_yamlw_map_end(w);
+	extra_arg(w, "leader-elect", "false");
+	if (strcmp(component, "controllerManager") == 0)
+		extra_arg(w, "allocate-node-cidrs", "false");
 	vk_yamlw_seq_end(w);
 	vk_yamlw_map_end(w);
 }
@@ -336,8 +386,12 @@ char *vk_kubeadm_env(const struct vk_kubeadm_params *p, struct vk_error *err)
 	insecure = p->insecure_registries && p->insecure_registries[0] ? vk_strv_join(p->insecure_registries, ",")
 								     : NULL;
 	/* Every value was checked above: none holds quotes or '$'. */
-	vk_strbuf_addf(&sb, "NODE_IP=%s\nPOD_CIDR=%s\nSERVICE_CIDR=%s\nKUBERNETES_VERSION=%s\nAPI_PORT=%d\n%s", r.node_ip,
-		       r.pod_cidr, r.service_cidr, r.version, r.port, extra);
+	vk_strbuf_addf(&sb, "NODE_IP=%s\nPOD_CIDR=%s\nSERVICE_CIDR=%s\nKUBERNETES_VERSION=%s\nAPI_PORT=%d\nNODE_ROLE=%s\n"
+		       "CONTROL_PLANE_TAINT=%s\n%s",
+		       r.node_ip, r.pod_cidr, r.service_cidr, r.version, r.port, r.role, r.keep_taint ? "keep" : "remove",
+		       extra);
+	if (r.node_pod_cidr)
+		vk_strbuf_addf(&sb, "NODE_POD_CIDR=%s\n", r.node_pod_cidr);
 	if (p->registry_mirror)
 		vk_strbuf_addf(&sb, "REGISTRY_MIRROR=%s\n", p->registry_mirror);
 	if (insecure)

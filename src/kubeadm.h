@@ -37,6 +37,11 @@ struct vk_kubeadm_params {
 	const char *cluster_dns;
 	const char *dns_domain;
 	const char *image_repository;   /* NULL: kubeadm's own (registry.k8s.io) */
+	/* multi-node (NULL/false: one node, as before) */
+	const char *bootstrap_token;    /* an InitConfiguration.bootstrapTokens entry (TTL VK_JOIN_TOKEN_TTL) */
+	bool keep_control_plane_taint;  /* workers take the pods: the control plane keeps NoSchedule */
+	const char *node_pod_cidr;      /* this node's /24 of pod_cidr (its bridge CNI); NULL: all of pod_cidr */
+	const char *role;               /* "control-plane" (NULL) or "worker": the env file's NODE_ROLE */
 	/* the guest containerd's registry hosts (env only): a mirror URL and plain-http registries */
 	const char *registry_mirror;
 	const char *const *insecure_registries; /* NULL-terminated, may be NULL */
@@ -49,7 +54,8 @@ struct vk_kubeadm_params {
 char *vk_kubeadm_config(const struct vk_kubeadm_params *p, size_t *len, struct vk_error *err);
 
 /* Renders the payload's "env" file (KEY=VALUE lines, see scripts/guest/README.md):
- * NODE_IP, POD_CIDR, SERVICE_CIDR, KUBERNETES_VERSION, API_PORT, and
+ * NODE_IP, POD_CIDR, SERVICE_CIDR, KUBERNETES_VERSION, API_PORT, NODE_ROLE,
+ * CONTROL_PLANE_TAINT (keep|remove), NODE_POD_CIDR when given, and
  * KUBEADM_INIT_FLAGS when the test hook VK_KUBEADM_FLAGS_ENV is set (refused
  * unless it is blank-separated "-..." words of [A-Za-z0-9=,._/:-]). Caller frees. */
 char *vk_kubeadm_env(const struct vk_kubeadm_params *p, struct vk_error *err);

@@ -43,6 +43,7 @@
 	X(virDomainUndefine) X(virDomainUndefineFlags) X(virDomainUpdateDeviceFlags) X(virNetworkCreate)     \
 	X(virNetworkDefineXML) X(virNetworkDestroy) X(virNetworkFree) X(virNetworkGetXMLDesc)                \
 	X(virNetworkIsActive) X(virNetworkIsPersistent) X(virNetworkLookupByName) X(virNetworkUndefine)      \
+	X(virNetworkUpdate)                                                                                  \
 	X(virStoragePoolCreateXML) X(virStoragePoolDestroy) X(virStoragePoolFree) X(virStoragePoolIsActive)  \
 	X(virStoragePoolIsPersistent) X(virStoragePoolLookupByName) X(virStoragePoolUndefine)                \
 	X(virStorageVolCreateXML) X(virStorageVolFree) X(virStorageVolLookupByName)
@@ -647,6 +648,17 @@ uint32_t vk_network_gateway(uint32_t subnet)
 	return (subnet & 0xffffff00u) | 1;
 }
 
+static void add_dhcp_host(struct vk_strbuf *sb, const struct vk_dhcp_host *h)
+{
+	vk_strbuf_addstr(sb, "      <host mac='");
+	vk_strbuf_add_xml_escaped(sb, h->mac);
+	vk_strbuf_addstr(sb, "' name='");
+	vk_strbuf_add_xml_escaped(sb, h->name);
+	vk_strbuf_addstr(sb, "' ip='");
+	vk_strbuf_add_xml_escaped(sb, h->ip);
+	vk_strbuf_addstr(sb, "'/>\n");
+}
+
 char *vk_network_xml(const struct vk_network_spec *s)
 {
 	_cleanup_strbuf_ struct vk_strbuf sb = VK_STRBUF_INIT;
@@ -664,11 +676,10 @@ char *vk_network_xml(const struct vk_network_spec *s)
 		vk_strbuf_addstr(&sb, "  <forward mode='nat'/>\n");
 	vk_strbuf_addf(&sb, "  <ip address='%s' prefix='24'>\n    <dhcp>\n      <range start='%s' end='%s'/>\n", gw, lo,
 		       hi);
-	vk_strbuf_addstr(&sb, "      <host mac='");
-	vk_strbuf_add_xml_escaped(&sb, s->mac);
-	vk_strbuf_addstr(&sb, "' name='");
-	vk_strbuf_add_xml_escaped(&sb, s->host_name);
-	vk_strbuf_addf(&sb, "' ip='%s'/>\n    </dhcp>\n  </ip>\n</network>\n", ip);
+	add_dhcp_host(&sb, &(struct vk_dhcp_host){ .mac = s->mac, .name = s->host_name, .ip = ip });
+	for (size_t i = 0; i < s->nextra_hosts; i++)
+		add_dhcp_host(&sb, &s->extra_hosts[i]);
+	vk_strbuf_addstr(&sb, "    </dhcp>\n  </ip>\n</network>\n");
 	return vk_strbuf_detach(&sb, NULL);
 }
 
@@ -706,6 +717,9 @@ int vk_network_ensure(virConnectPtr conn, const struct vk_network_spec *spec, st
 			return vk_error_hint(err, "another virtkube home may use the same profile name on this libvirt; "
 						  "use another profile name (-p), or remove that network");
 		}
+		for (size_t i = 0; i < spec->nextra_hosts; i++)
+			if (vk_network_host_add(conn, spec->name, &spec->extra_hosts[i], err) < 0)
+				return -1;
 	} else {
 		_cleanup_free_ char *xml = vk_network_xml(spec);
 
@@ -720,6 +734,49 @@ int vk_network_ensure(virConnectPtr conn, const struct vk_network_spec *spec, st
 	if (!active && lv.virNetworkCreate(net) < 0)
 		return lv_error(err, "cannot start network '%s'", spec->name);
 	return 0;
+}
+
+/* Adds or deletes the DHCP entry H of network NAME, live when it runs. */
+static int network_host_update(virConnectPtr conn, const char *name, const struct vk_dhcp_host *h, bool add,
+			       struct vk_error *err)
+{
+	_cleanup_net_ virNetworkPtr net = NULL;
+	_cleanup_strbuf_ struct vk_strbuf xml = VK_STRBUF_INIT;
+	_cleanup_free_ char *desc = NULL, *want = NULL;
+	unsigned flags = VIR_NETWORK_UPDATE_AFFECT_CONFIG;
+
+	if (vk_machine_load(err) < 0)
+		return -1;
+	net = lv.virNetworkLookupByName(conn, name);
+	if (!net) {
+		if (!add)
+			return 0;
+		return lv_error(err, "cannot find network '%s' to add node '%s' to", name, h->name);
+	}
+	desc = lv.virNetworkGetXMLDesc(net, 0);
+	if (!desc)
+		return lv_error(err, "cannot read network '%s'", name);
+	want = xasprintf("mac='%s'", h->mac);
+	if ((strstr(desc, want) != NULL) == add)
+		return 0;
+	if (lv.virNetworkIsActive(net) == 1)
+		flags |= VIR_NETWORK_UPDATE_AFFECT_LIVE;
+	add_dhcp_host(&xml, h);
+	if (lv.virNetworkUpdate(net, add ? VIR_NETWORK_UPDATE_COMMAND_ADD_LAST : VIR_NETWORK_UPDATE_COMMAND_DELETE,
+				VIR_NETWORK_SECTION_IP_DHCP_HOST, -1, xml.buf, flags) < 0)
+		return lv_error(err, "cannot %s the DHCP entry of node '%s' (%s -> %s) %s network '%s'",
+				add ? "add" : "remove", h->name, h->mac, h->ip, add ? "to" : "from", name);
+	return 0;
+}
+
+int vk_network_host_add(virConnectPtr conn, const char *name, const struct vk_dhcp_host *h, struct vk_error *err)
+{
+	return network_host_update(conn, name, h, true, err);
+}
+
+int vk_network_host_remove(virConnectPtr conn, const char *name, const struct vk_dhcp_host *h, struct vk_error *err)
+{
+	return network_host_update(conn, name, h, false, err);
 }
 
 /* Whether the domain XML has an interface on network NAME. */
@@ -989,34 +1046,62 @@ int vk_domain_start(virConnectPtr conn, const char *name, struct vk_error *err)
 
 int vk_domain_shutdown(virConnectPtr conn, const char *name, int timeout_s, bool *forced, struct vk_error *err)
 {
-	_cleanup_dom_ virDomainPtr dom = NULL;
-	long long deadline = vk_now_ms() + (long long)timeout_s * 1000;
-	int st, reason;
+	return vk_domains_shutdown(conn, &name, 1, timeout_s, forced, err);
+}
 
-	*forced = false;
+int vk_domains_shutdown(virConnectPtr conn, const char *const *names, size_t n, int timeout_s, bool *forced,
+			struct vk_error *err)
+{
+	virDomainPtr doms[VK_DOMAINS_SHUTDOWN_MAX] = { 0 };
+	long long deadline = vk_now_ms() + (long long)timeout_s * 1000;
+	size_t left = 0;
+	int st, reason, rc = 0;
+
+	if (n > VK_DOMAINS_SHUTDOWN_MAX)
+		return vk_error_set(err, VK_ERR_INVALID, "cannot shut down %zu domains at once", n);
 	if (vk_machine_load(err) < 0)
 		return -1;
-	dom = lv.virDomainLookupByName(conn, name);
-	if (!dom)
-		return lv_error(err, "cannot find domain '%s'", name);
-	if (lv.virDomainIsActive(dom) != 1)
-		return 0;
-	if (lv.virDomainShutdownFlags(dom, VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN) < 0) {
-		/* Some drivers know only the default method. */
-		if (lv.virDomainShutdown(dom) < 0)
-			vk_info("ACPI shutdown of '%s' refused (%s); stopping it hard", name, lv_msg());
+	/* The ACPI button of every domain first: they power off in parallel. */
+	for (size_t i = 0; i < n; i++) {
+		forced[i] = false;
+		doms[i] = lv.virDomainLookupByName(conn, names[i]);
+		if (!doms[i]) {
+			rc = lv_error(err, "cannot find domain '%s'", names[i]);
+			goto out;
+		}
+		if (lv.virDomainIsActive(doms[i]) != 1) {
+			lv.virDomainFree(doms[i]);
+			doms[i] = NULL;
+			continue;
+		}
+		left++;
+		if (lv.virDomainShutdownFlags(doms[i], VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN) < 0) {
+			/* Some drivers know only the default method. */
+			if (lv.virDomainShutdown(doms[i]) < 0)
+				vk_info("ACPI shutdown of '%s' refused (%s); stopping it hard", names[i], lv_msg());
+		}
 	}
-	while (vk_now_ms() < deadline) {
-		if (lv.virDomainGetState(dom, &st, &reason, 0) == 0 && st == VIR_DOMAIN_SHUTOFF)
-			return 0;
+	while (left && vk_now_ms() < deadline) {
 		sleep_ms(250);
+		left = 0;
+		for (size_t i = 0; i < n; i++)
+			if (doms[i] && !(lv.virDomainGetState(doms[i], &st, &reason, 0) == 0 && st == VIR_DOMAIN_SHUTOFF))
+				left++;
 	}
-	if (lv.virDomainGetState(dom, &st, &reason, 0) == 0 && st == VIR_DOMAIN_SHUTOFF)
-		return 0;
-	*forced = true;
-	if (lv.virDomainDestroy(dom) < 0 && lv.virDomainIsActive(dom) == 1)
-		return lv_error(err, "cannot stop domain '%s'", name);
-	return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (!doms[i] || (lv.virDomainGetState(doms[i], &st, &reason, 0) == 0 && st == VIR_DOMAIN_SHUTOFF))
+			continue;
+		forced[i] = true;
+		if (lv.virDomainDestroy(doms[i]) < 0 && lv.virDomainIsActive(doms[i]) == 1) {
+			rc = lv_error(err, "cannot stop domain '%s'", names[i]);
+			goto out;
+		}
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		if (doms[i])
+			lv.virDomainFree(doms[i]);
+	return rc;
 }
 
 int vk_domain_remove(virConnectPtr conn, const char *name, struct vk_error *err)

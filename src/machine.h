@@ -149,12 +149,21 @@ enum vk_network_mode {
 	VK_NET_ISOLATED,
 };
 
+/* A static DHCP entry: this MAC always gets IP. */
+struct vk_dhcp_host {
+	const char *mac;
+	const char *name;          /* the node's host name */
+	const char *ip;
+};
+
 struct vk_network_spec {
 	const char *name;          /* "virtkube-<profile>" */
 	enum vk_network_mode mode;
 	uint32_t subnet;           /* a /24, host order */
 	const char *mac;           /* the VM's MAC: static DHCP host entry */
 	const char *host_name;     /* DHCP host name (the profile) */
+	const struct vk_dhcp_host *extra_hosts; /* the other nodes' entries (may be NULL) */
+	size_t nextra_hosts;
 };
 
 /* The VM's address on SUBNET (.2) and the gateway (.1). */
@@ -171,6 +180,11 @@ int vk_network_ensure(virConnectPtr conn, const struct vk_network_spec *spec, st
 int vk_network_remove_if_unused(virConnectPtr conn, const char *name, const char *owner_domain, bool *removed,
 				struct vk_error *err);
 bool vk_network_exists(virConnectPtr conn, const char *name);
+/* Adds (live, and to the saved definition) the DHCP entry H to network NAME,
+ * unless an entry for its MAC is there already. */
+int vk_network_host_add(virConnectPtr conn, const char *name, const struct vk_dhcp_host *h, struct vk_error *err);
+/* Removes the DHCP entry H from network NAME; a missing network or entry is fine. */
+int vk_network_host_remove(virConnectPtr conn, const char *name, const struct vk_dhcp_host *h, struct vk_error *err);
 
 /* ---- disk ---- */
 
@@ -213,6 +227,12 @@ int vk_domain_start(virConnectPtr conn, const char *name, struct vk_error *err);
 /* ACPI power button, waits up to TIMEOUT_S for shut-off, then a hard stop.
  * *FORCED says whether the hard stop was needed. A stopped domain is left alone. */
 int vk_domain_shutdown(virConnectPtr conn, const char *name, int timeout_s, bool *forced, struct vk_error *err);
+/* The same for the N (at most VK_DOMAINS_SHUTDOWN_MAX) domains NAMES at
+ * once: every ACPI shutdown is sent before any is waited for, within one
+ * TIMEOUT_S. FORCED[i] says which needed a hard stop. */
+#define VK_DOMAINS_SHUTDOWN_MAX 16
+int vk_domains_shutdown(virConnectPtr conn, const char *const *names, size_t n, int timeout_s, bool *forced,
+			struct vk_error *err);
 /* Hard stop (if running) and undefine; a missing domain is fine. */
 int vk_domain_remove(virConnectPtr conn, const char *name, struct vk_error *err);
 

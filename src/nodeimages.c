@@ -385,18 +385,27 @@ int vk_node_image_load(const struct vk_node_image_load_request *req, struct vk_n
 		return -1;
 	if (stat(archive, &st) == 0)
 		res->bytes = st.st_size;
-	/* The archive goes to a file on the guest's disk first: ctr reads it twice. */
-	if (vk_guest_run_input(p,
-			       "sudo -n sh -c '" GUEST_PATH "; f=$(mktemp /var/tmp/virtkube-image.XXXXXX) || exit 1; "
-			       "trap \"rm -f \\\"$f\\\"\" EXIT; cat >\"$f\" && ctr -n " VK_NODE_IMAGES_NAMESPACE
-			       " images import \"$f\"' 2>&1",
-			       archive, IMPORT_TIMEOUT_MS, &out, &status, err) < 0)
-		return -1;
-	if (status != 0) {
-		vk_error_set(err, VK_ERR_GUEST, "importing '%s' into profile '%s' failed (exit %d): %.400s", req->source,
-			     p->name, status, out ? out : "");
-		return vk_error_hint(err, "'virtkube -p %s ssh -- df -h /var/tmp' shows the room left in the node",
-				     p->name);
+	/* Every node: a pod may be scheduled on any of them (the first is the
+	 * profile's own VM, checked below). */
+	for (size_t i = 0; i < (p->cfg.nnodes ? p->cfg.nnodes : 1); i++) {
+		const char *ip = p->cfg.nnodes ? p->cfg.nodes[i].ip : p->cfg.node_ip;
+		const char *node = p->cfg.nnodes ? p->cfg.nodes[i].name : p->name;
+
+		free(out);
+		out = NULL;
+		/* The archive goes to a file on the guest's disk first: ctr reads it twice. */
+		if (vk_guest_run_input_at(p, ip,
+					  "sudo -n sh -c '" GUEST_PATH "; f=$(mktemp /var/tmp/virtkube-image.XXXXXX) || exit 1; "
+					  "trap \"rm -f \\\"$f\\\"\" EXIT; cat >\"$f\" && ctr -n " VK_NODE_IMAGES_NAMESPACE
+					  " images import \"$f\"' 2>&1",
+					  archive, IMPORT_TIMEOUT_MS, &out, &status, err) < 0)
+			return -1;
+		if (status != 0) {
+			vk_error_set(err, VK_ERR_GUEST, "importing '%s' into node '%s' of profile '%s' failed (exit %d): %.400s",
+				     req->source, node, p->name, status, out ? out : "");
+			return vk_error_hint(err, "'virtkube -p %s ssh -n %s -- df -h /var/tmp' shows the room left in the node",
+					     p->name, node);
+		}
 	}
 	listed = vk_node_images_list(p, &nlisted, err);
 	if (!listed)

@@ -355,8 +355,11 @@ static int read_meminfo(const char *path, long *total_mib, long *avail_mib, stru
 	return 0;
 }
 
-static void check_memory(struct vk_preflight_report *r, const char *meminfo, long want_mib)
+static void check_memory(struct vk_preflight_report *r, const char *meminfo, long want_mib, long vms)
 {
+	/* "the VM" or "the 3 VMs": what wants the memory */
+	_cleanup_free_ char *vm = vms > 1 ? xasprintf("the %ld VMs", vms) : xstrdup("the VM");
+	const char *want = vms > 1 ? "want" : "wants";
 	const char *env = getenv("VIRTKUBE_MEMINFO");
 	const char *path = meminfo ? meminfo : env && *env ? env : "/proc/meminfo";
 	struct vk_error e = { 0 };
@@ -369,14 +372,16 @@ static void check_memory(struct vk_preflight_report *r, const char *meminfo, lon
 	if (total < want_mib) {
 		_cleanup_free_ char *fix = xasprintf("use --memory %ld or less", total - VK_PREFLIGHT_MEMORY_HEADROOM_MIB);
 
-		add(r, "memory", VK_PREFLIGHT_FAIL, fix, "the VM wants %ld MiB but this host has %ld MiB in all", want_mib,
-		    total);
+		add(r, "memory", VK_PREFLIGHT_FAIL, fix, "%s %s %ld MiB but this host has %ld MiB in all", vm, want,
+		    want_mib, total);
 	} else if (avail < want_mib) {
 		add(r, "memory", VK_PREFLIGHT_FAIL, "stop other VMs or programs, or use a smaller --memory (at least 2048 for Kubernetes)",
-		    "the VM wants %ld MiB but only %ld MiB are available (of %ld MiB)", want_mib, avail, total);
+		    "%s %s %ld MiB but only %ld MiB are available (of %ld MiB)", vm, want, want_mib, avail, total);
 	} else if (avail < want_mib + VK_PREFLIGHT_MEMORY_HEADROOM_MIB) {
 		add(r, "memory", VK_PREFLIGHT_WARN, "free some memory, or use a smaller --memory",
 		    "%ld MiB available for a %ld MiB VM: little left for qemu itself and the host", avail, want_mib);
+	} else if (vms > 1) {
+		add(r, "memory", VK_PREFLIGHT_OK, NULL, "%ld MiB available for %s (%ld MiB)", avail, vm, want_mib);
 	} else {
 		add(r, "memory", VK_PREFLIGHT_OK, NULL, "%ld MiB available for a %ld MiB VM", avail, want_mib);
 	}
@@ -437,6 +442,7 @@ int vk_preflight_run(const struct vk_preflight_opts *o, struct vk_preflight_repo
 	const char *uri = vk_machine_uri(o->libvirt_uri);
 	long memory = o->memory_mib > 0 ? o->memory_mib : VK_DEFAULT_MEMORY_MIB;
 	long disk = o->disk_gib > 0 ? o->disk_gib : VK_DEFAULT_DISK_GIB;
+	long vms = o->vms > 0 ? o->vms : 1;
 	_cleanup_conn_ virConnectPtr conn = NULL;
 	struct vk_error e = { 0 };
 	size_t before;
@@ -459,8 +465,9 @@ int vk_preflight_run(const struct vk_preflight_opts *o, struct vk_preflight_repo
 	}
 	check_home(out, o->home);
 	check_qemu_access(out, uri, o->home, o->qemu_user);
-	check_memory(out, o->meminfo_path, memory);
-	check_disk(out, o->home, disk, !o->no_kubernetes);
+	check_memory(out, o->meminfo_path, memory * vms, vms);
+	/* every node's overlay may grow to its full size */
+	check_disk(out, o->home, disk * vms, !o->no_kubernetes);
 	if (conn)
 		check_subnet(out, conn, uri, o->subnet);
 	check_ssh(out);

@@ -29,6 +29,7 @@ struct vk_preflight_opts {
 	const char *home;        /* $VIRTKUBE_HOME (required) */
 	long memory_mib;         /* the VM's memory; 0: VK_DEFAULT_MEMORY_MIB */
 	long disk_gib;           /* the VM's disk size; 0: VK_DEFAULT_DISK_GIB */
+	long vms;                /* how many VMs of that size (the nodes that boot); 0: one */
 	const char *accel;       /* "auto" (NULL), "kvm" or "tcg" */
 	bool no_kubernetes;      /* a plain VM: only the base image is downloaded */
 	bool skip_accelerator;   /* the caller decides the accelerator itself (start: once, when the VM is made) */

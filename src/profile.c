@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "nodes.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
@@ -88,7 +89,7 @@ static struct vk_profile *profile_alloc(const char *home, const char *name)
 
 /* ---- config.json <-> struct vk_profile_config ------------------------------ */
 
-enum field_type { FIELD_STR, FIELD_LONG, FIELD_BOOL, FIELD_STRV, FIELD_STATE, FIELD_KIND };
+enum field_type { FIELD_STR, FIELD_LONG, FIELD_BOOL, FIELD_STRV, FIELD_STATE, FIELD_KIND, FIELD_NODES };
 
 /* A string that must be one of these; NULL: any. */
 static const char *const accel_values[] = { "kvm", "tcg", NULL };
@@ -121,6 +122,10 @@ static const struct field {
 	F("mac", FIELD_STR, mac, NULL, CHECK_MAC),
 	F("node_ip", FIELD_STR, node_ip, NULL, CHECK_IPV4),
 	F("api_port", FIELD_LONG, api_port, NULL, CHECK_PORT),
+	F("nodes", FIELD_NODES, nodes, NULL, CHECK_NONE),
+	F("schedule_on_control_plane", FIELD_BOOL, schedule_on_control_plane, NULL, CHECK_NONE),
+	F("join_token", FIELD_STR, join_token, NULL, CHECK_NONE),
+	F("join_token_expires", FIELD_LONG, join_token_expires, NULL, CHECK_POSITIVE),
 	F("kubernetes", FIELD_KIND, kind, NULL, CHECK_NONE),
 	F("kubernetes_version", FIELD_STR, kubernetes_version, NULL, CHECK_NONE),
 	F("image_repository", FIELD_STR, image_repository, NULL, CHECK_NONE),
@@ -192,6 +197,80 @@ static int field_bad(const struct vk_profile *p, const struct field *f, const ch
 			     p->name);
 }
 
+static void nodes_clear(struct vk_profile_config *c)
+{
+	for (size_t i = 0; i < c->nnodes; i++) {
+		free(c->nodes[i].name);
+		free(c->nodes[i].ip);
+		free(c->nodes[i].mac);
+	}
+	free(c->nodes);
+	c->nodes = NULL;
+	c->nnodes = 0;
+}
+
+/* "nodes": a list of { index, name, ip, mac, role }, each name the one its
+ * index gives (so nothing but a valid host name reaches XML or a shell),
+ * indexes unique and in order, the first the profile's own VM. */
+_Static_assert(VK_NODES_MAX == 9, "the message below says 9");
+
+static int nodes_read(struct vk_profile *p, const struct field *f, json_t *v, struct vk_error *err)
+{
+	struct vk_profile_config *c = &p->cfg;
+	struct vk_node *nodes;
+	json_t *o;
+	size_t i, n;
+
+	if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > VK_NODES_MAX)
+		return field_bad(p, f, "is not a list of 1 to 9 nodes", err);
+	n = json_array_size(v);
+	nodes = xcalloc(n, sizeof(*nodes));
+	json_array_foreach(v, i, o) {
+		json_t *index = json_object_get(o, "index");
+		const char *name = json_string_value(json_object_get(o, "name"));
+		const char *ip = json_string_value(json_object_get(o, "ip"));
+		const char *mac = json_string_value(json_object_get(o, "mac"));
+		const char *role = json_string_value(json_object_get(o, "role"));
+		_cleanup_free_ char *want = NULL;
+		struct in_addr a;
+		long idx = json_is_integer(index) ? (long)json_integer_value(index) : 0;
+
+		if (idx >= 1 && idx <= VK_NODES_MAX)
+			want = vk_node_name(p->name, idx);
+		nodes[i].index = idx;
+		if (!want || (i == 0) != (idx == 1) || (i > 0 && idx <= nodes[i - 1].index) || !name ||
+		    strcmp(name, want) != 0 || !ip || inet_pton(AF_INET, ip, &a) != 1 || !mac || !valid_mac(mac) || !role ||
+		    vk_node_role_parse(role, &nodes[i].role) < 0) {
+			c->nodes = nodes;
+			c->nnodes = i;
+			nodes_clear(c);
+			return field_bad(p, f, "holds a node that is not {index, name, ip, mac, role} as virtkube writes it",
+					 err);
+		}
+		nodes[i].name = xstrdup(name);
+		nodes[i].ip = xstrdup(ip);
+		nodes[i].mac = xstrdup(mac);
+	}
+	nodes_clear(c);
+	c->nodes = nodes;
+	c->nnodes = n;
+	return 0;
+}
+
+static json_t *nodes_write(const struct vk_profile_config *c)
+{
+	json_t *arr;
+
+	if (!c->nnodes)
+		return NULL;
+	arr = json_array();
+	for (size_t i = 0; i < c->nnodes; i++)
+		json_array_append_new(arr, json_pack("{s:I, s:s, s:s, s:s, s:s}", "index", (json_int_t)c->nodes[i].index,
+						      "name", c->nodes[i].name, "ip", c->nodes[i].ip, "mac",
+						      c->nodes[i].mac, "role", vk_node_role_name(c->nodes[i].role)));
+	return arr;
+}
+
 /* Reads field F from V (present) into p->cfg. */
 static int field_read(struct vk_profile *p, const struct field *f, json_t *v, struct vk_error *err)
 {
@@ -232,6 +311,8 @@ static int field_read(struct vk_profile *p, const struct field *f, json_t *v, st
 				return 0;
 			}
 		return field_bad(p, f, "is not \"Created\", \"Running\" or \"Stopped\"", err);
+	case FIELD_NODES:
+		return nodes_read(p, f, v, err);
 	case FIELD_STRV: {
 		char **names;
 		json_t *s;
@@ -280,6 +361,8 @@ static json_t *field_write(const struct vk_profile *p, const struct field *f)
 
 		return s == VK_PROFILE_NEW ? NULL : json_string(state_names[s]);
 	}
+	case FIELD_NODES:
+		return nodes_write(c);
 	case FIELD_STRV: {
 		char *const *names = *MEMBER(c, f, char **const);
 		json_t *arr;
@@ -303,6 +386,7 @@ static void config_clear(struct vk_profile_config *c)
 		else if (fields[i].type == FIELD_STRV)
 			vk_strv_free(*MEMBER(c, &fields[i], char **));
 	}
+	nodes_clear(c);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -319,6 +403,10 @@ static int config_from_json(struct vk_profile *p, json_t *root, struct vk_error 
 			return -1;
 		json_object_del(root, fields[i].key);
 	}
+	/* A profile from before multi-node: its one VM as node 1. */
+	if (!p->cfg.nnodes && p->cfg.node_ip && p->cfg.mac)
+		vk_profile_node_add(p, 1, p->cfg.node_ip, p->cfg.mac,
+				    p->cfg.kind == VK_KIND_PLAIN ? VK_ROLE_PLAIN : VK_ROLE_CONTROL_PLANE);
 	json_object_del(root, "schema");
 	json_object_del(root, "schema_minor");
 	json_object_del(root, "name");
@@ -510,6 +598,44 @@ void vk_profile_set_addons(struct vk_profile *p, const char *const *names)
 
 	vk_strv_free(p->cfg.addons);
 	p->cfg.addons = copy;
+}
+
+struct vk_node *vk_profile_node_add(struct vk_profile *p, long index, const char *ip, const char *mac,
+				    enum vk_node_role role)
+{
+	struct vk_profile_config *c = &p->cfg;
+	size_t at = 0;
+
+	while (at < c->nnodes && c->nodes[at].index < index)
+		at++;
+	if (at < c->nnodes && c->nodes[at].index == index) {
+		vk_profile_set_str(&c->nodes[at].ip, ip);
+		vk_profile_set_str(&c->nodes[at].mac, mac);
+		c->nodes[at].role = role;
+		return &c->nodes[at];
+	}
+	c->nodes = xrealloc(c->nodes, (c->nnodes + 1) * sizeof(*c->nodes));
+	memmove(&c->nodes[at + 1], &c->nodes[at], (c->nnodes - at) * sizeof(*c->nodes));
+	c->nnodes++;
+	c->nodes[at] = (struct vk_node){ .index = index, .name = vk_node_name(p->name, index), .ip = xstrdup(ip),
+					 .mac = xstrdup(mac), .role = role };
+	return &c->nodes[at];
+}
+
+void vk_profile_node_remove(struct vk_profile *p, long index)
+{
+	struct vk_profile_config *c = &p->cfg;
+
+	for (size_t i = 0; i < c->nnodes; i++) {
+		if (c->nodes[i].index != index)
+			continue;
+		free(c->nodes[i].name);
+		free(c->nodes[i].ip);
+		free(c->nodes[i].mac);
+		memmove(&c->nodes[i], &c->nodes[i + 1], (c->nnodes - i - 1) * sizeof(*c->nodes));
+		c->nnodes--;
+		return;
+	}
 }
 
 bool vk_profile_kubernetes(const struct vk_profile *p)

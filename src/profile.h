@@ -30,6 +30,23 @@ enum vk_profile_kind {
 	VK_KIND_PLAIN,        /* --no-kubernetes */
 };
 
+/* What a node of a profile is (see nodes.h): the control plane or a worker
+ * of its cluster, or a plain VM of a --no-kubernetes profile. */
+enum vk_node_role {
+	VK_ROLE_CONTROL_PLANE = 0,
+	VK_ROLE_WORKER,
+	VK_ROLE_PLAIN,
+};
+
+/* One VM of a profile: all fixed before its first boot (config.json "nodes"). */
+struct vk_node {
+	long index;           /* 1..VK_NODES_MAX; 1 is the profile's own VM */
+	char *name;           /* PROFILE, PROFILE-m02, ... (its domain and host name) */
+	char *ip;             /* its static DHCP address on the profile's network */
+	char *mac;
+	enum vk_node_role role;
+};
+
 /* A profile's settings and state: config.json, typed. Loaded and validated
  * by vk_profile_open, written by vk_profile_save; no other module knows the
  * file's keys. Strings are owned (set them with vk_profile_set_str); NULL
@@ -51,6 +68,14 @@ struct vk_profile_config {
 	char *mac;
 	char *node_ip;
 	long api_port;        /* the API server's port on node_ip */
+	/* The nodes, by index; [0] is the profile's own VM (node_ip, mac). A
+	 * profile saved before multi-node has none in its file: the one node is
+	 * made up from node_ip and mac when it is loaded. */
+	struct vk_node *nodes;
+	size_t nnodes;
+	bool schedule_on_control_plane; /* --schedule-on-control-plane: no NoSchedule taint with workers */
+	char *join_token;     /* the bootstrap token workers join with (config.json is 0600) */
+	long join_token_expires; /* when it stops being valid (seconds since the epoch) */
 	/* Kubernetes */
 	enum vk_profile_kind kind;
 	char *kubernetes_version; /* "vX.Y.Z" */
@@ -111,6 +136,14 @@ void vk_profile_set_str(char **field, const char *value);
 /* Replaces p->cfg.addons with a copy of NAMES (NULL: back to "never chosen"). */
 void vk_profile_set_addons(struct vk_profile *p, const char *const *names);
 
+/* Adds node INDEX (its name from vk_node_name), or updates it when there,
+ * keeping p->cfg.nodes in index order; returns it (valid until the list
+ * changes). Not saved. */
+struct vk_node *vk_profile_node_add(struct vk_profile *p, long index, const char *ip, const char *mac,
+				    enum vk_node_role role);
+/* Removes node INDEX from p->cfg.nodes (not saved); a missing one is fine. */
+void vk_profile_node_remove(struct vk_profile *p, long index);
+
 /* Whether the profile runs Kubernetes (an undecided profile will, unless told). */
 bool vk_profile_kubernetes(const struct vk_profile *p);
 /* The API server port (VK_API_PORT when not set). */
@@ -144,3 +177,6 @@ static inline void vk_profile_freep(struct vk_profile **p)
 #define VK_DEFAULT_DISK_GIB 20
 /* How long one wait (the guest's SSH, the API server, the node) may take. */
 #define VK_DEFAULT_WAIT_S 300
+/* The most nodes a profile has (--nodes, node add): node I gets the
+ * network's .I+1 and pod CIDR 10.244.I-1.0/24. */
+#define VK_NODES_MAX 9

@@ -13,10 +13,12 @@
 
 #include "datadir.h"
 #include "guestssh.h"
+#include "join.h"
 #include "k8sready.h"
 #include "kubeadm.h"
 #include "kubeapi.h"
 #include "kubeconfig.h"
+#include "nodes.h"
 #include "payload.h"
 #include "pki.h"
 #include "util/cleanup.h"
@@ -203,13 +205,77 @@ static int add_test_pause(struct vk_seed *seed, struct vk_error *err)
 	return vk_seed_add_file(seed, "virtkube/test-pause", line, strlen(line), 0644, err);
 }
 
-int vk_provision_seed_add(const struct vk_profile *p, bool kubernetes, struct vk_seed *seed, struct vk_cloudinit *ci,
-			  struct vk_error *err)
+/* The Kubernetes part of node N's seed: env, kubeadm.yaml (the control
+ * plane's: a worker's guest reads its image list), the CA certificate, and
+ * the CA key (control plane) or join.yaml (worker). */
+static int seed_add_kubernetes(const struct vk_profile *p, const struct vk_node *n, struct vk_seed *seed,
+			       struct vk_error *err)
+{
+	bool worker = n->role == VK_ROLE_WORKER;
+	char pod_cidr[24];
+	struct vk_kubeadm_params kp = {
+		.node_name = p->name,
+		.node_ip = p->cfg.node_ip,
+		.kubernetes_version = p->cfg.kubernetes_version,
+		.api_port = vk_profile_api_port(p),
+		.hardware_accel = p->cfg.accel && strcmp(p->cfg.accel, "kvm") == 0,
+		.image_repository = p->cfg.image_repository,
+		.registry_mirror = p->cfg.registry_mirror,
+		.insecure_registries = (const char *const *)p->cfg.insecure_registries,
+		.bootstrap_token = p->cfg.join_token,
+		.keep_control_plane_taint = p->cfg.nnodes > 1 && !p->cfg.schedule_on_control_plane,
+		.node_pod_cidr = pod_cidr,
+	};
+	_cleanup_free_ char *config = NULL, *env = NULL, *node_env = NULL, *join = NULL;
+	_cleanup_free_ char *ca_crt = vk_profile_path(p, VK_FILE_CA_CERT);
+	_cleanup_free_ char *ca_key = vk_profile_path(p, VK_FILE_CA_KEY);
+	size_t len, join_len = 0;
+
+	vk_node_pod_cidr(n->index, pod_cidr);
+	config = vk_kubeadm_config(&kp, &len, err);
+	if (!config)
+		return vk_error_prefix(err, "cannot make the kubeadm configuration of profile '%s'", p->name);
+	/* The env file is the node's own: its address and role. */
+	kp.node_name = n->name;
+	kp.node_ip = n->ip;
+	kp.role = worker ? "worker" : "control-plane";
+	env = vk_kubeadm_env(&kp, err);
+	if (!env)
+		return -1;
+	if (worker) {
+		char hash[7 + 64 + 1];
+		_cleanup_free_ char *endpoint = xasprintf("%s:%d", p->cfg.node_ip, vk_profile_api_port(p));
+		struct vk_join_params jp = {
+			.node_name = n->name,
+			.node_ip = n->ip,
+			.api_endpoint = endpoint,
+			.token = p->cfg.join_token,
+			.ca_hash = hash,
+			.hardware_accel = kp.hardware_accel,
+		};
+
+		if (vk_join_ca_hash(ca_crt, hash, err) < 0 || !(join = vk_join_config(&jp, &join_len, err)))
+			return vk_error_prefix(err, "cannot make the join configuration of node '%s'", n->name);
+		node_env = xasprintf("%sCONTROL_PLANE_ENDPOINT=%s\n", env, endpoint);
+	}
+	if (vk_seed_add_file(seed, "virtkube/env", node_env ?: env, strlen(node_env ?: env), 0644, err) < 0 ||
+	    vk_seed_add_file(seed, "virtkube/kubeadm.yaml", config, len, 0600, err) < 0 ||
+	    vk_seed_add_host_file(seed, "virtkube/pki/ca.crt", ca_crt, 0644, err) < 0)
+		return -1;
+	if (worker)
+		return vk_seed_add_file(seed, "virtkube/join.yaml", join, join_len, 0600, err);
+	return vk_seed_add_host_file(seed, "virtkube/pki/ca.key", ca_key, 0600, err);
+}
+
+int vk_provision_seed_add_node(const struct vk_profile *p, const struct vk_node *n, bool kubernetes,
+			       struct vk_seed *seed, struct vk_cloudinit *ci, struct vk_error *err)
 {
 	const char *mode = kubernetes ? "kubernetes\n" : "none\n";
+	_cleanup_free_ char *routes = vk_nodes_routes_text(p->cfg.nodes, p->cfg.nnodes, n->index);
 
 	if (vk_seed_add_dir(seed, "virtkube", 0755, err) < 0 ||
 	    vk_seed_add_file(seed, "virtkube/mode", mode, strlen(mode), 0644, err) < 0 ||
+	    vk_seed_add_file(seed, "virtkube/routes", routes, strlen(routes), 0644, err) < 0 ||
 	    add_data_file(seed, "virtkube/provision", "scripts/guest/provision", 0755, err) < 0)
 		return -1;
 	if (add_test_pause(seed, err) < 0)
@@ -217,36 +283,17 @@ int vk_provision_seed_add(const struct vk_profile *p, bool kubernetes, struct vk
 	ci->runcmd = vk_provision_runcmd;
 	if (!kubernetes)
 		return 0;
+	return seed_add_kubernetes(p, n, seed, err);
+}
 
-	{
-		struct vk_kubeadm_params kp = {
-			.node_name = p->name,
-			.node_ip = p->cfg.node_ip,
-			.kubernetes_version = p->cfg.kubernetes_version,
-			.api_port = vk_profile_api_port(p),
-			.hardware_accel = p->cfg.accel && strcmp(p->cfg.accel, "kvm") == 0,
-			.image_repository = p->cfg.image_repository,
-			.registry_mirror = p->cfg.registry_mirror,
-			.insecure_registries = (const char *const *)p->cfg.insecure_registries,
-		};
-		_cleanup_free_ char *config = NULL, *env = NULL;
-		_cleanup_free_ char *ca_crt = vk_profile_path(p, VK_FILE_CA_CERT);
-		_cleanup_free_ char *ca_key = vk_profile_path(p, VK_FILE_CA_KEY);
-		size_t len;
+int vk_provision_seed_add(const struct vk_profile *p, bool kubernetes, struct vk_seed *seed, struct vk_cloudinit *ci,
+			  struct vk_error *err)
+{
+	struct vk_node one = { .index = 1, .name = p->name, .ip = p->cfg.node_ip, .mac = p->cfg.mac,
+			       .role = kubernetes ? VK_ROLE_CONTROL_PLANE : VK_ROLE_PLAIN };
+	const struct vk_node *n = vk_nodes_primary(p);
 
-		config = vk_kubeadm_config(&kp, &len, err);
-		if (!config)
-			return vk_error_prefix(err, "cannot make the kubeadm configuration of profile '%s'", p->name);
-		env = vk_kubeadm_env(&kp, err);
-		if (!env)
-			return -1;
-		if (vk_seed_add_file(seed, "virtkube/env", env, strlen(env), 0644, err) < 0 ||
-		    vk_seed_add_file(seed, "virtkube/kubeadm.yaml", config, len, 0600, err) < 0 ||
-		    vk_seed_add_host_file(seed, "virtkube/pki/ca.crt", ca_crt, 0644, err) < 0 ||
-		    vk_seed_add_host_file(seed, "virtkube/pki/ca.key", ca_key, 0600, err) < 0)
-			return -1;
-	}
-	return 0;
+	return vk_provision_seed_add_node(p, n ? n : &one, kubernetes, seed, ci, err);
 }
 
 /* ---- following ------------------------------------------------------------------ */
@@ -279,20 +326,38 @@ bool vk_provision_pending(const struct vk_profile *p)
 	return !p->cfg.provisioned;
 }
 
-int vk_provision_follow_guest(struct vk_profile *p, off_t offset, long timeout_s, vk_guest_event_fn on_event,
-			      void *event_data, vk_guest_check_fn check, void *check_data, struct vk_error *err)
+/* Follows CONSOLE from OFFSET to VIRTKUBE-READY (see vk_provision_follow_guest). */
+static int follow_console(const char *console, const char *name, off_t offset, long timeout_s,
+			  vk_guest_event_fn on_event, void *event_data, vk_guest_check_fn check, void *check_data,
+			  struct vk_error *err)
 {
-	_cleanup_free_ char *console = vk_profile_path(p, VK_FILE_CONSOLE_LOG);
 	struct vk_guestlog *g = vk_guestlog_new(console, offset);
 	struct follow_ctx ctx = { on_event, event_data, check, check_data };
 	int rc;
 
-	rc = vk_guestlog_wait(g, p->name, timeout_s * 1000, 500, event_adapter, check_adapter, &ctx, err);
+	rc = vk_guestlog_wait(g, name, timeout_s * 1000, 500, event_adapter, check_adapter, &ctx, err);
 	vk_guestlog_free(g);
-	if (rc < 0)
+	return rc;
+}
+
+int vk_provision_follow_guest(struct vk_profile *p, off_t offset, long timeout_s, vk_guest_event_fn on_event,
+			      void *event_data, vk_guest_check_fn check, void *check_data, struct vk_error *err)
+{
+	_cleanup_free_ char *console = vk_profile_path(p, VK_FILE_CONSOLE_LOG);
+
+	if (follow_console(console, p->name, offset, timeout_s, on_event, event_data, check, check_data, err) < 0)
 		return -1;
 	p->cfg.provisioned = true;
 	return vk_profile_save(p, err);
+}
+
+int vk_provision_follow_node(const struct vk_profile *p, const struct vk_node *n, off_t offset, long timeout_s,
+			     vk_guest_event_fn on_event, void *event_data, vk_guest_check_fn check, void *check_data,
+			     struct vk_error *err)
+{
+	_cleanup_free_ char *console = vk_node_path(p, n, VK_FILE_CONSOLE_LOG);
+
+	return follow_console(console, n->name, offset, timeout_s, on_event, event_data, check, check_data, err);
 }
 
 int vk_provision_kubeconfig(const struct vk_profile *p, bool set_current, char **path_out, struct vk_error *err)
@@ -317,13 +382,13 @@ int vk_provision_kubeconfig(const struct vk_profile *p, bool set_current, char *
 
 /* The kubelet service's state in the guest (systemctl, over ssh): "Running",
  * "Starting" or "Stopped"; NULL when the guest cannot be asked. */
-static const char *kubelet_service_state(const struct vk_profile *p)
+static const char *kubelet_service_state(const struct vk_profile *p, const char *ip)
 {
 	_cleanup_free_ char *out = NULL;
 	struct vk_error err = { 0 };
 	int status = 0;
 
-	if (vk_guest_run(p, "systemctl is-active kubelet.service", 5000, &out, &status, &err) < 0) {
+	if (vk_guest_run_at(p, ip, "systemctl is-active kubelet.service", 5000, &out, &status, &err) < 0) {
 		vk_debug("kubelet: %s", err.message);
 		return NULL;
 	}
@@ -383,7 +448,7 @@ int vk_provision_status(const struct vk_profile *p, bool host_running, json_t *f
 			vk_kube_free(k);
 		}
 		/* What the node reports stands in only when the guest cannot be asked. */
-		kubelet = kubelet_service_state(p) ?: kubelet;
+		kubelet = kubelet_service_state(p, p->cfg.node_ip) ?: kubelet;
 	}
 	json_object_set_new(fields, "Kubelet", json_string(kubelet));
 	json_object_set_new(fields, "APIServer", json_string(apiserver));
@@ -392,6 +457,34 @@ int vk_provision_status(const struct vk_profile *p, bool host_running, json_t *f
 		*bits |= 2;
 	if (kstate != VK_KUBECONFIG_CONFIGURED)
 		*bits |= 4;
+	return 0;
+}
+
+int vk_provision_node_status(const struct vk_profile *p, const struct vk_node *n, bool host_running, json_t *fields,
+			     int *bits)
+{
+	const char *uri = p->cfg.libvirt_uri;
+	const char *kubelet = "Stopped";
+
+	if (host_running && !(uri && strncmp(uri, "test:", 5) == 0)) {
+		struct vk_error local = { 0 };
+		struct vk_kube *k = vk_kube_from_profile(p, &local);
+
+		kubelet = "Unknown";
+		if (k) {
+			_cleanup_free_ char *why = NULL;
+			bool ready = false;
+
+			vk_kube_set_timeout(k, 3000);
+			if (vk_node_check(k, n->name, &ready, &why, &local) == 0)
+				kubelet = ready ? "Running" : why && strstr(why, "not registered") ? "Stopped" : "NotReady";
+			vk_kube_free(k);
+		}
+		kubelet = kubelet_service_state(p, n->ip) ?: kubelet;
+	}
+	json_object_set_new(fields, "Kubelet", json_string(kubelet));
+	if (strcmp(kubelet, "Running") != 0)
+		*bits |= 2;
 	return 0;
 }
 

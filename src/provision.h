@@ -29,6 +29,11 @@ int vk_provision_payload(const char *home, const struct vk_artifact_paths *paths
 int vk_provision_seed_add(const struct vk_profile *p, bool kubernetes, struct vk_seed *seed, struct vk_cloudinit *ci,
 			  struct vk_error *err);
 
+/* The same for node N of P (its host name, address, role, pod CIDR, the
+ * routes to the other nodes' pods; a worker gets join.yaml, and no CA key). */
+int vk_provision_seed_add_node(const struct vk_profile *p, const struct vk_node *n, bool kubernetes,
+			       struct vk_seed *seed, struct vk_cloudinit *ci, struct vk_error *err);
+
 /* The runcmd entry that mounts the seed and runs the payload's script. */
 extern const char *const vk_provision_runcmd[];
 
@@ -45,6 +50,11 @@ bool vk_provision_pending(const struct vk_profile *p);
 int vk_provision_follow_guest(struct vk_profile *p, off_t offset, long timeout_s, vk_guest_event_fn on_event,
 			      void *event_data, vk_guest_check_fn check, void *check_data, struct vk_error *err);
 
+/* The same for node N (index > 1) of P: its own console log; nothing is saved. */
+int vk_provision_follow_node(const struct vk_profile *p, const struct vk_node *n, off_t offset, long timeout_s,
+			     vk_guest_event_fn on_event, void *event_data, vk_guest_check_fn check, void *check_data,
+			     struct vk_error *err);
+
 /* Writes the profile's cluster, user and context into the kubeconfig
  * ($KUBECONFIG's first file, else ~/.kube/config). *PATH_OUT (may be NULL)
  * gets the file written (caller frees). */
@@ -59,6 +69,11 @@ int vk_provision_kubeconfig(const struct vk_profile *p, bool set_current, char *
  * libvirt's test driver, which runs no guest). */
 int vk_provision_status(const struct vk_profile *p, bool host_running, json_t *fields, int *bits,
 			struct vk_error *err);
+
+/* The same for worker N of P: "Kubelet" only (the service, over ssh; else
+ * its Node's Ready condition); bit 2 when it is not running. */
+int vk_provision_node_status(const struct vk_profile *p, const struct vk_node *n, bool host_running, json_t *fields,
+			     int *bits);
 
 /* For `delete`: removes the profile's cluster, user and context from the
  * kubeconfig. *REMOVED (may be NULL) says whether there were any. */

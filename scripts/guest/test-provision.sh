@@ -109,7 +109,7 @@ expect() { # expect FILE LINE...: the protocol lines are exactly these
 }
 rc_is() { [ "$(cat "$tmp/$1/rc")" = "$2" ]; }
 
-echo "1..56"
+echo "1..64"
 
 # --- mode none -------------------------------------------------------------
 mkdir -p "$tmp/none/root/etc/cloud" "$tmp/none/root/var/lib/cloud/scripts/per-boot"
@@ -316,9 +316,43 @@ ok "no payload ISO: the failure names what is missing" \
 	grep -qE '^VIRTKUBE-STAGE (payload fail no VKPAYLOAD device|binaries fail missing in payload: bin/kubeadm)' \
 	"$tmp/noiso/console"
 
+# --- a worker of a multi-node profile: routes, waits for the API, joins ------
+make_seed "$tmp/worker/seed" kubernetes "$tmp/worker/iso"
+w=$tmp/worker/seed/virtkube
+rm "$w/pki/ca.key"
+printf 'NODE_ROLE=worker\nNODE_POD_CIDR=10.244.1.0/24\nCONTROL_PLANE_TAINT=keep\nCONTROL_PLANE_ENDPOINT=192.168.39.2:8443\n' >>"$w/env"
+printf 'apiVersion: kubeadm.k8s.io/v1beta4\nkind: JoinConfiguration\n' >"$w/join.yaml"
+printf '10.244.0.0/24 192.168.39.2\n10.244.2.0/24 192.168.39.4\n' >"$w/routes"
+run worker
+r=$tmp/worker/root
+ok "worker: exits 0" rc_is worker 0
+ok "worker: routes, then the control plane's API, then join: no kubeadm init" \
+	expect "$tmp/worker/console" "VIRTKUBE-STAGE payload ok" "VIRTKUBE-STAGE system ok" \
+	"VIRTKUBE-STAGE routes ok" "VIRTKUBE-STAGE binaries ok" "VIRTKUBE-STAGE containerd ok" \
+	"VIRTKUBE-STAGE images ok" "VIRTKUBE-STAGE cni ok" "VIRTKUBE-STAGE kubelet ok" \
+	"VIRTKUBE-STAGE controlplane ok" "VIRTKUBE-STAGE join ok" "VIRTKUBE-READY"
+ok "worker: the console says what it waits for" \
+	grep -q '^VIRTKUBE-LOG controlplane: waiting for the control plane.s API at https://192.168.39.2:8443' \
+	"$tmp/worker/console"
+ok "worker: kubeadm join with the host's JoinConfiguration (dry-run log)" \
+	grep -q 'DRY-RUN: .*kubeadm join --config .*/etc/virtkube/join.yaml' "$r/var/log/virtkube/join.log"
+ok "worker: no CA key needed, the payload stage says the role" \
+	grep -q '^VIRTKUBE-STAGE payload ok mode=kubernetes payload=iso role=worker' "$tmp/worker/console"
+ok "worker: its bridge CNI uses its own pod CIDR" \
+	grep -q '"subnet": "10.244.1.0/24"' "$r/etc/cni/net.d/10-virtkube-bridge.conflist"
+ok "worker: the routes to the other nodes' pod CIDRs are kept and set" \
+	bash -c 'cmp -s "$1/etc/virtkube/pod-routes" "$2/routes" &&
+		grep -q "DRY-RUN: ip route replace 10.244.0.0/24 via 192.168.39.2" "$1/var/log/virtkube/routes.log" &&
+		grep -q "DRY-RUN: ip route replace 10.244.2.0/24 via 192.168.39.4" "$1/var/log/virtkube/routes.log"' _ "$r" "$w"
+# `virtkube-provision routes --set`: what the host runs after node add/delete.
+VIRTKUBE_ROOT=$r VIRTKUBE_CONSOLE="" VIRTKUBE_DRY_RUN=1 bash "$r/usr/local/sbin/virtkube-provision" \
+	routes --set 10.244.0.0/24 192.168.39.2 >/dev/null 2>&1
+ok "routes --set replaces the routes file (a node was deleted)" \
+	bash -c '[ "$(cat "$1/etc/virtkube/pod-routes")" = "10.244.0.0/24 192.168.39.2" ]' _ "$r"
+
 if [ "$failed" -ne 0 ]; then
 	echo "# $failed of $n failed"
 	exit 1
 fi
-[ "$n" -eq 56 ] || { echo "# ran $n tests, planned 56"; exit 1; }
+[ "$n" -eq 64 ] || { echo "# ran $n tests, planned 64"; exit 1; }
 exit 0

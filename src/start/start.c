@@ -107,6 +107,21 @@ long vk_start_wait_s(const struct vk_start_ctx *ctx, long default_s)
 	return ctx->opts->wait_s > 0 ? ctx->opts->wait_s : default_s;
 }
 
+bool vk_start_node_creating(const struct vk_start_ctx *ctx, const struct vk_node *n)
+{
+	return n->index >= 1 && n->index <= VK_NODES_MAX && ctx->node_state[n->index] == VK_HOST_NONEXISTENT;
+}
+
+bool vk_start_any_creating(const struct vk_start_ctx *ctx)
+{
+	if (ctx->creating)
+		return true;
+	for (size_t i = 0; ctx->p && i < ctx->p->cfg.nnodes; i++)
+		if (vk_start_node_creating(ctx, &ctx->p->cfg.nodes[i]))
+			return true;
+	return false;
+}
+
 static void ctx_release(struct vk_start_ctx *ctx)
 {
 	free(ctx->home);

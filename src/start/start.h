@@ -20,6 +20,8 @@ struct vk_start_opts {
 	const char *accel;              /* auto | kvm | tcg */
 	const char *network_mode;       /* nat | isolated */
 	bool no_kubernetes;
+	long nodes;                     /* the control plane and nodes-1 workers (1..VK_NODES_MAX); 0: saved, else 1 */
+	bool schedule_on_control_plane; /* with workers, let pods run on the control plane too (no NoSchedule taint) */
 	const char *kubernetes_version; /* as typed; NULL: the saved one, else the default */
 	const char *const *addons;      /* enable these too (NULL-terminated; may be NULL) */
 	bool no_default_addons;         /* a new profile gets only ADDONS, not the default ones */

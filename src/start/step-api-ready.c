@@ -1,8 +1,27 @@
-/* Step "api-ready": the API server's /readyz answers with the profile's client certificate, then the node is Ready and kube-proxy runs. */
+/* Step "api-ready": the API server's /readyz answers with the profile's client certificate, then every node is Ready (workers labelled as such) and kube-proxy runs. */
 #include "cluster.h"
 #include "k8sready.h"
 #include "kubeapi.h"
+#include "nodes.h"
 #include "start/step.h"
+
+/* A worker: Ready, and labelled as one (a kubelet may not give itself a
+ * node-role label: the NodeRestriction admission refuses it). */
+static int worker_ready(struct vk_start_ctx *ctx, struct vk_kube *k, const struct vk_node *n,
+			const struct vk_wait_opts *o, struct vk_error *err)
+{
+	json_auto_t *label = NULL, *stored = NULL;
+
+	vk_start_info(ctx, "waiting for node '%s' to be Ready (up to %ld s)", n->name, o->timeout_ms / 1000);
+	if (vk_wait_node_ready(k, n->name, o, err) < 0)
+		return -1;
+	label = json_pack("{s:s, s:s, s:{s:s, s:{s:s}}}", "apiVersion", "v1", "kind", "Node", "metadata", "name",
+			  n->name, "labels", VK_WORKER_LABEL, "");
+	stored = vk_kube_apply(k, label, err);
+	if (!stored)
+		return vk_error_prefix(err, "cannot label node '%s' as a worker", n->name);
+	return 0;
+}
 
 int vk_step_api_ready(struct vk_start_ctx *ctx, struct vk_error *err)
 {
@@ -31,6 +50,9 @@ int vk_step_api_ready(struct vk_start_ctx *ctx, struct vk_error *err)
 		vk_start_info(ctx, "waiting for node '%s' to be Ready (up to %ld s)", p->name, o.timeout_ms / 1000);
 		rc = vk_wait_node_ready(k, p->name, &o, err);
 	}
+	for (size_t i = 0; rc == 0 && i < p->cfg.nnodes; i++)
+		if (p->cfg.nodes[i].role == VK_ROLE_WORKER)
+			rc = worker_ready(ctx, k, &p->cfg.nodes[i], &o, err);
 	/* A NodePort answers only once kube-proxy runs: its DaemonSet comes from
 	 * the controller manager after the node registers, often after Ready. */
 	if (rc == 0) {

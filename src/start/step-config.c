@@ -25,6 +25,9 @@ int vk_step_config(struct vk_start_ctx *ctx, struct vk_error *err)
 	}
 	if (!ctx->creating) {
 		vk_start_skip(ctx);
+		/* A node added to a made profile boots the image the profile has. */
+		if (vk_start_any_creating(ctx) && ctx->image && !(ctx->img = vk_image_load(ctx->image, err)))
+			return -1;
 		return ctx->kubernetes ? vk_profile_save(p, err) : 0;
 	}
 	if (!ctx->image) {
@@ -44,6 +47,7 @@ int vk_step_config(struct vk_start_ctx *ctx, struct vk_error *err)
 	vk_profile_set_str(&c->network_mode, ctx->network_mode);
 	vk_profile_set_str(&c->accel, vk_accel_name(ctx->accel));
 	c->kind = ctx->kubernetes ? VK_KIND_KUBERNETES : VK_KIND_PLAIN;
+	c->schedule_on_control_plane = ctx->opts->schedule_on_control_plane;
 	vk_profile_set_str(&c->domain, ctx->domain);
 	if (!c->instance_id) {
 		_cleanup_free_ char *iid = xasprintf("virtkube-%s-%lx", p->name, (unsigned long)time(NULL));

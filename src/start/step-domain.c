@@ -7,6 +7,7 @@
 
 #include "cluster.h"
 #include "domxml.h"
+#include "nodes.h"
 #include "start/step.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -36,15 +37,15 @@ static int make_reachable_by_qemu(const struct vk_profile *p, const char *uri, c
 	return 0;
 }
 
-static int define_domain(struct vk_start_ctx *ctx, struct vk_error *err)
+static int define_domain(struct vk_start_ctx *ctx, const struct vk_node *n, struct vk_error *err)
 {
 	struct vk_profile *p = ctx->p;
-	_cleanup_free_ char *disk = vk_profile_path(p, VK_FILE_DISK);
-	_cleanup_free_ char *seed = vk_profile_path(p, VK_FILE_SEED);
-	_cleanup_free_ char *console = vk_profile_path(p, VK_FILE_CONSOLE_LOG);
+	_cleanup_free_ char *disk = vk_node_path(p, n, VK_FILE_DISK);
+	_cleanup_free_ char *seed = vk_node_path(p, n, VK_FILE_SEED);
+	_cleanup_free_ char *console = vk_node_path(p, n, VK_FILE_CONSOLE_LOG);
 	_cleanup_free_ char *xml = NULL;
 	struct vk_domain_spec spec = {
-		.name = ctx->domain,
+		.name = n->name,
 		.profile = p->name,
 		.accel = ctx->accel,
 		.vcpus = (unsigned)ctx->cpus,
@@ -54,7 +55,7 @@ static int define_domain(struct vk_start_ctx *ctx, struct vk_error *err)
 		.seed_path = seed,
 		.payload_path = p->cfg.payload_iso,
 		.network = p->cfg.network,
-		.mac = p->cfg.mac,
+		.mac = n->mac,
 		.console_log = console,
 		.kernel = ctx->img->kernel,
 		.initrd = ctx->img->initrd,
@@ -71,13 +72,13 @@ static int define_domain(struct vk_start_ctx *ctx, struct vk_error *err)
 /* A stopped domain keeps the payload ISO path it was defined with; after a
  * cache clean or a changed input the version's ISO has another name, and a
  * guest that still has provisioning to do would find no payload. */
-static int repoint_payload(struct vk_start_ctx *ctx, struct vk_error *err)
+static int repoint_payload(struct vk_start_ctx *ctx, const char *domain, struct vk_error *err)
 {
 	const char *path = ctx->p->cfg.payload_iso;
 	_cleanup_free_ char *disk = vk_domxml_payload_cdrom(path);
 	bool changed = false;
 
-	if (vk_domain_set_cdrom(ctx->conn, ctx->domain, VK_DOMXML_PAYLOAD_TARGET, path, disk, &changed, err) < 0) {
+	if (vk_domain_set_cdrom(ctx->conn, domain, VK_DOMXML_PAYLOAD_TARGET, path, disk, &changed, err) < 0) {
 		if (err && err->code == VK_ERR_UNSUPPORTED) {
 			/* libvirt's test driver: no guest reads the cdrom there anyway */
 			vk_debug("profile '%s': %s", ctx->p->name, err->message);
@@ -87,20 +88,20 @@ static int repoint_payload(struct vk_start_ctx *ctx, struct vk_error *err)
 		return -1;
 	}
 	if (changed)
-		vk_start_info(ctx, "profile '%s': the payload cdrom now reads '%s'", ctx->p->name, path);
+		vk_start_info(ctx, "node '%s': the payload cdrom now reads '%s'", domain, path);
 	return 0;
 }
 
 /* A start killed while its define was on its way still has it done by
  * libvirtd, possibly after this start looked (preflight): the domain of
  * this profile, from the same config, is then there, and is ours to boot. */
-static bool defined_meanwhile(struct vk_start_ctx *ctx, struct vk_error *err)
+static bool defined_meanwhile(struct vk_start_ctx *ctx, const char *domain, struct vk_error *err)
 {
 	enum vk_host_state state;
 
-	if (vk_domain_state(ctx->conn, ctx->domain, ctx->p->name, &state, NULL) < 0 || state == VK_HOST_NONEXISTENT)
+	if (vk_domain_state(ctx->conn, domain, ctx->p->name, &state, NULL) < 0 || state == VK_HOST_NONEXISTENT)
 		return false;
-	vk_debug("profile '%s': domain '%s' was defined meanwhile (%s)", ctx->p->name, ctx->domain,
+	vk_debug("profile '%s': domain '%s' was defined meanwhile (%s)", ctx->p->name, domain,
 		 err ? err->message : "");
 	vk_error_clear(err);
 	return true;
@@ -108,16 +109,30 @@ static bool defined_meanwhile(struct vk_start_ctx *ctx, struct vk_error *err)
 
 int vk_step_domain(struct vk_start_ctx *ctx, struct vk_error *err)
 {
-	if (ctx->res->was_running || (!ctx->creating && !ctx->p->cfg.payload_iso)) {
-		vk_start_skip(ctx);
-		return 0;
+	struct vk_profile *p = ctx->p;
+	bool acted = false;
+
+	if (vk_start_any_creating(ctx) && make_reachable_by_qemu(p, ctx->uri, p->cfg.payload_iso, err) < 0)
+		return -1;
+	for (size_t i = 0; i < p->cfg.nnodes; i++) {
+		const struct vk_node *n = &p->cfg.nodes[i];
+		enum vk_host_state state = ctx->node_state[n->index];
+
+		if (state == VK_HOST_RUNNING || state == VK_HOST_PAUSED)
+			continue;
+		if (state != VK_HOST_NONEXISTENT) {
+			if (p->cfg.payload_iso && repoint_payload(ctx, n->name, err) < 0)
+				return -1;
+			acted |= p->cfg.payload_iso != NULL;
+			continue;
+		}
+		if (define_domain(ctx, n, err) < 0 && !defined_meanwhile(ctx, n->name, err))
+			return -1;
+		if (n->index == 1)
+			ctx->res->created = true;
+		acted = true;
 	}
-	if (!ctx->creating)
-		return repoint_payload(ctx, err);
-	if (make_reachable_by_qemu(ctx->p, ctx->uri, ctx->p->cfg.payload_iso, err) < 0)
-		return -1;
-	if (define_domain(ctx, err) < 0 && !defined_meanwhile(ctx, err))
-		return -1;
-	ctx->res->created = true;
+	if (!acted)
+		vk_start_skip(ctx);
 	return 0;
 }

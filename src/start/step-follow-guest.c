@@ -17,6 +17,36 @@ static void on_guest_event(const struct vk_guest_event *ev, void *data)
 									 .message = ev->text });
 }
 
+/* The other nodes this start booted, one after the other (they provision in
+ * parallel; a worker's guest waits for the control plane's API, then joins). */
+static int follow_workers(struct vk_start_ctx *ctx, long wait_s, struct vk_error *err)
+{
+	struct vk_profile *p = ctx->p;
+	bool followed = false;
+
+	for (size_t i = 0; i < p->cfg.nnodes; i++) {
+		const struct vk_node *n = &p->cfg.nodes[i];
+		struct vk_start_watch watch = { .ctx = ctx };
+		int rc;
+
+		if (n->index == 1 || !ctx->node_booted[n->index])
+			continue;
+		watch.domain = vk_cluster_watch_new_node(p, n->name, err);
+		if (!watch.domain)
+			return -1;
+		vk_start_info(ctx, "following node '%s' on its console (up to %ld s)", n->name, wait_s);
+		rc = vk_provision_follow_node(p, n, ctx->node_console_offset[n->index], wait_s, on_guest_event, ctx,
+					      vk_start_watch_check, &watch, err);
+		vk_cluster_watch_free(watch.domain);
+		if (rc < 0)
+			return vk_error_prefix(err, "node '%s'", n->name);
+		followed = true;
+	}
+	if (!followed && !ctx->res->created && !vk_provision_pending(p))
+		vk_start_skip(ctx);
+	return 0;
+}
+
 int vk_step_follow_guest(struct vk_start_ctx *ctx, struct vk_error *err)
 {
 	struct vk_profile *p = ctx->p;
@@ -33,10 +63,12 @@ int vk_step_follow_guest(struct vk_start_ctx *ctx, struct vk_error *err)
 		vk_start_skip(ctx);
 		return 0;
 	}
-	if (!follow || ctx->opts->wait_s < 0) {
+	if (ctx->opts->wait_s < 0) {
 		vk_start_skip(ctx);
 		return 0;
 	}
+	if (!follow)
+		return follow_workers(ctx, wait_s, err);
 	if (!ctx->res->created)
 		vk_start_info(ctx, "the guest's provisioning has not finished yet: following it again");
 	/* Already running with provisioning pending (an earlier start was
@@ -50,5 +82,5 @@ int vk_step_follow_guest(struct vk_start_ctx *ctx, struct vk_error *err)
 	vk_start_info(ctx, "following the guest's provisioning on its console (up to %ld s)", wait_s);
 	rc = vk_provision_follow_guest(p, offset, wait_s, on_guest_event, ctx, vk_start_watch_check, &watch, err);
 	vk_cluster_watch_free(watch.domain);
-	return rc;
+	return rc < 0 ? -1 : follow_workers(ctx, wait_s, err);
 }

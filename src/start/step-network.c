@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cluster.h"
+#include "nodes.h"
 #include "start/step.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -31,14 +32,16 @@ static void add_planned_subnets(const struct vk_start_ctx *ctx, struct vk_cidr *
 	}
 }
 
-/* The plan into config.json: the subnet, the node IP in it, the MAC from the name. */
+/* The plan into config.json: the subnet, the node IP in it, the MAC from the
+ * name, and the same for every other node: all fixed before any boot. */
 static int save_plan(struct vk_start_ctx *ctx, uint32_t subnet, struct vk_error *err)
 {
-	struct vk_profile_config *c = &ctx->p->cfg;
-	_cleanup_free_ char *netname = vk_cluster_network_name(ctx->p->name);
+	struct vk_profile *p = ctx->p;
+	struct vk_profile_config *c = &p->cfg;
+	_cleanup_free_ char *netname = vk_cluster_network_name(p->name);
 	char mac[18], buf[16], cidr[24];
 
-	vk_machine_mac_for(ctx->p->name, mac);
+	vk_machine_mac_for(p->name, mac);
 	vk_ipv4_format(subnet, buf);
 	snprintf(cidr, sizeof(cidr), "%s/24", buf);
 	vk_profile_set_str(&c->subnet, cidr);
@@ -46,7 +49,8 @@ static int save_plan(struct vk_start_ctx *ctx, uint32_t subnet, struct vk_error 
 	vk_profile_set_str(&c->node_ip, buf);
 	vk_profile_set_str(&c->mac, mac);
 	vk_profile_set_str(&c->network, netname);
-	return vk_profile_save(ctx->p, err);
+	vk_nodes_plan(p, subnet, ctx->nodes, ctx->kubernetes);
+	return vk_profile_save(p, err);
 }
 
 /* Fixes the network settings of a new profile: subnet, MAC, node IP. Two
@@ -82,6 +86,7 @@ int vk_step_network(struct vk_start_ctx *ctx, struct vk_error *err)
 {
 	struct vk_profile_config *c = &ctx->p->cfg;
 	struct vk_network_spec spec = { .host_name = ctx->p->name };
+	struct vk_dhcp_host hosts[VK_NODES_MAX];
 
 	if (ctx->res->was_running) {
 		vk_start_skip(ctx);
@@ -90,9 +95,14 @@ int vk_step_network(struct vk_start_ctx *ctx, struct vk_error *err)
 	if (ctx->creating && plan_network(ctx, err) < 0)
 		return -1;
 	if (ctx->creating)
-		vk_start_info(ctx, "creating the machine for profile '%s' (%ld CPUs, %ld MiB, %ld GiB disk, %s, %s network %s)",
-			      ctx->p->name, ctx->cpus, ctx->memory_mib, ctx->disk_gib, vk_accel_name(ctx->accel),
-			      ctx->network_mode, c->subnet);
+		vk_start_info(ctx, "creating the machine%s for profile '%s' (%ld CPUs, %ld MiB, %ld GiB disk%s, %s, %s network %s)",
+			      ctx->nodes > 1 ? "s" : "", ctx->p->name, ctx->cpus, ctx->memory_mib, ctx->disk_gib,
+			      ctx->nodes > 1 ? " each" : "", vk_accel_name(ctx->accel), ctx->network_mode, c->subnet);
+	/* Node 1 is the spec's own entry; the others follow it. */
+	for (size_t i = 1; i < c->nnodes; i++)
+		hosts[spec.nextra_hosts++] = (struct vk_dhcp_host){ .mac = c->nodes[i].mac, .name = c->nodes[i].name,
+								    .ip = c->nodes[i].ip };
+	spec.extra_hosts = hosts;
 	if (vk_cluster_subnet(ctx->p, &spec.subnet, err) < 0)
 		return -1;
 	spec.name = c->network;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cluster.h"
+#include "nodes.h"
 #include "preflight.h"
 #include "start/step.h"
 #include "util/cleanup.h"
@@ -15,6 +16,18 @@
  * resumes it at the end of its start, which a start killed during its boot
  * step leaves to finish after it is gone. */
 #define PAUSED_SETTLE_MS 20000
+
+/* How many VMs this start boots: every node of a new profile, else those not running. */
+static long nodes_to_boot(const struct vk_start_ctx *ctx)
+{
+	long n = 0;
+
+	if (ctx->creating)
+		return ctx->nodes;
+	for (size_t i = 0; i < ctx->p->cfg.nnodes; i++)
+		n += ctx->node_state[ctx->p->cfg.nodes[i].index] != VK_HOST_RUNNING;
+	return n > 0 ? n : 1;
+}
 
 /* The checks `virtkube doctor` prints: warnings are shown, the first failure
  * stops the start before a byte is downloaded. The accelerator is decided
@@ -27,6 +40,7 @@ static int run_checks(struct vk_start_ctx *ctx, struct vk_error *err)
 		.home = ctx->home,
 		.memory_mib = ctx->memory_mib,
 		.disk_gib = ctx->disk_gib,
+		.vms = nodes_to_boot(ctx),
 		.accel = ctx->accel_wanted,
 		.no_kubernetes = !ctx->kubernetes,
 		/* decided below, once, and only for a new machine: libvirt's domain
@@ -55,6 +69,32 @@ static int run_checks(struct vk_start_ctx *ctx, struct vk_error *err)
 	return rc;
 }
 
+/* The other nodes' domains: a worker whose domain is missing is made, one
+ * that is stopped is booted. A start that finds every node running is
+ * "was_running". */
+static int nodes_state(struct vk_start_ctx *ctx, struct vk_error *err)
+{
+	struct vk_profile *p = ctx->p;
+	struct stat st;
+
+	for (long i = 0; i <= VK_NODES_MAX; i++)
+		ctx->node_state[i] = VK_HOST_NONEXISTENT;
+	ctx->node_state[1] = ctx->initial_state;
+	for (size_t i = 0; i < p->cfg.nnodes; i++) {
+		const struct vk_node *n = &p->cfg.nodes[i];
+		_cleanup_free_ char *console = vk_node_path(p, n, VK_FILE_CONSOLE_LOG);
+
+		ctx->node_console_offset[n->index] = stat(console, &st) == 0 ? st.st_size : 0;
+		if (n->index == 1)
+			continue;
+		if (vk_domain_state(ctx->conn, n->name, p->name, &ctx->node_state[n->index], err) < 0)
+			return -1;
+		if (ctx->node_state[n->index] != VK_HOST_RUNNING)
+			ctx->res->was_running = false;
+	}
+	return 0;
+}
+
 int vk_step_preflight(struct vk_start_ctx *ctx, struct vk_error *err)
 {
 	struct vk_profile *p = ctx->p;
@@ -80,6 +120,8 @@ int vk_step_preflight(struct vk_start_ctx *ctx, struct vk_error *err)
 	}
 	ctx->res->was_running = ctx->initial_state == VK_HOST_RUNNING;
 	ctx->creating = ctx->initial_state == VK_HOST_NONEXISTENT;
+	if (nodes_state(ctx, err) < 0)
+		return -1;
 	if (!ctx->res->was_running && run_checks(ctx, err) < 0)
 		return -1;
 	/* What the follower skips: earlier boots' lines. */

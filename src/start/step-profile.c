@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cache.h"
+#include "nodes.h"
 #include "start/step.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -83,6 +84,26 @@ static int choose_version(struct vk_start_ctx *ctx, struct vk_error *err)
 	return 0;
 }
 
+/* The node count: fixed when the profile is made, changed later only by
+ * `node add` and `node delete`. */
+static int resolve_nodes(struct vk_start_ctx *ctx, struct vk_error *err)
+{
+	struct vk_profile *p = ctx->p;
+	long saved = p->exists ? (long)p->cfg.nnodes : 0;
+	long given = ctx->opts->nodes;
+
+	if (given != 0 && vk_nodes_count_check(p->name, given, err) < 0)
+		return -1;
+	if (saved > 0 && given > 0 && given != saved) {
+		vk_error_set(err, VK_ERR_INVALID, "profile '%s' has %ld node%s; --nodes %ld cannot change that", p->name,
+			     saved, saved == 1 ? "" : "s", given);
+		return vk_error_hint(err, "use 'virtkube -p %s node add' or 'node delete NAME', or leave --nodes out",
+				     p->name);
+	}
+	ctx->nodes = saved > 0 ? saved : given > 0 ? given : 1;
+	return 0;
+}
+
 /* Kubernetes or not, and which version: a created profile keeps both. */
 static int resolve_kubernetes(struct vk_start_ctx *ctx, struct vk_error *err)
 {
@@ -132,7 +153,7 @@ int vk_step_profile(struct vk_start_ctx *ctx, struct vk_error *err)
 		ctx->image_from_cache = !o->image;
 		return 0;
 	}
-	if (resolve_kubernetes(ctx, err) < 0)
+	if (resolve_kubernetes(ctx, err) < 0 || resolve_nodes(ctx, err) < 0)
 		return -1;
 	if (o->no_default_addons) {
 		if (p->exists && p->cfg.kind != VK_KIND_UNDECIDED) {

@@ -3,48 +3,38 @@
 
 #include "cloudinit.h"
 #include "cluster.h"
+#include "nodes.h"
 #include "provision.h"
 #include "seed.h"
 #include "sshkey.h"
 #include "start/step.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
+#include "util/xalloc.h"
 
-int vk_step_seed(struct vk_start_ctx *ctx, struct vk_error *err)
+/* Node N's seed ISO: its host name, address and instance, the profile's key. */
+static int make_seed(struct vk_start_ctx *ctx, const struct vk_node *n, const char *pub, const char *gw,
+		     struct vk_error *err)
 {
 	struct vk_profile *p = ctx->p;
-	_cleanup_free_ char *iso = vk_profile_path(p, VK_FILE_SEED);
-	_cleanup_free_ char *key = vk_profile_path(p, VK_FILE_SSH_KEY);
-	_cleanup_free_ char *pub = NULL, *user_data = NULL, *meta_data = NULL, *net_config = NULL;
-	_cleanup_seed_ struct vk_seed *seed = NULL;
-	uint32_t subnet;
-	char gw[16];
+	_cleanup_free_ char *iso = vk_node_path(p, n, VK_FILE_SEED);
+	_cleanup_free_ char *user_data = NULL, *meta_data = NULL, *net_config = NULL;
+	_cleanup_free_ char *iid = n->index == 1 ? xstrdup(p->cfg.instance_id)
+						 : xasprintf("%s-m%02ld", p->cfg.instance_id, n->index);
+	_cleanup_seed_ struct vk_seed *seed = vk_seed_new();
 	struct vk_cloudinit ci = {
-		.hostname = p->name,
-		.instance_id = p->cfg.instance_id,
-		.mac = p->cfg.mac,
-		.address = p->cfg.node_ip,
+		.hostname = n->name,
+		.instance_id = iid,
+		.ssh_pubkey = pub,
+		.mac = n->mac,
+		.address = n->ip,
 		.prefix = 24,
 		.gateway = gw,
 		/* Later boots skip cloud-init's stages (~25 s under TCG): all it does is per instance. */
 		.disable_after_first_boot = true,
 	};
 
-	if (!ctx->creating || vk_path_exists(iso)) {
-		vk_start_skip(ctx);
-		return 0;
-	}
-	if (vk_cluster_subnet(p, &subnet, err) < 0)
-		return -1;
-	vk_ipv4_format(vk_network_gateway(subnet), gw);
-	if (vk_sshkey_ensure(key, "virtkube", err) < 0)
-		return -1;
-	pub = vk_sshkey_read_public(key, err);
-	if (!pub)
-		return -1;
-	ci.ssh_pubkey = pub;
-	seed = vk_seed_new();
-	if (vk_provision_seed_add(p, ctx->kubernetes, seed, &ci, err) < 0)
+	if (vk_provision_seed_add_node(p, n, ctx->kubernetes, seed, &ci, err) < 0)
 		return -1;
 	if (!(user_data = vk_cloudinit_user_data(&ci, err)) || !(meta_data = vk_cloudinit_meta_data(&ci, err)) ||
 	    !(net_config = vk_cloudinit_network_config(&ci, err)))
@@ -54,4 +44,34 @@ int vk_step_seed(struct vk_start_ctx *ctx, struct vk_error *err)
 	    vk_seed_add_file(seed, "network-config", net_config, strlen(net_config), 0644, err) < 0)
 		return -1;
 	return vk_seed_write(seed, iso, err);
+}
+
+int vk_step_seed(struct vk_start_ctx *ctx, struct vk_error *err)
+{
+	struct vk_profile *p = ctx->p;
+	_cleanup_free_ char *key = vk_profile_path(p, VK_FILE_SSH_KEY);
+	_cleanup_free_ char *pub = NULL;
+	uint32_t subnet;
+	char gw[16];
+	bool made = false;
+
+	for (size_t i = 0; i < p->cfg.nnodes; i++) {
+		const struct vk_node *n = &p->cfg.nodes[i];
+		_cleanup_free_ char *iso = vk_node_path(p, n, VK_FILE_SEED);
+
+		if (!vk_start_node_creating(ctx, n) || vk_path_exists(iso))
+			continue;
+		if (!pub) {
+			if (vk_cluster_subnet(p, &subnet, err) < 0 || vk_sshkey_ensure(key, "virtkube", err) < 0 ||
+			    !(pub = vk_sshkey_read_public(key, err)))
+				return -1;
+			vk_ipv4_format(vk_network_gateway(subnet), gw);
+		}
+		if (make_seed(ctx, n, pub, gw, err) < 0)
+			return -1;
+		made = true;
+	}
+	if (!made)
+		vk_start_skip(ctx);
+	return 0;
 }

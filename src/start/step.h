@@ -28,6 +28,7 @@ struct vk_start_ctx {
 	long cpus, memory_mib, disk_gib;
 	const char *accel_wanted;     /* auto | kvm | tcg */
 	char *network_mode;
+	long nodes;                   /* how many nodes the profile has (--nodes, else saved, else 1) */
 
 	/* step "preflight" */
 	virConnectPtr conn;
@@ -36,6 +37,11 @@ struct vk_start_ctx {
 	bool creating;                /* no domain yet: the machine is made */
 	enum vk_accel accel;
 	off_t console_offset;         /* the console log's size before this boot */
+	/* each node's domain as preflight found it, by node index (1 is
+	 * initial_state; a node not planned yet is VK_HOST_NONEXISTENT) */
+	enum vk_host_state node_state[VK_NODES_MAX + 1];
+	off_t node_console_offset[VK_NODES_MAX + 1];
+	bool node_booted[VK_NODES_MAX + 1]; /* started by this start's boot step */
 
 	/* steps "artifacts" and "config" (the payload ISO is p->cfg.payload_iso) */
 	struct vk_artifact_paths paths;
@@ -69,6 +75,11 @@ void vk_start_skip(struct vk_start_ctx *ctx);
 bool vk_start_test_driver(const struct vk_start_ctx *ctx);
 /* The bound of one wait: --wait-timeout, else DEFAULT_S. */
 long vk_start_wait_s(const struct vk_start_ctx *ctx, long default_s);
+
+/* Whether node N's machine is made by this start (no domain was found). */
+bool vk_start_node_creating(const struct vk_start_ctx *ctx, const struct vk_node *n);
+/* Whether any of the profile's nodes is made by this start. */
+bool vk_start_any_creating(const struct vk_start_ctx *ctx);
 
 /* The steps, one file each. */
 int vk_step_profile(struct vk_start_ctx *ctx, struct vk_error *err);

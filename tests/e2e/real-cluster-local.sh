@@ -20,7 +20,9 @@
 # Knobs: VIRTKUBE_E2E_VERSION (default: the newest table version of the release's minor),
 # VIRTKUBE_E2E_KUBEADM_FLAGS (default --ignore-preflight-errors=HTTPProxyCIDR: a snapshot built with Go 1.25
 # before kubernetes/kubernetes#135013 fails that check), VIRTKUBE_E2E_CPUS (2), VIRTKUBE_E2E_MEMORY (3072),
-# VIRTKUBE_E2E_ACCEL (tcg: the tests run on TCG unless told).
+# VIRTKUBE_E2E_ACCEL (tcg: the tests run on TCG unless told), VIRTKUBE_E2E_NODES (1; real-cluster-nodes.sh sets
+# 2: a control plane and a worker that joins it, both Ready, a Deployment spread over both, a pod reaching a
+# pod on the other node by its pod IP).
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -38,6 +40,9 @@ for tool in python3 dpkg-deb curl ldd docker-registry skopeo; do
 done
 
 PROFILE=vke2e-real
+NODES=${VIRTKUBE_E2E_NODES:-1}
+[[ $NODES =~ ^[1-9]$ ]] || e2e_die "VIRTKUBE_E2E_NODES='$NODES' is not 1 to 9"
+[[ $NODES == 1 ]] || PROFILE=vke2e-real$NODES
 KUBECTL=$RELEASE/bin/kubectl
 IMAGE_WEB=virtkube.test/busybox-httpd:1.35
 # The test's registry, on the loopback of its netns (where virtkube runs): plain http.
@@ -207,10 +212,13 @@ timing "images pushed"
 
 # ---- start to node Ready ---------------------------------------------------------------------------------------
 t=$SECONDS
+nodes_args=(--nodes "$NODES")
+# More nodes: the Deployment below is to spread over all of them, the control plane too.
+[[ $NODES == 1 ]] || nodes_args+=(--schedule-on-control-plane)
 run vk start --kubernetes-version "$VERSION" --mirror "$BUILD/mirror" --no-progress --network-mode isolated \
     --image "$image_json" --accel "${VIRTKUBE_E2E_ACCEL:-tcg}" --cpus "${VIRTKUBE_E2E_CPUS:-2}" \
     --memory "${VIRTKUBE_E2E_MEMORY:-3072}" --image-repository "$REPOSITORY" --insecure-registry "$REGISTRY" \
-    --no-default-addons --addons "$addons" -v
+    --no-default-addons --addons "$addons" "${nodes_args[@]}" -v
 expect_rc 0 "start brings up Kubernetes ($((SECONDS - t)) s)"
 timing "start returned" "$((SECONDS - t)) s"
 grep -E "^guest: |timing" <<<"$err" | sed 's/^/# /'
@@ -222,6 +230,13 @@ fi
 ip=$(vk ip 2>/dev/null)
 run kc get nodes -o 'jsonpath={.items[0].status.conditions[?(@.type=="Ready")].status}'
 expect "the node is Ready" test "$out" = True
+if ((NODES > 1)); then
+    run kc get nodes -o 'jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}'
+    expect "kubectl get nodes shows $NODES Ready nodes" test "$(grep -c '=True$' <<<"$out")" = "$NODES"
+    run kc get node "$PROFILE-m02" -o 'jsonpath={.metadata.labels}'
+    expect "the worker is labelled node-role.kubernetes.io/worker" grep -q 'node-role.kubernetes.io/worker' <<<"$out"
+    kc get nodes -o wide 2>&1 | sed 's/^/# nodes: /'
+fi
 # kube-proxy is a DaemonSet the controller manager makes after the node registers: it may come after start.
 t=$SECONDS
 run kc -n kube-system rollout status daemonset/kube-proxy --timeout=300s
@@ -253,10 +268,21 @@ name, digest = open(sys.argv[1]).read().split()[:2]
 have = {i["name"]: i["digest"] for i in json.load(sys.stdin)}
 sys.exit(have.get(name) != digest)' "$BUILD/web.expected" <<<"$out"
 t=$SECONDS
-run kc create deployment web --image="$IMAGE_WEB" --replicas=2 --port=8080
-expect_rc 0 "a Deployment of the busybox image, 2 replicas"
+replicas=$((NODES > 1 ? 4 : 2))
+run kc create deployment web --image="$IMAGE_WEB" --replicas=$replicas --port=8080
+expect_rc 0 "a Deployment of the busybox image, $replicas replicas"
 run kc rollout status deployment/web --timeout=300s
 expect_rc 0 "it becomes Available ($((SECONDS - t)) s)"
+if ((NODES > 1)); then
+    # "POD NODE POD-IP" lines: one pod on each of two nodes, and one asks the other by its pod IP (host-gw routes).
+    run kc get pods -l app=web -o 'jsonpath={range .items[*]}{.metadata.name} {.spec.nodeName} {.status.podIP}{"\n"}{end}'
+    awk '{ print "# web pod: " $0 }' <<<"$out"
+    expect "the $replicas replicas spread over all $NODES nodes" test "$(awk '{ print $2 }' <<<"$out" | sort -u | wc -l)" = "$NODES"
+    read -r pod_a node_a _ <<<"$(head -n 1 <<<"$out")"
+    read -r _ node_b ip_b <<<"$(awk -v n="$node_a" '$2 != n' <<<"$out" | head -n 1)"
+    run kc exec "$pod_a" -- /bin/busybox wget -qO- -T 10 "http://$ip_b:8080/"
+    expect "a pod on $node_a reaches a pod on $node_b by its pod IP $ip_b" test "$out" = "$token"
+fi
 run kc expose deployment web --type=NodePort --port=8080
 expect_rc 0 "kubectl expose --type=NodePort"
 run vk service web --url
@@ -298,6 +324,9 @@ run vk delete
 expect_rc 0 "delete"
 absent() { ! e2e_virsh "$1" "$2" >/dev/null 2>&1; }
 expect "no domain is left" absent dominfo "$PROFILE"
+for ((i = 2; i <= NODES; i++)); do
+    expect "no domain $PROFILE-m0$i is left" absent dominfo "$PROFILE-m0$i"
+done
 expect "no network is left" absent net-info "virtkube-$PROFILE"
 expect "no profile directory is left" test ! -e "$VIRTKUBE_HOME/profiles/$PROFILE"
 no_entries() { ! grep -q "$PROFILE" "$KUBECONFIG"; }

@@ -132,6 +132,59 @@ expect_out "^containerd.sock did not appear$" "with each log's contents"
 run vk -p dev logs --provisioning -f
 expect_rc 2 "logs --provisioning -f is a usage error"
 
+# Multi-node through the binary: the records, -n, and bad input that changes nothing.
+run vk -p trio start --nodes 0 --no-kubernetes --image "$img" --libvirt-uri $TEST_URI
+expect_rc 2 "--nodes 0 is a usage error"
+expect_err "invalid value '0' for --nodes: must be between 1 and 9" "naming the range"
+run vk -p trio start --nodes 10 --no-kubernetes --image "$img" --libvirt-uri $TEST_URI
+expect_rc 2 "--nodes 10 is a usage error"
+check "and no profile was made" test ! -e "$VIRTKUBE_HOME/profiles/trio"
+run vk -p trio start --nodes 3 --no-kubernetes --image "$img" --libvirt-uri $TEST_URI --network-mode isolated --cpus 1 --memory 512
+expect_rc 0 "start --nodes 3 on test:///default succeeds"
+expect_out "profile 'trio' has 3 nodes: trio 192.168.10[0-9].2 \(plain\), trio-m02 192.168.10[0-9].3 \(plain\), trio-m03 192.168.10[0-9].4 \(plain\)" \
+	"and names them with their fixed IPs"
+check "each node has its own seed" test -s "$VIRTKUBE_HOME/profiles/trio/m02-seed.iso" -a -s "$VIRTKUBE_HOME/profiles/trio/m03-seed.iso"
+run vk -p trio node list -o json
+expect_rc 0 "node list -o json"
+check "lists the three nodes with name, IP, role, state, pod CIDR" python3 -c '
+import json, sys
+n = json.loads(sys.argv[1])
+assert [x["name"] for x in n] == ["trio", "trio-m02", "trio-m03"], n
+assert [x["podCIDR"] for x in n] == ["10.244.0.0/24", "10.244.1.0/24", "10.244.2.0/24"], n
+assert all(x["role"] == "plain" and x["state"] == "Nonexistent" for x in n), n' "$out"
+trio_ip3=$(python3 -c 'import json, sys; print(json.loads(sys.argv[1])[2]["ip"])' "$out")
+run vk -p trio ip -n m03
+expect_out "^$trio_ip3$" "ip -n m03 prints m03's IP"
+run vk -p trio ip -n trio-m03
+expect_out "^$trio_ip3$" "and so does its full name"
+run env PATH="$TEST_TMP/bin:$PATH" SSH_ARGS_FILE="$TEST_TMP/ssh.args" "$VIRTKUBE_BIN" -p trio ssh -n m03 -- hostname
+check "ssh -n m03 goes to m03's IP" grep -qx "docker@$trio_ip3" "$TEST_TMP/ssh.args"
+run vk -p trio ip -n m07
+expect_rc 1 "ip -n of a name that is no node fails"
+expect_err "profile 'trio' has no node 'm07'" "saying so"
+expect_err "^hint: its nodes: trio, trio-m02, trio-m03" "and naming the nodes it has"
+run vk -p trio status
+check "status shows one block per node" test "$(grep -c '^Name: ' <<<"$out")" = 3
+check "with minikube's type lines" test "$(grep -c '^Type: ' <<<"$out")" = 3
+cp "$VIRTKUBE_HOME/profiles/trio/config.json" "$TEST_TMP/trio.before"
+unchanged() { cmp -s "$VIRTKUBE_HOME/profiles/trio/config.json" "$TEST_TMP/trio.before"; }
+run vk -p trio node delete trio
+expect_rc 2 "node delete of the first node is refused"
+expect_err "cannot delete node 'trio': it is the first node of profile 'trio'" "saying why"
+run vk -p trio node delete m09
+expect_rc 1 "node delete of a name that is no node fails"
+run vk -p trio node add --worker
+expect_rc 2 "node add --worker on a --no-kubernetes profile is refused"
+expect_err "it runs no Kubernetes" "saying there is no cluster to join"
+run vk -p trio start --nodes 2
+expect_rc 2 "start --nodes 2 on a three-node profile is refused"
+expect_err "has 3 nodes; --nodes 2 cannot change that" "naming both counts"
+expect_err "node add' or 'node delete NAME'" "and the commands that do"
+check "none of them changed the profile" unchanged
+run vk -p trio delete
+expect_rc 0 "delete of the three-node profile"
+check "leaves no profile directory" test ! -e "$VIRTKUBE_HOME/profiles/trio"
+
 run vk -p other start --no-kubernetes --image "$img" --libvirt-uri $TEST_URI --network-mode isolated
 expect_rc 0 "a second profile starts"
 run vk -p dev delete --purge

@@ -51,6 +51,20 @@ static void test_test_driver(void)
 	contains(c ? c->message : NULL, "11718 MiB available for a 2048 MiB VM", "the figures from the injected file");
 	ok(vk_preflight_error(&r, &err) == 0, "start may go ahead");
 	vk_preflight_report_release(&r);
+	/* start --nodes 3: three VMs of 2048 MiB each */
+	o.vms = 3;
+	ok(vk_preflight_run(&o, &r, &err) == 0, "the checks run for three nodes");
+	c = find(&r, "memory");
+	contains(c ? c->message : NULL, "11718 MiB available for the 3 VMs (6144 MiB)", "memory is counted for every node");
+	vk_preflight_report_release(&r);
+	o.vms = 6;
+	ok(vk_preflight_run(&o, &r, &err) == 0 && vk_preflight_error(&r, &err) < 0, "six nodes of 2048 MiB do not fit in 11718");
+	is_str(err.message, "preflight check 'memory' failed: the 6 VMs want 12288 MiB but only 11718 MiB are available (of 15625 MiB)",
+	       "saying what the nodes want together");
+	vk_preflight_report_release(&r);
+	o.vms = 0;
+	ok(vk_preflight_run(&o, &r, &err) == 0, "the checks run again");
+	vk_preflight_report_release(&r);
 	ok(r.n == 0 && !r.items && !r.accel, "release leaves the report empty");
 	vk_preflight_report_release(&r);
 	vk_preflight_report_release(NULL);

@@ -4,7 +4,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <time.h>
+
+#include "cluster.h"
 #include "kubeconfig.h"
+#include "nodeops.h"
 #include "profile.h"
 #include "start/start.h"
 #include "start/step.h"
@@ -135,6 +139,142 @@ static void check_converges(const char *label, struct vk_start_opts *o)
 				vk_kubeconfig_entry_clear(&e);
 			}
 			is_int(st, VK_KUBECONFIG_CONFIGURED, "%s: the kubeconfig holds the profile's context as it should", label);
+		}
+	}
+}
+
+static bool domain_exists(const char *name)
+{
+	virDomainPtr d = virDomainLookupByName(conn, name);
+
+	if (d)
+		virDomainFree(d);
+	return d != NULL;
+}
+
+static char *ssh_log;   /* what the stand-in ssh on PATH was asked, one call a line */
+
+/* Whether the stand-in ssh was asked to reach IP with a command holding WANT (NULL: anything). */
+static bool ssh_log_has(const char *ip, const char *want)
+{
+	_cleanup_free_ char *text = NULL, *at = xasprintf("docker@%s -- ", ip);
+	size_t len;
+	bool found = false;
+
+	if (vk_read_file(ssh_log, &text, &len, NULL) < 0)
+		return false;
+	for (char *line = strtok(text, "\n"); line && !found; line = strtok(NULL, "\n"))
+		found = strstr(line, at) && (!want || strstr(line, want));
+	return found;
+}
+
+/* How many static DHCP entries network virtkube-NAME has. */
+static int dhcp_hosts(const char *name)
+{
+	_cleanup_free_ char *netname = xasprintf("virtkube-%s", name);
+	virNetworkPtr net = virNetworkLookupByName(conn, netname);
+	_cleanup_free_ char *xml = net ? virNetworkGetXMLDesc(net, 0) : NULL;
+	int n = 0;
+
+	for (const char *c = xml; c && (c = strstr(c, "<host ")); c++)
+		n++;
+	if (net)
+		virNetworkFree(net);
+	return n;
+}
+
+/* start --nodes 3: three domains and three DHCP entries, all made before any
+ * boot; a failure injected after any step converges on the next start;
+ * node add and node delete change one node; stop and delete act on all. */
+static void test_multinode(const char *label, const struct vk_start_opts *base)
+{
+	struct vk_start_opts o = *base;
+	const char *const *steps = vk_start_step_names();
+	_cleanup_(vk_start_result_release) struct vk_start_result res = { 0 };
+	struct vk_error err = { 0 };
+
+	o.nodes = 3;
+	for (size_t i = 0; steps[i]; i++) {
+		_cleanup_free_ char *name = xasprintf("%sn%zu", label, i);
+		_cleanup_free_ char *m02 = xasprintf("%s-m02", name), *m03 = xasprintf("%s-m03", name);
+		_cleanup_profile_ struct vk_profile *p = NULL;
+		int d = 0, n = 0, sp = 0;
+
+		vk_start_inject_failure_after(steps[i]);
+		ok(run_start(name, &o, &res, &err) < 0, "%s: --nodes 3, a failure after '%s' fails the start", label, steps[i]);
+		vk_start_inject_failure_after(NULL);
+		ok(run_start(name, &o, &res, &err) == 0, "%s: the next start finishes (%s)", label, err.message);
+		ok(domain_runs(name) && domain_runs(m02) && domain_runs(m03), "%s: %s, -m02 and -m03 run", label, name);
+		ok(count_named(name, &d, &n, &sp) == 0 && d == 1 && n == 1 && sp == 0, "%s: one network, no leftover pool", label);
+		is_int(dhcp_hosts(name), 3, "%s: with a DHCP entry per node", label);
+		p = vk_profile_open(name, false, &err);
+		ok(p && p->cfg.nnodes == 3 && strcmp(p->cfg.nodes[2].name, m03) == 0, "%s: the profile has three nodes", label);
+		if (p && !o.no_kubernetes)
+			ok(p->cfg.join_token && p->cfg.join_token_expires > (long)time(NULL), "%s: and a join token", label);
+		if (steps[i + 1]) {
+			/* its subnet back for the next rounds: the test driver's /24s are few */
+			struct vk_delete_result delres = { 0 };
+
+			if (p)
+				vk_cluster_delete(p, &delres, &err);
+			vk_delete_result_release(&delres);
+			continue;
+		}
+		/* The last round goes on: node add, node delete, stop, delete. */
+		{
+			_cleanup_(vk_node_delete_result_release) struct vk_node_delete_result dres = { 0 };
+			_cleanup_profile_ struct vk_profile *q = vk_profile_open(name, true, &err);
+			_cleanup_free_ char *m04 = xasprintf("%s-m04", name);
+			struct vk_stop_result sres;
+			struct vk_delete_result delres = { 0 };
+			struct vk_start_opts add = *base;
+			_cleanup_free_ char *failed = NULL;
+			long idx = 0;
+
+			add.nodes = 0;
+			add.keep_context = true;
+			/* an earlier round's profile may have had this subnet */
+			unlink(ssh_log);
+			ok(q && vk_profile_lock(q, 0, &err) == 0 && vk_node_add(q, false, &add, NULL, NULL, &idx, &failed, &err) == 0,
+			   "%s: node add (%s)", label, err.message);
+			is_int(idx, 4, "%s: makes node 4", label);
+			ok(!failed, "%s: every other node got its routes", label);
+			ok(domain_runs(m04) && domain_runs(name), "%s: -m04 runs, the others still do", label);
+			is_int(dhcp_hosts(name), 4, "%s: four DHCP entries", label);
+			/* the ssh on PATH is a stand-in that writes down what it was asked */
+			ok(q && ssh_log_has(q->cfg.nodes[0].ip, NULL) && ssh_log_has(q->cfg.nodes[1].ip, NULL) &&
+				   ssh_log_has(q->cfg.nodes[2].ip, NULL) && !ssh_log_has(q->cfg.nodes[3].ip, NULL),
+			   "%s: node add: the other nodes were told their routes, the new one has them on its seed", label);
+			if (q) {
+				_cleanup_free_ char *want = xasprintf("routes --set 10.244.1.0/24 %s 10.244.2.0/24 %s 10.244.3.0/24 %s ",
+								     q->cfg.nodes[1].ip, q->cfg.nodes[2].ip, q->cfg.nodes[3].ip);
+
+				ok(ssh_log_has(q->cfg.nodes[0].ip, want), "%s: node 1: the routes to m02, m03 and the new m04", label);
+			}
+			ok(q && vk_node_delete(q, "m02", &dres, &err) == 0, "%s: node delete m02 (%s)", label, err.message);
+			if (q && q->cfg.nnodes == 3) {
+				_cleanup_free_ char *one = xasprintf("routes --set 10.244.2.0/24 %s 10.244.3.0/24 %s ",
+								    q->cfg.nodes[1].ip, q->cfg.nodes[2].ip);
+				_cleanup_free_ char *four = xasprintf("routes --set 10.244.0.0/24 %s 10.244.2.0/24 %s ",
+								     q->cfg.nodes[0].ip, q->cfg.nodes[1].ip);
+
+				ok(ssh_log_has(q->cfg.nodes[0].ip, one), "%s: node delete: node 1 keeps the routes to m03 and m04 only",
+				   label);
+				ok(ssh_log_has(q->cfg.nodes[2].ip, four), "%s: and m04 to node 1 and m03", label);
+			}
+			ok(!dres.routes_failed, "%s: no node's routes failed", label);
+			ok(!domain_runs(m02) && !domain_exists(m02), "%s: its domain is gone", label);
+			is_int(dhcp_hosts(name), 3, "%s: and its DHCP entry", label);
+			ok(q && vk_node_delete(q, name, &dres, &err) < 0 && err.code == VK_ERR_INVALID,
+			   "%s: the first node cannot be deleted", label);
+			ok(q && vk_cluster_stop(q, 5, &sres, &err) == 0 && sres.was_running && !domain_runs(name) &&
+				   !domain_runs(m03) && !domain_runs(m04),
+			   "%s: stop stops every node", label);
+			ok(q && vk_cluster_delete(q, &delres, &err) == 0, "%s: delete (%s)", label, err.message);
+			vk_delete_result_release(&delres);
+			ok(!domain_exists(m03) && !domain_exists(m04) &&
+				   count_named(name, &d, &n, &sp) == 0 && d == 0 && n == 0,
+			   "%s: leaves no domain and no network", label);
 		}
 	}
 }
@@ -321,6 +461,17 @@ int main(void)
 	/* Whatever is not local goes to a closed local port, never to the internet. */
 	setenv("https_proxy", "http://127.0.0.1:9", 1);
 	vk_write_file_atomic(img, h, sizeof(h), 0644, &err);
+	{
+		/* The nodes' route updates go over ssh: a stand-in writes them down. */
+		_cleanup_free_ char *bin = xasprintf("%s/bin", tmp), *fake = xasprintf("%s/bin/ssh", tmp);
+		_cleanup_free_ char *script = NULL, *path = xasprintf("%s:%s", bin, getenv("PATH") ?: "/usr/bin:/bin");
+
+		ssh_log = xasprintf("%s/ssh.log", tmp);
+		script = xasprintf("#!/bin/sh\necho \"$*\" >>'%s'\n", ssh_log);
+		vk_mkdir_p(bin, 0755, &err);
+		vk_write_file_atomic(fake, script, strlen(script), 0755, &err);
+		setenv("PATH", path, 1);
+	}
 	image = img;
 	if (top) {
 		_cleanup_free_ char *cmd = xasprintf("python3 '%s/tests/fakes/mkmirror.py' '%s' '%s' %s >/dev/null", top, top,
@@ -349,11 +500,15 @@ int main(void)
 		kube.no_preload_images = true;
 		check_converges("kube", &kube);
 	}
+	test_multinode("plain", &plain);
+	if (mirror)
+		test_multinode("kube", &kube);
 	test_planned_subnet_kept(&plain);
 	test_leftover_pool(&plain);
 	test_download_only();
 	virConnectClose(conn);
 	free(mirror);
 	vk_remove_tree(tmp, &err);
+	free(ssh_log);
 	return done_testing();
 }

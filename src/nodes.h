@@ -1,0 +1,65 @@
+/* A profile's nodes: their names, fixed IPs and MACs, roles, pod CIDRs, per-node files, and the pod routes between them. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "profile.h"
+#include "util/error.h"
+
+/* Every node's pod CIDR is a /24 of this /16: node I has 10.244.(I-1).0/24. */
+#define VK_NODE_POD_PREFIX "10.244"
+
+/* The label every worker gets (kubectl get nodes shows its ROLES). */
+#define VK_WORKER_LABEL "node-role.kubernetes.io/worker"
+
+/* "control-plane", "worker", "plain". */
+const char *vk_node_role_name(enum vk_node_role role);
+int vk_node_role_parse(const char *name, enum vk_node_role *role);
+
+/* Node INDEX's name (newly allocated): PROFILE for 1, PROFILE-m02 ... PROFILE-m09. */
+char *vk_node_name(const char *profile, long index);
+/* Node INDEX's address on SUBNET (host order): .INDEX+1, so node 1 keeps the
+ * address a one-node profile has always had (vk_network_node_ip). */
+uint32_t vk_node_ip(uint32_t subnet, long index);
+/* Node INDEX's pod CIDR, "10.244.(INDEX-1).0/24". */
+void vk_node_pod_cidr(long index, char buf[24]);
+
+/* Checks a node count (--nodes): 1..VK_NODES_MAX, and a profile name short
+ * enough that PROFILE-m0N is still a host name when there are workers. */
+int vk_nodes_count_check(const char *profile, long count, struct vk_error *err);
+
+/* The node of P named NAME: its full name (PROFILE-m02) or the suffix alone
+ * (m02), as minikube's -n takes it. A name that is not one of P's nodes is
+ * VK_ERR_NOT_FOUND naming the nodes it has. */
+struct vk_node *vk_nodes_find(const struct vk_profile *p, const char *name, struct vk_error *err);
+/* The lowest free node index of P (2..VK_NODES_MAX), or 0 when all are taken. */
+long vk_nodes_free_index(const struct vk_profile *p);
+/* The profile's own VM (node 1), or NULL when its network is not planned yet. */
+struct vk_node *vk_nodes_primary(const struct vk_profile *p);
+
+/* Makes the records of nodes 1..COUNT of P on SUBNET (node 1 from
+ * p->cfg.node_ip and mac): names, IPs, MACs from the names, roles
+ * (control-plane and workers, or plain VMs without KUBERNETES). Not saved. */
+void vk_nodes_plan(struct vk_profile *p, uint32_t subnet, long count, bool kubernetes);
+/* Adds node INDEX of P on SUBNET as a worker (a plain VM without Kubernetes);
+ * returns it. Not saved. */
+struct vk_node *vk_nodes_add(struct vk_profile *p, uint32_t subnet, long index);
+
+/* The file FILE (VK_FILE_DISK, VK_FILE_SEED, VK_FILE_CONSOLE_LOG) of node N
+ * in P's directory (newly allocated): node 1 keeps the plain names, node I
+ * has "mNN-FILE". */
+char *vk_node_path(const struct vk_profile *p, const struct vk_node *n, const char *file);
+
+/* One static route of a node: the pod CIDR of another node via its IP. */
+struct vk_pod_route {
+	char dest[24];   /* "10.244.J.0/24" */
+	char via[16];
+};
+
+/* The routes node SELF needs (host-gw on one L2 network): every other node's
+ * pod CIDR via that node's IP, in index order. Returns how many were written
+ * to OUT (room for VK_NODES_MAX). */
+size_t vk_nodes_routes(const struct vk_node *nodes, size_t nnodes, long self, struct vk_pod_route *out);
+/* The routes as the guest's routes file: "DEST VIA" lines (caller frees). */
+char *vk_nodes_routes_text(const struct vk_node *nodes, size_t nnodes, long self);
