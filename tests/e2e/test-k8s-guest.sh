@@ -78,7 +78,7 @@ expect "Debian's containerd ($containerd_deb) runs, with config version 2 for 1.
     grep -q "^guest: containerd ok: containerd 1.x, config version 2, sandbox registry.k8s.io/pause:" <<<"$err"
 expect "the images stage imported the payload's archive" \
     grep -qE "^guest: images ok: 2 images in containerd after importing images/images.oci.tar \([0-9]+ s\)" <<<"$err"
-expect "the cni stage wrote the pod network's config" grep -q "^guest: cni ok: bridge cni0 10.244.0.0/16" <<<"$err"
+expect "the cni stage wrote the pod network's config" grep -q "^guest: cni ok: bridge cni0 10.244.0.0/24" <<<"$err"
 expect "the kubelet stage ran (units, drain unit)" grep -q "^guest: kubelet ok" <<<"$err"
 expect "provisioning stopped at kubeadm: no Kubernetes binaries here" \
     grep -q "provisioning failed in the guest at stage 'kubeadm'" <<<"$err"
