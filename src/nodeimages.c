@@ -22,6 +22,8 @@
 #define GUEST_PATH "PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin"
 #define LIST_TIMEOUT_MS 60000
 #define IMPORT_TIMEOUT_MS (20 * 60 * 1000L)
+/* What to give instead of a file that is not an image archive. */
+#define ARCHIVE_HINT "give a file written by 'docker save', 'podman save' or 'skopeo copy ... oci-archive:FILE', or an image reference"
 /* Only the small JSON documents of an archive are read into memory. */
 #define MAX_ARCHIVE_JSON (4 * 1024 * 1024)
 
@@ -147,8 +149,7 @@ char **vk_image_archive_names(const char *path, struct vk_error *err)
 	archive_read_support_format_tar(a);
 	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
 		vk_error_set(err, VK_ERR_INVALID, "'%s' is not an image archive: %s", path, archive_error_string(a));
-		vk_error_hint(err, "give a file written by 'docker save', 'podman save' or 'skopeo copy ... "
-				   "oci-archive:FILE', or an image reference");
+		vk_error_hint(err, ARCHIVE_HINT);
 		archive_read_free(a);
 		return NULL;
 	}
@@ -174,8 +175,7 @@ char **vk_image_archive_names(const char *path, struct vk_error *err)
 	}
 	if (r != ARCHIVE_EOF && !too_big && !(manifest || index)) {
 		vk_error_set(err, VK_ERR_INVALID, "'%s' is not an image archive: %s", path, archive_error_string(a));
-		vk_error_hint(err, "give a file written by 'docker save', 'podman save' or 'skopeo copy ... "
-				   "oci-archive:FILE', or an image reference");
+		vk_error_hint(err, ARCHIVE_HINT);
 		archive_read_free(a);
 		return NULL;
 	}
