@@ -223,16 +223,6 @@ static int kubeadm_list(const char *home, const char *kubeadm, const char *versi
 	return rc;
 }
 
-static void strv_add_unique(char ***v, size_t *n, const char *s)
-{
-	for (size_t i = 0; i < *n; i++)
-		if (strcmp((*v)[i], s) == 0)
-			return;
-	*v = xrealloc(*v, (*n + 2) * sizeof(char *));
-	(*v)[(*n)++] = xstrdup(s);
-	(*v)[*n] = NULL;
-}
-
 /* kubeadm's list for VERSION and IMAGE_REPOSITORY, from its record in the cache, else from kubeadm (then recorded). */
 static json_t *kubeadm_images(const char *home, const char *kubeadm, const char *version, const char *image_repository,
 			      struct vk_error *err)
@@ -310,13 +300,13 @@ char **vk_images_for_version(const char *home, const char *kubeadm, const char *
 	v = xcalloc(1, sizeof(char *));
 	json_array_foreach(list, i, e)
 		if (json_is_string(e) && !vk_images_is_coredns(json_string_value(e)))
-			strv_add_unique(&v, &n, json_string_value(e));
+			vk_strv_add_unique(&v, &n, json_string_value(e));
 	for (i = 0; addon_images && addon_images[i]; i++) {
 		_cleanup_free_ char *r = coredns && vk_images_is_coredns(addon_images[i])
 						 ? xstrdup(coredns)
 						 : vk_images_rewrite(addon_images[i], image_repository);
 
-		strv_add_unique(&v, &n, r);
+		vk_strv_add_unique(&v, &n, r);
 	}
 	return v;
 }
@@ -567,7 +557,7 @@ static int write_archive(const char *home, const struct vk_pulled_image *v, size
 			for (size_t j = 0; rc == 0 && list[j]; j++) {
 				size_t before = ndone;
 
-				strv_add_unique(&done, &ndone, list[j]);
+				vk_strv_add_unique(&done, &ndone, list[j]);
 				if (ndone > before)
 					rc = add_blob(a, store, list[j], buf, tar, err);
 			}

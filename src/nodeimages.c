@@ -36,14 +36,8 @@ static void names_add_normalized(char ***names, size_t *n, const char *text)
 		return;
 	name = vk_image_ref_name(&ref);
 	vk_image_ref_release(&ref);
-	for (size_t i = 0; i < *n; i++)
-		if (strcmp((*names)[i], name) == 0) {
-			free(name);
-			return;
-		}
-	*names = xrealloc(*names, (*n + 2) * sizeof(**names));
-	(*names)[(*n)++] = name;
-	(*names)[*n] = NULL;
+	vk_strv_add_unique(names, n, name);
+	free(name);
 }
 
 /* An OCI ref.name is often only a tag ("1.36"): a full reference has a '/' or a ':' before any tag. */

@@ -94,3 +94,13 @@ char *vk_strv_join(const char *const *v, const char *sep)
 	out[at] = '\0';
 	return out;
 }
+
+void vk_strv_add_unique(char ***v, size_t *n, const char *s)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*v)[i], s) == 0)
+			return;
+	*v = xrealloc(*v, (*n + 2) * sizeof(char *));
+	(*v)[(*n)++] = xstrdup(s);
+	(*v)[*n] = NULL;
+}
