@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "addons.h"
+#include "kube/addons.h"
 #include "cli.h"
 #include "kube-cli.h"
 #include "ui.h"

@@ -3,10 +3,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cache.h"
+#include "artifacts/cache.h"
 #include "cli.h"
-#include "images.h"
-#include "profile.h"
+#include "artifacts/images.h"
+#include "profile/profile.h"
 #include "ui.h"
 #include "util/cleanup.h"
 

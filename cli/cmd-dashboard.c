@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addons.h"
+#include "kube/addons.h"
 #include "cli.h"
 #include "kube-cli.h"
 #include "ui.h"

@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "cluster.h"
+#include "cluster/cluster.h"
 #include "ui.h"
 #include "util/cleanup.h"
 #include "util/fs.h"

@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cluster.h"
-#include "preflight.h"
-#include "profile.h"
+#include "cluster/cluster.h"
+#include "cluster/preflight.h"
+#include "profile/profile.h"
 #include "ui.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"

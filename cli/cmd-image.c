@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "nodeimages.h"
-#include "profile.h"
+#include "kube/nodeimages.h"
+#include "profile/profile.h"
 #include "ui.h"
 #include "util/cleanup.h"
 #include "vm.h"

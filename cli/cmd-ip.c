@@ -2,7 +2,7 @@
 #include <stdio.h>
 
 #include "cli.h"
-#include "profile.h"
+#include "profile/profile.h"
 #include "ui.h"
 #include "util/cleanup.h"
 #include "vm.h"

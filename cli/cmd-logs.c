@@ -7,8 +7,8 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "nodes.h"
-#include "profile.h"
+#include "vm/nodes.h"
+#include "profile/profile.h"
 #include "ui.h"
 #include "util/cleanup.h"
 #include "vm.h"

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "cli.h"
-#include "nodeops.h"
-#include "nodes.h"
+#include "start/nodeops.h"
+#include "vm/nodes.h"
 #include "start/start.h"
 #include "ui.h"
 #include "util/cleanup.h"

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "profile.h"
+#include "profile/profile.h"
 #include "ui.h"
 #include "util/cleanup.h"
 

@@ -3,9 +3,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "addons.h"
+#include "kube/addons.h"
 #include "cli.h"
-#include "nodes.h"
+#include "vm/nodes.h"
 #include "start/start.h"
 #include "ui.h"
 #include "util/cleanup.h"

@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "cli.h"
-#include "cluster.h"
-#include "nodes.h"
-#include "provision.h"
+#include "cluster/cluster.h"
+#include "vm/nodes.h"
+#include "cluster/provision.h"
 #include "util/cleanup.h"
 #include "vm.h"
 

@@ -2,7 +2,7 @@
 #include <stdio.h>
 
 #include "cli.h"
-#include "cluster.h"
+#include "cluster/cluster.h"
 #include "ui.h"
 #include "util/cleanup.h"
 #include "vm.h"

@@ -2,9 +2,9 @@
 #include <stdio.h>
 
 #include "cli.h"
-#include "kubeconfig.h"
-#include "pki.h"
-#include "profile.h"
+#include "kube/kubeconfig.h"
+#include "kube/pki.h"
+#include "profile/profile.h"
 #include "ui.h"
 #include "util/cleanup.h"
 

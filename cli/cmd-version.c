@@ -7,10 +7,10 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "artifacts.h"
+#include "artifacts/artifacts.h"
 #include "cli.h"
-#include "libarchive-lazy.h"
-#include "machine.h"
+#include "util/libarchive-lazy.h"
+#include "vm/machine.h"
 #include "util/cleanup.h"
 
 static const char *const output_choices[] = { "text", "json", NULL };

@@ -2,8 +2,8 @@
 #pragma once
 
 #include "cli.h"
-#include "kubeapi.h"
-#include "profile.h"
+#include "kube/kubeapi.h"
+#include "profile/profile.h"
 
 /* Opens the context's profile, checks it is Running with Kubernetes, and makes
  * a client from the profile's own credentials. On success the caller owns *P

@@ -13,7 +13,7 @@
 #include <jansson.h>
 #include <term.h>
 
-#include "fetch.h"
+#include "artifacts/fetch.h"
 #include "util/clock.h"
 #include "util/xalloc.h"
 

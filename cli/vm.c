@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "guestssh.h"
-#include "nodes.h"
+#include "vm/guestssh.h"
+#include "vm/nodes.h"
 #include "ui.h"
 
 struct vk_profile *cli_vm_profile(const struct cli_context *ctx, bool must_exist, bool lock, int *rc)

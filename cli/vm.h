@@ -4,7 +4,7 @@
 #include <stdbool.h>
 
 #include "cli.h"
-#include "profile.h"
+#include "profile/profile.h"
 
 /* How long a command waits for another virtkube holding the profile lock. */
 #define CLI_LOCK_TIMEOUT_MS 10000

@@ -1,16 +1,46 @@
 /* The artifact table (see artifacts.h): loads the installed JSON, resolves versions, plans and ensures downloads. */
-#include "artifacts.h"
+#include "artifacts/artifacts.h"
 
+#include <ctype.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "datadir.h"
-#include "kubeadm.h"
+#include "profile/datadir.h"
 #include "util/cleanup.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
+
+int vk_kubernetes_version_check(const char *version, struct vk_error *err)
+{
+	const char *p = version;
+
+	if (!version || *p++ != 'v')
+		goto bad;
+	for (int part = 0; part < 3; part++) {
+		if (!isdigit((unsigned char)*p))
+			goto bad;
+		while (isdigit((unsigned char)*p))
+			p++;
+		if (part < 2 && *p++ != '.')
+			goto bad;
+	}
+	if (*p == '-' || *p == '+') {
+		p++;
+		if (!*p)
+			goto bad;
+		for (; *p; p++)
+			if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != '+')
+				goto bad;
+	}
+	if (*p)
+		goto bad;
+	return 0;
+bad:
+	vk_error_set(err, VK_ERR_INVALID, "'%s' is not a Kubernetes version", version ? version : "");
+	return vk_error_hint(err, "give it as vMAJOR.MINOR.PATCH, e.g. v1.35.0");
+}
 
 static json_t *load_table(const char *rel, struct vk_error *err)
 {

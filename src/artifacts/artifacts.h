@@ -4,8 +4,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "cache.h"
-#include "fetch.h"
+#include "artifacts/cache.h"
+#include "artifacts/fetch.h"
 #include "util/error.h"
 
 /* The table lives in data files the build installs (vk_data_path):
@@ -126,3 +126,6 @@ struct vk_artifact_paths {
  * (all strings newly allocated; release with vk_artifact_paths_release). */
 int vk_artifacts_ensure(const struct vk_artifacts_request *req, struct vk_artifact_paths *out, struct vk_error *err);
 void vk_artifact_paths_release(struct vk_artifact_paths *p);
+
+/* Checks a "vMAJOR.MINOR.PATCH" version (optionally with a -pre/+build suffix of [0-9A-Za-z.-]). */
+int vk_kubernetes_version_check(const char *version, struct vk_error *err);

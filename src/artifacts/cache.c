@@ -1,5 +1,5 @@
 /* The download cache (see cache.h): lookups, records, locks, mirrors, offline checks, list and clean. */
-#include "cache.h"
+#include "artifacts/cache.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "fetch.h"
+#include "artifacts/fetch.h"
 #include "util/error.h"
 
 /* Layout, for one artifact with key K (the upstream URL's host and path,

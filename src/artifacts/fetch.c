@@ -1,5 +1,5 @@
 /* The downloader (see fetch.h): one libcurl multi handle driving every transfer, sha256 while writing. */
-#include "fetch.h"
+#include "artifacts/fetch.h"
 
 #include <ctype.h>
 #include <curl/curl.h>

@@ -1,5 +1,5 @@
 /* The image set (see images.h): kubeadm's list plus the addons', pins, pulls under the store's lock, the OCI archive writer. */
-#include "images.h"
+#include "artifacts/images.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cache.h"
+#include "artifacts/cache.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/lock.h"

@@ -7,7 +7,7 @@
 
 #include <jansson.h>
 
-#include "registry.h"
+#include "artifacts/registry.h"
 #include "util/error.h"
 
 /* Layout under HOME/cache:

@@ -1,5 +1,5 @@
 /* The shared payload ISO (see payload.h): named by a hash of its inputs, built under a lock, reused by every profile of a version. */
-#include "payload.h"
+#include "artifacts/payload.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cache.h"
-#include "seed.h"
+#include "artifacts/cache.h"
+#include "vm/seed.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/lock.h"

@@ -1,5 +1,5 @@
 /* The OCI distribution client (see registry.h): references, manifests, the auth dance, and blob pulls through fetch.c. */
-#include "registry.h"
+#include "artifacts/registry.h"
 
 #include <ctype.h>
 #include <curl/curl.h>

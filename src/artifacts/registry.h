@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "fetch.h"
+#include "artifacts/fetch.h"
 #include "util/error.h"
 
 #define VK_OCI_MT_INDEX "application/vnd.oci.image.index.v1+json"

@@ -1,5 +1,5 @@
 /* The lifecycle steps. Each step looks at what exists (config.json, libvirt, files) before it acts. */
-#include "cluster.h"
+#include "cluster/cluster.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -11,10 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "image.h"
-#include "nodes.h"
-#include "provision.h"
-#include "sshkey.h"
+#include "vm/image.h"
+#include "vm/nodes.h"
+#include "cluster/provision.h"
+#include "vm/sshkey.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
 #include "util/fs.h"

@@ -4,13 +4,12 @@
 #include <jansson.h>
 #include <stdbool.h>
 
-#include "domxml.h"
-#include "machine.h"
-#include "profile.h"
+#include "vm/domxml.h"
+#include "vm/machine.h"
+#include "profile/profile.h"
 #include "util/error.h"
 
 #define VK_DEFAULT_STOP_TIMEOUT_S 90
-#define VK_SSH_USER "docker"
 
 struct vk_stop_result {
 	bool was_running;     /* any node ran */

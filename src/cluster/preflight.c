@@ -1,5 +1,5 @@
 /* Preflight checks (see preflight.h): each one a result with a message and a fix, never a print. */
-#include "preflight.h"
+#include "cluster/preflight.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -12,10 +12,10 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-#include "cache.h"
-#include "cluster.h"
-#include "guestssh.h"
-#include "machine.h"
+#include "artifacts/cache.h"
+#include "cluster/cluster.h"
+#include "vm/guestssh.h"
+#include "vm/machine.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strbuf.h"

@@ -1,5 +1,5 @@
 /* The payload, the guest follower and the readiness waits that make a VM a cluster (see provision.h). */
-#include "provision.h"
+#include "cluster/provision.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -11,16 +11,16 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "datadir.h"
-#include "guestssh.h"
-#include "join.h"
-#include "k8sready.h"
-#include "kubeadm.h"
-#include "kubeapi.h"
-#include "kubeconfig.h"
-#include "nodes.h"
-#include "payload.h"
-#include "pki.h"
+#include "profile/datadir.h"
+#include "vm/guestssh.h"
+#include "kube/join.h"
+#include "kube/k8sready.h"
+#include "kube/kubeadm.h"
+#include "kube/kubeapi.h"
+#include "kube/kubeconfig.h"
+#include "vm/nodes.h"
+#include "artifacts/payload.h"
+#include "kube/pki.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"

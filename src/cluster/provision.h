@@ -5,11 +5,11 @@
 #include <jansson.h>
 #include <sys/types.h>
 
-#include "artifacts.h"
-#include "cloudinit.h"
-#include "guestlog.h"
-#include "profile.h"
-#include "seed.h"
+#include "artifacts/artifacts.h"
+#include "vm/cloudinit.h"
+#include "vm/guestlog.h"
+#include "profile/profile.h"
+#include "vm/seed.h"
 #include "util/error.h"
 
 /* The payload ISO of the Kubernetes version in PATHS (payload.h), built

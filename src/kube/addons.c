@@ -1,5 +1,5 @@
 /* Addons: registry, enabled set in the profile, apply/wait/delete/state (see addons.h). */
-#include "addons.h"
+#include "kube/addons.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -9,8 +9,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "datadir.h"
-#include "images.h"
+#include "profile/datadir.h"
+#include "artifacts/images.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
 #include "util/fs.h"

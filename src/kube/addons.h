@@ -4,9 +4,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "kubeapi.h"
-#include "manifest.h"
-#include "profile.h"
+#include "kube/kubeapi.h"
+#include "kube/manifest.h"
+#include "profile/profile.h"
 #include "util/error.h"
 
 struct vk_addon_wait {

@@ -1,5 +1,5 @@
 /* Bootstrap token, CA public-key hash and JoinConfiguration, made on the host (see join.h). */
-#include "join.h"
+#include "kube/join.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,48 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kubeadm.h"
-#include "profile.h"
+#include "kube/kubeadm.h"
+#include "kube/token.h"
+#include "profile/profile.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
-#include "yamlw.h"
-
-static const char token_alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-
-int vk_join_token_new(char out[VK_JOIN_TOKEN_LEN + 1], struct vk_error *err)
-{
-	unsigned char raw[VK_JOIN_TOKEN_LEN];
-	size_t k = 0;
-
-	/* 36 letters: bytes >= 252 would bias the draw, so they are drawn again. */
-	while (k < VK_JOIN_TOKEN_LEN) {
-		if (RAND_bytes(raw, sizeof(raw)) != 1)
-			return vk_error_set(err, VK_ERR_FAILED, "cannot make a bootstrap token: OpenSSL has no random bytes");
-		for (size_t i = 0; i < sizeof(raw) && k < VK_JOIN_TOKEN_LEN; i++) {
-			if (k == VK_JOIN_TOKEN_ID_LEN) {
-				out[k++] = '.';
-				continue;
-			}
-			if (raw[i] < 252)
-				out[k++] = token_alphabet[raw[i] % 36];
-		}
-	}
-	out[VK_JOIN_TOKEN_LEN] = '\0';
-	return 0;
-}
-
-bool vk_join_token_valid(const char *token)
-{
-	if (!token || strlen(token) != VK_JOIN_TOKEN_LEN)
-		return false;
-	for (size_t i = 0; i < VK_JOIN_TOKEN_LEN; i++) {
-		bool ok = i == VK_JOIN_TOKEN_ID_LEN ? token[i] == '.' : token[i] && strchr(token_alphabet, token[i]) != NULL;
-
-		if (!ok)
-			return false;
-	}
-	return true;
-}
+#include "util/yamlw.h"
 
 int vk_join_ca_hash(const char *ca_path, char out[7 + 64 + 1], struct vk_error *err)
 {
@@ -99,7 +63,7 @@ static int check_params(const struct vk_join_params *p, struct vk_error *err)
 		return vk_error_set(err, VK_ERR_INVALID, "node IP '%s' is not an IPv4 address", p->node_ip ?: "");
 	if (!host || inet_pton(AF_INET, host, &a) != 1 || end == colon + 1 || *end || port < 1 || port > 65535)
 		return vk_error_set(err, VK_ERR_INVALID, "API endpoint '%s' is not IPv4:PORT", p->api_endpoint ?: "");
-	if (!vk_join_token_valid(p->token))
+	if (!vk_token_valid(p->token))
 		return vk_error_set(err, VK_ERR_INVALID, "the join token is not a bootstrap token ([a-z0-9]{6}.[a-z0-9]{16})");
 	if (!p->ca_hash || strncmp(p->ca_hash, "sha256:", 7) != 0 || strlen(p->ca_hash) != 7 + 64 ||
 	    strspn(p->ca_hash + 7, "0123456789abcdef") != 64)
@@ -156,23 +120,4 @@ char *vk_join_config(const struct vk_join_params *p, size_t *len, struct vk_erro
 	vk_yamlw_map_end(&w);
 	vk_yamlw_doc_end(&w);
 	return vk_yamlw_finish(&w, "the kubeadm join configuration", len, err);
-}
-
-char *vk_join_token_secret(const char *token, time_t expires)
-{
-	json_auto_t *obj = NULL;
-	char id[VK_JOIN_TOKEN_ID_LEN + 1], name[32], when[32];
-	struct tm tm;
-
-	snprintf(id, sizeof(id), "%.*s", VK_JOIN_TOKEN_ID_LEN, token);
-	snprintf(name, sizeof(name), "bootstrap-token-%s", id);
-	gmtime_r(&expires, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	obj = json_pack("{s:s, s:s, s:{s:s, s:s}, s:s, s:{s:s, s:s, s:s, s:s, s:s, s:s, s:s}}", "apiVersion", "v1", "kind",
-			"Secret", "metadata", "name", name, "namespace", "kube-system", "type",
-			"bootstrap.kubernetes.io/token", "stringData", "token-id", id, "token-secret",
-			token + VK_JOIN_TOKEN_ID_LEN + 1, "expiration", when, "usage-bootstrap-authentication", "true",
-			"usage-bootstrap-signing", "true", "auth-extra-groups", VK_JOIN_TOKEN_GROUP, "description",
-			"made by virtkube node add");
-	return json_dumps(obj, JSON_COMPACT);
 }

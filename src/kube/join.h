@@ -7,21 +7,6 @@
 
 #include "util/error.h"
 
-/* A bootstrap token is "[a-z0-9]{6}.[a-z0-9]{16}": its id, a dot, its secret. */
-#define VK_JOIN_TOKEN_LEN 23
-#define VK_JOIN_TOKEN_ID_LEN 6
-/* How long a token made on the host is valid (InitConfiguration
- * bootstrapTokens[].ttl; the Secret's expiration): as kubeadm's default. */
-#define VK_JOIN_TOKEN_TTL_S (24 * 3600)
-#define VK_JOIN_TOKEN_TTL "24h0m0s"
-/* The group kubeadm's join RBAC is bound to. */
-#define VK_JOIN_TOKEN_GROUP "system:bootstrappers:kubeadm:default-node-token"
-
-/* A fresh random bootstrap token (OpenSSL's RAND_bytes) into OUT. */
-int vk_join_token_new(char out[VK_JOIN_TOKEN_LEN + 1], struct vk_error *err);
-/* Whether TOKEN has the bootstrap token's form. */
-bool vk_join_token_valid(const char *token);
-
 /* The discovery-token-ca-cert-hash of the CA certificate at CA_PATH (PEM):
  * "sha256:" and the hex SHA-256 of its DER SubjectPublicKeyInfo. */
 int vk_join_ca_hash(const char *ca_path, char out[7 + 64 + 1], struct vk_error *err);
@@ -39,8 +24,3 @@ struct vk_join_params {
  * pinned to CA_HASH; every value checked first. Returns the text (caller
  * frees; length in *LEN if LEN) or NULL with ERR set. */
 char *vk_join_config(const struct vk_join_params *p, size_t *len, struct vk_error *err);
-
-/* The kube-system Secret "bootstrap-token-ID" that makes TOKEN valid until
- * EXPIRES (what `kubeadm token create` writes), as JSON text for server-side
- * apply (caller frees). */
-char *vk_join_token_secret(const char *token, time_t expires);

@@ -1,5 +1,5 @@
 /* API server and node readiness waits (see k8sready.h). */
-#include "k8sready.h"
+#include "kube/k8sready.h"
 
 #include <string.h>
 #include <time.h>

@@ -3,8 +3,8 @@
 
 #include <stdbool.h>
 
-#include "guestlog.h"
-#include "kubeapi.h"
+#include "vm/guestlog.h"
+#include "kube/kubeapi.h"
 #include "util/error.h"
 
 struct vk_wait_opts {

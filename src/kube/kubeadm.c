@@ -1,5 +1,5 @@
 /* kubeadm v1beta4 configuration and the guest env file (see kubeadm.h). */
-#include "kubeadm.h"
+#include "kube/kubeadm.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -7,43 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "join.h"
-#include "pki.h"
-#include "profile.h"
+#include "kube/token.h"
+#include "kube/pki.h"
+#include "profile/profile.h"
+#include "artifacts/artifacts.h"
 #include "util/cleanup.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
-#include "yamlw.h"
-
-int vk_kubernetes_version_check(const char *version, struct vk_error *err)
-{
-	const char *p = version;
-
-	if (!version || *p++ != 'v')
-		goto bad;
-	for (int part = 0; part < 3; part++) {
-		if (!isdigit((unsigned char)*p))
-			goto bad;
-		while (isdigit((unsigned char)*p))
-			p++;
-		if (part < 2 && *p++ != '.')
-			goto bad;
-	}
-	if (*p == '-' || *p == '+') {
-		p++;
-		if (!*p)
-			goto bad;
-		for (; *p; p++)
-			if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-' && *p != '+')
-				goto bad;
-	}
-	if (*p)
-		goto bad;
-	return 0;
-bad:
-	vk_error_set(err, VK_ERR_INVALID, "'%s' is not a Kubernetes version", version ? version : "");
-	return vk_error_hint(err, "give it as vMAJOR.MINOR.PATCH, e.g. v1.35.0");
-}
+#include "util/yamlw.h"
 
 static int check_ipv4(const char *what, const char *ip, struct vk_error *err)
 {
@@ -130,7 +101,7 @@ static int resolve(const struct vk_kubeadm_params *p, struct resolved *r, struct
 		return -1;
 	if (strcmp(r->role, "control-plane") != 0 && strcmp(r->role, "worker") != 0)
 		return vk_error_set(err, VK_ERR_INVALID, "node role '%s' is neither control-plane nor worker", r->role);
-	if (r->bootstrap_token && !vk_join_token_valid(r->bootstrap_token))
+	if (r->bootstrap_token && !vk_token_valid(r->bootstrap_token))
 		return vk_error_set(err, VK_ERR_INVALID, "the bootstrap token is not [a-z0-9]{6}.[a-z0-9]{16}");
 	if (r->port < 1 || r->port > 65535)
 		return vk_error_set(err, VK_ERR_INVALID, "API server port %d is out of range", r->port);
@@ -150,7 +121,7 @@ static void bootstrap_tokens(struct vk_yamlw *w, const char *token)
 	vk_yamlw_map_start(w);
 	vk_yamlw_kv(w, "token", token);
 	vk_yamlw_kv(w, "description", "made by virtkube on the host for the workers' kubeadm join");
-	vk_yamlw_kv(w, "ttl", VK_JOIN_TOKEN_TTL);
+	vk_yamlw_kv(w, "ttl", VK_TOKEN_TTL);
 	vk_yamlw_str(w, "usages");
 	vk_yamlw_seq_start(w);
 	vk_yamlw_str(w, "signing");
@@ -158,7 +129,7 @@ static void bootstrap_tokens(struct vk_yamlw *w, const char *token)
 	vk_yamlw_seq_end(w);
 	vk_yamlw_str(w, "groups");
 	vk_yamlw_seq_start(w);
-	vk_yamlw_str(w, VK_JOIN_TOKEN_GROUP);
+	vk_yamlw_str(w, VK_TOKEN_GROUP);
 	vk_yamlw_seq_end(w);
 	vk_yamlw_map_end(w);
 	vk_yamlw_seq_end(w);

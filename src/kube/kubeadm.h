@@ -38,7 +38,7 @@ struct vk_kubeadm_params {
 	const char *dns_domain;
 	const char *image_repository;   /* NULL: kubeadm's own (registry.k8s.io) */
 	/* multi-node (NULL/false: one node, as before) */
-	const char *bootstrap_token;    /* an InitConfiguration.bootstrapTokens entry (TTL VK_JOIN_TOKEN_TTL) */
+	const char *bootstrap_token;    /* an InitConfiguration.bootstrapTokens entry (TTL VK_TOKEN_TTL) */
 	bool keep_control_plane_taint;  /* workers take the pods: the control plane keeps NoSchedule */
 	const char *node_pod_cidr;      /* this node's /24 of pod_cidr (its bridge CNI); NULL: all of pod_cidr */
 	const char *role;               /* "control-plane" (NULL) or "worker": the env file's NODE_ROLE */
@@ -71,5 +71,3 @@ struct vk_kubeadm_timeout {
 /* The timeouts written, in order, NULL-terminated (static). */
 const struct vk_kubeadm_timeout *vk_kubeadm_timeouts(void);
 
-/* Checks a "vMAJOR.MINOR.PATCH" version (optionally with a -pre/+build suffix of [0-9A-Za-z.-]). */
-int vk_kubernetes_version_check(const char *version, struct vk_error *err);

@@ -1,5 +1,5 @@
 /* Kubernetes API client over libcurl with the profile's credentials (see kubeapi.h). */
-#include "kubeapi.h"
+#include "kube/kubeapi.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>

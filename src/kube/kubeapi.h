@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "profile.h"
+#include "profile/profile.h"
 #include "util/error.h"
 
 /* One client: a server URL, the CA and client credentials (copied into

@@ -1,5 +1,5 @@
 /* kubeconfig editing: splicing the file's own text after a libyaml event scan, else libyaml's document tree (see kubeconfig.h). */
-#include "kubeconfig.h"
+#include "kube/kubeconfig.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -21,7 +21,7 @@
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
-#include "yamlw.h"
+#include "util/yamlw.h"
 
 #define LOCK_SUFFIX ".virtkube-lock"
 #define BACKUP_SUFFIX ".virtkube-backup"

@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "profile.h"
+#include "profile/profile.h"
 #include "util/error.h"
 
 /* What virtkube puts into a kubeconfig for one profile. The cluster, the

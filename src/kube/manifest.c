@@ -1,5 +1,5 @@
 /* Manifests: YAML documents to JSON objects with libyaml's event parser (see manifest.h). */
-#include "manifest.h"
+#include "kube/manifest.h"
 
 #include <errno.h>
 #include <math.h>
@@ -7,7 +7,7 @@
 #include <string.h>
 #include <yaml.h>
 
-#include "kubeapi.h"
+#include "kube/kubeapi.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strbuf.h"

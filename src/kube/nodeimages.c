@@ -1,5 +1,5 @@
 /* The container images in a running node's containerd: `virtkube image load` (an archive, or a reference the host pulls, imported with ctr over ssh) and `virtkube image ls`. */
-#include "nodeimages.h"
+#include "kube/nodeimages.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -10,9 +10,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "guestssh.h"
-#include "images.h"
-#include "libarchive-lazy.h"
+#include "vm/guestssh.h"
+#include "artifacts/images.h"
+#include "util/libarchive-lazy.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
 #include "util/strbuf.h"

@@ -5,8 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "profile.h"
-#include "registry.h"
+#include "profile/profile.h"
+#include "artifacts/registry.h"
 #include "util/error.h"
 
 /* The containerd namespace the CRI (and so the kubelet) uses. */

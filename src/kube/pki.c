@@ -1,5 +1,5 @@
 /* Host-side PKI with OpenSSL 3's EVP and X509 APIs (see pki.h). */
-#include "pki.h"
+#include "kube/pki.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "profile.h"
+#include "profile/profile.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"

@@ -1,5 +1,5 @@
 /* Locating installed data files (see datadir.h). */
-#include "datadir.h"
+#include "profile/datadir.h"
 
 #include <libgen.h>
 #include <limits.h>

@@ -1,5 +1,5 @@
 /* Profiles: home directory, name rule, config.json, lock (see profile.h). */
-#include "profile.h"
+#include "profile/profile.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "nodes.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/xalloc.h"
@@ -656,4 +655,31 @@ const char *vk_profile_state_name(enum vk_profile_state s)
 bool vk_profile_running(const struct vk_profile *p)
 {
 	return p->cfg.state == VK_PROFILE_RUNNING;
+}
+
+/* Node names and roles: what config.json records of each node. */
+static const char *const role_names[] = {
+	[VK_ROLE_CONTROL_PLANE] = "control-plane",
+	[VK_ROLE_WORKER] = "worker",
+	[VK_ROLE_PLAIN] = "plain",
+};
+
+const char *vk_node_role_name(enum vk_node_role role)
+{
+	return (size_t)role < VK_ARRAY_SIZE(role_names) ? role_names[role] : "unknown";
+}
+
+int vk_node_role_parse(const char *name, enum vk_node_role *role)
+{
+	for (size_t i = 0; i < VK_ARRAY_SIZE(role_names); i++)
+		if (strcmp(name, role_names[i]) == 0) {
+			*role = (enum vk_node_role)i;
+			return 0;
+		}
+	return -1;
+}
+
+char *vk_node_name(const char *profile, long index)
+{
+	return index == 1 ? xstrdup(profile) : xasprintf("%s-m%02ld", profile, index);
 }

@@ -1,4 +1,4 @@
-/* Profiles: $VIRTKUBE_HOME, profile names, per-profile config.json and lock. */
+/* Profiles: $VIRTKUBE_HOME, profile names, per-profile config.json and lock, and the names and roles of a profile's nodes. */
 #pragma once
 
 #include <jansson.h>
@@ -180,3 +180,10 @@ static inline void vk_profile_freep(struct vk_profile **p)
 /* The most nodes a profile has (--nodes, node add): node I gets the
  * network's .I+1 and pod CIDR 10.244.I-1.0/24. */
 #define VK_NODES_MAX 9
+
+/* "control-plane", "worker", "plain". */
+const char *vk_node_role_name(enum vk_node_role role);
+int vk_node_role_parse(const char *name, enum vk_node_role *role);
+
+/* Node INDEX's name (newly allocated): PROFILE for 1, PROFILE-m02 ... PROFILE-m09. */
+char *vk_node_name(const char *profile, long index);

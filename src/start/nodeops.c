@@ -1,5 +1,5 @@
 /* Adding and removing nodes of a made profile, their states, and the pod routes on each (see nodeops.h). */
-#include "nodeops.h"
+#include "start/nodeops.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -8,11 +8,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cluster.h"
-#include "guestssh.h"
-#include "join.h"
-#include "kubeapi.h"
-#include "nodes.h"
+#include "cluster/cluster.h"
+#include "vm/guestssh.h"
+#include "kube/join.h"
+#include "kube/token.h"
+#include "kube/kubeapi.h"
+#include "vm/nodes.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -45,15 +46,15 @@ int vk_nodes_states(const struct vk_profile *p, enum vk_host_state *states, stru
 /* A fresh token made valid through the API: what `kubeadm token create` does. */
 static int fresh_token(struct vk_profile *p, struct vk_error *err)
 {
-	char token[VK_JOIN_TOKEN_LEN + 1];
-	time_t expires = time(NULL) + VK_JOIN_TOKEN_TTL_S;
+	char token[VK_TOKEN_LEN + 1];
+	time_t expires = time(NULL) + VK_TOKEN_TTL_S;
 	_cleanup_free_ char *text = NULL;
 	json_auto_t *secret = NULL, *stored = NULL;
 	struct vk_kube *k;
 
-	if (vk_join_token_new(token, err) < 0)
+	if (vk_token_new(token, err) < 0)
 		return -1;
-	text = vk_join_token_secret(token, expires);
+	text = vk_token_secret(token, expires);
 	secret = json_loads(text, 0, NULL);
 	k = vk_kube_from_profile(p, err);
 	if (!k)

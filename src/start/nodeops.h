@@ -3,8 +3,8 @@
 
 #include <stdbool.h>
 
-#include "machine.h"
-#include "profile.h"
+#include "vm/machine.h"
+#include "profile/profile.h"
 #include "start/start.h"
 #include "util/error.h"
 

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster.h"
-#include "start/step.h"
+#include "cluster/cluster.h"
+#include "start/start-steps.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
 #include "util/xalloc.h"

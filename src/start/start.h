@@ -3,9 +3,9 @@
 
 #include <stdbool.h>
 
-#include "fetch.h"
-#include "machine.h"
-#include "profile.h"
+#include "artifacts/fetch.h"
+#include "vm/machine.h"
+#include "profile/profile.h"
 #include "util/error.h"
 
 

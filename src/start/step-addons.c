@@ -1,7 +1,7 @@
 /* Step "addons": the profile's enabled addons (the defaults on a first start) plus --addons, applied with server-side apply and waited for. */
-#include "addons.h"
-#include "kubeapi.h"
-#include "start/step.h"
+#include "kube/addons.h"
+#include "kube/kubeapi.h"
+#include "start/start-steps.h"
 #include "util/cleanup.h"
 
 #define ADDONS_TIMEOUT_S 600

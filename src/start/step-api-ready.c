@@ -1,9 +1,9 @@
 /* Step "api-ready": the API server's /readyz answers with the profile's client certificate, then every node is Ready (workers labelled as such) and kube-proxy runs. */
-#include "cluster.h"
-#include "k8sready.h"
-#include "kubeapi.h"
-#include "nodes.h"
-#include "start/step.h"
+#include "cluster/cluster.h"
+#include "kube/k8sready.h"
+#include "kube/kubeapi.h"
+#include "vm/nodes.h"
+#include "start/start-steps.h"
 
 /* A worker: Ready, and labelled as one (a kubelet may not give itself a
  * node-role label: the NodeRestriction admission refuses it). */

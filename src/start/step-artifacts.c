@@ -1,7 +1,7 @@
 /* Step "artifacts": the base image (unless --image names one) and the version's Kubernetes binaries, downloaded in parallel into the cache and verified. */
 #include <string.h>
 
-#include "start/step.h"
+#include "start/start-steps.h"
 #include "util/xalloc.h"
 
 static void on_download(const struct vk_fetch_progress *progress, void *data)

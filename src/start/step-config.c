@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "start/step.h"
+#include "start/start-steps.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
 

@@ -1,9 +1,9 @@
 /* Step "disk": a new machine's copy-on-write qcow2 overlay over the base image, in the profile's directory. */
 #include <string.h>
 
-#include "cluster.h"
-#include "nodes.h"
-#include "start/step.h"
+#include "cluster/cluster.h"
+#include "vm/nodes.h"
+#include "start/start-steps.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/xalloc.h"

@@ -5,10 +5,10 @@
 #include <unistd.h>
 #include <errno.h>
 
-#include "cluster.h"
-#include "domxml.h"
-#include "nodes.h"
-#include "start/step.h"
+#include "cluster/cluster.h"
+#include "vm/domxml.h"
+#include "vm/nodes.h"
+#include "start/start-steps.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"

@@ -1,8 +1,8 @@
 /* Step "follow-guest": the guest's provisioning followed on its console to VIRTKUBE-READY, while it is pending; every stage is reported as it happens. */
-#include "cluster.h"
-#include "guestlog.h"
-#include "provision.h"
-#include "start/step.h"
+#include "cluster/cluster.h"
+#include "vm/guestlog.h"
+#include "cluster/provision.h"
+#include "start/start-steps.h"
 #include "util/cleanup.h"
 
 #define GUEST_TIMEOUT_KUBERNETES_S 1800

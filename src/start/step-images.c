@@ -2,9 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "addons.h"
-#include "images.h"
-#include "start/step.h"
+#include "kube/addons.h"
+#include "artifacts/images.h"
+#include "start/start-steps.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
 

@@ -1,6 +1,6 @@
 /* Step "kubeconfig": the profile's cluster, user and context merged into the user's kubeconfig; the node IP and certificates are fixed before boot, so it is written before the cluster answers and never goes stale. */
-#include "provision.h"
-#include "start/step.h"
+#include "cluster/provision.h"
+#include "start/start-steps.h"
 
 int vk_step_kubeconfig(struct vk_start_ctx *ctx, struct vk_error *err)
 {

@@ -2,9 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cluster.h"
-#include "nodes.h"
-#include "start/step.h"
+#include "cluster/cluster.h"
+#include "vm/nodes.h"
+#include "start/start-steps.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/lock.h"

@@ -1,8 +1,8 @@
 /* Step "payload": the version's shared payload ISO (binaries and units), built once into the cache and recorded in the profile (Kubernetes only). */
 #include <stdlib.h>
 
-#include "provision.h"
-#include "start/step.h"
+#include "cluster/provision.h"
+#include "start/start-steps.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/xalloc.h"

@@ -1,9 +1,10 @@
 /* Step "pki": the cluster CA, the kubeconfig's client certificate and the workers' join token in the profile, made once (Kubernetes only). */
 #include <time.h>
 
-#include "join.h"
-#include "pki.h"
-#include "start/step.h"
+#include "kube/join.h"
+#include "kube/token.h"
+#include "kube/pki.h"
+#include "start/start-steps.h"
 #include "util/fs.h"
 
 int vk_step_pki(struct vk_start_ctx *ctx, struct vk_error *err)
@@ -19,12 +20,12 @@ int vk_step_pki(struct vk_start_ctx *ctx, struct vk_error *err)
 	/* Workers join with a token the host made: it goes into the control
 	 * plane's kubeadm config (bootstrapTokens) before any boot. */
 	if (ctx->creating && ctx->nodes > 1 && !ctx->p->cfg.join_token) {
-		char token[VK_JOIN_TOKEN_LEN + 1];
+		char token[VK_TOKEN_LEN + 1];
 
-		if (vk_join_token_new(token, err) < 0)
+		if (vk_token_new(token, err) < 0)
 			return -1;
 		vk_profile_set_str(&ctx->p->cfg.join_token, token);
-		ctx->p->cfg.join_token_expires = (long)time(NULL) + VK_JOIN_TOKEN_TTL_S;
+		ctx->p->cfg.join_token_expires = (long)time(NULL) + VK_TOKEN_TTL_S;
 		if (vk_profile_save(ctx->p, err) < 0)
 			return -1;
 	}

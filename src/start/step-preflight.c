@@ -4,10 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cluster.h"
-#include "nodes.h"
-#include "preflight.h"
-#include "start/step.h"
+#include "cluster/cluster.h"
+#include "vm/nodes.h"
+#include "cluster/preflight.h"
+#include "start/start-steps.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
 #include "util/xalloc.h"

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache.h"
-#include "nodes.h"
-#include "start/step.h"
+#include "artifacts/cache.h"
+#include "vm/nodes.h"
+#include "start/start-steps.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/xalloc.h"

@@ -1,13 +1,13 @@
 /* Step "seed": a new machine's NoCloud seed ISO (label cidata): user with the SSH key, network, and the guest script's own files. */
 #include <string.h>
 
-#include "cloudinit.h"
-#include "cluster.h"
-#include "nodes.h"
-#include "provision.h"
-#include "seed.h"
-#include "sshkey.h"
-#include "start/step.h"
+#include "vm/cloudinit.h"
+#include "cluster/cluster.h"
+#include "vm/nodes.h"
+#include "cluster/provision.h"
+#include "vm/seed.h"
+#include "vm/sshkey.h"
+#include "start/start-steps.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/xalloc.h"

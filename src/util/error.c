@@ -1,5 +1,5 @@
 /* The engine's error struct: set, prefix, hint (see error.h). */
-#include "error.h"
+#include "util/error.h"
 
 #include <stdio.h>
 #include <string.h>

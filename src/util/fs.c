@@ -1,5 +1,5 @@
 /* Filesystem helpers (see fs.h). */
-#include "fs.h"
+#include "util/fs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "xalloc.h"
+#include "util/cleanup.h"
+#include "util/xalloc.h"
 
 void (*vk_fs_before_rename_hook)(const char *tmp_path);
 

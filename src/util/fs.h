@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "error.h"
+#include "util/error.h"
 
 /* Creates PATH and missing parents with MODE (existing ones are left as they are). */
 int vk_mkdir_p(const char *path, mode_t mode, struct vk_error *err);

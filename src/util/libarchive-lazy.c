@@ -1,5 +1,5 @@
 /* libarchive loaded on first use: the archive_* functions virtkube calls, each forwarding to libarchive.so.13. */
-#include "libarchive-lazy.h"
+#include "util/libarchive-lazy.h"
 
 #include <archive.h>
 #include <archive_entry.h>

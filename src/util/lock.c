@@ -1,5 +1,5 @@
 /* Advisory file locks (see lock.h). */
-#include "lock.h"
+#include "util/lock.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -10,8 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "xalloc.h"
-#include "clock.h"
+#include "util/xalloc.h"
+#include "util/clock.h"
 
 static long read_holder_pid(int fd)
 {

@@ -1,7 +1,7 @@
 /* Advisory file locks (flock) that record and report the holder's pid. */
 #pragma once
 
-#include "error.h"
+#include "util/error.h"
 
 struct vk_lock {
 	int fd;     /* -1 when not held */

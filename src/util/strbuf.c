@@ -1,11 +1,11 @@
 /* The string builder (see strbuf.h). */
-#include "strbuf.h"
+#include "util/strbuf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 char vk_strbuf_empty[1];
 

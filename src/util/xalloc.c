@@ -1,5 +1,5 @@
 /* Allocation helpers that abort on out-of-memory (see xalloc.h). */
-#include "xalloc.h"
+#include "util/xalloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>

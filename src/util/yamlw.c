@@ -1,5 +1,5 @@
 /* YAML emitter helpers on top of libyaml (see yamlw.h). */
-#include "yamlw.h"
+#include "util/yamlw.h"
 
 #include <ctype.h>
 #include <stdio.h>

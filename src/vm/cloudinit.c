@@ -1,5 +1,5 @@
 /* cloud-init documents built as libyaml events: structure comes from the code, values are always scalars. */
-#include "cloudinit.h"
+#include "vm/cloudinit.h"
 
 #include <string.h>
 #include <yaml.h>

@@ -1,5 +1,5 @@
 /* Domain XML builder: fixed structure from code, values only through the XML escaper. */
-#include "domxml.h"
+#include "vm/domxml.h"
 
 #include <stdbool.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* The guest console protocol parser and log follower (see guestlog.h). */
-#include "guestlog.h"
+#include "vm/guestlog.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /* ssh into a profile's VM: argument list and captured runs (see guestssh.h). */
-#include "guestssh.h"
+#include "vm/guestssh.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +11,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cluster.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
 #include "util/fs.h"

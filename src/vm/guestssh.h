@@ -3,8 +3,10 @@
 
 #include <stdbool.h>
 
-#include "profile.h"
+#include "profile/profile.h"
 #include "util/error.h"
+
+#define VK_SSH_USER "docker"
 
 /* What to tell a user whose machine has no ssh client. */
 #define VK_SSH_INSTALL_HINT "install the OpenSSH client (apt-get install openssh-client / dnf install openssh-clients)"

@@ -1,5 +1,5 @@
 /* Image loading: descriptor parsing (jansson) and disk format probing from the first bytes. */
-#include "image.h"
+#include "vm/image.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /* libvirt calls for virtkube: libvirt is loaded on first use, and each libvirt error is turned into a vk_error right where the call was made. */
-#include "machine.h"
+#include "vm/machine.h"
 
 #include <libvirt/virterror.h>
 

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "domxml.h"
+#include "vm/domxml.h"
 #include "util/error.h"
 
 #define VK_DEFAULT_LIBVIRT_URI "qemu:///system"

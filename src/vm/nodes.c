@@ -1,40 +1,14 @@
 /* A profile's nodes: names, addresses, roles, files and pod routes (see nodes.h). */
-#include "nodes.h"
+#include "vm/nodes.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "machine.h"
+#include "vm/machine.h"
 #include "util/cleanup.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
-
-static const char *const role_names[] = {
-	[VK_ROLE_CONTROL_PLANE] = "control-plane",
-	[VK_ROLE_WORKER] = "worker",
-	[VK_ROLE_PLAIN] = "plain",
-};
-
-const char *vk_node_role_name(enum vk_node_role role)
-{
-	return (size_t)role < VK_ARRAY_SIZE(role_names) ? role_names[role] : "unknown";
-}
-
-int vk_node_role_parse(const char *name, enum vk_node_role *role)
-{
-	for (size_t i = 0; i < VK_ARRAY_SIZE(role_names); i++)
-		if (strcmp(name, role_names[i]) == 0) {
-			*role = (enum vk_node_role)i;
-			return 0;
-		}
-	return -1;
-}
-
-char *vk_node_name(const char *profile, long index)
-{
-	return index == 1 ? xstrdup(profile) : xasprintf("%s-m%02ld", profile, index);
-}
 
 uint32_t vk_node_ip(uint32_t subnet, long index)
 {

@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "profile.h"
+#include "profile/profile.h"
 #include "util/error.h"
 
 /* Every node's pod CIDR is a /24 of this /16: node I has 10.244.(I-1).0/24. */
@@ -13,12 +13,6 @@
 /* The label every worker gets (kubectl get nodes shows its ROLES). */
 #define VK_WORKER_LABEL "node-role.kubernetes.io/worker"
 
-/* "control-plane", "worker", "plain". */
-const char *vk_node_role_name(enum vk_node_role role);
-int vk_node_role_parse(const char *name, enum vk_node_role *role);
-
-/* Node INDEX's name (newly allocated): PROFILE for 1, PROFILE-m02 ... PROFILE-m09. */
-char *vk_node_name(const char *profile, long index);
 /* Node INDEX's address on SUBNET (host order): .INDEX+1, so node 1 keeps the
  * address a one-node profile has always had (vk_network_node_ip). */
 uint32_t vk_node_ip(uint32_t subnet, long index);

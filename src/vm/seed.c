@@ -1,5 +1,5 @@
 /* Seed ISO builder: a list of entries, written by libarchive's iso9660 writer into a temp file, then renamed. */
-#include "seed.h"
+#include "vm/seed.h"
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -1,5 +1,5 @@
 /* SSH key pairs with OpenSSL: ECDSA P-256, because OpenSSH reads that from a PEM file (ed25519 it does not). */
-#include "sshkey.h"
+#include "vm/sshkey.h"
 
 #include <openssl/bio.h>
 #include <openssl/ec.h>

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "fetch.h"
+#include "artifacts/fetch.h"
 
 static double now_s(void)
 {

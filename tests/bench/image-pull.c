@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "images.h"
+#include "artifacts/images.h"
 
 int main(int argc, char **argv)
 {

@@ -5,9 +5,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kubeconfig.h"
-#include "pki.h"
-#include "profile.h"
+#include "kube/kubeconfig.h"
+#include "kube/pki.h"
+#include "profile/profile.h"
 #include "util/cleanup.h"
 
 /* What one driver saw. "gone": our entry was not there when we came to

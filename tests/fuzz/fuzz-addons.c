@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "addons.h"
+#include "kube/addons.h"
 #include "fuzz.h"
 #include "util/xalloc.h"
 

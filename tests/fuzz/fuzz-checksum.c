@@ -3,7 +3,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "fetch.h"
+#include "artifacts/fetch.h"
 #include "fuzz.h"
 #include "util/cleanup.h"
 #include "util/strbuf.h"

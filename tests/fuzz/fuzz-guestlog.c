@@ -4,7 +4,7 @@
 #include <unistd.h>
 
 #include "fuzz.h"
-#include "guestlog.h"
+#include "vm/guestlog.h"
 #include "util/xalloc.h"
 
 /* Lines longer than this are never protocol lines (guestlog.c drops them whole). */

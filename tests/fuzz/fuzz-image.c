@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 
 #include "fuzz.h"
-#include "image.h"
+#include "vm/image.h"
 #include "util/xalloc.h"
 
 static bool regular_file(const char *path)

@@ -6,7 +6,7 @@
 #include <yaml.h>
 
 #include "fuzz.h"
-#include "kubeconfig.h"
+#include "kube/kubeconfig.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/xalloc.h"

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "manifest.h"
+#include "kube/manifest.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 

@@ -2,8 +2,8 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "nodeimages.h"
-#include "registry.h"
+#include "kube/nodeimages.h"
+#include "artifacts/registry.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
 

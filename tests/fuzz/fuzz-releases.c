@@ -4,7 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "artifacts.h"
+#include "artifacts/artifacts.h"
 #include "fuzz.h"
 #include "util/cleanup.h"
 #include "util/fs.h"

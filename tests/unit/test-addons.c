@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addons.h"
+#include "kube/addons.h"
 #include "tap.h"
 #include "util/cleanup.h"
 #include "util/clock.h"

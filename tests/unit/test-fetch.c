@@ -8,9 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "artifacts.h"
-#include "cache.h"
-#include "fetch.h"
+#include "artifacts/artifacts.h"
+#include "artifacts/cache.h"
+#include "artifacts/fetch.h"
 #include "httpd-helper.h"
 #include "tap.h"
 #include "util/cleanup.h"

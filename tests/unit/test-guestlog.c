@@ -6,10 +6,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "guestlog.h"
-#include "guestssh.h"
-#include "profile.h"
-#include "provision.h"
+#include "vm/guestlog.h"
+#include "vm/guestssh.h"
+#include "profile/profile.h"
+#include "cluster/provision.h"
 #include "tap.h"
 #include "util/cleanup.h"
 #include "util/clock.h"

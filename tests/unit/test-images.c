@@ -9,8 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "images.h"
-#include "registry.h"
+#include "artifacts/images.h"
+#include "artifacts/registry.h"
 #include "shell.h"
 #include "tap.h"
 #include "util/cleanup.h"

@@ -10,10 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "k8sready.h"
-#include "kubeapi.h"
-#include "pki.h"
-#include "profile.h"
+#include "kube/k8sready.h"
+#include "kube/kubeapi.h"
+#include "kube/pki.h"
+#include "profile/profile.h"
 #include "tap.h"
 #include "util/cleanup.h"
 #include "util/clock.h"

@@ -2,11 +2,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "kubeadm.h"
+#include "artifacts/artifacts.h"
+#include "kube/kubeadm.h"
 #include "tap.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
-#include "yamlw.h"
+#include "util/yamlw.h"
 #include "yamltest.h"
 
 static bool seq_has(yaml_document_t *doc, const char *path, const char *want)

@@ -9,8 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "kubeapi.h"
-#include "profile.h"
+#include "kube/kubeapi.h"
+#include "profile/profile.h"
 #include "tap.h"
 #include "util/cleanup.h"
 #include "util/fs.h"

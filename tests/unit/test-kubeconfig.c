@@ -6,9 +6,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kubeconfig.h"
-#include "pki.h"
-#include "profile.h"
+#include "kube/kubeconfig.h"
+#include "kube/pki.h"
+#include "profile/profile.h"
 #include "shell.h"
 #include "tap.h"
 #include "util/cleanup.h"

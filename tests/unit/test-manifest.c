@@ -2,7 +2,7 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "manifest.h"
+#include "kube/manifest.h"
 #include "tap.h"
 #include "util/cleanup.h"
 

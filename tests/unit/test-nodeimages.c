@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nodeimages.h"
+#include "kube/nodeimages.h"
 #include "shell.h"
 #include "tap.h"
 #include "util/cleanup.h"

@@ -6,13 +6,14 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "join.h"
-#include "kubeadm.h"
-#include "machine.h"
-#include "nodeops.h"
-#include "nodes.h"
-#include "pki.h"
-#include "profile.h"
+#include "kube/join.h"
+#include "kube/token.h"
+#include "kube/kubeadm.h"
+#include "vm/machine.h"
+#include "start/nodeops.h"
+#include "vm/nodes.h"
+#include "kube/pki.h"
+#include "profile/profile.h"
 #include "shell.h"
 #include "tap.h"
 #include "util/cleanup.h"
@@ -200,20 +201,20 @@ static void test_old_profile(const char *home)
 
 static void test_token(void)
 {
-	char a[VK_JOIN_TOKEN_LEN + 1], b[VK_JOIN_TOKEN_LEN + 1];
+	char a[VK_TOKEN_LEN + 1], b[VK_TOKEN_LEN + 1];
 	struct vk_error err = { 0 };
 	_cleanup_free_ char *secret = NULL;
 	json_auto_t *obj = NULL;
 	json_t *data;
 	time_t when = 1800000000;
 
-	ok(vk_join_token_new(a, &err) == 0 && vk_join_token_new(b, &err) == 0, "tokens are made");
-	ok(vk_join_token_valid(a) && strlen(a) == 23 && a[6] == '.', "a token is [a-z0-9]{6}.[a-z0-9]{16}: %s", a);
+	ok(vk_token_new(a, &err) == 0 && vk_token_new(b, &err) == 0, "tokens are made");
+	ok(vk_token_valid(a) && strlen(a) == 23 && a[6] == '.', "a token is [a-z0-9]{6}.[a-z0-9]{16}: %s", a);
 	ok(strcmp(a, b) != 0, "two tokens differ");
-	ok(!vk_join_token_valid("abcdef.0123456789ABCDEF") && !vk_join_token_valid("abcdef0123456789abcdef0") &&
-		   !vk_join_token_valid("abc.def") && !vk_join_token_valid(NULL),
+	ok(!vk_token_valid("abcdef.0123456789ABCDEF") && !vk_token_valid("abcdef0123456789abcdef0") &&
+		   !vk_token_valid("abc.def") && !vk_token_valid(NULL),
 	   "upper case, no dot, short and missing tokens are not tokens");
-	secret = vk_join_token_secret(a, when);
+	secret = vk_token_secret(a, when);
 	obj = json_loads(secret, 0, NULL);
 	data = json_object_get(obj, "stringData");
 	ok(obj && strcmp(json_string_value(json_object_get(obj, "type")), "bootstrap.kubernetes.io/token") == 0,
@@ -227,7 +228,7 @@ static void test_token(void)
 		   strcmp(json_string_value(json_object_get(data, "token-secret")), a + 7) == 0,
 	   "its id and secret are the token's halves");
 	is_str(json_string_value(json_object_get(data, "expiration")), "2027-01-15T08:00:00Z", "it expires when asked (RFC 3339, UTC)");
-	is_str(json_string_value(json_object_get(data, "auth-extra-groups")), VK_JOIN_TOKEN_GROUP,
+	is_str(json_string_value(json_object_get(data, "auth-extra-groups")), VK_TOKEN_GROUP,
 	       "in the group kubeadm's join RBAC is bound to");
 	is_str(json_string_value(json_object_get(data, "usage-bootstrap-authentication")), "true", "usable to authenticate");
 }
@@ -331,11 +332,11 @@ static void test_init_config(void)
 	cluster = yt_kind(&d, "ClusterConfiguration");
 	if (init && cluster) {
 		is_str(yt_str(init, "bootstrapTokens.0.token"), "abcdef.0123456789abcdef", "bootstrapTokens: the host's token");
-		is_str(yt_str(init, "bootstrapTokens.0.ttl"), VK_JOIN_TOKEN_TTL, "with its TTL");
+		is_str(yt_str(init, "bootstrapTokens.0.ttl"), VK_TOKEN_TTL, "with its TTL");
 		ok(seq_has(init, "bootstrapTokens.0.usages", "authentication") &&
 			   seq_has(init, "bootstrapTokens.0.usages", "signing"),
 		   "usable for signing and authentication");
-		ok(seq_has(init, "bootstrapTokens.0.groups", VK_JOIN_TOKEN_GROUP), "in kubeadm's join group");
+		ok(seq_has(init, "bootstrapTokens.0.groups", VK_TOKEN_GROUP), "in kubeadm's join group");
 		is_int(yt_len(init, "nodeRegistration.taints"), -1, "no taints key: the control plane keeps kubeadm's NoSchedule");
 		is_str(yt_str(cluster, "controllerManager.extraArgs.1.name"), "allocate-node-cidrs",
 		       "the controller-manager allocates no node CIDRs (the host chose them)");

@@ -6,8 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "cache.h"
-#include "payload.h"
+#include "artifacts/cache.h"
+#include "artifacts/payload.h"
 #include "tap.h"
 #include "util/cleanup.h"
 #include "util/fs.h"

@@ -6,8 +6,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "pki.h"
-#include "profile.h"
+#include "kube/pki.h"
+#include "profile/profile.h"
 #include "shell.h"
 #include "tap.h"
 #include "util/cleanup.h"

@@ -2,8 +2,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "machine.h"
-#include "preflight.h"
+#include "vm/machine.h"
+#include "cluster/preflight.h"
 #include "tap.h"
 #include "util/cleanup.h"
 #include "util/fs.h"

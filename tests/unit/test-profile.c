@@ -6,7 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "profile.h"
+#include "profile/profile.h"
 #include "tap.h"
 #include "util/cleanup.h"
 #include "util/fs.h"

@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "registry.h"
+#include "artifacts/registry.h"
 #include "tap.h"
 #include "util/cleanup.h"
 #include "util/fs.h"

@@ -6,12 +6,12 @@
 
 #include <time.h>
 
-#include "cluster.h"
-#include "kubeconfig.h"
-#include "nodeops.h"
-#include "profile.h"
+#include "cluster/cluster.h"
+#include "kube/kubeconfig.h"
+#include "start/nodeops.h"
+#include "profile/profile.h"
 #include "start/start.h"
-#include "start/step.h"
+#include "start/start-steps.h"
 #include "util/clock.h"
 #include "tap.h"
 #include "util/cleanup.h"

@@ -1,7 +1,7 @@
 /* Unit tests for choosing the Kubernetes version (src/artifacts): the table, upstream's version files through a mirror on 127.0.0.1, offline and unreachable fallbacks, untested versions. */
 #include <sys/stat.h>
 
-#include "artifacts.h"
+#include "artifacts/artifacts.h"
 #include "httpd-helper.h"
 #include "tap.h"
 #include "util/cleanup.h"

@@ -7,12 +7,12 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#include "cloudinit.h"
-#include "domxml.h"
-#include "image.h"
-#include "machine.h"
-#include "seed.h"
-#include "sshkey.h"
+#include "vm/cloudinit.h"
+#include "vm/domxml.h"
+#include "vm/image.h"
+#include "vm/machine.h"
+#include "vm/seed.h"
+#include "vm/sshkey.h"
 #include "tap.h"
 #include "util/cleanup.h"
 #include "util/fs.h"

@@ -7,10 +7,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cluster.h"
-#include "domxml.h"
-#include "machine.h"
-#include "profile.h"
+#include "cluster/cluster.h"
+#include "vm/domxml.h"
+#include "vm/machine.h"
+#include "profile/profile.h"
 #include "start/start.h"
 #include "tap.h"
 #include "util/cleanup.h"

@@ -3,10 +3,10 @@
 
 #include <sys/types.h>
 
-#include "artifacts.h"
-#include "image.h"
-#include "machine.h"
-#include "profile.h"
+#include "artifacts/artifacts.h"
+#include "vm/image.h"
+#include "vm/machine.h"
+#include "profile/profile.h"
 #include "start/start.h"
 #include "util/error.h"
 
