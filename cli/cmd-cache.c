@@ -5,7 +5,7 @@
 
 #include "artifacts/cache.h"
 #include "cli.h"
-#include "artifacts/images.h"
+#include "artifacts/imageset.h"
 #include "profile/profile.h"
 #include "ui.h"
 #include "util/cleanup.h"

@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "kube/nodeimages.h"
+#include "kube/imageload.h"
 #include "profile/profile.h"
 #include "ui.h"
 #include "util/cleanup.h"

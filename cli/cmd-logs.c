@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "vm/nodes.h"
+#include "vm/nodeplan.h"
 #include "profile/profile.h"
 #include "ui.h"
 #include "util/cleanup.h"

@@ -5,7 +5,7 @@
 
 #include "cli.h"
 #include "start/nodeops.h"
-#include "vm/nodes.h"
+#include "vm/nodeplan.h"
 #include "start/start.h"
 #include "ui.h"
 #include "util/cleanup.h"

@@ -5,7 +5,7 @@
 
 #include "kube/addons.h"
 #include "cli.h"
-#include "vm/nodes.h"
+#include "vm/nodeplan.h"
 #include "start/start.h"
 #include "ui.h"
 #include "util/cleanup.h"

@@ -5,7 +5,7 @@
 
 #include "cli.h"
 #include "cluster/cluster.h"
-#include "vm/nodes.h"
+#include "vm/nodeplan.h"
 #include "cluster/provision.h"
 #include "util/cleanup.h"
 #include "vm.h"

@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include "vm/guestssh.h"
-#include "vm/nodes.h"
+#include "vm/nodeplan.h"
 #include "ui.h"
 
 struct vk_profile *cli_vm_profile(const struct cli_context *ctx, bool must_exist, bool lock, int *rc)

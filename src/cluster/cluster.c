@@ -11,8 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vm/image.h"
-#include "vm/nodes.h"
+#include "vm/bootdisk.h"
+#include "vm/nodeplan.h"
 #include "cluster/provision.h"
 #include "vm/sshkey.h"
 #include "util/cleanup.h"

@@ -18,7 +18,7 @@
 #include "kube/kubeadm.h"
 #include "kube/kubeapi.h"
 #include "kube/kubeconfig.h"
-#include "vm/nodes.h"
+#include "vm/nodeplan.h"
 #include "artifacts/payload.h"
 #include "kube/pki.h"
 #include "util/cleanup.h"

@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "profile/datadir.h"
-#include "artifacts/images.h"
+#include "artifacts/imageset.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
 #include "util/fs.h"

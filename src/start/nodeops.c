@@ -13,7 +13,7 @@
 #include "kube/join.h"
 #include "kube/token.h"
 #include "kube/kubeapi.h"
-#include "vm/nodes.h"
+#include "vm/nodeplan.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/log.h"

@@ -4,7 +4,7 @@
 #include <sys/types.h>
 
 #include "artifacts/artifacts.h"
-#include "vm/image.h"
+#include "vm/bootdisk.h"
 #include "vm/machine.h"
 #include "profile/profile.h"
 #include "start/start.h"

@@ -2,7 +2,7 @@
 #include "cluster/cluster.h"
 #include "kube/k8sready.h"
 #include "kube/kubeapi.h"
-#include "vm/nodes.h"
+#include "vm/nodeplan.h"
 #include "start/start-steps.h"
 
 /* A worker: Ready, and labelled as one (a kubelet may not give itself a

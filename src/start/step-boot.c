@@ -1,7 +1,7 @@
 /* Step "boot": the domain is started (unless it runs) and the guest's SSH answers at the profile's fixed IP; a guest silent under kvm is called out. */
 #include <stdlib.h>
 
-#include "vm/nodes.h"
+#include "vm/nodeplan.h"
 #include "start/start-steps.h"
 #include "util/cleanup.h"
 #include "util/clock.h"

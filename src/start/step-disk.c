@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "cluster/cluster.h"
-#include "vm/nodes.h"
+#include "vm/nodeplan.h"
 #include "start/start-steps.h"
 #include "util/cleanup.h"
 #include "util/fs.h"

@@ -7,7 +7,7 @@
 
 #include "cluster/cluster.h"
 #include "vm/domxml.h"
-#include "vm/nodes.h"
+#include "vm/nodeplan.h"
 #include "start/start-steps.h"
 #include "util/cleanup.h"
 #include "util/fs.h"

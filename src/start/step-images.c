@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "kube/addons.h"
-#include "artifacts/images.h"
+#include "artifacts/imageset.h"
 #include "start/start-steps.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"

@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "cluster/cluster.h"
-#include "vm/nodes.h"
+#include "vm/nodeplan.h"
 #include "cluster/preflight.h"
 #include "start/start-steps.h"
 #include "util/cleanup.h"

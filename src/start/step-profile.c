@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "artifacts/cache.h"
-#include "vm/nodes.h"
+#include "vm/nodeplan.h"
 #include "start/start-steps.h"
 #include "util/cleanup.h"
 #include "util/fs.h"

@@ -3,7 +3,7 @@
 
 #include "vm/cloudinit.h"
 #include "cluster/cluster.h"
-#include "vm/nodes.h"
+#include "vm/nodeplan.h"
 #include "cluster/provision.h"
 #include "vm/seed.h"
 #include "vm/sshkey.h"

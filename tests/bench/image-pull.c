@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "artifacts/images.h"
+#include "artifacts/imageset.h"
 
 int main(int argc, char **argv)
 {

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 
 #include "fuzz.h"
-#include "vm/image.h"
+#include "vm/bootdisk.h"
 #include "util/xalloc.h"
 
 static bool regular_file(const char *path)

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "kube/nodeimages.h"
+#include "kube/imageload.h"
 #include "artifacts/registry.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"

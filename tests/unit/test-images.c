@@ -9,7 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "artifacts/images.h"
+#include "artifacts/imageset.h"
 #include "artifacts/registry.h"
 #include "shell.h"
 #include "tap.h"

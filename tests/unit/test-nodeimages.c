@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "kube/nodeimages.h"
+#include "kube/imageload.h"
 #include "shell.h"
 #include "tap.h"
 #include "util/cleanup.h"

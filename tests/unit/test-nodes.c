@@ -11,7 +11,7 @@
 #include "kube/kubeadm.h"
 #include "vm/machine.h"
 #include "start/nodeops.h"
-#include "vm/nodes.h"
+#include "vm/nodeplan.h"
 #include "kube/pki.h"
 #include "profile/profile.h"
 #include "shell.h"

@@ -9,7 +9,7 @@
 
 #include "vm/cloudinit.h"
 #include "vm/domxml.h"
-#include "vm/image.h"
+#include "vm/bootdisk.h"
 #include "vm/machine.h"
 #include "vm/seed.h"
 #include "vm/sshkey.h"

@@ -1,5 +1,5 @@
-/* A profile's nodes: names, addresses, roles, files and pod routes (see nodes.h). */
-#include "vm/nodes.h"
+/* A profile's node plan: addresses, MACs, pod CIDRs, per-node files and pod routes (see nodeplan.h). */
+#include "vm/nodeplan.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
-/* Image loading: descriptor parsing (jansson) and disk format probing from the first bytes. */
-#include "vm/image.h"
+/* The boot disk: the --image descriptor (jansson) and the disk format probed from its first bytes. */
+#include "vm/bootdisk.h"
 
 #include <errno.h>
 #include <fcntl.h>

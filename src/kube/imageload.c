@@ -1,5 +1,5 @@
 /* The container images in a running node's containerd: `virtkube image load` (an archive, or a reference the host pulls, imported with ctr over ssh) and `virtkube image ls`. */
-#include "kube/nodeimages.h"
+#include "kube/imageload.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 
 #include "vm/guestssh.h"
-#include "artifacts/images.h"
+#include "artifacts/imageset.h"
 #include "util/libarchive-lazy.h"
 #include "util/cleanup.h"
 #include "util/clock.h"

@@ -1,4 +1,4 @@
-/* A profile's nodes: their names, fixed IPs and MACs, roles, pod CIDRs, per-node files, and the pod routes between them. */
+/* A profile's node plan: each node's fixed IP and MAC, its pod CIDR, per-node files, and the pod routes between nodes. */
 #pragma once
 
 #include <stdbool.h>

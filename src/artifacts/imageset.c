@@ -1,5 +1,5 @@
-/* The image set (see images.h): kubeadm's list plus the addons', pins, pulls under the store's lock, the OCI archive writer. */
-#include "artifacts/images.h"
+/* The image set (see imageset.h): kubeadm's list plus the addons', pins, pulls under the store's lock, the OCI archive writer. */
+#include "artifacts/imageset.h"
 
 #include <archive.h>
 #include <archive_entry.h>
