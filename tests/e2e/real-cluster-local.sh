@@ -17,7 +17,10 @@
 #     where `start --image-repository` pulls them on the host and ships them on the payload ISO (the
 #     product's own path: no registry is reachable from the guest);
 #   - the test's busybox httpd image, put into the node with `virtkube image load` (an OCI archive).
-# Knobs: VIRTKUBE_E2E_VERSION (default: the newest table version of the release's minor),
+# Knobs: VIRTKUBE_E2E_RUNTIME=DIR (upstream builds of containerd, runc and the CNI plugins in the layout the
+# product downloads: containerd-static-*-linux-amd64.tar.gz, runc.amd64, cni-plugins-linux-amd64-*.tgz; the
+# guest then runs containerd 2.x with config version 3; without it, Debian's packages repacked),
+# VIRTKUBE_E2E_VERSION (default: the newest table version of the release's minor),
 # VIRTKUBE_E2E_KUBEADM_FLAGS (default --ignore-preflight-errors=HTTPProxyCIDR: a snapshot built with Go 1.25
 # before kubernetes/kubernetes#135013 fails that check), VIRTKUBE_E2E_CPUS (2), VIRTKUBE_E2E_MEMORY (3072),
 # VIRTKUBE_E2E_ACCEL (tcg: the tests run on TCG unless told), VIRTKUBE_E2E_NODES (1; real-cluster-nodes.sh sets
@@ -69,8 +72,10 @@ timing() { echo "# timing: $1: $((SECONDS - T0)) s since the test began${2:+ ($2
 echo "# release $RELEASE: kubeadm $release_version, started as $VERSION"
 
 # ---- the mirror and the images ---------------------------------------------------------------------------
+runtime_args=()
+[[ -n ${VIRTKUBE_E2E_RUNTIME:-} ]] && runtime_args=(--runtime "$VIRTKUBE_E2E_RUNTIME")
 python3 "$E2E_REPO_DIR/tests/fakes/mkmirror.py" "$E2E_REPO_DIR" "$BUILD/mirror" "$VERSION" \
-    --from "$RELEASE" --debs "$E2E_DEBS" >"$BUILD/mirror.log" 2>&1 ||
+    --from "$RELEASE" --debs "$E2E_DEBS" "${runtime_args[@]}" >"$BUILD/mirror.log" 2>&1 ||
     e2e_die "cannot build the mirror: $(cat "$BUILD/mirror.log")"
 sed 's/^/# /' "$BUILD/mirror.log"
 

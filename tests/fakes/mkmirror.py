@@ -5,7 +5,7 @@ kept), each with its published checksum file, so `virtkube start --mirror DIR`
 downloads and verifies them exactly as it would upstream.
 
 Usage: mkmirror.py SRCDIR OUTDIR VERSION [--runnable] [--size ID=MIB ...]
-                   [--from RELEASE|- [--debs DIR]]
+                   [--from RELEASE|- [--debs DIR] [--runtime DIR]]
 
 Without --runnable or --from the bodies are small random files (crictl is a
 real tarball, since start takes the binary out of it). With --runnable they
@@ -23,7 +23,11 @@ tarball flat. kubeadm, kubelet, kubectl (and crictl, when there) come from
 RELEASE/bin, a locally built release; with "-" (no release) they and crictl
 are --runnable's stand-ins. The .debs are taken from --debs DIR (default
 $VIRTKUBE_DEB_CACHE, else ~/.cache/virtkube/debs) and fetched there with
-`apt-get download` when missing. The file names keep the table's versions
+`apt-get download` when missing. --runtime DIR takes them instead from
+upstream builds already in the upstream layout, as the product downloads them:
+DIR/containerd-static-*-linux-amd64.tar.gz, DIR/runc.amd64 and
+DIR/cni-plugins-linux-amd64-*.tgz, served unchanged (one of each; the guest
+then runs upstream's containerd 2.x with its config version 3). The file names keep the table's versions
 (the paths are what start asks for); what they really hold is written to
 OUTDIR/mirror.json ({"id": "where it came from"}) and printed.
 """
@@ -100,7 +104,20 @@ def deb_tree(deb, dest):
                           text=True).stdout.strip()
 
 
-def real_body(artifact_id, release, debs, tmp, origin):
+RUNTIME_FILES = {"containerd": "containerd-static-*-linux-amd64.tar.gz", "runc": "runc.amd64",
+                 "cni-plugins": "cni-plugins-linux-amd64-*.tgz"}
+
+
+def runtime_file(runtime, artifact_id):
+    """The one upstream build of ARTIFACT_ID in RUNTIME (--runtime), by its upstream file name."""
+    found = sorted(glob.glob(os.path.join(runtime, RUNTIME_FILES[artifact_id])))
+    if len(found) != 1:
+        sys.exit("mkmirror.py: --runtime %s must hold exactly one %s (found %d)"
+                 % (runtime, RUNTIME_FILES[artifact_id], len(found)))
+    return found[0]
+
+
+def real_body(artifact_id, release, debs, tmp, origin, runtime=None):
     """ID's body made of real parts, and where it came from in ORIGIN."""
     if artifact_id in ("kubeadm", "kubelet", "kubectl", "crictl"):
         path = os.path.join(release, "bin", artifact_id) if release else None
@@ -112,6 +129,10 @@ def real_body(artifact_id, release, debs, tmp, origin):
         origin[artifact_id] = path
         data = read(path)
         return tgz([("crictl", data)]) if artifact_id == "crictl" else data
+    if runtime:
+        path = runtime_file(runtime, artifact_id)
+        origin[artifact_id] = "upstream build " + path
+        return read(path)
     package = DEBS[artifact_id]
     deb = deb_file(debs, package)
     root = os.path.join(tmp, package)
@@ -144,6 +165,8 @@ def main(argv):
     sizes = {k: int(v) for k, v in sizes.items()}
     real = option(argv, "--from")
     debs = option(argv, "--debs")
+    runtime = option(argv, "--runtime")
+    runtime = os.path.abspath(runtime[-1]) if runtime else None
     debs = debs[-1] if debs else os.environ.get("VIRTKUBE_DEB_CACHE") or \
         os.path.join(os.path.expanduser("~"), ".cache/virtkube/debs")
     runnable = "--runnable" in argv
@@ -172,7 +195,7 @@ def main(argv):
     with tempfile.TemporaryDirectory() as tmp:
         for a in table["artifacts"]:
             e = {k: re.sub(r"\$\{(\w+)\}", lambda m: rel[m.group(1)], v) for k, v in a.items()}
-            data = real_body(e["id"], release, debs, tmp, origin) if real else body(e["id"], runnable, sizes)
+            data = real_body(e["id"], release, debs, tmp, origin, runtime) if real else body(e["id"], runnable, sizes)
             put(e["url"], data)
             h, name = hashlib.sha256(data).hexdigest(), e["url"].rsplit("/", 1)[1]
             # dl.k8s.io publishes the bare digest; the others "DIGEST  NAME".
