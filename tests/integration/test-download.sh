@@ -11,7 +11,7 @@ py=/usr/bin/python3
 
 # A mirror laid out like the upstream hosts (paths kept), with each project's checksum format.
 mirror=$TEST_TMP/mirror
-"$py" - "$top_srcdir" "$mirror" v1.37.1 v1.36.5 v1.35.4 v1.35.9 <<'PY'
+"$py" - "$top_srcdir" "$mirror" v1.37.1 v1.36.5 v1.36.4 v1.35.4 v1.35.9 <<'PY'
 import hashlib, io, json, os, re, sys, tarfile
 src, out, versions = sys.argv[1], sys.argv[2], sys.argv[3:]
 def put(url, data):
@@ -76,9 +76,9 @@ check "no profile was created by --download-only" test ! -e "$VIRTKUBE_HOME/prof
 
 run vk start --no-preload-images --download-only --offline
 expect_rc 0 "then --offline succeeds"
-run vk start --no-preload-images --download-only --offline --kubernetes-version 1.35.4
+run vk start --no-preload-images --download-only --offline --kubernetes-version 1.36.4
 expect_rc 1 "--offline for a version not downloaded fails"
-expect_err "4 of 8 artifacts are not in the cache: kubeadm \(https://dl.k8s.io/release/v1.35.4/" "listing only what that version lacks (image, containerd, runc, CNI are shared)"
+expect_err "4 of 8 artifacts are not in the cache: kubeadm \(https://dl.k8s.io/release/v1.36.4/" "listing only what that version lacks (image, containerd, runc, CNI are shared)"
 
 # An http mirror on 127.0.0.1, with a request log.
 "$py" "$top_srcdir/tests/fakes/httpd.py" --root "$mirror" --port-file "$TEST_TMP/port" --log "$TEST_TMP/http.log" &
@@ -87,12 +87,12 @@ trap 'kill $server 2>/dev/null; cleanup_tmp' EXIT
 for _ in $(seq 100); do [ -s "$TEST_TMP/port" ] && break; sleep 0.05; done
 base="http://127.0.0.1:$(cat "$TEST_TMP/port")"
 
-run vk -q start --no-preload-images --download-only --kubernetes-version 1.35.4 --mirror "$base/"
+run vk -q start --no-preload-images --download-only --kubernetes-version 1.36.4 --mirror "$base/"
 expect_rc 0 "--download-only from an http mirror succeeds"
-expect_out "Kubernetes v1.35.4" "for the version asked (1.35.4 means v1.35.4)"
+expect_out "Kubernetes v1.36.4" "for the version asked (1.36.4 means v1.36.4)"
 check "-q prints no progress" test -z "$err"
-check "the binaries came from the mirror, paths kept" grep -q '"path": "/release/v1.35.4/bin/linux/amd64/kubeadm"' "$TEST_TMP/http.log"
-check "their published checksums too" grep -q '"path": "/release/v1.35.4/bin/linux/amd64/kubeadm.sha256"' "$TEST_TMP/http.log"
+check "the binaries came from the mirror, paths kept" grep -q '"path": "/release/v1.36.4/bin/linux/amd64/kubeadm"' "$TEST_TMP/http.log"
+check "their published checksums too" grep -q '"path": "/release/v1.36.4/bin/linux/amd64/kubeadm.sha256"' "$TEST_TMP/http.log"
 check "with virtkube's User-Agent" grep -q '"user_agent": "virtkube/' "$TEST_TMP/http.log"
 check "what was cached already (image, containerd, runc, CNI) was not fetched again" \
 	test "$(grep -c -E 'qcow2|containerd-static|runc|cni-plugins' "$TEST_TMP/http.log")" = 0

@@ -91,7 +91,7 @@ static void test_upstream(void)
 		 "checked against its published checksum file");
 	is_str(artifact(plan, "crictl") ? artifact(plan, "crictl")->version : NULL, "v1.37.0",
 	       "crictl of the newest row for a minor newer than the table");
-	is_str(artifact(plan, "containerd") ? artifact(plan, "containerd")->version : NULL, "2.2.4",
+	is_str(artifact(plan, "containerd") ? artifact(plan, "containerd")->version : NULL, "2.3.4",
 	       "containerd of the newest row");
 	vk_artifact_list_free(plan);
 
