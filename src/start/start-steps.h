@@ -33,14 +33,12 @@ struct vk_start_ctx {
 	/* step "preflight" */
 	virConnectPtr conn;
 	char *domain;
-	enum vk_host_state initial_state;
-	bool creating;                /* no domain yet: the machine is made */
+	bool creating;                /* node 1 has no domain yet: the machine is made */
 	enum vk_accel accel;
-	off_t console_offset;         /* the console log's size before this boot */
-	/* each node's domain as preflight found it, by node index (1 is
-	 * initial_state; a node not planned yet is VK_HOST_NONEXISTENT) */
+	/* each node's domain as preflight found it, by node index (1 is the
+	 * profile's own; a node not planned yet is VK_HOST_NONEXISTENT) */
 	enum vk_host_state node_state[VK_NODES_MAX + 1];
-	off_t node_console_offset[VK_NODES_MAX + 1];
+	off_t node_console_offset[VK_NODES_MAX + 1]; /* its console log's size before this boot */
 	bool node_booted[VK_NODES_MAX + 1]; /* started by this start's boot step */
 
 	/* steps "artifacts" and "config" (the payload ISO is p->cfg.payload_iso) */

@@ -53,7 +53,7 @@ int vk_step_follow_guest(struct vk_start_ctx *ctx, struct vk_error *err)
 	bool follow = ctx->res->created || vk_follow_pending(p);
 	/* A plain VM is provisioned in seconds after SSH answers; Kubernetes takes longer. */
 	long wait_s = vk_start_wait_s(ctx, ctx->kubernetes ? GUEST_TIMEOUT_KUBERNETES_S : VK_DEFAULT_WAIT_S);
-	off_t offset = ctx->console_offset;
+	off_t offset = ctx->node_console_offset[1];
 	struct vk_start_watch watch = { .ctx = ctx };
 	int rc;
 
