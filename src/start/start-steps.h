@@ -24,15 +24,12 @@ struct vk_start_ctx {
 	/* the settings of this start: the saved ones, else the flags, else the defaults */
 	char *uri;
 	char *image;                  /* absolute; NULL until "artifacts" when from the cache */
-	bool image_from_cache;
 	long cpus, memory_mib, disk_gib;
-	const char *accel_wanted;     /* auto | kvm | tcg */
 	char *network_mode;
 	long nodes;                   /* how many nodes the profile has (--nodes, else saved, else 1) */
 
 	/* step "preflight" */
 	virConnectPtr conn;
-	char *domain;
 	bool creating;                /* node 1 has no domain yet: the machine is made */
 	enum vk_accel accel;
 	/* each node's domain as preflight found it, by node index (1 is the

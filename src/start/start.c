@@ -129,7 +129,6 @@ static void ctx_release(struct vk_start_ctx *ctx)
 	free(ctx->uri);
 	free(ctx->image);
 	free(ctx->network_mode);
-	free(ctx->domain);
 	vk_machine_disconnect(ctx->conn);
 	vk_artifact_paths_release(&ctx->paths);
 	vk_image_free(ctx->img);
