@@ -30,7 +30,6 @@ struct vk_start_ctx {
 
 	/* step "preflight" */
 	virConnectPtr conn;
-	bool creating;                /* node 1 has no domain yet: the machine is made */
 	enum vk_accel accel;
 	/* each node's domain as preflight found it, by node index (1 is the
 	 * profile's own; a node not planned yet is VK_HOST_NONEXISTENT) */
@@ -40,7 +39,7 @@ struct vk_start_ctx {
 
 	/* steps "artifacts" and "config" (the payload ISO is p->cfg.payload_iso) */
 	struct vk_artifact_paths paths;
-	struct vk_image *img;         /* creating only */
+	struct vk_image *img;         /* when a machine is made */
 	char *images_archive;         /* step "images": the OCI archive for the payload ISO; NULL: none */
 
 	bool skipped;                 /* set by a step that found nothing to do */
@@ -71,6 +70,9 @@ bool vk_start_test_driver(const struct vk_start_ctx *ctx);
 /* The bound of one wait: --wait-timeout, else DEFAULT_S. */
 long vk_start_wait_s(const struct vk_start_ctx *ctx, long default_s);
 
+/* Whether the profile's own machine (node 1) is made by this start: its
+ * domain was not found (from step "preflight" on). */
+bool vk_start_creating(const struct vk_start_ctx *ctx);
 /* Whether node N's machine is made by this start (no domain was found). */
 bool vk_start_node_creating(const struct vk_start_ctx *ctx, const struct vk_node *n);
 /* Whether any of the profile's nodes is made by this start. */

@@ -25,7 +25,7 @@ int vk_step_config(struct vk_start_ctx *ctx, struct vk_error *err)
 		}
 		c->api_port = vk_profile_api_port(p);
 	}
-	if (!ctx->creating) {
+	if (!vk_start_creating(ctx)) {
 		vk_start_skip(ctx);
 		/* A node added to a made profile boots the image the profile has. */
 		if (vk_start_any_creating(ctx) && ctx->image && !(ctx->img = vk_image_load(ctx->image, err)))

@@ -22,7 +22,7 @@ static long nodes_to_boot(const struct vk_start_ctx *ctx)
 {
 	long n = 0;
 
-	if (ctx->creating)
+	if (vk_start_creating(ctx))
 		return ctx->nodes;
 	for (size_t i = 0; i < ctx->p->cfg.nnodes; i++)
 		n += ctx->node_state[ctx->p->cfg.nodes[i].index] != VK_HOST_RUNNING;
@@ -127,14 +127,13 @@ int vk_step_preflight(struct vk_start_ctx *ctx, struct vk_error *err)
 				     domain);
 	}
 	ctx->res->was_running = *own == VK_HOST_RUNNING;
-	ctx->creating = *own == VK_HOST_NONEXISTENT;
 	if (nodes_state(ctx, err) < 0)
 		return -1;
 	if (!ctx->res->was_running && run_checks(ctx, err) < 0)
 		return -1;
 	/* What the follower skips: earlier boots' lines. */
 	ctx->node_console_offset[1] = stat(console, &st) == 0 ? st.st_size : 0;
-	if (ctx->creating) {
+	if (vk_start_creating(ctx)) {
 		struct vk_accel_choice choice;
 
 		if (vk_machine_decide_accel(ctx->conn, ctx->uri, accel_wanted(ctx), &choice, err) < 0)
