@@ -10,6 +10,9 @@
 #include "start/start.h"
 #include "util/error.h"
 
+/* What the steps share: only what more than one of them (or the runner)
+ * reads; what a single step needs it works out itself. Grouped by the step
+ * that fills it. */
 struct vk_start_ctx {
 	const struct vk_start_opts *opts;
 	struct vk_start_result *res;
@@ -35,7 +38,8 @@ struct vk_start_ctx {
 	 * profile's own; a node not planned yet is VK_HOST_NONEXISTENT) */
 	enum vk_host_state node_state[VK_NODES_MAX + 1];
 	off_t node_console_offset[VK_NODES_MAX + 1]; /* its console log's size before this boot */
-	bool node_booted[VK_NODES_MAX + 1]; /* started by this start's boot step */
+	/* step "boot" */
+	bool node_booted[VK_NODES_MAX + 1]; /* started by this start */
 
 	/* steps "artifacts" and "config" (the payload ISO is p->cfg.payload_iso) */
 	struct vk_artifact_paths paths;
