@@ -5,8 +5,8 @@
 
 #include "cli.h"
 #include "cluster/cluster.h"
+#include "cluster/status.h"
 #include "vm/nodeplan.h"
-#include "cluster/provision.h"
 #include "util/cleanup.h"
 #include "vm.h"
 
@@ -44,7 +44,7 @@ static int node_block(struct vk_profile *p, const struct vk_node *n, json_t *blo
 	if (vk_cluster_node_status(p, n, &st, err) < 0)
 		return -1;
 	if (st.kubernetes && n->role == VK_ROLE_WORKER)
-		vk_provision_node_status(p, n, st.host == VK_HOST_RUNNING, st.fields, &st.exit_bits);
+		vk_status_kubernetes_node(p, n, st.host == VK_HOST_RUNNING, st.fields, &st.exit_bits);
 	*bits |= st.exit_bits;
 	json_array_append(blocks, st.fields);
 	vk_status_release(&st);
@@ -66,7 +66,7 @@ static int status_exec(struct cli_context *ctx, struct cli_args *args)
 	if (vk_cluster_status(p, &st, &err) < 0)
 		return cli_fail(&err);
 	/* --no-kubernetes profiles have a host only. */
-	if (st.kubernetes && vk_provision_status(p, st.host == VK_HOST_RUNNING, st.fields, &st.exit_bits, &err) < 0) {
+	if (st.kubernetes && vk_status_kubernetes(p, st.host == VK_HOST_RUNNING, st.fields, &st.exit_bits, &err) < 0) {
 		vk_status_release(&st);
 		return cli_fail(&err);
 	}

@@ -1,8 +1,11 @@
-/* The shared payload ISO (see payload.h): named by a hash of its inputs, built under a lock, reused by every profile of a version. */
+/* The shared payload ISO (see payload.h): its inputs from the version's artifacts, named by a hash of them, built under a lock, reused by every profile of a version. */
 #include "artifacts/payload.h"
 
+#include <archive.h>
+#include <archive_entry.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +16,7 @@
 #include <unistd.h>
 
 #include "artifacts/cache.h"
+#include "profile/datadir.h"
 #include "vm/seed.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -173,7 +177,7 @@ char *vk_payload_path(const char *home, const struct vk_payload_inputs *in, stru
 	return xasprintf("%s/" VK_CACHE_BUILT_DIR "/%s-%s.iso", cache, in->kubernetes_version, hex);
 }
 
-static int build(const struct vk_payload_inputs *in, const char *iso, struct vk_error *err)
+static int write_iso(const struct vk_payload_inputs *in, const char *iso, struct vk_error *err)
 {
 	_cleanup_seed_ struct vk_seed *seed = vk_seed_new();
 	struct item items[MAX_ITEMS];
@@ -223,7 +227,7 @@ char *vk_payload_ensure(const char *home, const struct vk_payload_inputs *in, bo
 	}
 	vk_info("building the payload ISO of Kubernetes %s (once: shared by its profiles): %s", in->kubernetes_version, iso);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rc = build(in, iso, err);
+	rc = write_iso(in, iso, err);
 	vk_lock_release(&lock);
 	if (rc < 0) {
 		vk_error_prefix(err, "cannot build the payload ISO of Kubernetes %s", in->kubernetes_version);
@@ -234,4 +238,133 @@ char *vk_payload_ensure(const char *home, const struct vk_payload_inputs *in, bo
 	if (built)
 		*built = true;
 	return TAKE_PTR(iso);
+}
+
+/* ---- crictl out of its tarball ---------------------------------------------- */
+
+static int archive_fail(struct archive *a, const char *what, const char *path, struct vk_error *err)
+{
+	const char *msg = archive_error_string(a);
+
+	return vk_error_set(err, VK_ERR_IO, "cannot %s '%s': %s", what, path, msg ? msg : "unknown libarchive error");
+}
+
+/* Writes the entry named NAME of tarball SRC to DEST (0755), through a temporary file. */
+static int extract_one(const char *src, const char *name, const char *dest, struct vk_error *err)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *entry;
+	_cleanup_free_ char *tmp = xasprintf("%s.tmpXXXXXX", dest);
+	_cleanup_close_ int fd = -1;
+	bool found = false;
+	int r, rc = -1;
+
+	archive_read_support_filter_gzip(a);
+	archive_read_support_format_tar(a);
+	if (archive_read_open_filename(a, src, 65536) != ARCHIVE_OK) {
+		archive_fail(a, "open", src, err);
+		goto out;
+	}
+	while ((r = archive_read_next_header(a, &entry)) == ARCHIVE_OK) {
+		const char *path = archive_entry_pathname(entry);
+		const char *base = strrchr(path, '/');
+		const void *buf;
+		size_t len;
+		la_int64_t off;
+
+		base = base ? base + 1 : path;
+		if (strcmp(base, name) != 0 || archive_entry_filetype(entry) != AE_IFREG)
+			continue;
+		fd = mkstemp(tmp);
+		if (fd < 0) {
+			vk_error_set_errno(err, VK_ERR_IO, errno, "cannot create '%s'", tmp);
+			goto out;
+		}
+		while ((r = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK) {
+			if (pwrite(fd, buf, len, off) != (ssize_t)len) {
+				vk_error_set_errno(err, VK_ERR_IO, errno, "cannot write '%s'", tmp);
+				goto out;
+			}
+		}
+		if (r != ARCHIVE_EOF) {
+			archive_fail(a, "read", src, err);
+			goto out;
+		}
+		if (fchmod(fd, 0755) < 0 || fsync(fd) < 0 || rename(tmp, dest) < 0) {
+			vk_error_set_errno(err, VK_ERR_IO, errno, "cannot install '%s'", dest);
+			goto out;
+		}
+		found = true;
+		break;
+	}
+	if (!found) {
+		if (r != ARCHIVE_OK && r != ARCHIVE_EOF)
+			archive_fail(a, "read", src, err);
+		else
+			vk_error_set(err, VK_ERR_NOT_FOUND, "'%s' holds no file named '%s'", src, name);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0 && fd >= 0)
+		unlink(tmp);
+	archive_read_free(a);
+	return rc;
+}
+
+/* Returns the crictl binary (caller frees), kept next to the verified
+ * tarball it came from and made again when older than it. */
+static char *ensure_crictl(const char *tarball, struct vk_error *err)
+{
+	_cleanup_free_ char *dest = xasprintf("%s.crictl", tarball);
+	struct stat st_tar, st_bin;
+
+	if (stat(tarball, &st_tar) < 0) {
+		vk_error_set_errno(err, VK_ERR_IO, errno, "cannot use '%s'", tarball);
+		return NULL;
+	}
+	if ((stat(dest, &st_bin) < 0 || st_bin.st_mtime < st_tar.st_mtime) && extract_one(tarball, "crictl", dest, err) < 0)
+		return NULL;
+	return TAKE_PTR(dest);
+}
+
+/* ---- from the version's artifacts ------------------------------------------------- */
+
+static bool paths_complete(const struct vk_artifact_paths *a)
+{
+	return a && a->kubernetes_version && a->kubeadm && a->kubelet && a->kubectl && a->runc && a->containerd &&
+	       a->cni_plugins && a->crictl;
+}
+
+/* The binaries and units go on the version's shared ISO, not on each seed:
+ * writing them was nearly all of a start's host-side time. */
+char *vk_payload_build(const char *home, const struct vk_artifact_paths *a, const char *images, bool *built,
+		       struct vk_error *err)
+{
+	_cleanup_free_ char *crictl = NULL, *units = NULL;
+	struct vk_payload_inputs in;
+
+	if (!paths_complete(a)) {
+		vk_error_set(err, VK_ERR_INVALID, "the Kubernetes binaries for the payload ISO are not all known");
+		return NULL;
+	}
+	crictl = ensure_crictl(a->crictl, err);
+	if (!crictl)
+		return NULL;
+	units = vk_data_path_existing("scripts/guest/units", err);
+	if (!units)
+		return NULL;
+	in = (struct vk_payload_inputs){
+		.kubernetes_version = a->kubernetes_version,
+		.kubeadm = a->kubeadm,
+		.kubelet = a->kubelet,
+		.kubectl = a->kubectl,
+		.runc = a->runc,
+		.crictl = crictl,
+		.containerd = a->containerd,
+		.cni_plugins = a->cni_plugins,
+		.units = units,
+		.images = images,
+	};
+	return vk_payload_ensure(home, &in, built, err);
 }

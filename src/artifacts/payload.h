@@ -3,6 +3,7 @@
 
 #include <stdbool.h>
 
+#include "artifacts/artifacts.h"
 #include "util/error.h"
 
 #define VK_PAYLOAD_LABEL "VKPAYLOAD"
@@ -41,3 +42,14 @@ char *vk_payload_path(const char *home, const struct vk_payload_inputs *in, stru
  * result. *BUILT (may be NULL) says whether this call built it. Holds the
  * cache's shared lock meanwhile, so `cache clean` cannot remove it midway. */
 char *vk_payload_ensure(const char *home, const struct vk_payload_inputs *in, bool *built, struct vk_error *err);
+
+/* The payload ISO of the Kubernetes version in PATHS (vk_artifacts_ensure's
+ * result, all of its Kubernetes files known), ensured in HOME's cache as
+ * vk_payload_ensure does: crictl is taken out of its release tarball (kept
+ * next to it in the cache) to be bin/crictl, the units come from the data
+ * directory; IMAGES (may be NULL) is the OCI archive of the container images
+ * (imageset.h). Returns the ISO's path (caller frees); *BUILT (may be NULL)
+ * says whether this call built it. What `start` and `start --download-only`
+ * call, so the first start of a downloaded version finds it ready. */
+char *vk_payload_build(const char *home, const struct vk_artifact_paths *paths, const char *images, bool *built,
+		       struct vk_error *err);

@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kube/context.h"
 #include "vm/bootdisk.h"
 #include "vm/nodeplan.h"
-#include "cluster/provision.h"
 #include "vm/sshkey.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
@@ -155,7 +155,7 @@ int vk_cluster_delete(struct vk_profile *p, struct vk_delete_result *res, struct
 		struct vk_error kerr = { 0 };
 
 		/* The VM is gone either way: a kubeconfig we cannot edit is reported, not fatal. */
-		if (vk_provision_forget(p, &res->kubeconfig_removed, &res->kubeconfig, &kerr) < 0)
+		if (vk_context_remove(p, &res->kubeconfig_removed, &res->kubeconfig, &kerr) < 0)
 			res->kubeconfig_kept = xstrdup(kerr.message);
 	}
 	return 0;

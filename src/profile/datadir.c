@@ -27,3 +27,15 @@ char *vk_data_path(const char *rel)
 	}
 	return vk_path_join(PKGDATADIR, rel);
 }
+
+char *vk_data_path_existing(const char *rel, struct vk_error *err)
+{
+	char *src = vk_data_path(rel);
+
+	if (vk_path_exists(src))
+		return src;
+	vk_error_set(err, VK_ERR_NOT_FOUND, "cannot find '%s' (looked at '%s')", rel, src);
+	vk_error_hint(err, "set VIRTKUBE_DATADIR to virtkube's data directory (or source tree)");
+	free(src);
+	return NULL;
+}

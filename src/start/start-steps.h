@@ -10,6 +10,9 @@
 #include "start/start.h"
 #include "util/error.h"
 
+/* What the steps share: only what more than one of them (or the runner)
+ * reads; what a single step needs it works out itself. Grouped by the step
+ * that fills it. */
 struct vk_start_ctx {
 	const struct vk_start_opts *opts;
 	struct vk_start_result *res;
@@ -24,28 +27,23 @@ struct vk_start_ctx {
 	/* the settings of this start: the saved ones, else the flags, else the defaults */
 	char *uri;
 	char *image;                  /* absolute; NULL until "artifacts" when from the cache */
-	bool image_from_cache;
 	long cpus, memory_mib, disk_gib;
-	const char *accel_wanted;     /* auto | kvm | tcg */
 	char *network_mode;
 	long nodes;                   /* how many nodes the profile has (--nodes, else saved, else 1) */
 
 	/* step "preflight" */
 	virConnectPtr conn;
-	char *domain;
-	enum vk_host_state initial_state;
-	bool creating;                /* no domain yet: the machine is made */
 	enum vk_accel accel;
-	off_t console_offset;         /* the console log's size before this boot */
-	/* each node's domain as preflight found it, by node index (1 is
-	 * initial_state; a node not planned yet is VK_HOST_NONEXISTENT) */
+	/* each node's domain as preflight found it, by node index (1 is the
+	 * profile's own; a node not planned yet is VK_HOST_NONEXISTENT) */
 	enum vk_host_state node_state[VK_NODES_MAX + 1];
-	off_t node_console_offset[VK_NODES_MAX + 1];
-	bool node_booted[VK_NODES_MAX + 1]; /* started by this start's boot step */
+	off_t node_console_offset[VK_NODES_MAX + 1]; /* its console log's size before this boot */
+	/* step "boot" */
+	bool node_booted[VK_NODES_MAX + 1]; /* started by this start */
 
 	/* steps "artifacts" and "config" (the payload ISO is p->cfg.payload_iso) */
 	struct vk_artifact_paths paths;
-	struct vk_image *img;         /* creating only */
+	struct vk_image *img;         /* when a machine is made */
 	char *images_archive;         /* step "images": the OCI archive for the payload ISO; NULL: none */
 
 	bool skipped;                 /* set by a step that found nothing to do */
@@ -76,6 +74,9 @@ bool vk_start_test_driver(const struct vk_start_ctx *ctx);
 /* The bound of one wait: --wait-timeout, else DEFAULT_S. */
 long vk_start_wait_s(const struct vk_start_ctx *ctx, long default_s);
 
+/* Whether the profile's own machine (node 1) is made by this start: its
+ * domain was not found (from step "preflight" on). */
+bool vk_start_creating(const struct vk_start_ctx *ctx);
 /* Whether node N's machine is made by this start (no domain was found). */
 bool vk_start_node_creating(const struct vk_start_ctx *ctx, const struct vk_node *n);
 /* Whether any of the profile's nodes is made by this start. */

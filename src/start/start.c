@@ -107,6 +107,11 @@ long vk_start_wait_s(const struct vk_start_ctx *ctx, long default_s)
 	return ctx->opts->wait_s > 0 ? ctx->opts->wait_s : default_s;
 }
 
+bool vk_start_creating(const struct vk_start_ctx *ctx)
+{
+	return ctx->node_state[1] == VK_HOST_NONEXISTENT;
+}
+
 bool vk_start_node_creating(const struct vk_start_ctx *ctx, const struct vk_node *n)
 {
 	return n->index >= 1 && n->index <= VK_NODES_MAX && ctx->node_state[n->index] == VK_HOST_NONEXISTENT;
@@ -114,7 +119,7 @@ bool vk_start_node_creating(const struct vk_start_ctx *ctx, const struct vk_node
 
 bool vk_start_any_creating(const struct vk_start_ctx *ctx)
 {
-	if (ctx->creating)
+	if (vk_start_creating(ctx))
 		return true;
 	for (size_t i = 0; ctx->p && i < ctx->p->cfg.nnodes; i++)
 		if (vk_start_node_creating(ctx, &ctx->p->cfg.nodes[i]))
@@ -129,7 +134,6 @@ static void ctx_release(struct vk_start_ctx *ctx)
 	free(ctx->uri);
 	free(ctx->image);
 	free(ctx->network_mode);
-	free(ctx->domain);
 	vk_machine_disconnect(ctx->conn);
 	vk_artifact_paths_release(&ctx->paths);
 	vk_image_free(ctx->img);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "cluster/cluster.h"
 #include "start/start-steps.h"
 #include "util/cleanup.h"
 #include "util/xalloc.h"
@@ -10,6 +11,7 @@ int vk_step_config(struct vk_start_ctx *ctx, struct vk_error *err)
 {
 	struct vk_profile *p = ctx->p;
 	struct vk_profile_config *c = &p->cfg;
+	_cleanup_free_ char *domain = NULL;
 
 	if (ctx->kubernetes) {
 		vk_profile_set_str(&c->kubernetes_version, ctx->version);
@@ -23,7 +25,7 @@ int vk_step_config(struct vk_start_ctx *ctx, struct vk_error *err)
 		}
 		c->api_port = vk_profile_api_port(p);
 	}
-	if (!ctx->creating) {
+	if (!vk_start_creating(ctx)) {
 		vk_start_skip(ctx);
 		/* A node added to a made profile boots the image the profile has. */
 		if (vk_start_any_creating(ctx) && ctx->image && !(ctx->img = vk_image_load(ctx->image, err)))
@@ -48,7 +50,8 @@ int vk_step_config(struct vk_start_ctx *ctx, struct vk_error *err)
 	vk_profile_set_str(&c->accel, vk_accel_name(ctx->accel));
 	c->kind = ctx->kubernetes ? VK_KIND_KUBERNETES : VK_KIND_PLAIN;
 	c->schedule_on_control_plane = ctx->opts->schedule_on_control_plane;
-	vk_profile_set_str(&c->domain, ctx->domain);
+	domain = vk_cluster_domain_name(p->name);
+	vk_profile_set_str(&c->domain, domain);
 	if (!c->instance_id) {
 		_cleanup_free_ char *iid = xasprintf("virtkube-%s-%lx", p->name, (unsigned long)time(NULL));
 

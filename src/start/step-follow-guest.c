@@ -1,7 +1,7 @@
 /* Step "follow-guest": the guest's provisioning followed on its console to VIRTKUBE-READY, while it is pending; every stage is reported as it happens. */
 #include "cluster/cluster.h"
+#include "cluster/follow.h"
 #include "vm/guestlog.h"
-#include "cluster/provision.h"
 #include "start/start-steps.h"
 #include "util/cleanup.h"
 
@@ -35,14 +35,14 @@ static int follow_workers(struct vk_start_ctx *ctx, long wait_s, struct vk_error
 		if (!watch.domain)
 			return -1;
 		vk_start_info(ctx, "following node '%s' on its console (up to %ld s)", n->name, wait_s);
-		rc = vk_provision_follow_node(p, n, ctx->node_console_offset[n->index], wait_s, on_guest_event, ctx,
-					      vk_start_watch_check, &watch, err);
+		rc = vk_follow_node(p, n, ctx->node_console_offset[n->index], wait_s, on_guest_event, ctx,
+				    vk_start_watch_check, &watch, err);
 		vk_cluster_watch_free(watch.domain);
 		if (rc < 0)
 			return vk_error_prefix(err, "node '%s'", n->name);
 		followed = true;
 	}
-	if (!followed && !ctx->res->created && !vk_provision_pending(p))
+	if (!followed && !ctx->res->created && !vk_follow_pending(p))
 		vk_start_skip(ctx);
 	return 0;
 }
@@ -50,10 +50,10 @@ static int follow_workers(struct vk_start_ctx *ctx, long wait_s, struct vk_error
 int vk_step_follow_guest(struct vk_start_ctx *ctx, struct vk_error *err)
 {
 	struct vk_profile *p = ctx->p;
-	bool follow = ctx->res->created || vk_provision_pending(p);
+	bool follow = ctx->res->created || vk_follow_pending(p);
 	/* A plain VM is provisioned in seconds after SSH answers; Kubernetes takes longer. */
 	long wait_s = vk_start_wait_s(ctx, ctx->kubernetes ? GUEST_TIMEOUT_KUBERNETES_S : VK_DEFAULT_WAIT_S);
-	off_t offset = ctx->console_offset;
+	off_t offset = ctx->node_console_offset[1];
 	struct vk_start_watch watch = { .ctx = ctx };
 	int rc;
 
@@ -80,7 +80,7 @@ int vk_step_follow_guest(struct vk_start_ctx *ctx, struct vk_error *err)
 	if (!watch.domain)
 		return -1;
 	vk_start_info(ctx, "following the guest's provisioning on its console (up to %ld s)", wait_s);
-	rc = vk_provision_follow_guest(p, offset, wait_s, on_guest_event, ctx, vk_start_watch_check, &watch, err);
+	rc = vk_follow_guest(p, offset, wait_s, on_guest_event, ctx, vk_start_watch_check, &watch, err);
 	vk_cluster_watch_free(watch.domain);
 	return rc < 0 ? -1 : follow_workers(ctx, wait_s, err);
 }

@@ -92,9 +92,9 @@ int vk_step_network(struct vk_start_ctx *ctx, struct vk_error *err)
 		vk_start_skip(ctx);
 		return 0;
 	}
-	if (ctx->creating && plan_network(ctx, err) < 0)
+	if (vk_start_creating(ctx) && plan_network(ctx, err) < 0)
 		return -1;
-	if (ctx->creating)
+	if (vk_start_creating(ctx))
 		vk_start_info(ctx, "creating the machine%s for profile '%s' (%ld CPUs, %ld MiB, %ld GiB disk%s, %s, %s network %s)",
 			      ctx->nodes > 1 ? "s" : "", ctx->p->name, ctx->cpus, ctx->memory_mib, ctx->disk_gib,
 			      ctx->nodes > 1 ? " each" : "", vk_accel_name(ctx->accel), ctx->network_mode, c->subnet);

@@ -1,7 +1,7 @@
 /* Step "payload": the version's shared payload ISO (binaries and units), built once into the cache and recorded in the profile (Kubernetes only). */
 #include <stdlib.h>
 
-#include "cluster/provision.h"
+#include "artifacts/payload.h"
 #include "start/start-steps.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -27,7 +27,8 @@ int vk_step_payload(struct vk_start_ctx *ctx, struct vk_error *err)
 			return 0;
 		}
 	}
-	if (vk_provision_payload(ctx->home, &ctx->paths, ctx->images_archive, &iso, &built, err) < 0)
+	iso = vk_payload_build(ctx->home, &ctx->paths, ctx->images_archive, &built, err);
+	if (!iso)
 		return -1;
 	if (!built)
 		vk_start_skip(ctx);

@@ -19,7 +19,7 @@ int vk_step_pki(struct vk_start_ctx *ctx, struct vk_error *err)
 		return -1;
 	/* Workers join with a token the host made: it goes into the control
 	 * plane's kubeadm config (bootstrapTokens) before any boot. */
-	if (ctx->creating && ctx->nodes > 1 && !ctx->p->cfg.join_token) {
+	if (vk_start_creating(ctx) && ctx->nodes > 1 && !ctx->p->cfg.join_token) {
 		char token[VK_TOKEN_LEN + 1];
 
 		if (vk_token_new(token, err) < 0)

@@ -22,7 +22,7 @@ static long nodes_to_boot(const struct vk_start_ctx *ctx)
 {
 	long n = 0;
 
-	if (ctx->creating)
+	if (vk_start_creating(ctx))
 		return ctx->nodes;
 	for (size_t i = 0; i < ctx->p->cfg.nnodes; i++)
 		n += ctx->node_state[ctx->p->cfg.nodes[i].index] != VK_HOST_RUNNING;
@@ -32,6 +32,12 @@ static long nodes_to_boot(const struct vk_start_ctx *ctx)
 /* The checks `virtkube doctor` prints: warnings are shown, the first failure
  * stops the start before a byte is downloaded. The accelerator is decided
  * below, with its own warning. */
+/* --accel, else "auto" (the profile step refused one that differs from a made profile's). */
+static const char *accel_wanted(const struct vk_start_ctx *ctx)
+{
+	return ctx->opts->accel ? ctx->opts->accel : "auto";
+}
+
 static int run_checks(struct vk_start_ctx *ctx, struct vk_error *err)
 {
 	struct vk_profile *p = ctx->p;
@@ -41,7 +47,7 @@ static int run_checks(struct vk_start_ctx *ctx, struct vk_error *err)
 		.memory_mib = ctx->memory_mib,
 		.disk_gib = ctx->disk_gib,
 		.vms = nodes_to_boot(ctx),
-		.accel = ctx->accel_wanted,
+		.accel = accel_wanted(ctx),
 		.no_kubernetes = !ctx->kubernetes,
 		/* decided below, once, and only for a new machine: libvirt's domain
 		 * capabilities take seconds to read on a loaded host */
@@ -77,16 +83,14 @@ static int nodes_state(struct vk_start_ctx *ctx, struct vk_error *err)
 	struct vk_profile *p = ctx->p;
 	struct stat st;
 
-	for (long i = 0; i <= VK_NODES_MAX; i++)
-		ctx->node_state[i] = VK_HOST_NONEXISTENT;
-	ctx->node_state[1] = ctx->initial_state;
 	for (size_t i = 0; i < p->cfg.nnodes; i++) {
 		const struct vk_node *n = &p->cfg.nodes[i];
-		_cleanup_free_ char *console = vk_node_path(p, n, VK_FILE_CONSOLE_LOG);
+		_cleanup_free_ char *console = NULL;
 
-		ctx->node_console_offset[n->index] = stat(console, &st) == 0 ? st.st_size : 0;
 		if (n->index == 1)
 			continue;
+		console = vk_node_path(p, n, VK_FILE_CONSOLE_LOG);
+		ctx->node_console_offset[n->index] = stat(console, &st) == 0 ? st.st_size : 0;
 		if (vk_domain_state(ctx->conn, n->name, p->name, &ctx->node_state[n->index], err) < 0)
 			return -1;
 		if (ctx->node_state[n->index] != VK_HOST_RUNNING)
@@ -99,37 +103,40 @@ int vk_step_preflight(struct vk_start_ctx *ctx, struct vk_error *err)
 {
 	struct vk_profile *p = ctx->p;
 	_cleanup_free_ char *console = vk_profile_path(p, VK_FILE_CONSOLE_LOG);
+	_cleanup_free_ char *domain = vk_cluster_domain_name(p->name);
+	/* node 1's: the profile's own domain */
+	enum vk_host_state *own = &ctx->node_state[1];
 	struct stat st;
 
+	/* a node not planned yet has no domain */
+	for (long i = 0; i <= VK_NODES_MAX; i++)
+		ctx->node_state[i] = VK_HOST_NONEXISTENT;
 	ctx->conn = vk_machine_connect(ctx->uri, err);
 	if (!ctx->conn)
 		return -1;
-	ctx->domain = vk_cluster_domain_name(p->name);
-	if (vk_domain_state(ctx->conn, ctx->domain, p->name, &ctx->initial_state, err) < 0)
+	if (vk_domain_state(ctx->conn, domain, p->name, own, err) < 0)
 		return -1;
-	for (long long until = vk_now_ms() + PAUSED_SETTLE_MS;
-	     ctx->initial_state == VK_HOST_PAUSED && vk_now_ms() < until;) {
+	for (long long until = vk_now_ms() + PAUSED_SETTLE_MS; *own == VK_HOST_PAUSED && vk_now_ms() < until;) {
 		usleep(250 * 1000);
-		if (vk_domain_state(ctx->conn, ctx->domain, p->name, &ctx->initial_state, err) < 0)
+		if (vk_domain_state(ctx->conn, domain, p->name, own, err) < 0)
 			return -1;
 	}
-	if (ctx->initial_state == VK_HOST_PAUSED) {
-		vk_error_set(err, VK_ERR_FAILED, "domain '%s' of profile '%s' is paused", ctx->domain, p->name);
+	if (*own == VK_HOST_PAUSED) {
+		vk_error_set(err, VK_ERR_FAILED, "domain '%s' of profile '%s' is paused", domain, p->name);
 		return vk_error_hint(err, "resume it with 'virsh -c %s resume %s', or stop it with 'virtkube stop'", ctx->uri,
-				     ctx->domain);
+				     domain);
 	}
-	ctx->res->was_running = ctx->initial_state == VK_HOST_RUNNING;
-	ctx->creating = ctx->initial_state == VK_HOST_NONEXISTENT;
+	ctx->res->was_running = *own == VK_HOST_RUNNING;
 	if (nodes_state(ctx, err) < 0)
 		return -1;
 	if (!ctx->res->was_running && run_checks(ctx, err) < 0)
 		return -1;
 	/* What the follower skips: earlier boots' lines. */
-	ctx->console_offset = stat(console, &st) == 0 ? st.st_size : 0;
-	if (ctx->creating) {
+	ctx->node_console_offset[1] = stat(console, &st) == 0 ? st.st_size : 0;
+	if (vk_start_creating(ctx)) {
 		struct vk_accel_choice choice;
 
-		if (vk_machine_decide_accel(ctx->conn, ctx->uri, ctx->accel_wanted, &choice, err) < 0)
+		if (vk_machine_decide_accel(ctx->conn, ctx->uri, accel_wanted(ctx), &choice, err) < 0)
 			return -1;
 		ctx->accel = choice.accel;
 		if (choice.reason[0]) {

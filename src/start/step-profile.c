@@ -5,11 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "artifacts/cache.h"
 #include "vm/nodeplan.h"
 #include "start/start-steps.h"
-#include "util/cleanup.h"
-#include "util/fs.h"
 #include "util/xalloc.h"
 
 static int refuse_change(const struct vk_profile *p, const char *flag, const char *given, const char *saved,
@@ -49,16 +46,6 @@ static int merge_str(const struct vk_profile *p, const char *flag, const char *s
 	}
 	*out = given ? xstrdup(given) : def ? xstrdup(def) : NULL;
 	return 0;
-}
-
-/* True when the profile's saved image is one of our downloads (so the cache
- * is asked for it again: it may have been cleaned or need --verify). */
-static bool saved_image_from_cache(const struct vk_start_ctx *ctx)
-{
-	_cleanup_free_ char *cache = vk_cache_dir(ctx->home);
-	const char *saved = ctx->p->cfg.image;
-
-	return !saved || (strncmp(saved, cache, strlen(cache)) == 0 && saved[strlen(cache)] == '/');
 }
 
 /* The version asked for: a row of the table, or "stable", "latest", "X.Y" and
@@ -140,6 +127,8 @@ int vk_step_profile(struct vk_start_ctx *ctx, struct vk_error *err)
 	const struct vk_start_opts *o = ctx->opts;
 	struct vk_profile *p = ctx->p;
 	const struct vk_profile_config *c = p ? &p->cfg : NULL;
+	/* preflight decides the accelerator; a made profile keeps the one it has */
+	const char *accel_wanted = o->accel ? o->accel : "auto";
 	char abs_image[PATH_MAX];
 
 	ctx->home = vk_home_dir(err);
@@ -150,7 +139,6 @@ int vk_step_profile(struct vk_start_ctx *ctx, struct vk_error *err)
 		return -1;
 	if (o->download_only) {
 		ctx->kubernetes = !o->no_kubernetes;
-		ctx->image_from_cache = !o->image;
 		return 0;
 	}
 	if (resolve_kubernetes(ctx, err) < 0 || resolve_nodes(ctx, err) < 0)
@@ -170,9 +158,8 @@ int vk_step_profile(struct vk_start_ctx *ctx, struct vk_error *err)
 	    merge_str(p, "network-mode", c->network_mode, o->network_mode, "nat", &ctx->network_mode, err) < 0)
 		return -1;
 	/* The accelerator saved is the one chosen; "auto" matches whatever it was. */
-	ctx->accel_wanted = o->accel ? o->accel : "auto";
-	if (p->exists && c->accel && strcmp(ctx->accel_wanted, "auto") != 0 && strcmp(ctx->accel_wanted, c->accel) != 0)
-		return refuse_change(p, "accel", ctx->accel_wanted, c->accel, err);
+	if (p->exists && c->accel && strcmp(accel_wanted, "auto") != 0 && strcmp(accel_wanted, c->accel) != 0)
+		return refuse_change(p, "accel", accel_wanted, c->accel, err);
 	if (o->image) {
 		if (!realpath(o->image, abs_image)) {
 			vk_error_set_errno(err, errno == ENOENT ? VK_ERR_NOT_FOUND : VK_ERR_IO, errno, "image '%s'", o->image);
@@ -182,7 +169,6 @@ int vk_step_profile(struct vk_start_ctx *ctx, struct vk_error *err)
 			return -1;
 	} else {
 		ctx->image = c->image ? xstrdup(c->image) : NULL;
-		ctx->image_from_cache = saved_image_from_cache(ctx);
 	}
 	return 0;
 }

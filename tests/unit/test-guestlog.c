@@ -9,7 +9,7 @@
 #include "vm/guestlog.h"
 #include "vm/guestssh.h"
 #include "profile/profile.h"
-#include "cluster/provision.h"
+#include "cluster/follow.h"
 #include "tap.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
@@ -238,7 +238,7 @@ static int stop_now(void *data, struct vk_error *err)
 	return vk_error_set(err, VK_ERR_FAILED, "the VM stopped (test check)");
 }
 
-/* vk_provision_follow_guest over a profile's console log: "provisioned" is
+/* vk_follow_guest over a profile's console log: "provisioned" is
  * recorded only once READY was seen, and a failing check ends the wait. */
 static void test_provision_follow(const char *tmp)
 {
@@ -257,17 +257,17 @@ static void test_provision_follow(const char *tmp)
 	p->cfg.kind = VK_KIND_PLAIN;
 	ok(vk_profile_save(p, &err) == 0, "profile 'plain' (no Kubernetes) saved");
 	console = vk_profile_path(p, VK_FILE_CONSOLE_LOG);
-	ok(vk_provision_pending(p), "a new profile has its provisioning pending");
+	ok(vk_follow_pending(p), "a new profile has its provisioning pending");
 
 	{
 		const char *log = "VIRTKUBE-BOOT 1\nVIRTKUBE-STAGE payload ok\n";
 
 		vk_write_file_atomic(console, log, strlen(log), 0644, &err);
 	}
-	ok(vk_provision_follow_guest(p, 0, 30, NULL, NULL, stop_now, &checks, &err) < 0 && checks == 1,
+	ok(vk_follow_guest(p, 0, 30, NULL, NULL, stop_now, &checks, &err) < 0 && checks == 1,
 	   "a failing check ends the follow at its first poll");
 	contains(err.message, "the VM stopped (test check)", "with the check's error");
-	ok(vk_provision_pending(p), "provisioning is still pending");
+	ok(vk_follow_pending(p), "provisioning is still pending");
 
 	{
 		const char *log = "VIRTKUBE-BOOT 1\nVIRTKUBE-STAGE payload ok\nVIRTKUBE-BOOT 2\nVIRTKUBE-STAGE payload ok\n"
@@ -276,12 +276,12 @@ static void test_provision_follow(const char *tmp)
 		vk_write_file_atomic(console, log, strlen(log), 0644, &err);
 	}
 	vk_error_clear(&err);
-	ok(vk_provision_follow_guest(p, 0, 30, NULL, NULL, NULL, NULL, &err) == 0, "the follow ends at READY (%s)", err.message);
-	ok(!vk_provision_pending(p), "provisioning is no longer pending");
+	ok(vk_follow_guest(p, 0, 30, NULL, NULL, NULL, NULL, &err) == 0, "the follow ends at READY (%s)", err.message);
+	ok(!vk_follow_pending(p), "provisioning is no longer pending");
 	{
 		_cleanup_profile_ struct vk_profile *again = vk_profile_open("plain", false, &err);
 
-		ok(again && !vk_provision_pending(again), "and config.json says so");
+		ok(again && !vk_follow_pending(again), "and config.json says so");
 	}
 }
 
