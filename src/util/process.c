@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -351,6 +352,8 @@ static bool pump(struct vk_process *p)
 /* Waits for P's child to end: 1 when it did, 0 when its deadline passed first, -1 when it cannot be waited for. */
 static int wait_child(struct vk_process *p, int *wstatus)
 {
+	/* A pidfd turns readable when the child ends: a wait with a deadline, no polling. */
+	_cleanup_close_ int pidfd = p->timeout_ms > 0 ? (int)syscall(SYS_pidfd_open, p->pid, 0) : -1;
 	long step = 1;
 
 	for (;;) {
@@ -364,7 +367,11 @@ static int wait_child(struct vk_process *p, int *wstatus)
 		left = time_left(p);
 		if (left == 0)
 			return 0;
-		/* It closed its output but lives on: look again, less often as time goes by. */
+		if (pidfd >= 0) {
+			poll(&(struct pollfd){ .fd = pidfd, .events = POLLIN }, 1, left);
+			continue;
+		}
+		/* No pidfds (Linux < 5.3): look again, less often as time goes by. */
 		nanosleep(&(struct timespec){ .tv_nsec = (step < left ? step : left) * 1000000L }, NULL);
 		if (step < 50)
 			step *= 2;
