@@ -1,11 +1,7 @@
 /* Shared by the VM lifecycle commands: profile opening (validation, the lock, "does not exist" hints) and ssh into the VM. */
 #include "vm.h"
 
-#include <errno.h>
-#include <stdio.h>
-#include <string.h>
-#include <unistd.h>
-
+#include "util/process.h"
 #include "vm/guestssh.h"
 #include "vm/nodeplan.h"
 #include "ui.h"
@@ -86,10 +82,9 @@ int cli_vm_exec_ssh_node(const struct vk_profile *p, const struct vk_node *n, co
 
 	if (!argv)
 		return cli_fail(&err);
-	fflush(NULL);
-	execvp("ssh", argv);
-	ui_error_msg("cannot run ssh: %s", strerror(errno));
-	fprintf(stderr, "hint: %s\n", VK_SSH_INSTALL_HINT);
+	/* Replaces virtkube: ssh owns the terminal, and its exit status is ours. */
+	vk_process_exec((const char *const *)argv, NULL, &err);
 	vk_guest_ssh_argv_free(argv);
-	return VK_EXIT_FAILED;
+	vk_error_hint(&err, VK_SSH_INSTALL_HINT);
+	return cli_fail(&err);
 }

@@ -6,12 +6,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "artifacts/cache.h"
@@ -19,10 +17,9 @@
 #include "util/fs.h"
 #include "util/lock.h"
 #include "util/log.h"
+#include "util/process.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
-
-extern char **environ;
 
 /* Bump when what the archive holds, or how, changes: old archives then stop matching. */
 #define ARCHIVE_LAYOUT "virtkube-images-oci 1"
@@ -126,41 +123,18 @@ static void short_hash(const char *text, char hex[HASH_HEX + 1])
 /* Runs ARGV[0] with ARGV and returns what it printed on stdout. */
 static int run_capture(const char *const *argv, char **out, struct vk_error *err)
 {
-	_cleanup_strbuf_ struct vk_strbuf buf = VK_STRBUF_INIT;
-	posix_spawn_file_actions_t fa;
-	int pipefd[2], status = 0, rc;
-	pid_t pid;
+	_cleanup_process_ struct vk_process p = VK_PROCESS_INIT;
 
 	*out = NULL;
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return vk_error_set_errno(err, VK_ERR_IO, errno, "cannot make a pipe to run '%s'", argv[0]);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
-	rc = posix_spawn(&pid, argv[0], &fa, NULL, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(pipefd[1]);
-	if (rc != 0) {
-		close(pipefd[0]);
-		return vk_error_set_errno(err, VK_ERR_IO, rc, "cannot run '%s'", argv[0]);
-	}
-	for (;;) {
-		char chunk[4096];
-		ssize_t n = read(pipefd[0], chunk, sizeof(chunk));
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		vk_strbuf_add(&buf, chunk, (size_t)n);
-	}
-	close(pipefd[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+	p.argv = argv;
+	p.stdout_to = VK_PROCESS_OUT_CAPTURE;
+	if (vk_process_run(&p, err) < 0)
+		return -1;
+	if (!vk_process_succeeded(&p))
 		return vk_error_set(err, VK_ERR_FAILED, "'%s %s %s %s' failed with status %d", argv[0], argv[1], argv[2],
-				    argv[3], WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-	*out = vk_strbuf_detach(&buf, NULL);
+				    argv[3],
+				    p.status.end == VK_PROCESS_EXITED ? p.status.code : 128 + p.status.signal);
+	*out = vk_strbuf_detach(&p.out, NULL);
 	return 0;
 }
 

@@ -77,6 +77,13 @@ void vk_yamlw_doc_start(struct vk_yamlw *w)
 	emit(w, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 0), "document start");
 }
 
+void vk_yamlw_doc_start_implicit(struct vk_yamlw *w)
+{
+	yaml_event_t ev;
+
+	emit(w, &ev, yaml_document_start_event_initialize(&ev, NULL, NULL, NULL, 1), "document start");
+}
+
 void vk_yamlw_doc_end(struct vk_yamlw *w)
 {
 	yaml_event_t ev;
@@ -174,6 +181,11 @@ void vk_yamlw_str(struct vk_yamlw *w, const char *s)
 	scalar(w, s, vk_yaml_plain_is_ambiguous(s) ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE);
 }
 
+void vk_yamlw_quoted(struct vk_yamlw *w, const char *s)
+{
+	scalar(w, s, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+}
+
 void vk_yamlw_plain(struct vk_yamlw *w, const char *s)
 {
 	scalar(w, s, YAML_PLAIN_SCALAR_STYLE);
@@ -191,6 +203,12 @@ void vk_yamlw_kv(struct vk_yamlw *w, const char *key, const char *value)
 {
 	vk_yamlw_str(w, key);
 	vk_yamlw_str(w, value);
+}
+
+void vk_yamlw_kv_quoted(struct vk_yamlw *w, const char *key, const char *value)
+{
+	vk_yamlw_str(w, key);
+	vk_yamlw_quoted(w, value);
 }
 
 void vk_yamlw_kv_int(struct vk_yamlw *w, const char *key, long long v)

@@ -22,6 +22,9 @@ void vk_yamlw_init(struct vk_yamlw *w);
 char *vk_yamlw_finish(struct vk_yamlw *w, const char *what, size_t *len, struct vk_error *err);
 
 void vk_yamlw_doc_start(struct vk_yamlw *w);
+/* A document with no "---" line: for a file that holds one document and must
+ * begin with something else (cloud-init's "#cloud-config"). */
+void vk_yamlw_doc_start_implicit(struct vk_yamlw *w);
 void vk_yamlw_doc_end(struct vk_yamlw *w);
 void vk_yamlw_map_start(struct vk_yamlw *w);
 void vk_yamlw_map_end(struct vk_yamlw *w);
@@ -30,11 +33,16 @@ void vk_yamlw_seq_end(struct vk_yamlw *w);
 /* A string scalar: quoted when plain style would read back as another type
  * (numbers, booleans, null, empty), so it always parses back as a string. */
 void vk_yamlw_str(struct vk_yamlw *w, const char *s);
+/* A string scalar, always double-quoted: for documents that quote every value
+ * whatever it holds (cloud-init's, kept as they always were). */
+void vk_yamlw_quoted(struct vk_yamlw *w, const char *s);
 /* A plain scalar meant to be read as a number or boolean. */
 void vk_yamlw_plain(struct vk_yamlw *w, const char *s);
 void vk_yamlw_int(struct vk_yamlw *w, long long v);
 /* KEY: "VALUE" in the current mapping. */
 void vk_yamlw_kv(struct vk_yamlw *w, const char *key, const char *value);
+/* KEY: "VALUE" with VALUE always double-quoted. */
+void vk_yamlw_kv_quoted(struct vk_yamlw *w, const char *key, const char *value);
 void vk_yamlw_kv_int(struct vk_yamlw *w, const char *key, long long v);
 void vk_yamlw_kv_bool(struct vk_yamlw *w, const char *key, bool v);
 

@@ -1,4 +1,4 @@
-/* cloud-init NoCloud documents (user-data, meta-data, network-config) emitted with libyaml. */
+/* cloud-init NoCloud documents (user-data, meta-data, network-config) written with util/yamlw. */
 #pragma once
 
 #include <stdbool.h>

@@ -1,20 +1,11 @@
 /* ssh into a profile's VM: argument list and captured runs (see guestssh.h). */
 #include "vm/guestssh.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "util/cleanup.h"
-#include "util/clock.h"
 #include "util/fs.h"
-#include "util/strbuf.h"
+#include "util/process.h"
 #include "util/xalloc.h"
 
 char **vk_guest_ssh_argv(const struct vk_profile *p, const char *const *cmd, int ncmd, bool batch, struct vk_error *err)
@@ -105,101 +96,35 @@ int vk_guest_run_input_at(const struct vk_profile *p, const char *ip, const char
 static int run_at(const struct vk_profile *p, const char *ip, const char *command, const char *input, long timeout_ms,
 		  char **out, int *status, struct vk_error *err)
 {
-	_cleanup_close_ int input_fd = input ? open(input, O_RDONLY | O_CLOEXEC) : -1;
-	char **argv = NULL;
-	struct vk_strbuf buf = VK_STRBUF_INIT;
-	long deadline = vk_now_ms() + timeout_ms;
-	int pipefd[2], execfd[2], wstatus = 0, exec_errno = 0, rc = -1;
-	bool timed_out = false;
-	pid_t pid;
+	_cleanup_process_ struct vk_process ssh = VK_PROCESS_INIT;
+	char **argv;
+	int rc;
 
 	if (out)
 		*out = NULL;
-	if (input && input_fd < 0)
-		return vk_error_set_errno(err, VK_ERR_IO, errno, "cannot read '%s' to send to profile '%s'", input, p->name);
 	argv = vk_guest_ssh_argv_at(p, ip, &command, 1, true, err);
 	if (!argv)
 		return -1;
-	/* execfd carries execvp's errno back; it closes unread when exec works. */
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		vk_error_set_errno(err, VK_ERR_IO, errno, "cannot make a pipe for ssh");
-		vk_guest_ssh_argv_free(argv);
-		return -1;
-	}
-	if (pipe2(execfd, O_CLOEXEC) < 0) {
-		vk_error_set_errno(err, VK_ERR_IO, errno, "cannot make a pipe for ssh");
-		close(pipefd[0]);
-		close(pipefd[1]);
-		vk_guest_ssh_argv_free(argv);
-		return -1;
-	}
-	pid = fork();
-	if (pid < 0) {
-		vk_error_set_errno(err, VK_ERR_IO, errno, "cannot fork for ssh");
-		close(pipefd[0]);
-		close(pipefd[1]);
-		close(execfd[0]);
-		close(execfd[1]);
-		vk_guest_ssh_argv_free(argv);
-		return -1;
-	}
-	if (pid == 0) {
-		int in = input_fd >= 0 ? input_fd : open("/dev/null", O_RDONLY);
-
-		/* stdin from INPUT or /dev/null: ssh must never read the caller's terminal. */
-		if (in >= 0)
-			dup2(in, STDIN_FILENO);
-		dup2(pipefd[1], STDOUT_FILENO);
-		execvp("ssh", argv);
-		exec_errno = errno;
-		if (write(execfd[1], &exec_errno, sizeof(exec_errno)) < 0)
-			_exit(126);
-		_exit(127);
-	}
-	close(pipefd[1]);
-	close(execfd[1]);
+	ssh.argv = (const char *const *)argv;
+	/* stdin from INPUT or /dev/null: ssh must never read the caller's terminal. */
+	ssh.stdin_from = input ? VK_PROCESS_IN_FILE : VK_PROCESS_IN_NULL;
+	ssh.stdin_path = input;
+	ssh.stdout_to = VK_PROCESS_OUT_CAPTURE;
+	ssh.timeout_ms = timeout_ms;
+	rc = vk_process_run(&ssh, err);
 	vk_guest_ssh_argv_free(argv);
-	if (read(execfd[0], &exec_errno, sizeof(exec_errno)) != sizeof(exec_errno))
-		exec_errno = 0;
-	close(execfd[0]);
-	for (; !exec_errno;) {
-		struct pollfd pfd = { .fd = pipefd[0], .events = POLLIN };
-		long left = deadline - vk_now_ms();
-		char chunk[4096];
-		ssize_t n;
-
-		if (left <= 0) {
-			timed_out = true;
-			break;
-		}
-		if (poll(&pfd, 1, (int)(left > 1000 ? 1000 : left)) < 0 && errno != EINTR)
-			break;
-		if (!(pfd.revents & (POLLIN | POLLHUP)))
-			continue;
-		n = read(pipefd[0], chunk, sizeof(chunk));
-		if (n > 0)
-			vk_strbuf_add(&buf, chunk, (size_t)n);
-		else if (n == 0 || errno != EINTR)
-			break;
+	if (rc < 0) {
+		if (err && err->code == VK_ERR_NOT_FOUND)
+			vk_error_hint(err, VK_SSH_INSTALL_HINT);
+		return vk_error_prefix(err, "profile '%s'", p->name);
 	}
-	close(pipefd[0]);
-	if (timed_out)
-		kill(pid, SIGKILL);
-	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
-		;
-	if (timed_out) {
+	if (ssh.status.end == VK_PROCESS_TIMED_OUT) {
 		vk_error_set(err, VK_ERR_TIMEOUT, "ssh into profile '%s' gave no answer within %ld ms", p->name, timeout_ms);
-		vk_error_hint(err, "is the VM up? 'virtkube status -p %s', 'virtkube logs -p %s'", p->name, p->name);
-	} else if (exec_errno) {
-		vk_error_set_errno(err, VK_ERR_NOT_FOUND, exec_errno, "cannot run ssh for profile '%s'", p->name);
-		vk_error_hint(err, VK_SSH_INSTALL_HINT);
-	} else {
-		if (status)
-			*status = WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : 255;
-		if (out)
-			*out = vk_strbuf_detach(&buf, NULL);
-		rc = 0;
+		return vk_error_hint(err, "is the VM up? 'virtkube status -p %s', 'virtkube logs -p %s'", p->name, p->name);
 	}
-	vk_strbuf_release(&buf);
-	return rc;
+	if (status)
+		*status = ssh.status.end == VK_PROCESS_EXITED ? ssh.status.code : 255;
+	if (out)
+		*out = vk_strbuf_detach(&ssh.out, NULL);
+	return 0;
 }
