@@ -100,6 +100,27 @@ static char *b64_line(const char *s)
 	return out;
 }
 
+/* Profile "bench" in HOME with a node IP and real certificates (made the
+ * first time), and its entry E (free with vk_kubeconfig_entry_clear). */
+static int bench_entry(const char *home, struct vk_kubeconfig_entry *e)
+{
+	_cleanup_profile_ struct vk_profile *p = NULL;
+	struct vk_error err = { 0 };
+
+	setenv("VIRTKUBE_HOME", home, 1);
+	p = vk_profile_open("bench", true, &err);
+	if (p) {
+		vk_profile_set_str(&p->cfg.node_ip, "192.168.39.10");
+		p->cfg.api_port = 8443;
+	}
+	if (!p || vk_profile_save(p, &err) < 0 || vk_pki_ensure(p->dir, "bench", NULL, &err) < 0 ||
+	    vk_kubeconfig_entry_load(e, p, &err) < 0) {
+		fprintf(stderr, "setup: %s\n", err.message);
+		return -1;
+	}
+	return 0;
+}
+
 /* --ops DIR FILE text|document: FILE copied to DIR/config, then one merge
  * (making the context current), one check and one remove of profile "bench"
  * (its certificates made in DIR/home the first time) on the path named, so
@@ -113,22 +134,8 @@ static int run_ops(const char *dir, const char *file, const char *way)
 	size_t size = 0;
 	bool removed = false;
 
-	setenv("VIRTKUBE_HOME", home, 1);
-	{
-		_cleanup_profile_ struct vk_profile *p = vk_profile_open("bench", true, &err);
-
-		if (!p) {
-			fprintf(stderr, "setup: %s\n", err.message);
-			return 1;
-		}
-		vk_profile_set_str(&p->cfg.node_ip, "192.168.39.10");
-		p->cfg.api_port = 8443;
-		if (vk_profile_save(p, &err) < 0 || vk_pki_ensure(p->dir, "bench", NULL, &err) < 0 ||
-		    vk_kubeconfig_entry_load(&e, p, &err) < 0) {
-			fprintf(stderr, "setup: %s\n", err.message);
-			return 1;
-		}
-	}
+	if (bench_entry(home, &e) < 0)
+		return 1;
 	if (vk_read_file(file, &text, &size, &err) < 0 || vk_write_file_atomic(kc, text, size, 0600, &err) < 0) {
 		fprintf(stderr, "setup: %s\n", err.message);
 		return 1;
@@ -171,18 +178,8 @@ int main(int argc, char **argv)
 	}
 	home = xasprintf("%s/home", dir);
 	kc = xasprintf("%s/config", dir);
-	setenv("VIRTKUBE_HOME", home, 1);
-	{
-		_cleanup_profile_ struct vk_profile *p = vk_profile_open("bench", true, &err);
-
-		vk_profile_set_str(&p->cfg.node_ip, "192.168.39.10");
-		p->cfg.api_port = 8443;
-		if (vk_profile_save(p, &err) < 0 || vk_pki_ensure(p->dir, "bench", NULL, &err) < 0 ||
-		    vk_kubeconfig_entry_load(&e, p, &err) < 0) {
-			fprintf(stderr, "setup: %s\n", err.message);
-			return 1;
-		}
-	}
+	if (bench_entry(home, &e) < 0)
+		return 1;
 	fake.ca_pem = b64_line(e.ca_pem);
 	fake.cert_pem = b64_line(e.cert_pem);
 	fake.key_pem = b64_line(e.key_pem);
