@@ -1,4 +1,4 @@
-/* Benchmark: merge a profile into a kubeconfig that holds N contexts (run by tests/bench/kubeconfig-merge.sh). */
+/* Benchmark: merge a profile into a kubeconfig that holds N contexts (run by tests/bench/kubeconfig-merge.sh), or one merge, check and remove on a given file (run under callgrind by tests/bench/kubeconfig-callgrind.sh). */
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +100,64 @@ static char *b64_line(const char *s)
 	return out;
 }
 
+/* Profile "bench" in HOME with a node IP and real certificates (made the
+ * first time), and its entry E (free with vk_kubeconfig_entry_clear). */
+static int bench_entry(const char *home, struct vk_kubeconfig_entry *e)
+{
+	_cleanup_profile_ struct vk_profile *p = NULL;
+	struct vk_error err = { 0 };
+
+	setenv("VIRTKUBE_HOME", home, 1);
+	p = vk_profile_open("bench", true, &err);
+	if (p) {
+		vk_profile_set_str(&p->cfg.node_ip, "192.168.39.10");
+		p->cfg.api_port = 8443;
+	}
+	if (!p || vk_profile_save(p, &err) < 0 || vk_pki_ensure(p->dir, "bench", NULL, &err) < 0 ||
+	    vk_kubeconfig_entry_load(e, p, &err) < 0) {
+		fprintf(stderr, "setup: %s\n", err.message);
+		return -1;
+	}
+	return 0;
+}
+
+/* --ops DIR FILE text|document: FILE copied to DIR/config, then one merge
+ * (making the context current), one check and one remove of profile "bench"
+ * (its certificates made in DIR/home the first time) on the path named, so
+ * that callgrind can count each call's instructions (--toggle-collect). */
+static int run_ops(const char *dir, const char *file, const char *way)
+{
+	_cleanup_free_ char *home = xasprintf("%s/home", dir), *kc = xasprintf("%s/config", dir), *text = NULL;
+	struct vk_kubeconfig_entry e;
+	struct vk_error err = { 0 };
+	enum vk_kubeconfig_state st;
+	size_t size = 0;
+	bool removed = false;
+
+	if (bench_entry(home, &e) < 0)
+		return 1;
+	if (vk_read_file(file, &text, &size, &err) < 0 || vk_write_file_atomic(kc, text, size, 0600, &err) < 0) {
+		fprintf(stderr, "setup: %s\n", err.message);
+		return 1;
+	}
+	vk_kubeconfig_force_document = strcmp(way, "document") == 0;
+	if (vk_kubeconfig_merge(kc, &e, true, &err) < 0 || strcmp(vk_kubeconfig_last_path, way) != 0) {
+		fprintf(stderr, "merge: %s (%s path)\n", err.message, vk_kubeconfig_last_path);
+		return 1;
+	}
+	if (vk_kubeconfig_check(kc, &e, &st, NULL, &err) < 0 || st != VK_KUBECONFIG_CONFIGURED ||
+	    strcmp(vk_kubeconfig_last_path, way) != 0) {
+		fprintf(stderr, "check: %s (%s, %s path)\n", err.message, vk_kubeconfig_state_name(st), vk_kubeconfig_last_path);
+		return 1;
+	}
+	if (vk_kubeconfig_remove(kc, "bench", &removed, &err) < 0 || !removed || strcmp(vk_kubeconfig_last_path, way) != 0) {
+		fprintf(stderr, "remove: %s (%s path)\n", err.message, vk_kubeconfig_last_path);
+		return 1;
+	}
+	vk_kubeconfig_entry_clear(&e);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir = argc > 1 ? argv[1] : NULL;
@@ -112,24 +170,16 @@ int main(int argc, char **argv)
 	size_t size = 0;
 	_cleanup_free_ char *text = NULL;
 
+	if (argc == 5 && strcmp(argv[1], "--ops") == 0)
+		return run_ops(argv[2], argv[3], argv[4]);
 	if (!dir || n < 1 || rounds < 1) {
-		fprintf(stderr, "usage: %s DIR [CONTEXTS] [ROUNDS]\n", argv[0]);
+		fprintf(stderr, "usage: %s DIR [CONTEXTS] [ROUNDS]\n       %s --ops DIR FILE text|document\n", argv[0], argv[0]);
 		return 2;
 	}
 	home = xasprintf("%s/home", dir);
 	kc = xasprintf("%s/config", dir);
-	setenv("VIRTKUBE_HOME", home, 1);
-	{
-		_cleanup_profile_ struct vk_profile *p = vk_profile_open("bench", true, &err);
-
-		vk_profile_set_str(&p->cfg.node_ip, "192.168.39.10");
-		p->cfg.api_port = 8443;
-		if (vk_profile_save(p, &err) < 0 || vk_pki_ensure(p->dir, "bench", NULL, &err) < 0 ||
-		    vk_kubeconfig_entry_load(&e, p, &err) < 0) {
-			fprintf(stderr, "setup: %s\n", err.message);
-			return 1;
-		}
-	}
+	if (bench_entry(home, &e) < 0)
+		return 1;
 	fake.ca_pem = b64_line(e.ca_pem);
 	fake.cert_pem = b64_line(e.cert_pem);
 	fake.key_pem = b64_line(e.key_pem);
