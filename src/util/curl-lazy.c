@@ -19,15 +19,11 @@
 	X(curl_multi_remove_handle) X(curl_multi_perform) X(curl_multi_cleanup) X(curl_multi_info_read)             \
 	X(curl_multi_poll)
 
-#define CL_MEMBER(name) __typeof__(name) *name;
+#define VK_DL_TABLE_TYPE struct cl_table
 static struct cl_table {
-	CL_SYMBOLS(CL_MEMBER)
+	CL_SYMBOLS(VK_DL_MEMBER)
 } cl;
-#undef CL_MEMBER
-
-#define CL_ENTRY(name) VK_DL_SYMBOL(struct cl_table, name)
-static const struct vk_dl_symbol cl_symbols[] = { CL_SYMBOLS(CL_ENTRY) };
-#undef CL_ENTRY
+static const struct vk_dl_symbol cl_symbols[] = { CL_SYMBOLS(VK_DL_ENTRY) };
 
 static pthread_once_t cl_once = PTHREAD_ONCE_INIT;
 static bool cl_loaded;
