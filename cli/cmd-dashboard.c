@@ -1,5 +1,4 @@
 /* `virtkube dashboard [--url] [--duration D]`: the dashboard addon's (Headlamp's) URL on its NodePort and a short-lived login token. */
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,9 +6,9 @@
 #include "kube/addons.h"
 #include "cli.h"
 #include "kube-cli.h"
+#include "kube/service.h"
 #include "ui.h"
 #include "util/cleanup.h"
-#include "util/xalloc.h"
 
 #define DASHBOARD_NS "headlamp"
 #define DASHBOARD_NAME "headlamp"
@@ -83,16 +82,13 @@ static int dashboard_exec(struct cli_context *ctx, struct cli_args *args)
 	_cleanup_profile_ struct vk_profile *p = NULL;
 	_cleanup_kube_ struct vk_kube *k = NULL;
 	_cleanup_free_ char *why = NULL, *url = NULL, *token = NULL, *expires = NULL;
-	json_auto_t *svc = NULL;
+	_cleanup_service_ struct vk_service *svc = NULL;
 	struct vk_error err = { 0 };
 	const char *duration_text = cli_opt(args, "duration");
 	long duration_s = DEFAULT_DURATION_S;
-	long long nodeport = -1;
-	json_t *ports, *port;
+	int nodeport = 0;
 	bool ready = false;
 	char said[32];
-	const char *ip;
-	size_t i;
 
 	if (duration_text) {
 		if (cli_flag(args, "url"))
@@ -107,7 +103,7 @@ static int dashboard_exec(struct cli_context *ctx, struct cli_args *args)
 	}
 	if (cli_kube_open(ctx, &p, &k, &err) < 0)
 		return cli_fail(&err);
-	svc = vk_kube_get(k, "v1", "Service", DASHBOARD_NS, DASHBOARD_NAME, &err);
+	svc = vk_service_get(k, DASHBOARD_NS, DASHBOARD_NAME, &err);
 	if (!svc) {
 		if (err.code != VK_ERR_NOT_FOUND)
 			return cli_fail(&err);
@@ -122,15 +118,11 @@ static int dashboard_exec(struct cli_context *ctx, struct cli_args *args)
 		}
 		return cli_fail(&err);
 	}
-	ports = json_object_get(json_object_get(svc, "spec"), "ports");
 	/* the addon's Service maps port 80 to Headlamp's plain HTTP port */
-	json_array_foreach(ports, i, port) {
-		json_t *np = json_object_get(port, "nodePort");
-
-		if (json_is_integer(np) && (nodeport < 0 || json_integer_value(json_object_get(port, "port")) == 80))
-			nodeport = json_integer_value(np);
-	}
-	if (nodeport < 0) {
+	for (size_t i = 0; i < svc->nports; i++)
+		if (svc->ports[i].node_port && (!nodeport || svc->ports[i].port == 80))
+			nodeport = svc->ports[i].node_port;
+	if (!nodeport) {
 		vk_error_set(&err, VK_ERR_FAILED, "Service '%s/%s' has no node port", DASHBOARD_NS, DASHBOARD_NAME);
 		vk_error_hint(&err, "apply the addon again with 'virtkube -p %s addons enable dashboard'", p->name);
 		return cli_fail(&err);
@@ -140,10 +132,9 @@ static int dashboard_exec(struct cli_context *ctx, struct cli_args *args)
 	else if (!ready)
 		ui_warn("the dashboard is not ready yet (%s); the URL answers once it is", why ? why : "");
 	vk_error_clear(&err);
-	ip = p->cfg.node_ip;
-	url = xasprintf(strchr(ip, ':') ? "http://[%s]:%lld/" : "http://%s:%lld/", ip, nodeport);
+	url = vk_service_node_url(p->cfg.node_ip, nodeport);
 	if (cli_flag(args, "url")) {
-		puts(url);
+		printf("%s/\n", url);
 		return VK_EXIT_OK;
 	}
 	token = vk_serviceaccount_token(k, DASHBOARD_NS, DASHBOARD_LOGIN_SA, duration_s, &expires, &err);
@@ -152,7 +143,7 @@ static int dashboard_exec(struct cli_context *ctx, struct cli_args *args)
 			vk_error_hint(&err, "apply the addon again with 'virtkube -p %s addons enable dashboard'", p->name);
 		return cli_fail(&err);
 	}
-	puts(url);
+	printf("%s/\n", url);
 	puts(token);
 	say_duration(duration_s, said, sizeof(said));
 	ui_info("open the URL (virtkube does not start a browser) and log in with the token on the second line: "

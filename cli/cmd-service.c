@@ -1,20 +1,14 @@
-/* `virtkube service NAME --url` and `virtkube service list`: NodePort URLs on the node's IP. */
-#include <arpa/inet.h>
+/* `virtkube service NAME --url` and `virtkube service list`: NodePort URLs on the node's IP (the engine reads the Services: kube/service.h). */
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "cli.h"
 #include "kube-cli.h"
+#include "kube/service.h"
 #include "ui.h"
 #include "util/cleanup.h"
-#include "util/clock.h"
-#include "util/strbuf.h"
 #include "util/xalloc.h"
-
-#define DEFAULT_FORMAT "http://{{.IP}}:{{.Port}}"
-#define DEFAULT_FORMAT_V6 "http://[{{.IP}}]:{{.Port}}"
 
 /* Kubernetes object names as the API accepts them for Services and Namespaces. */
 static bool dns_label(const char *s)
@@ -40,107 +34,12 @@ static int check_names(const struct cli_command *cmd, const char *name, const ch
 	return 0;
 }
 
-/* Expands {{.IP}}, {{.Port}} and {{.Name}} in TPL; an unknown field is named in *BAD. */
-static char *expand(const char *tpl, const char *ip, long long port, const char *name, char **bad)
-{
-	struct vk_strbuf sb = VK_STRBUF_INIT;
-	const char *s = tpl;
-
-	*bad = NULL;
-	while (*s) {
-		const char *open = strstr(s, "{{");
-		const char *close, *f, *e;
-
-		if (!open) {
-			vk_strbuf_addstr(&sb, s);
-			break;
-		}
-		vk_strbuf_add(&sb, s, (size_t)(open - s));
-		close = strstr(open + 2, "}}");
-		if (!close) {
-			*bad = xstrdup(open);
-			break;
-		}
-		for (f = open + 2; *f == ' '; f++)
-			;
-		for (e = close; e > f && e[-1] == ' '; e--)
-			;
-		if ((size_t)(e - f) == 3 && strncmp(f, ".IP", 3) == 0)
-			vk_strbuf_addstr(&sb, ip);
-		else if ((size_t)(e - f) == 5 && strncmp(f, ".Port", 5) == 0)
-			vk_strbuf_addf(&sb, "%lld", port);
-		else if ((size_t)(e - f) == 5 && strncmp(f, ".Name", 5) == 0)
-			vk_strbuf_addstr(&sb, name ? name : "");
-		else {
-			*bad = xstrndup(open, (size_t)(close + 2 - open));
-			break;
-		}
-		s = close + 2;
-	}
-	if (*bad) {
-		vk_strbuf_release(&sb);
-		return NULL;
-	}
-	return vk_strbuf_detach(&sb, NULL);
-}
-
-/* Whether namespace NS exists; a missing one is VK_ERR_NOT_FOUND saying so
- * (LOOKING_FOR, may be NULL, says what was looked for in it). */
-static int require_namespace(struct vk_kube *k, const char *ns, const char *looking_for, struct vk_error *err)
-{
-	json_t *nsobj = vk_kube_get(k, "v1", "Namespace", NULL, ns, err);
-
-	if (nsobj) {
-		json_decref(nsobj);
-		return 0;
-	}
-	if (err->code == VK_ERR_NOT_FOUND) {
-		if (looking_for)
-			vk_error_set(err, VK_ERR_NOT_FOUND, "namespace '%s' does not exist (looking for %s)", ns,
-				     looking_for);
-		else
-			vk_error_set(err, VK_ERR_NOT_FOUND, "namespace '%s' does not exist", ns);
-		vk_error_hint(err, "'kubectl get namespaces' lists them");
-	}
-	return -1;
-}
-
-/* The Service, waiting up to WAIT_S seconds for it to appear; a missing one
- * is told apart from a missing namespace. */
-static json_t *get_service(struct vk_kube *k, const char *ns, const char *name, long wait_s, struct vk_error *err)
-{
-	long long deadline = vk_now_ms() + wait_s * 1000;
-
-	for (;;) {
-		json_t *svc = vk_kube_get(k, "v1", "Service", ns, name, err);
-		_cleanup_free_ char *what = NULL;
-
-		if (svc || err->code != VK_ERR_NOT_FOUND)
-			return svc;
-		if (vk_now_ms() < deadline) {
-			nanosleep(&(struct timespec){ .tv_nsec = 200 * 1000000L }, NULL);
-			continue;
-		}
-		what = xasprintf("service '%s'", name);
-		if (require_namespace(k, ns, what, err) == 0) {
-			if (wait_s > 0)
-				vk_error_set(err, VK_ERR_NOT_FOUND, "service '%s' was not found in namespace '%s' within %lds",
-					     name, ns, wait_s);
-			else
-				vk_error_set(err, VK_ERR_NOT_FOUND, "service '%s' was not found in namespace '%s'", name,
-					     ns);
-			vk_error_hint(err, "'virtkube service list' shows the services; -n picks the namespace");
-		}
-		return NULL;
-	}
-}
-
 static const struct cli_option service_options[] = {
 	{ "namespace", 'n', "NAMESPACE", "the Service's namespace (default: default)", NULL },
 	{ "url", 0, NULL, "print the URLs (the only mode: virtkube opens no browser)", NULL },
 	{ "https", 0, NULL, "https:// instead of http://", NULL },
 	{ "format", 0, "TEMPLATE", "one line per port from {{.IP}}, {{.Port}}, {{.Name}} (default "
-	  DEFAULT_FORMAT ")", NULL },
+	  VK_SERVICE_URL_FORMAT ")", NULL },
 	{ "wait", 0, "SECONDS", "wait this long for the Service to exist (default 0)", NULL },
 	{ NULL, 0, NULL, NULL, NULL },
 };
@@ -149,17 +48,12 @@ static int service_exec(struct cli_context *ctx, struct cli_args *args)
 {
 	const char *name = args->positional[0];
 	const char *ns = cli_opt(args, "namespace") ? cli_opt(args, "namespace") : "default";
-	const char *format = cli_opt(args, "format");
 	_cleanup_profile_ struct vk_profile *p = NULL;
 	_cleanup_kube_ struct vk_kube *k = NULL;
-	json_auto_t *svc = NULL;
+	_cleanup_service_ struct vk_service *svc = NULL;
+	_cleanup_strv_ char **urls = NULL;
 	struct vk_error err = { 0 };
-	struct vk_strbuf out = VK_STRBUF_INIT;
-	const char *type, *ip;
-	unsigned char buf[16];
-	json_t *ports, *port;
 	long wait_s = 0;
-	size_t i, n = 0;
 	int rc;
 
 	if ((rc = check_names(args->cmd, name, ns)) != 0)
@@ -168,49 +62,16 @@ static int service_exec(struct cli_context *ctx, struct cli_args *args)
 		return rc;
 	if (cli_kube_open(ctx, &p, &k, &err) < 0)
 		return cli_fail(&err);
-	ip = p->cfg.node_ip;
-	if (!format)
-		format = inet_pton(AF_INET6, ip, buf) == 1 ? DEFAULT_FORMAT_V6 : DEFAULT_FORMAT;
-	svc = get_service(k, ns, name, wait_s, &err);
+	svc = vk_service_wait(k, ns, name, wait_s, &err);
 	if (!svc)
 		return cli_fail(&err);
-	type = json_string_value(json_object_get(json_object_get(svc, "spec"), "type"));
-	if (!type)
-		type = "ClusterIP";
-	if (strcmp(type, "NodePort") != 0 && strcmp(type, "LoadBalancer") != 0) {
-		ui_error_msg("service '%s/%s' is of type %s and has no node port", ns, name, type);
-		fprintf(stderr, "hint: expose it on the node with 'kubectl -n %s expose service %s --type=NodePort "
-			"--name=%s-nodeport' (or set its spec.type to NodePort)\n", ns, name, name);
-		return VK_EXIT_FAILED;
-	}
-	ports = json_object_get(json_object_get(svc, "spec"), "ports");
-	json_array_foreach(ports, i, port) {
-		json_t *np = json_object_get(port, "nodePort");
-		_cleanup_free_ char *line = NULL, *bad = NULL;
-
-		if (!json_is_integer(np))
-			continue;
-		line = expand(format, ip, json_integer_value(np), json_string_value(json_object_get(port, "name")),
-			      &bad);
-		if (!line) {
-			vk_strbuf_release(&out);
-			return cli_usage_error(args->cmd, "--format: unknown or unterminated field '%s' (use {{.IP}}, "
-					       "{{.Port}}, {{.Name}})", bad);
-		}
-		if (cli_flag(args, "https") && strncmp(line, "http://", 7) == 0)
-			vk_strbuf_addf(&out, "https://%s\n", line + 7);
-		else
-			vk_strbuf_addf(&out, "%s\n", line);
-		n++;
-	}
-	if (n == 0) {
-		vk_strbuf_release(&out);
-		ui_error_msg("service '%s/%s' has no node ports", ns, name);
-		fputs("hint: its ports have no nodePort; 'kubectl -n NS get service NAME -o yaml' shows them\n", stderr);
-		return VK_EXIT_FAILED;
-	}
-	fputs(out.buf, stdout);
-	vk_strbuf_release(&out);
+	urls = vk_service_urls(svc, p->cfg.node_ip, cli_opt(args, "format"), cli_flag(args, "https"), &err);
+	if (!urls && err.code == VK_ERR_INVALID)
+		return cli_usage_error(args->cmd, "--format: %s", err.message);
+	if (!urls)
+		return cli_fail(&err);
+	for (char **u = urls; *u; u++)
+		puts(*u);
 	return VK_EXIT_OK;
 }
 
@@ -236,79 +97,52 @@ static const struct cli_option list_options[] = {
 	{ NULL, 0, NULL, NULL, NULL },
 };
 
+/* The TARGET PORT column: "NAME/TARGET" for a named port. Caller frees. */
+static char *target_text(const struct vk_service_port *port)
+{
+	return *port->name ? xasprintf("%s/%s", port->name, port->target_port) : xstrdup(port->target_port);
+}
+
 static int list_exec(struct cli_context *ctx, struct cli_args *args)
 {
 	const char *ns = cli_opt(args, "namespace");
 	const char *headers[] = { "NAMESPACE", "NAME", "TARGET PORT", "URL" };
 	const char *output = cli_opt(args, "output");
 	bool json = output && strcmp(output, "json") == 0;
-	json_t *rows;
 	_cleanup_profile_ struct vk_profile *p = NULL;
 	_cleanup_kube_ struct vk_kube *k = NULL;
-	json_auto_t *list = NULL;
+	_cleanup_service_list_ struct vk_service_list list = { 0 };
 	struct vk_error err = { 0 };
 	struct ui_table *table;
-	const char *ip;
-	unsigned char buf[16];
-	bool v6;
-	json_t *svc;
-	size_t i;
+	json_t *rows;
 	int rc;
 
 	if ((rc = check_names(args->cmd, NULL, ns)) != 0)
 		return rc;
 	if (cli_kube_open(ctx, &p, &k, &err) < 0)
 		return cli_fail(&err);
-	ip = p->cfg.node_ip;
-	v6 = inet_pton(AF_INET6, ip, buf) == 1;
-	list = vk_kube_list(k, "v1", "Service", ns, NULL, &err);
-	if (!list)
-		return cli_fail(&err);
-	/* The API lists nothing, not an error, for a namespace that does not
-	 * exist: tell the two apart, as `service NAME -n NS` does. */
-	if (ns && json_array_size(json_object_get(list, "items")) == 0 && require_namespace(k, ns, NULL, &err) < 0)
+	if (vk_service_list(k, ns, &list, &err) < 0)
 		return cli_fail(&err);
 	table = ui_table_new(4, headers);
 	rows = json_array();
-	json_array_foreach(json_object_get(list, "items"), i, svc) {
-		json_t *md = json_object_get(svc, "metadata");
-		json_t *spec = json_object_get(svc, "spec");
-		const char *sns = json_string_value(json_object_get(md, "namespace"));
-		const char *sname = json_string_value(json_object_get(md, "name"));
-		const char *type = json_string_value(json_object_get(spec, "type"));
-		bool nodeport = type && (strcmp(type, "NodePort") == 0 || strcmp(type, "LoadBalancer") == 0);
-		json_t *ports = json_object_get(spec, "ports"), *port;
-		size_t j;
+	for (size_t i = 0; i < list.n; i++) {
+		const struct vk_service *svc = &list.items[i];
 
-		if (!nodeport || json_array_size(ports) == 0) {
-			ui_table_add(table, (const char *[]){ sns ? sns : "", sname ? sname : "", "No node port", "" });
-			json_array_append_new(rows, json_pack("{s:s, s:s, s:n, s:n}", "namespace", sns ? sns : "", "name",
-							      sname ? sname : "", "target_port", "url"));
+		if (!vk_service_has_node_ports(svc) || svc->nports == 0) {
+			ui_table_add(table, (const char *[]){ svc->ns, svc->name, "No node port", "" });
+			json_array_append_new(rows, json_pack("{s:s, s:s, s:n, s:n}", "namespace", svc->ns, "name",
+							      svc->name, "target_port", "url"));
 			continue;
 		}
-		json_array_foreach(ports, j, port) {
-			json_t *tp = json_object_get(port, "targetPort");
-			const char *pname = json_string_value(json_object_get(port, "name"));
-			json_t *np = json_object_get(port, "nodePort");
-			_cleanup_free_ char *target = NULL, *url = NULL;
+		for (size_t j = 0; j < svc->nports; j++) {
+			const struct vk_service_port *port = &svc->ports[j];
+			_cleanup_free_ char *target = target_text(port);
+			_cleanup_free_ char *url = port->node_port ? vk_service_node_url(p->cfg.node_ip, port->node_port)
+								   : NULL;
 
-			if (json_is_string(tp))
-				target = xstrdup(json_string_value(tp));
-			else
-				target = xasprintf("%lld", (long long)json_integer_value(tp ? tp : json_object_get(port, "port")));
-			if (pname && *pname) {
-				char *t = xasprintf("%s/%s", pname, target);
-
-				free(target);
-				target = t;
-			}
-			url = json_is_integer(np) ? xasprintf(v6 ? "http://[%s]:%lld" : "http://%s:%lld", ip,
-							       (long long)json_integer_value(np))
-						  : xstrdup("");
-			ui_table_add(table, (const char *[]){ sns ? sns : "", sname ? sname : "", target, url });
-			json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:s?}", "namespace", sns ? sns : "", "name",
-							      sname ? sname : "", "target_port", target, "url",
-							      *url ? url : NULL));
+			ui_table_add(table, (const char *[]){ svc->ns, svc->name, target, url ? url : "" });
+			json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:s?}", "namespace", svc->ns, "name",
+							      svc->name, "target_port", target, "url", url));
 		}
 	}
 	if (json) {

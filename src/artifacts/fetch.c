@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "util/cleanup.h"
+#include "util/curl-lazy.h"
 #include "util/clock.h"
 #include "util/log.h"
 #include "util/strbuf.h"
@@ -835,6 +836,8 @@ int vk_fetch_run(struct vk_fetch_item *items, size_t n, const struct vk_fetch_op
 	}
 	if (n == 0)
 		return 0;
+	if (vk_libcurl_load(err) < 0)
+		return -1;
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
 		return vk_error_set(err, VK_ERR_FAILED, "cannot initialise libcurl");
 	run.opt = opt;

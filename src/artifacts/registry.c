@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "util/cleanup.h"
+#include "util/curl-lazy.h"
 #include "util/fs.h"
 #include "util/log.h"
 #include "util/strbuf.h"
@@ -571,6 +572,10 @@ static int authenticate(struct puller *p, struct session *s, const char *challen
 	}
 	if (strcasecmp(c.scheme, "Bearer") != 0) {
 		vk_error_set(err, VK_ERR_UNSUPPORTED, "registry '%s' asks for '%s' authentication", s->registry, c.scheme);
+		vk_registry_challenge_release(&c);
+		return -1;
+	}
+	if (vk_libcurl_load(err) < 0) {
 		vk_registry_challenge_release(&c);
 		return -1;
 	}

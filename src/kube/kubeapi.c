@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "util/cleanup.h"
+#include "util/curl-lazy.h"
 #include "util/clock.h"
 #include "util/fs.h"
 #include "util/log.h"
@@ -158,6 +159,8 @@ struct vk_kube *vk_kube_new(const char *server, const char *ca_pem, const char *
 {
 	struct vk_kube *k;
 
+	if (vk_libcurl_load(err) < 0)
+		return NULL;
 	curl_global();
 	k = xcalloc(1, sizeof(*k));
 	k->server = xstrdup(server);

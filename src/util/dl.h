@@ -14,6 +14,13 @@ struct vk_dl_symbol {
  * whose members are named after the functions they point to). */
 #define VK_DL_SYMBOL(table_type, name) { #name, offsetof(table_type, name) },
 
+/* For an X-macro LIST of a library's functions, with VK_DL_TABLE_TYPE
+ * defined as the table's struct type:
+ *   static struct t { LIST(VK_DL_MEMBER) } t;  (one typed pointer per function)
+ *   static const struct vk_dl_symbol syms[] = { LIST(VK_DL_ENTRY) }; */
+#define VK_DL_MEMBER(name) __typeof__(name) *name;
+#define VK_DL_ENTRY(name) VK_DL_SYMBOL(VK_DL_TABLE_TYPE, name)
+
 /* Opens SONAME (RTLD_LAZY | RTLD_LOCAL) and stores each of SYMS into TABLE
  * (TABLE_SIZE bytes). On failure TABLE is zeroed, the library closed, and
  * FAILURE (FAILURE_LEN bytes) says "cannot load WHAT (SONAME): " and the

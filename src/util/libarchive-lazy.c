@@ -21,15 +21,11 @@
 	X(archive_entry_set_mtime) X(archive_entry_set_size) X(archive_write_open_filename)                         \
 	X(archive_write_set_bytes_in_last_block) X(archive_write_set_format_pax_restricted)
 
-#define LA_MEMBER(name) __typeof__(name) *name;
+#define VK_DL_TABLE_TYPE struct la_table
 static struct la_table {
-	LA_SYMBOLS(LA_MEMBER)
+	LA_SYMBOLS(VK_DL_MEMBER)
 } la;
-#undef LA_MEMBER
-
-#define LA_ENTRY(name) VK_DL_SYMBOL(struct la_table, name)
-static const struct vk_dl_symbol la_symbols[] = { LA_SYMBOLS(LA_ENTRY) };
-#undef LA_ENTRY
+static const struct vk_dl_symbol la_symbols[] = { LA_SYMBOLS(VK_DL_ENTRY) };
 
 static pthread_once_t la_once = PTHREAD_ONCE_INIT;
 static bool la_loaded;

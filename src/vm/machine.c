@@ -48,15 +48,11 @@
 	X(virStoragePoolIsPersistent) X(virStoragePoolLookupByName) X(virStoragePoolUndefine)                \
 	X(virStorageVolCreateXML) X(virStorageVolFree) X(virStorageVolLookupByName)
 
-#define LV_MEMBER(name) __typeof__(name) *name;
+#define VK_DL_TABLE_TYPE struct lv_table
 static struct lv_table {
-	LV_SYMBOLS(LV_MEMBER)
+	LV_SYMBOLS(VK_DL_MEMBER)
 } lv;
-#undef LV_MEMBER
-
-#define LV_ENTRY(name) VK_DL_SYMBOL(struct lv_table, name)
-static const struct vk_dl_symbol lv_symbols[] = { LV_SYMBOLS(LV_ENTRY) };
-#undef LV_ENTRY
+static const struct vk_dl_symbol lv_symbols[] = { LV_SYMBOLS(VK_DL_ENTRY) };
 
 static pthread_once_t lv_once = PTHREAD_ONCE_INIT;
 static bool lv_loaded;

@@ -1,6 +1,6 @@
 #!/bin/bash
-# libvirt and libarchive are loaded only by the commands that use them: version and the API commands run without
-# them, the others say what to install when they are missing.
+# libvirt, libarchive and libcurl are loaded only by the commands that use them: version runs without any of
+# them, the API commands without libvirt and libarchive, and the others say what to install when one is missing.
 . "${top_srcdir:?run through make check}/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/fake-api.sh"
 
@@ -25,18 +25,31 @@ links_libarchive=no
 grep -q libarchive <<<"$needed" && links_libarchive=yes
 check "nor is libarchive (not forwarded by src/libarchive-lazy.c: ${unforwarded:-none})" \
 	test "$links_libarchive/$unforwarded" = no/
+# libcurl the same way, with src/util/curl-lazy.c.
+unforwarded=$(nm -D --undefined-only "$VIRTKUBE_BIN" | awk '$2 ~ /^curl_/ { print $2 }' | tr '\n' ' ')
+links_libcurl=no
+grep -q libcurl <<<"$needed" && links_libcurl=yes
+check "nor is libcurl (not forwarded by src/util/curl-lazy.c: ${unforwarded:-none})" \
+	test "$links_libcurl/$unforwarded" = no/
+# What the loader really maps: `version` speaks no HTTP, so it never pays for libcurl's tree (about 35 libraries).
+loaded=$(LD_DEBUG=libs "$VIRTKUBE_BIN" version 2>&1 >/dev/null | awk '/calling init:/ { print $NF }' | tr '\n' ' ')
+check "the loader runs init code of libraries for version (LD_DEBUG=libs works: $loaded)" grep -q 'libc\.so' <<<"$loaded"
+check "and libcurl is not one of them" test "$(grep -c "/libcurl\\.so\\.4" <<<"$loaded")" = 0
 
 # Directories that shadow libraries for the dynamic loader: "broken" has an empty libvirt.so.0 (where virtkube
-# does not link it) and libarchive.so.13, "wrong" a real library that is not libvirt, "noarchive" only libarchive.
-mkdir -p "$TEST_TMP/broken" "$TEST_TMP/wrong" "$TEST_TMP/noarchive"
+# does not link it) and libarchive.so.13, "wrong" a real library that is not libvirt, "noarchive" only libarchive,
+# "nocurl" only libcurl.
+mkdir -p "$TEST_TMP/broken" "$TEST_TMP/wrong" "$TEST_TMP/noarchive" "$TEST_TMP/nocurl"
 [ $libvirt_lazy = yes ] && : >"$TEST_TMP/broken/libvirt.so.0"
 : >"$TEST_TMP/broken/libarchive.so.13"
 : >"$TEST_TMP/noarchive/libarchive.so.13"
+: >"$TEST_TMP/nocurl/libcurl.so.4"
 jansson=$(ldd "$VIRTKUBE_BIN" | awk '$1 == "libjansson.so.4" { print $3 }')
 cp "$jansson" "$TEST_TMP/wrong/libvirt.so.0"
 broken() { LD_LIBRARY_PATH=$TEST_TMP/broken "$VIRTKUBE_BIN" "$@"; }
 wrong() { LD_LIBRARY_PATH=$TEST_TMP/wrong "$VIRTKUBE_BIN" "$@"; }
 noarchive() { LD_LIBRARY_PATH=$TEST_TMP/noarchive "$VIRTKUBE_BIN" "$@"; }
+nocurl() { LD_LIBRARY_PATH=$TEST_TMP/nocurl "$VIRTKUBE_BIN" "$@"; }
 
 run broken version
 expect_rc 0 "version runs when libvirt and libarchive cannot be loaded"
@@ -46,6 +59,14 @@ run noarchive -v version
 expect_rc 1 "version -v loads libarchive, and fails when it cannot"
 expect_err "^virtkube: error: cannot load libarchive \(libarchive\.so\.13\): .*file too short" "naming it"
 expect_err "^hint: install libarchive: apt-get install libarchive13" "with the package to install"
+run nocurl version
+expect_rc 0 "version runs when libcurl cannot be loaded"
+expect_out "^libcurl [0-9]+\.[0-9]+\.[0-9]+$" "and prints the libcurl it was built with"
+run nocurl -v version
+expect_rc 1 "version -v loads libcurl, and fails when it cannot"
+expect_err "^virtkube: error: cannot load libcurl \(libcurl\.so\.4\): .*/nocurl/libcurl\.so\.4: file too short" \
+	"naming the library and the loader's reason"
+expect_err "^hint: install libcurl: apt-get install libcurl4 .*dnf install libcurl" "with the package to install per distro"
 
 img=$TEST_TMP/base.qcow2
 python3 -c 'import struct,sys; open(sys.argv[1],"wb").write(b"QFI\xfb"+struct.pack(">I",3)+b"\0"*16+struct.pack(">Q",1<<30)+b"\0"*480)' "$img"
@@ -93,5 +114,11 @@ expect_rc 0 "service --url runs without libvirt and libarchive"
 expect_out "^http://127\.0\.0\.1:[0-9]+$" "and prints the URL"
 run broken -p dev addons list
 expect_rc 0 "addons list runs without them"
+check "service --url loads libcurl (the check above can see it)" \
+	grep -q 'calling init: .*libcurl\.so\.4' <(LD_DEBUG=libs "$VIRTKUBE_BIN" -p dev service web --url 2>&1 >/dev/null)
+run nocurl -p dev service web --url
+expect_rc 1 "service --url fails when libcurl cannot be loaded"
+expect_err "^virtkube: error: cannot load libcurl \(libcurl\.so\.4\): .*file too short" "naming the library"
+expect_err "^hint: install libcurl: apt-get install libcurl4" "with the package to install"
 
 finish
