@@ -28,8 +28,11 @@ static bool put(struct writer *w, enum watch_style style, const char *text)
 	if (w->row >= w->last)
 		return false;
 	line = w->g->line[w->row];
-	for (; text[i] && i < w->g->cols; i++)
-		line[i] = (unsigned char)text[i] >= 0x20 && (unsigned char)text[i] < 0x7f ? text[i] : '?';
+	for (const unsigned char *t = (const unsigned char *)text; *t && i < w->g->cols; t++) {
+		if (*t >= 0x80 && *t < 0xc0)
+			continue; /* a UTF-8 continuation byte: its character is one '?' already */
+		line[i++] = *t >= 0x20 && *t < 0x7f ? (char)*t : '?';
+	}
 	memset(line + i, ' ', (size_t)(w->g->cols - i));
 	w->g->style[w->row++] = style;
 	return true;
@@ -142,7 +145,7 @@ static void nodes_pane(struct writer *w, const struct vk_watch_data *d, const st
 	int role_w = wide ? 13 : 6, vm_w = 11, ip_w = 15, cpu_w = 5, mem_w = wide ? 12 : 10, disk_w = wide ? 12 : 11;
 	int fixed = 2 + 1 + role_w + 1 + vm_w + 1 + ip_w + 1 + cpu_w + 1 + mem_w + 1 + disk_w;
 	int name_w = cols - fixed - 1, longest = 4;
-	char a[128], b[64], c[64], e[64], f[64], g[64], cpu[16], mem[32], disk[32];
+	char a[128], b[64], c[64], e[64], f[64], g[64], h[64], cpu[16], mem[32], disk[32];
 
 	for (size_t i = 0; i < d->nnodes; i++)
 		if ((int)strlen(d->nodes[i].name) > longest)
@@ -178,7 +181,7 @@ static void nodes_pane(struct writer *w, const struct vk_watch_data *d, const st
 			  cell(a, sizeof(a), n->name, name_w), cell(b, sizeof(b), role, role_w),
 			  cell(c, sizeof(c), n->host_known ? vk_host_state_name(n->host) : "?", vm_w),
 			  cell(e, sizeof(e), n->ip ? n->ip : "-", ip_w), cell(f, sizeof(f), cpu, cpu_w),
-			  cell(g, sizeof(g), mem, mem_w), cell(b, sizeof(b), disk, disk_w)))
+			  cell(g, sizeof(g), mem, mem_w), cell(h, sizeof(h), disk, disk_w)))
 			return;
 	}
 }
@@ -202,7 +205,7 @@ static void kube_pane(struct writer *w, const struct vk_watch_data *d)
 	case VK_WATCH_API_OK:
 		break;
 	}
-	putf(w, WATCH_STYLE_HEADER, " KUBERNETES  API %s  %zu pods, %zu not running and ready",
+	putf(w, WATCH_STYLE_HEADER, " KUBERNETES  API %s  pods: %zu, not running and ready: %zu",
 	     d->api_server ? d->api_server : "", d->pods_total, d->npods);
 	for (size_t i = 0; i < d->nnodes; i++)
 		if ((int)strlen(d->nodes[i].name) > name_w)
@@ -230,6 +233,13 @@ static void pods_pane(struct writer *w, const struct vk_watch_data *d, int keep_
 		return;
 	if (room < 1)
 		room = 1;
+	for (size_t i = 0, longest = 14; i < d->npods; i++) {
+		size_t len = strlen(d->pods[i].ns) + 1 + strlen(d->pods[i].name);
+
+		longest = len > longest ? len : longest;
+		if (i + 1 == d->npods && (size_t)name_w > longest)
+			name_w = (int)longest;
+	}
 	if (name_w < 10)
 		name_w = 10;
 	putf(w, WATCH_STYLE_HEADER, " PODS NOT RUNNING AND READY (%zu)", d->npods);
@@ -282,8 +292,14 @@ static void addons_pane(struct writer *w, const struct vk_watch_data *d)
 	}
 	if (!any)
 		snprintf(line + len, sizeof(line) - len, " none enabled");
-	if (d->addons_at && len + 20 < sizeof(line))
+	if (d->addons_at) {
+		if (len + 17 > (size_t)w->g->cols && any) {
+			put(w, bad ? WATCH_STYLE_WARN : WATCH_STYLE_NORMAL, line);
+			len = (size_t)snprintf(line, sizeof(line), "      ");
+			bad = false;
+		}
 		snprintf(line + len, sizeof(line) - len, "  (as of %s)", when);
+	}
 	put(w, bad ? WATCH_STYLE_WARN : WATCH_STYLE_NORMAL, line);
 }
 
