@@ -79,6 +79,13 @@ measure() {
 	tmux -S "$sock" -f /dev/null new-session -d -s "$name" -x 100 -y 30 \
 		"env VIRTKUBE_HOME='$VIRTKUBE_HOME' HOME='$HOME' KUBECONFIG='$KUBECONFIG' /usr/bin/time -o '$tmp/$name.time' -f '%U %S %M' $cmd"
 	sleep "$duration"
+	# what of its memory is its own (the rest is shared library pages, the same in every process using them)
+	if [ "$name" = virtkube ]; then
+		local child
+		child=$(pgrep -P "$(tmux -S "$sock" display-message -p -t "$name" '#{pane_pid}')" | head -1)
+		[ -z "$child" ] || awk '/^(Rss|Shared_Clean|Private_Clean|Private_Dirty):/ { printf "%s %s KiB  ", $1, $2 } END { print "" }' \
+			"/proc/$child/smaps_rollup" | sed 's/^/virtkube memory at the end: /'
+	fi
 	if [ "$name" = virtkube ]; then tmux -S "$sock" send-keys -t "$name" q; else tmux -S "$sock" send-keys -t "$name" C-c; fi
 	for ((i = 0; i < 100; i++)); do [ -s "$tmp/$name.time" ] && break; sleep 0.1; done
 	tmux -S "$sock" kill-session -t "$name" 2>/dev/null || true
