@@ -308,9 +308,20 @@ static void events_list(struct writer *w, const struct vk_watch_data *d, bool wa
 {
 	size_t idx[512], n = 0;
 	int room = rows_left(w);
-	int obj_w = w->g->cols >= 120 ? 40 : 24;
+	int obj_w = 10, most = w->g->cols / 3 < 20 ? 20 : w->g->cols / 3;
 	char a[128], when[16];
 
+	/* the object column as wide as its longest entry, up to a third of the screen */
+	for (size_t i = 0; i < d->nevents; i++) {
+		int len = (int)(strlen(d->events[i].ns) + 1 + strlen(d->events[i].object));
+
+		if ((!warnings_only || strcmp(d->events[i].type, "Warning") == 0) && len > obj_w)
+			obj_w = len;
+	}
+	if (obj_w > most)
+		obj_w = most;
+	if (obj_w > (int)sizeof(a) - 1)
+		obj_w = (int)sizeof(a) - 1;
 	for (size_t i = d->nevents; i-- > 0 && (int)n < room && n < sizeof(idx) / sizeof(idx[0]);)
 		if (!warnings_only || strcmp(d->events[i].type, "Warning") == 0)
 			idx[n++] = i;
