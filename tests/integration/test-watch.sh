@@ -40,6 +40,8 @@ expect_rc 2 "--interval 0 is a usage error"
 expect_err "must be between 1 and 3600" "saying the range"
 run vk status --watch --interval soon
 expect_rc 2 "--interval soon is a usage error"
+run vk help --man
+check "the manual page documents the view's keys" grep -q 'Keys in the full.*q quits; ? shows the keys; the up and down arrows.*l shows the tail of its console log; e switches the lower pane to all events.*r refreshes now' <<<"$out"
 run vk -p nosuch status --watch
 expect_rc 1 "--watch on a profile that does not exist fails at once"
 
