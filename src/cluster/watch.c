@@ -105,6 +105,15 @@ static json_t *condition(json_t *conds, const char *type)
 	return NULL;
 }
 
+static void event_release(struct vk_watch_event *e)
+{
+	free(e->ns);
+	free(e->object);
+	free(e->type);
+	free(e->reason);
+	free(e->message);
+}
+
 void vk_watch_data_release(struct vk_watch_data *d)
 {
 	if (!d)
@@ -128,13 +137,8 @@ void vk_watch_data_release(struct vk_watch_data *d)
 		free(d->pods[i].reason);
 	}
 	free(d->pods);
-	for (size_t i = 0; i < d->nevents; i++) {
-		free(d->events[i].ns);
-		free(d->events[i].object);
-		free(d->events[i].type);
-		free(d->events[i].reason);
-		free(d->events[i].message);
-	}
+	for (size_t i = 0; i < d->nevents; i++)
+		event_release(&d->events[i]);
 	free(d->events);
 	for (size_t i = 0; i < d->naddons; i++) {
 		free(d->addons[i].name);
@@ -469,15 +473,8 @@ static void parse_events(json_t *list, struct vk_watch_data *d)
 	if (d->nevents > VK_WATCH_EVENTS_MAX) {
 		size_t drop = d->nevents - VK_WATCH_EVENTS_MAX;
 
-		for (size_t k = 0; k < drop; k++) {
-			struct vk_watch_event *e = &d->events[k];
-
-			free(e->ns);
-			free(e->object);
-			free(e->type);
-			free(e->reason);
-			free(e->message);
-		}
+		for (size_t k = 0; k < drop; k++)
+			event_release(&d->events[k]);
 		memmove(d->events, d->events + drop, VK_WATCH_EVENTS_MAX * sizeof(*d->events));
 		d->nevents = VK_WATCH_EVENTS_MAX;
 	}

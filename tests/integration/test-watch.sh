@@ -209,19 +209,19 @@ wait_screen '^\$ $' 5
 check "and the terminal modes as before" cmp -s "$TEST_TMP/stty.before" "$TEST_TMP/stty.after2"
 
 # NO_COLOR: attributes only; with colour: colours (capture-pane -e shows the SGR sequences).
-tm send-keys -t w clear Enter
-tm send-keys -t w "NO_COLOR=1 '$VIRTKUBE_BIN' status --watch; clear" Enter
-shows "with NO_COLOR the view still starts" 'NODES \(1\)'
-tm capture-pane -e -p -t w >"$TEST_TMP/screen.sgr"
-check "with NO_COLOR it draws no colours" test "$(grep -cE $'\e\\[[0-9;]*(3[0-7]|4[0-7])m' "$TEST_TMP/screen.sgr")" = 0
-tm send-keys -t w q
-wait_gone 'NODES' 5
-tm send-keys -t w "'$VIRTKUBE_BIN' status --watch; clear" Enter
-shows "without it" 'NODES \(1\)'
-tm capture-pane -e -p -t w >"$TEST_TMP/screen.sgr"
-check "it draws colours, the terminal having them" test "$(grep -cE $'\e\\[[0-9;]*(3[0-7]|4[0-7])m' "$TEST_TMP/screen.sgr")" -gt 0
-tm send-keys -t w q
-wait_gone 'NODES' 5
+# colours_drawn ENV: starts the view with ENV, counts the colour sequences on its screen, quits.
+colours_drawn() {
+	tm send-keys -t w clear Enter
+	tm send-keys -t w "$1 '$VIRTKUBE_BIN' status --watch; clear" Enter
+	wait_screen 'NODES \(1\)' 10 || { echo -1; return; }
+	tm capture-pane -e -p -t w | grep -cE $'\e\\[[0-9;]*(3[0-7]|4[0-7])m'
+	tm send-keys -t w q
+	wait_gone 'NODES' 5
+}
+n=$(colours_drawn NO_COLOR=1)
+check "with NO_COLOR the view draws no colours ($n lines with colour)" test "$n" = 0
+n=$(colours_drawn "")
+check "without it it draws colours, the terminal having them ($n lines)" test "$n" -gt 0
 
 # TERM=dumb: no full screen, the plain block per refresh.
 tm send-keys -t w "TERM=dumb '$VIRTKUBE_BIN' status --watch --interval 1" Enter
