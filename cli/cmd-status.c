@@ -9,11 +9,14 @@
 #include "vm/nodeplan.h"
 #include "util/cleanup.h"
 #include "vm.h"
+#include "watch-view.h"
 
 static const char *const output_choices[] = { "text", "json", NULL };
 
 static const struct cli_option status_options[] = {
 	{ "output", 'o', "FORMAT", "output format", output_choices },
+	{ "watch", 'w', NULL, "keep showing it: a full-screen view on a terminal, else one block (or JSON line) per refresh", NULL },
+	{ "interval", 0, "S", "with --watch: seconds between refreshes (1 to 3600; default 2)", NULL },
 	{ NULL, 0, NULL, NULL, NULL },
 };
 
@@ -51,11 +54,12 @@ static int node_block(struct vk_profile *p, const struct vk_node *n, json_t *blo
 	return 0;
 }
 
-static int status_exec(struct cli_context *ctx, struct cli_args *args)
+/* One `status`: every node's block, as text or JSON; returns the exit bits,
+ * or the failure's exit code (the error printed). */
+static int status_once(struct cli_context *ctx, const char *output)
 {
 	_cleanup_profile_ struct vk_profile *p = NULL;
 	json_auto_t *blocks = json_array();
-	const char *output = cli_opt(args, "output");
 	struct vk_status st;
 	struct vk_error err = { 0 };
 	int rc, bits;
@@ -93,9 +97,49 @@ static int status_exec(struct cli_context *ctx, struct cli_args *args)
 	return bits;
 }
 
+static int status_exec(struct cli_context *ctx, struct cli_args *args)
+{
+	_cleanup_profile_ struct vk_profile *p = NULL;
+	const char *output = cli_opt(args, "output");
+	bool json = output && strcmp(output, "json") == 0;
+	long interval = 2;
+	int rc;
+
+	if (!cli_flag(args, "watch")) {
+		if (cli_opt(args, "interval"))
+			return cli_usage_error(args->cmd, "--interval goes with --watch");
+		return status_once(ctx, output);
+	}
+	if ((rc = cli_opt_long(ctx, args, "interval", 1, 3600, &interval)) != 0)
+		return rc;
+	/* a profile that does not exist is an error at once; later it is shown */
+	p = cli_vm_profile(ctx, true, false, &rc);
+	if (!p)
+		return rc;
+	if (json)
+		return watch_ndjson(p->name, interval);
+	if (watch_can_draw())
+		return watch_screen(p->name, interval);
+	/* no terminal: the plain block each refresh, a blank line between them */
+	do {
+		rc = status_once(ctx, output);
+		putchar('\n');
+		fflush(stdout);
+	} while (watch_sleep(interval));
+	return rc;
+}
+
 const struct cli_command cli_cmd_status = {
 	.name = "status",
 	.summary = "show the profile's state, one block per node (exit bits: 1 host down, 2 cluster down, 4 Kubernetes down)",
+	.description = "With --watch on a terminal, a full-screen view refreshed every --interval seconds: the nodes "
+		       "(VM state, IP, vCPU use, memory and disk from libvirt's domain stats), Kubernetes (each "
+		       "node's Ready condition and kubelet version, the pods not running and ready with their "
+		       "reason, the last Warning events), the addons' state, and a start in progress with its "
+		       "guest stage. An API that stops answering is shown as unreachable since when, and the view "
+		       "goes on. " WATCH_KEYS_HELP " Colour is used when the terminal has it, never with NO_COLOR set; "
+		       "with TERM=dumb or without a terminal, --watch prints the plain status block each refresh, "
+		       "and with -o json one JSON object per refresh, one a line (NDJSON).",
 	.options = status_options,
 	.max_args = 0,
 	.exec = status_exec,

@@ -49,6 +49,7 @@ static const struct vk_kube_resource builtin[] = {
 	{ "v1", "Pod", "pods", true },
 	{ "v1", "Endpoints", "endpoints", true },
 	{ "v1", "Node", "nodes", false },
+	{ "v1", "Event", "events", true },
 	{ "v1", "PersistentVolume", "persistentvolumes", false },
 	{ "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true },
 	{ "v1", "LimitRange", "limitranges", true },

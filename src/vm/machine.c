@@ -46,7 +46,8 @@
 	X(virNetworkUpdate)                                                                                  \
 	X(virStoragePoolCreateXML) X(virStoragePoolDestroy) X(virStoragePoolFree) X(virStoragePoolIsActive)  \
 	X(virStoragePoolIsPersistent) X(virStoragePoolLookupByName) X(virStoragePoolUndefine)                \
-	X(virStorageVolCreateXML) X(virStorageVolFree) X(virStorageVolLookupByName)
+	X(virStorageVolCreateXML) X(virStorageVolFree) X(virStorageVolLookupByName)                         \
+	X(virConnectGetAllDomainStats) X(virDomainStatsRecordListFree)
 
 #define VK_DL_TABLE_TYPE struct lv_table
 static struct lv_table {
@@ -1210,4 +1211,123 @@ char *vk_console_silence_warning(const char *name, enum vk_accel accel, long sil
 				 "and start it again with --accel tcg", name, silent_ms / 1000);
 	return xasprintf("the guest of domain '%s' has printed nothing on its console for %ld s", name,
 			 silent_ms / 1000);
+}
+
+/* ----------------------------------------------------------- domain stats -- */
+
+static bool typed_ull(const virTypedParameter *p, unsigned long long *out)
+{
+	switch (p->type) {
+	case VIR_TYPED_PARAM_INT: *out = p->value.i < 0 ? 0 : (unsigned long long)p->value.i; return true;
+	case VIR_TYPED_PARAM_UINT: *out = p->value.ui; return true;
+	case VIR_TYPED_PARAM_LLONG: *out = p->value.l < 0 ? 0 : (unsigned long long)p->value.l; return true;
+	case VIR_TYPED_PARAM_ULLONG: *out = p->value.ul; return true;
+	default: return false;
+	}
+}
+
+/* Folds one domain's typed parameters into S (the names are libvirt's, virsh domstats shows them). */
+static void sample_fill(struct vk_domain_sample *s, const virTypedParameter *params, int n)
+{
+	unsigned long long vcpu_ns = 0, available = 0, unused = 0, v;
+	bool vcpu_seen = false, has_available = false, has_unused = false;
+	/* block.<i>.name of each index, to keep the VM's disks ("vd*") and leave out its cdroms */
+	char disk_index[64] = { 0 };
+
+	for (int i = 0; i < n; i++) {
+		const char *f = params[i].field;
+		unsigned idx;
+		char tail[VIR_TYPED_PARAM_FIELD_LENGTH];
+
+		if (sscanf(f, "block.%u.%79s", &idx, tail) == 2 && idx < sizeof(disk_index) &&
+		    strcmp(tail, "name") == 0 && params[i].type == VIR_TYPED_PARAM_STRING)
+			disk_index[idx] = strncmp(params[i].value.s, "vd", 2) == 0 ? 1 : 2;
+	}
+	for (int i = 0; i < n; i++) {
+		const char *f = params[i].field;
+		unsigned idx;
+		char tail[VIR_TYPED_PARAM_FIELD_LENGTH];
+
+		if (!typed_ull(&params[i], &v))
+			continue;
+		if (strcmp(f, "state.state") == 0) {
+			s->state = v == VIR_DOMAIN_RUNNING || v == VIR_DOMAIN_BLOCKED ? VK_HOST_RUNNING
+				   : v == VIR_DOMAIN_PAUSED || v == VIR_DOMAIN_PMSUSPENDED ? VK_HOST_PAUSED
+				   : VK_HOST_STOPPED;
+		} else if (strcmp(f, "cpu.time") == 0) {
+			s->cpu_ns = v;
+			s->has_cpu = true;
+		} else if (strcmp(f, "vcpu.current") == 0) {
+			s->vcpus = (int)v;
+		} else if (sscanf(f, "vcpu.%u.%79s", &idx, tail) == 2 && strcmp(tail, "time") == 0) {
+			vcpu_ns += v;
+			vcpu_seen = true;
+		} else if (strcmp(f, "balloon.current") == 0) {
+			s->mem_total_kib = v;
+		} else if (strcmp(f, "balloon.rss") == 0) {
+			s->mem_used_kib = v;
+		} else if (strcmp(f, "balloon.available") == 0) {
+			available = v;
+			has_available = true;
+		} else if (strcmp(f, "balloon.unused") == 0) {
+			unused = v;
+			has_unused = true;
+		} else if (sscanf(f, "block.%u.%79s", &idx, tail) == 2 && idx < sizeof(disk_index) &&
+			   disk_index[idx] == 1) {
+			if (strcmp(tail, "allocation") == 0) {
+				s->disk_alloc += v;
+				s->has_disk = true;
+			} else if (strcmp(tail, "capacity") == 0) {
+				s->disk_capacity += v;
+			}
+		}
+	}
+	/* the guests' own vCPU time, without qemu's emulator threads, where libvirt has it */
+	if (vcpu_seen) {
+		s->cpu_ns = vcpu_ns;
+		s->has_cpu = true;
+	}
+	/* the guest's view (its balloon driver reports) is better than qemu's RSS */
+	if (has_available && has_unused && available >= unused) {
+		s->mem_used_kib = available - unused;
+		s->mem_guest = true;
+	}
+	s->has_mem = s->mem_total_kib > 0;
+}
+
+int vk_domain_stats(virConnectPtr conn, struct vk_domain_sample **out, size_t *n, struct vk_error *err)
+{
+	virDomainStatsRecordPtr *recs = NULL;
+	unsigned stats = VIR_DOMAIN_STATS_STATE | VIR_DOMAIN_STATS_CPU_TOTAL | VIR_DOMAIN_STATS_BALLOON |
+			 VIR_DOMAIN_STATS_VCPU | VIR_DOMAIN_STATS_BLOCK;
+	int nrecs;
+
+	*out = NULL;
+	*n = 0;
+	if (vk_machine_load(err) < 0)
+		return -1;
+	/* groups a driver does not have are left out, not refused (no ENFORCE flag) */
+	nrecs = lv.virConnectGetAllDomainStats(conn, stats, &recs, 0);
+	if (nrecs < 0)
+		return lv_error(err, "cannot read the domains' statistics");
+	*out = xcalloc((size_t)nrecs + 1, sizeof(**out));
+	for (int i = 0; i < nrecs; i++) {
+		struct vk_domain_sample *s = &(*out)[i];
+
+		s->name = xstrdup(lv.virDomainGetName(recs[i]->dom) ?: "");
+		s->state = VK_HOST_STOPPED;
+		sample_fill(s, recs[i]->params, recs[i]->nparams);
+	}
+	*n = (size_t)nrecs;
+	lv.virDomainStatsRecordListFree(recs);
+	return 0;
+}
+
+void vk_domain_samples_free(struct vk_domain_sample *s, size_t n)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(s[i].name);
+	free(s);
 }

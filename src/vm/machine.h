@@ -236,6 +236,28 @@ int vk_domains_shutdown(virConnectPtr conn, const char *const *names, size_t n, 
 /* Hard stop (if running) and undefine; a missing domain is fine. */
 int vk_domain_remove(virConnectPtr conn, const char *name, struct vk_error *err);
 
+/* One domain's figures from virConnectGetAllDomainStats (what `virsh
+ * domstats` shows). A driver without a group (libvirt's test driver has
+ * state only) leaves its has_ flag false. */
+struct vk_domain_sample {
+	char *name;                    /* owned */
+	enum vk_host_state state;
+	bool has_cpu;
+	unsigned long long cpu_ns;     /* the vCPUs' time (cpu.time without per-vCPU figures) */
+	int vcpus;                     /* vcpu.current, 0 unknown */
+	bool has_mem;
+	unsigned long long mem_total_kib; /* balloon.current */
+	unsigned long long mem_used_kib;  /* the guest's (available - unused), else qemu's RSS */
+	bool mem_guest;                /* mem_used_kib is the guest's own view */
+	bool has_disk;
+	unsigned long long disk_alloc, disk_capacity; /* bytes, the "vd*" disks summed (no cdroms) */
+};
+
+/* Every domain on CONN in ONE virConnectGetAllDomainStats call. *OUT (N
+ * entries) is freed with vk_domain_samples_free. */
+int vk_domain_stats(virConnectPtr conn, struct vk_domain_sample **out, size_t *n, struct vk_error *err);
+void vk_domain_samples_free(struct vk_domain_sample *s, size_t n);
+
 /* ---- guest ---- */
 
 /* Waits until HOST:PORT accepts a TCP connection and sends an SSH banner

@@ -33,6 +33,7 @@ _T = [
     (_CORE, "pods", "Pod", True, ["po"], ["all"], True),
     (_CORE, "endpoints", "Endpoints", True, ["ep"], [], False),
     (_CORE, "nodes", "Node", False, ["no"], [], True),
+    (_CORE, "events", "Event", True, ["ev"], [], False),
     (_CORE, "persistentvolumes", "PersistentVolume", False, ["pv"], [], True),
     (_CORE, "persistentvolumeclaims", "PersistentVolumeClaim", True, ["pvc"], [], True),
     (("apps", "v1"), "deployments", "Deployment", True, ["deploy"], ["all"], True),
