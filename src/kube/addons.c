@@ -275,6 +275,7 @@ int vk_addon_manifest(const struct vk_addon *a, const struct vk_profile *p, stru
 		{ "DNS_DOMAIN", "cluster.local" },
 		{ "DNS_SERVICE_IP", "10.96.0.10" },
 		{ "KUBERNETES_VERSION", ver ? ver : "" },
+		{ "LB_POOL", p->cfg.lb_pool },
 		{ NULL, NULL },
 	};
 

@@ -2,6 +2,7 @@
 #include "profile/profile.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <dirent.h>
 #include <stddef.h>
 #include <errno.h>
@@ -96,7 +97,7 @@ static const char *const network_mode_values[] = { "nat", "isolated", NULL };
 static const char *const state_names[] = { [VK_PROFILE_NEW] = "New", [VK_PROFILE_CREATED] = "Created",
 					   [VK_PROFILE_RUNNING] = "Running", [VK_PROFILE_STOPPED] = "Stopped" };
 
-enum field_check { CHECK_NONE, CHECK_IPV4, CHECK_CIDR24, CHECK_MAC, CHECK_PORT, CHECK_POSITIVE };
+enum field_check { CHECK_NONE, CHECK_IPV4, CHECK_CIDR24, CHECK_CIDR, CHECK_MAC, CHECK_PORT, CHECK_POSITIVE };
 
 /* The one list of config.json's keys. */
 static const struct field {
@@ -118,6 +119,7 @@ static const struct field {
 	F("instance_id", FIELD_STR, instance_id, NULL, CHECK_NONE),
 	F("network", FIELD_STR, network, NULL, CHECK_NONE),
 	F("subnet", FIELD_STR, subnet, NULL, CHECK_CIDR24),
+	F("lb_pool", FIELD_STR, lb_pool, NULL, CHECK_CIDR),
 	F("mac", FIELD_STR, mac, NULL, CHECK_MAC),
 	F("node_ip", FIELD_STR, node_ip, NULL, CHECK_IPV4),
 	F("api_port", FIELD_LONG, api_port, NULL, CHECK_PORT),
@@ -153,13 +155,19 @@ static bool valid_mac(const char *s)
 	return true;
 }
 
-static bool valid_cidr24(const char *s)
+/* "A.B.C.D/PREFIX"; with ONLY24, the prefix must be 24. */
+static bool valid_cidr(const char *s, bool only24)
 {
 	struct in_addr a;
 	char buf[16];
 	size_t n = strcspn(s, "/");
+	char *end;
+	long prefix;
 
-	if (n >= sizeof(buf) || strcmp(s + n, "/24") != 0)
+	if (n >= sizeof(buf) || s[n] != '/' || !isdigit((unsigned char)s[n + 1]))
+		return false;
+	prefix = strtol(s + n + 1, &end, 10);
+	if (*end || prefix > 32 || (only24 && prefix != 24))
 		return false;
 	memcpy(buf, s, n);
 	buf[n] = '\0';
@@ -181,7 +189,9 @@ static bool field_string_ok(const struct field *f, const char *v)
 	case CHECK_IPV4:
 		return inet_pton(AF_INET, v, &a) == 1;
 	case CHECK_CIDR24:
-		return valid_cidr24(v);
+		return valid_cidr(v, true);
+	case CHECK_CIDR:
+		return valid_cidr(v, false);
 	case CHECK_MAC:
 		return valid_mac(v);
 	default:

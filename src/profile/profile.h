@@ -65,6 +65,7 @@ struct vk_profile_config {
 	/* fixed before the first boot */
 	char *network;        /* the libvirt network's name */
 	char *subnet;         /* "A.B.C.0/24" */
+	char *lb_pool;        /* "A.B.C.224/27": LoadBalancer addresses, routed by the host to node 1 */
 	char *mac;
 	char *node_ip;
 	long api_port;        /* the API server's port on node_ip */

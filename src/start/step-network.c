@@ -32,6 +32,16 @@ static void add_planned_subnets(const struct vk_start_ctx *ctx, struct vk_cidr *
 	}
 }
 
+/* The profile's LoadBalancer pool on SUBNET (machine.h says where it is). */
+static void set_lb_pool(struct vk_profile_config *c, uint32_t subnet)
+{
+	char pool[16], cidr[24];
+
+	vk_ipv4_format(vk_network_lb_pool(subnet), pool);
+	snprintf(cidr, sizeof(cidr), "%s/%u", pool, VK_LB_POOL_PREFIX);
+	vk_profile_set_str(&c->lb_pool, cidr);
+}
+
 /* The plan into config.json: the subnet, the node IP in it, the MAC from the
  * name, and the same for every other node: all fixed before any boot. */
 static int save_plan(struct vk_start_ctx *ctx, uint32_t subnet, struct vk_error *err)
@@ -50,6 +60,7 @@ static int save_plan(struct vk_start_ctx *ctx, uint32_t subnet, struct vk_error 
 	vk_profile_set_str(&c->mac, mac);
 	vk_profile_set_str(&c->network, netname);
 	vk_nodes_plan(p, subnet, ctx->nodes, ctx->kubernetes);
+	set_lb_pool(c, subnet);
 	return vk_profile_save(p, err);
 }
 
@@ -87,6 +98,7 @@ int vk_step_network(struct vk_start_ctx *ctx, struct vk_error *err)
 	struct vk_profile_config *c = &ctx->p->cfg;
 	struct vk_network_spec spec = { .host_name = ctx->p->name };
 	struct vk_dhcp_host hosts[VK_NODES_MAX];
+	bool route_pending = false;
 
 	if (ctx->res->was_running) {
 		vk_start_skip(ctx);
@@ -108,5 +120,19 @@ int vk_step_network(struct vk_start_ctx *ctx, struct vk_error *err)
 	spec.name = c->network;
 	spec.mac = c->mac;
 	spec.mode = strcmp(ctx->network_mode, "isolated") == 0 ? VK_NET_ISOLATED : VK_NET_NAT;
-	return vk_network_ensure(ctx->conn, &spec, err);
+	/* A profile made before the pool gets it now, and its network the route. */
+	if (!c->lb_pool) {
+		set_lb_pool(c, spec.subnet);
+		if (vk_profile_save(ctx->p, err) < 0)
+			return -1;
+		vk_start_info(ctx, "LoadBalancer addresses for profile '%s': %s (routed to %s)", ctx->p->name, c->lb_pool,
+			      c->node_ip);
+	}
+	spec.lb_pool = true;
+	if (vk_network_ensure(ctx->conn, &spec, &route_pending, err) < 0)
+		return -1;
+	if (route_pending)
+		vk_start_warn(ctx, "network '%s' gets its LoadBalancer route (%s) at its next start: run 'virtkube stop' "
+				   "and 'virtkube start' to have it now", c->network, c->lb_pool);
+	return 0;
 }

@@ -656,6 +656,21 @@ static void add_dhcp_host(struct vk_strbuf *sb, const struct vk_dhcp_host *h)
 	vk_strbuf_addstr(sb, "'/>\n");
 }
 
+uint32_t vk_network_lb_pool(uint32_t subnet)
+{
+	return (subnet & 0xffffff00u) | VK_LB_POOL_OFFSET;
+}
+
+/* The <route> that sends the pool of S's subnet to node 1. */
+static void add_lb_route(struct vk_strbuf *sb, const struct vk_network_spec *s)
+{
+	char pool[16], via[16];
+
+	vk_ipv4_format(vk_network_lb_pool(s->subnet), pool);
+	vk_ipv4_format(vk_network_node_ip(s->subnet), via);
+	vk_strbuf_addf(sb, "  <route address='%s' prefix='%u' gateway='%s'/>\n", pool, VK_LB_POOL_PREFIX, via);
+}
+
 char *vk_network_xml(const struct vk_network_spec *s)
 {
 	_cleanup_strbuf_ struct vk_strbuf sb = VK_STRBUF_INIT;
@@ -665,7 +680,7 @@ char *vk_network_xml(const struct vk_network_spec *s)
 	vk_ipv4_format(vk_network_gateway(net), gw);
 	vk_ipv4_format(vk_network_node_ip(net), ip);
 	vk_ipv4_format(net | 100, lo);
-	vk_ipv4_format(net | 254, hi);
+	vk_ipv4_format(s->lb_pool ? net | (VK_LB_POOL_OFFSET - 1) : net | 254, hi);
 	vk_strbuf_addstr(&sb, "<network>\n  <name>");
 	vk_strbuf_add_xml_escaped(&sb, s->name);
 	vk_strbuf_addstr(&sb, "</name>\n");
@@ -676,7 +691,10 @@ char *vk_network_xml(const struct vk_network_spec *s)
 	add_dhcp_host(&sb, &(struct vk_dhcp_host){ .mac = s->mac, .name = s->host_name, .ip = ip });
 	for (size_t i = 0; i < s->nextra_hosts; i++)
 		add_dhcp_host(&sb, &s->extra_hosts[i]);
-	vk_strbuf_addstr(&sb, "    </dhcp>\n  </ip>\n</network>\n");
+	vk_strbuf_addstr(&sb, "    </dhcp>\n  </ip>\n");
+	if (s->lb_pool)
+		add_lb_route(&sb, s);
+	vk_strbuf_addstr(&sb, "</network>\n");
 	return vk_strbuf_detach(&sb, NULL);
 }
 
@@ -690,9 +708,77 @@ bool vk_network_exists(virConnectPtr conn, const char *name)
 	return net != NULL;
 }
 
-int vk_network_ensure(virConnectPtr conn, const struct vk_network_spec *spec, struct vk_error *err)
+/* Whether network XML routes SPEC's pool (libvirt writes the attributes as given). */
+static bool network_has_lb_route(const char *xml, const struct vk_network_spec *spec)
+{
+	char pool[16], want[48];
+
+	vk_ipv4_format(vk_network_lb_pool(spec->subnet), pool);
+	snprintf(want, sizeof(want), "<route address='%s' prefix='%u'", pool, VK_LB_POOL_PREFIX);
+	return strstr(xml, want) != NULL;
+}
+
+static bool xml_uses_network(const char *xml, const char *name);
+
+/* Whether a running domain's interface is on network NAME. */
+static int network_has_running_domain(virConnectPtr conn, const char *name, bool *running, struct vk_error *err)
+{
+	virDomainPtr *doms = NULL;
+	int count = lv.virConnectListAllDomains(conn, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+
+	*running = false;
+	if (count < 0)
+		return lv_error(err, "cannot list the running domains to see who uses network '%s'", name);
+	for (int i = 0; i < count; i++) {
+		if (!*running) {
+			_cleanup_free_ char *xml = lv.virDomainGetXMLDesc(doms[i], 0);
+
+			*running = xml && xml_uses_network(xml, name);
+		}
+		lv.virDomainFree(doms[i]);
+	}
+	free(doms);
+	return 0;
+}
+
+/* Adds SPEC's pool route to the definition of NET (its XML is XML), keeping
+ * every other part of it, and restarts NET to install the route unless a
+ * running domain uses it (*PENDING then). */
+static int network_add_lb_route(virConnectPtr conn, virNetworkPtr *net, const char *xml,
+				const struct vk_network_spec *spec, bool *pending, struct vk_error *err)
+{
+	_cleanup_strbuf_ struct vk_strbuf sb = VK_STRBUF_INIT;
+	const char *end = strstr(xml, "</network>");
+	bool running;
+
+	if (!end)
+		return vk_error_set(err, VK_ERR_PARSE, "libvirt network '%s' has XML without </network>", spec->name);
+	vk_strbuf_add(&sb, xml, (size_t)(end - xml));
+	add_lb_route(&sb, spec);
+	vk_strbuf_addstr(&sb, end);
+	vk_debug("adding the LoadBalancer route to network '%s':\n%s", spec->name, sb.buf);
+	lv.virNetworkFree(*net);
+	*net = lv.virNetworkDefineXML(conn, sb.buf);
+	if (!*net)
+		return lv_error(err, "cannot add the LoadBalancer route to network '%s'", spec->name);
+	if (lv.virNetworkIsActive(*net) != 1)
+		return 0;
+	if (network_has_running_domain(conn, spec->name, &running, err) < 0)
+		return -1;
+	if (running) {
+		*pending = true;
+		return 0;
+	}
+	if (lv.virNetworkDestroy(*net) < 0)
+		return lv_error(err, "cannot restart network '%s' to install its LoadBalancer route", spec->name);
+	return 0;
+}
+
+int vk_network_ensure(virConnectPtr conn, const struct vk_network_spec *spec, bool *route_pending,
+		      struct vk_error *err)
 {
 	_cleanup_net_ virNetworkPtr net = NULL;
+	bool pending = false;
 	int active;
 
 	if (vk_machine_load(err) < 0)
@@ -717,6 +803,9 @@ int vk_network_ensure(virConnectPtr conn, const struct vk_network_spec *spec, st
 		for (size_t i = 0; i < spec->nextra_hosts; i++)
 			if (vk_network_host_add(conn, spec->name, &spec->extra_hosts[i], err) < 0)
 				return -1;
+		if (spec->lb_pool && !network_has_lb_route(xml, spec) &&
+		    network_add_lb_route(conn, &net, xml, spec, &pending, err) < 0)
+			return -1;
 	} else {
 		_cleanup_free_ char *xml = vk_network_xml(spec);
 
@@ -730,6 +819,8 @@ int vk_network_ensure(virConnectPtr conn, const struct vk_network_spec *spec, st
 		return lv_error(err, "cannot query network '%s'", spec->name);
 	if (!active && lv.virNetworkCreate(net) < 0)
 		return lv_error(err, "cannot start network '%s'", spec->name);
+	if (route_pending)
+		*route_pending = pending;
 	return 0;
 }
 

@@ -164,7 +164,17 @@ struct vk_network_spec {
 	const char *host_name;     /* DHCP host name (the profile) */
 	const struct vk_dhcp_host *extra_hosts; /* the other nodes' entries (may be NULL) */
 	size_t nextra_hosts;
+	bool lb_pool;              /* route the subnet's LoadBalancer pool to the node (vk_network_lb_pool) */
 };
+
+/* LoadBalancer addresses: the top /27 of the profile's /24 (.224-.255),
+ * kept out of DHCP's range and routed by the host to the control plane
+ * (node 1, .2) through a <route> in the network, which libvirtd installs
+ * when it starts the network: no host process, no sudo. */
+#define VK_LB_POOL_OFFSET 224u
+#define VK_LB_POOL_PREFIX 27u
+/* The pool of SUBNET: its first address (host order). Prefix VK_LB_POOL_PREFIX. */
+uint32_t vk_network_lb_pool(uint32_t subnet);
 
 /* The VM's address on SUBNET (.2) and the gateway (.1). */
 uint32_t vk_network_node_ip(uint32_t subnet);
@@ -173,8 +183,14 @@ uint32_t vk_network_gateway(uint32_t subnet);
 /* Network XML (caller frees). Isolated: no <forward>. */
 char *vk_network_xml(const struct vk_network_spec *spec);
 /* Defines the network if missing and starts it if inactive. An existing
- * network must carry SPEC's host entry (else it belongs to someone else). */
-int vk_network_ensure(virConnectPtr conn, const struct vk_network_spec *spec, struct vk_error *err);
+ * network must carry SPEC's host entry (else it belongs to someone else).
+ * An existing network made before the LoadBalancer pool gets SPEC's route
+ * added to its definition, and nothing else changed; it is restarted to
+ * install the route unless a running domain uses it, in which case
+ * *ROUTE_PENDING (may be NULL) is set: the route comes at the network's
+ * next start. */
+int vk_network_ensure(virConnectPtr conn, const struct vk_network_spec *spec, bool *route_pending,
+		      struct vk_error *err);
 /* Destroys and undefines network NAME unless a domain other than
  * OWNER_DOMAIN refers to it (*REMOVED says which). A missing network is fine. */
 int vk_network_remove_if_unused(virConnectPtr conn, const char *name, const char *owner_domain, bool *removed,

@@ -11,7 +11,8 @@ export VIRTKUBE_HOME=$WORK/home
 unset LIBVIRT_DEFAULT_URI VIRTKUBE_PROFILE
 vk() { e2e_in_ns "$VIRTKUBE_BIN" "$@"; }
 no_domain_named() { ! e2e_virsh list --all --name | grep -q "$1"; }
-config_accel() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get("accel", ""))' "$VIRTKUBE_HOME/profiles/$1/config.json"; }
+config_get() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' "$VIRTKUBE_HOME/profiles/$1/config.json" "$2"; }
+config_accel() { config_get "$1" accel; }
 
 # What qemu would meet: the device as libvirt's qemu user sees it (libvirt gives qemu that user's groups).
 qemu_user=libvirt-qemu
@@ -43,8 +44,42 @@ fi
 expect "no trial domain is left behind" no_domain_named virtkube-kvm-trial
 run vk -p "$PROFILE" status
 expect_rc 0 "status says it runs"
+
+# The LoadBalancer pool: the top /27 of the profile's subnet, routed by the host to node 1 through the
+# network's <route>, which libvirtd installs (no host process of ours).
+subnet=$(config_get "$PROFILE" subnet)
+node_ip=$(config_get "$PROFILE" node_ip)
+pool=$(config_get "$PROFILE" lb_pool)
+expect "config.json records the LoadBalancer pool, the top /27 of $subnet ('$pool')" \
+    test "$pool" = "${subnet%.0/24}.224/27"
+host_routes_pool() { e2e_in_ns ip -4 route show "$pool" | grep -q "via $node_ip dev"; }
+expect "the host routes $pool via the node $node_ip ($(e2e_in_ns ip -4 route show "$pool"))" host_routes_pool
+net=virtkube-$PROFILE
+expect "the network's DHCP range stops below the pool" \
+    grep -q "<range start='${subnet%.0/24}.100' end='${subnet%.0/24}.223'/>" <<<"$(e2e_virsh net-dumpxml "$net")"
+
+# A profile made before the pool: no lb_pool in config.json, a network without the route. The next start of
+# the stopped profile adds both and touches nothing else.
+run vk -p "$PROFILE" stop
+expect_rc 0 "stop"
+python3 -c 'import json, sys; p = sys.argv[1]; c = json.load(open(p)); c.pop("lb_pool"); json.dump(c, open(p, "w"))' \
+    "$VIRTKUBE_HOME/profiles/$PROFILE/config.json"
+e2e_virsh net-dumpxml "$net" | grep -v '<route ' >"$WORK/oldnet.xml"
+e2e_virsh net-define "$WORK/oldnet.xml" >/dev/null && e2e_virsh net-destroy "$net" >/dev/null &&
+    e2e_virsh net-start "$net" >/dev/null
+no_pool_route() { ! e2e_in_ns ip -4 route show "$pool" | grep -q via; }
+expect "made like an old profile: no route for the pool" no_pool_route
+mac_before=$(config_get "$PROFILE" mac)
+run vk -p "$PROFILE" start
+expect_rc 0 "start of the old profile"
+expect "says it adds the pool" grep -q "LoadBalancer addresses for profile '$PROFILE': $pool" <<<"$out$err"
+expect "config.json has the pool again, the same MAC and node IP" \
+    test "$(config_get "$PROFILE" lb_pool) $(config_get "$PROFILE" mac) $(config_get "$PROFILE" node_ip)" = "$pool $mac_before $node_ip"
+expect "and the host routes it to the node" host_routes_pool
+
 run vk -p "$PROFILE" delete
 expect_rc 0 "delete"
+expect "the pool's route is gone with the network" no_pool_route
 
 if [[ $qemu_opens_kvm == no && $device_mode != absent ]]; then
     run vk -p "$PROFILE-kvm" start --no-kubernetes --network-mode isolated --image "$image_json" --accel kvm \

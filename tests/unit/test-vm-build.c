@@ -372,6 +372,17 @@ static void test_subnets(void)
 	ns.mode = VK_NET_NAT;
 	nat = vk_network_xml(&ns);
 	contains(nat, "<forward mode='nat'/>", "a NAT network forwards with NAT");
+	ok(strstr(nat, "<route") == NULL, "no LoadBalancer pool: no route");
+	contains(nat, "<range start='192.168.100.100' end='192.168.100.254'/>", "and DHCP's range runs to .254");
+	vk_ipv4_format(vk_network_lb_pool(a), buf);
+	is_str(buf, "192.168.100.224", "the LoadBalancer pool is the subnet's top /27");
+	ns.lb_pool = true;
+	free(nat);
+	nat = vk_network_xml(&ns);
+	contains(nat, "  </ip>\n  <route address='192.168.100.224' prefix='27' gateway='192.168.100.2'/>\n</network>",
+		 "with the pool, the network routes it to node 1");
+	contains(nat, "<range start='192.168.100.100' end='192.168.100.223'/>", "and DHCP's range stops below it");
+	ns.lb_pool = false;
 
 	vk_machine_mac_for("dev", mac1);
 	vk_machine_mac_for("dev", mac2);

@@ -89,6 +89,16 @@ static char *network_xml(const char *name)
 	return xml;
 }
 
+static int network_active(const char *name)
+{
+	virNetworkPtr n = virNetworkLookupByName(conn, name);
+	int active = n ? virNetworkIsActive(n) : -1;
+
+	if (n)
+		virNetworkFree(n);
+	return active;
+}
+
 static bool pool_exists(const char *name)
 {
 	virStoragePoolPtr p = virStoragePoolLookupByName(conn, name);
@@ -241,7 +251,7 @@ static void test_half_created(void)
 	vk_profile_set_str(&p->cfg.libvirt_uri, URI);
 	vk_profile_set_str(&p->cfg.network, ns.name);
 	p->cfg.state = VK_PROFILE_CREATED;
-	ok(vk_profile_save(p, &err) == 0 && vk_network_ensure(conn, &ns, &err) == 0, "a half-created profile is set up");
+	ok(vk_profile_save(p, &err) == 0 && vk_network_ensure(conn, &ns, NULL, &err) == 0, "a half-created profile is set up");
 	ok(vk_cluster_delete(p, &dres, &err) == 0, "delete works on it (%s)", err.message);
 	ok(!dres.domain_removed && dres.network_removed, "removing the network it had");
 	ok(network_xml("virtkube-half") == NULL && !vk_path_exists(dir), "no network and no directory are left");
@@ -255,6 +265,29 @@ static void test_half_created(void)
 	ok(vk_cluster_delete(q, &dres, &err) == 0 && dres.domain_removed && dres.network_removed,
 	   "and delete removes it all");
 	is_int(domain_state("resume"), -1, "domain 'resume' is gone");
+}
+
+/* A network made before the LoadBalancer pool is given its route. libvirt's
+ * test driver keeps a running network's first definition across a restart,
+ * so the route itself is proven on a real libvirtd (tests/e2e/test-accel.sh). */
+static void test_lb_route_added(void)
+{
+	struct vk_error err = { 0 };
+	struct vk_network_spec ns = { .name = "virtkube-oldnet", .mode = VK_NET_ISOLATED, .mac = "52:54:00:00:00:07",
+				      .host_name = "oldnet" };
+	_cleanup_free_ char *before = NULL;
+	bool pending = true, removed;
+
+	vk_ipv4_parse("192.168.141.0", &ns.subnet);
+	ok(vk_network_ensure(conn, &ns, &pending, &err) == 0 && !pending, "a network without the pool (%s)", err.message);
+	before = network_xml("virtkube-oldnet");
+	ok(before && !strstr(before, "<route"), "has no route");
+	ns.lb_pool = true;
+	pending = true;
+	ok(vk_network_ensure(conn, &ns, &pending, &err) == 0, "ensuring it with the pool redefines it (%s)", err.message);
+	ok(!pending, "and restarts it at once, since no running domain uses it");
+	is_int(network_active("virtkube-oldnet"), 1, "it runs again");
+	ok(vk_network_remove_if_unused(conn, "virtkube-oldnet", NULL, &removed, &err) == 0 && removed, "cleaned up");
 }
 
 static void test_hostile_xml_parses(void)
@@ -582,6 +615,7 @@ int main(void)
 	test_second_profile_and_shared_network();
 	test_foreign_domain_name();
 	test_half_created();
+	test_lb_route_added();
 	test_hostile_xml_parses();
 	test_watch();
 	test_repoint_payload();
