@@ -1,4 +1,4 @@
-/* `virtkube service NAME --url` and `virtkube service list`: NodePort URLs on the node's IP (the engine reads the Services: kube/service.h). */
+/* `virtkube service NAME --url` and `virtkube service list`: NodePort URLs on the node's IP, or a LoadBalancer's address (the engine reads the Services: kube/service.h). */
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -78,9 +78,11 @@ static int service_exec(struct cli_context *ctx, struct cli_args *args)
 const struct cli_command cli_cmd_service = {
 	.name = "service",
 	.args_usage = "NAME",
-	.summary = "print the URLs of a NodePort Service on the node's IP",
-	.description = "Prints one URL per node port of the Service, in the order of its ports. A Service of type "
-		       "ClusterIP has no node port and no URL.",
+	.summary = "print the URLs of a NodePort or LoadBalancer Service",
+	.description = "Prints one URL per node port of the Service on the node's IP, in the order of its ports. A "
+		       "LoadBalancer Service that has an address (the loadbalancer addon gives one from the profile's "
+		       "pool, which the host routes to the cluster) gets that address with the Service's own ports "
+		       "instead. A Service of type ClusterIP has no node port and no URL.",
 	.options = service_options,
 	.min_args = 1,
 	.max_args = 1,
@@ -137,12 +139,12 @@ static int list_exec(struct cli_context *ctx, struct cli_args *args)
 		for (size_t j = 0; j < svc->nports; j++) {
 			const struct vk_service_port *port = &svc->ports[j];
 			_cleanup_free_ char *target = target_text(port);
-			_cleanup_free_ char *url = port->node_port ? vk_service_node_url(p->cfg.node_ip, port->node_port)
-								   : NULL;
+			_cleanup_free_ char *url = vk_service_port_url(svc, port, p->cfg.node_ip);
 
 			ui_table_add(table, (const char *[]){ svc->ns, svc->name, target, url ? url : "" });
-			json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:s?}", "namespace", svc->ns, "name",
-							      svc->name, "target_port", target, "url", url));
+			json_array_append_new(rows, json_pack("{s:s, s:s, s:s, s:s?, s:s?}", "namespace", svc->ns, "name",
+							      svc->name, "target_port", target, "url", url,
+							      "load_balancer_ip", vk_service_lb_address(svc)));
 		}
 	}
 	if (json) {

@@ -312,10 +312,35 @@ static char *expand(const char *tpl, const char *ip, int port, const char *name,
 	return vk_strbuf_detach(&sb, NULL);
 }
 
+const char *vk_service_lb_address(const struct vk_service *svc)
+{
+	if (strcmp(svc->type, "LoadBalancer") != 0)
+		return NULL;
+	for (size_t i = 0; i < svc->ningress; i++) {
+		const char *ip = svc->ingress[i].ip, *host = svc->ingress[i].hostname;
+
+		if (ip && *ip)
+			return ip;
+		if (host && *host)
+			return host;
+	}
+	return NULL;
+}
+
+char *vk_service_port_url(const struct vk_service *svc, const struct vk_service_port *p, const char *node_ip)
+{
+	const char *lb = vk_service_lb_address(svc);
+
+	if (lb)
+		return p->port ? vk_service_node_url(lb, p->port) : NULL;
+	return p->node_port && vk_service_has_node_ports(svc) ? vk_service_node_url(node_ip, p->node_port) : NULL;
+}
+
 char **vk_service_urls(const struct vk_service *svc, const char *node_ip, const char *format, bool https,
 		       struct vk_error *err)
 {
 	_cleanup_strv_ char **urls = xcalloc(svc->nports + 1, sizeof(*urls));
+	const char *lb = vk_service_lb_address(svc);
 	size_t n = 0;
 
 	if (!vk_service_has_node_ports(svc)) {
@@ -325,15 +350,19 @@ char **vk_service_urls(const struct vk_service *svc, const char *node_ip, const 
 			      "--name=%s-nodeport' (or set its spec.type to NodePort)", svc->ns, svc->name, svc->name);
 		return NULL;
 	}
+	/* A LoadBalancer address answers on the Service's own ports. */
+	if (lb)
+		node_ip = lb;
 	if (!format)
 		format = needs_brackets(node_ip) ? "http://[{{.IP}}]:{{.Port}}" : VK_SERVICE_URL_FORMAT;
 	for (size_t i = 0; i < svc->nports; i++) {
 		const struct vk_service_port *p = &svc->ports[i];
 		_cleanup_free_ char *line = NULL, *bad = NULL;
+		int port = lb ? p->port : p->node_port;
 
-		if (!p->node_port)
+		if (!port)
 			continue;
-		line = expand(format, node_ip, p->node_port, p->name, &bad);
+		line = expand(format, node_ip, port, p->name, &bad);
 		if (!line) {
 			vk_error_set(err, VK_ERR_INVALID, "unknown or unterminated field '%s' (use {{.IP}}, {{.Port}}, "
 				     "{{.Name}})", bad);

@@ -79,12 +79,23 @@ bool vk_service_has_node_ports(const struct vk_service *svc);
 /* "http://NODE_IP:NODE_PORT" ("http://[NODE_IP]:NODE_PORT" for IPv6). Caller frees. */
 char *vk_service_node_url(const char *node_ip, int node_port);
 
+/* The address of a LoadBalancer Service that has one (the first entry of
+ * status.loadBalancer.ingress with a non-empty IP or, failing that, host
+ * name), else NULL. Owned by SVC. */
+const char *vk_service_lb_address(const struct vk_service *svc);
+/* The URL of port P of SVC: "http://LB_ADDRESS:PORT" when SVC has a
+ * LoadBalancer address (the port as the Service gives it), else the node
+ * port's URL on NODE_IP, else NULL (no node port). Caller frees. */
+char *vk_service_port_url(const struct vk_service *svc, const struct vk_service_port *p, const char *node_ip);
+
 /* The default of vk_service_urls' FORMAT (an IPv6 IP is put in brackets). */
 #define VK_SERVICE_URL_FORMAT "http://{{.IP}}:{{.Port}}"
 /* One line per port of SVC that has a node port, in spec order: FORMAT (NULL:
  * the default above) with {{.IP}} as NODE_IP, {{.Port}} as the node port and
  * {{.Name}} as the port's name; with HTTPS a leading "http://" becomes
- * "https://". Returns a NULL-terminated list (caller frees with vk_strv_free),
+ * "https://". A LoadBalancer Service with an address (vk_service_lb_address)
+ * gives one line per port instead, with {{.IP}} as that address and {{.Port}}
+ * as the Service's own port: the host reaches it with no node port. Returns a NULL-terminated list (caller frees with vk_strv_free),
  * or NULL with VK_ERR_FAILED (and a hint) for a Service whose type has no node
  * ports or whose ports have none, or VK_ERR_INVALID naming a field of FORMAT
  * that is unknown or unterminated. */

@@ -48,7 +48,8 @@ static void check_service(const struct vk_service *svc, const json_t *obj)
 						"ingress");
 	struct vk_error err = { 0 };
 	_cleanup_strv_ char **urls = NULL;
-	size_t i, k = 0, with_node_port = 0, lines = 0;
+	size_t i, k = 0, with_node_port = 0, with_port = 0, lines = 0;
+	const char *lb;
 
 	fuzz_assert(same_string(svc->name, md, "name", ""), "the name is not the JSON's");
 	fuzz_assert(same_string(svc->ns, md, "namespace", ""), "the namespace is not the JSON's");
@@ -78,29 +79,34 @@ static void check_service(const struct vk_service *svc, const json_t *obj)
 			fuzz_assert(atoi(p->target_port) == p->port, "port %zu: targetPort '%s' is not the port", i,
 				    p->target_port);
 		with_node_port += p->node_port != 0;
+		with_port += p->port != 0;
 	}
 	fuzz_assert(svc->ningress <= json_array_size(ingress), "more ingress addresses than the JSON has");
 	for (i = 0; i < svc->ningress; i++)
 		fuzz_assert(svc->ingress[i].ip || svc->ingress[i].hostname, "ingress %zu has neither IP nor hostname", i);
 
-	/* the URLs: one per node port, each the format filled with that port's fields */
+	/* the URLs: one per node port, each the format filled with that port's fields; a LoadBalancer
+	 * with an address: one per port, on that address and the Service's own port */
+	lb = vk_service_lb_address(svc);
+	fuzz_assert(!lb || (!strcmp(svc->type, "LoadBalancer") && *lb), "an address for a %s Service", svc->type);
 	urls = vk_service_urls(svc, NODE_IP, "{{.Name}}|{{.IP}}|{{ .Port }}", false, &err);
-	if (!vk_service_has_node_ports(svc) || !with_node_port) {
+	if (!vk_service_has_node_ports(svc) || !(lb ? with_port : with_node_port)) {
 		fuzz_assert(!urls && err.code == VK_ERR_FAILED && err.hint[0], "URLs for a Service without node ports");
 		return;
 	}
-	fuzz_assert(urls, "no URLs for %zu node ports: %s", with_node_port, err.message);
+	fuzz_assert(urls, "no URLs for %zu ports: %s", lb ? with_port : with_node_port, err.message);
 	for (i = 0; i < svc->nports; i++) {
 		_cleanup_free_ char *want = NULL;
+		int port = lb ? svc->ports[i].port : svc->ports[i].node_port;
 
-		if (!svc->ports[i].node_port)
+		if (!port)
 			continue;
-		want = xasprintf("%s|" NODE_IP "|%d", svc->ports[i].name, svc->ports[i].node_port);
+		want = xasprintf("%s|%s|%d", svc->ports[i].name, lb ? lb : NODE_IP, port);
 		fuzz_assert(urls[lines] && !strcmp(urls[lines], want), "URL %zu is '%s', not '%s'", lines,
 			    urls[lines] ?: "(none)", want);
 		lines++;
 	}
-	fuzz_assert(!urls[lines], "more URLs than node ports");
+	fuzz_assert(!urls[lines], "more URLs than ports");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -83,8 +83,24 @@ expect_rc 1 "--wait gives up on a Service that never comes"
 expect_err "service 'never' was not found in namespace 'default' within 1s" "and says how long it waited"
 check "after about the time given ($(((end - start) / 1000000)) ms)" test $(((end - start) / 1000000)) -ge 900
 
+# A LoadBalancer Service: on its node port while <pending>, then on the address its status gives (what the
+# loadbalancer addon's controller writes), with the Service's own ports.
+apply_json /api/v1/namespaces/default/services/lb "$(svc_json lb LoadBalancer '[{"name": "http", "port": 80, "targetPort": 8080}]')"
+read -r lb_np <<<"$(nodeports lb)"
+run vk service lb --url
+expect_rc 0 "a pending LoadBalancer Service exits 0"
+check "and is reached on its node port meanwhile" test "$out" = "http://127.0.0.1:$lb_np"
+apply_json "/api/v1/namespaces/default/services/lb/status" \
+	'{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "lb", "namespace": "default"}, "status": {"loadBalancer": {"ingress": [{"ip": "192.168.100.230"}]}}}'
+run vk service lb --url
+expect_rc 0 "a LoadBalancer Service with an address exits 0"
+check "and prints http://ADDRESS:PORT, the Service's own port ($out)" test "$out" = "http://192.168.100.230:80"
+run vk service lb --url --format '{{.Name}} {{.IP}} {{.Port}}'
+check "--format carries the address" test "$out" = "http 192.168.100.230 80"
+
 run vk service list
 expect_rc 0 "service list exits 0"
+expect_out "^default +lb +http/8080 +http://192.168.100.230:80\$" "a LoadBalancer Service is listed with its address"
 expect_out "^NAMESPACE +NAME +TARGET PORT +URL" "with headers"
 expect_out "^default +web +8080 +http://127.0.0.1:$web_np\$" "a NodePort Service with its target port and URL"
 expect_out "^default +multi +http/web +http://127.0.0.1:$m1\$" "a named port with a named target"
@@ -93,13 +109,16 @@ expect_out "^default +internal +No node port" "a ClusterIP Service has no URL"
 expect_out "^default +kubernetes +No node port" "the kubernetes Service is listed"
 run vk service list -o json
 expect_rc 0 "service list -o json exits 0"
-check "json: one object per port, with its URL, and null without a node port" python3 -c '
+check "json: one object per port, with its URL (null without a node port) and load_balancer_ip" python3 -c '
 import json, sys
 rows = json.loads(sys.stdin.read())
 web = [r for r in rows if r["name"] == "web"]
 internal = [r for r in rows if r["name"] == "internal"]
 ok = web and web[0]["url"] == "http://127.0.0.1:" + sys.argv[1] and web[0]["target_port"] == "8080"
 ok = ok and internal and internal[0]["url"] is None and len([r for r in rows if r["name"] == "multi"]) >= 3
+lb = [r for r in rows if r["name"] == "lb"]
+ok = ok and lb and lb[0]["load_balancer_ip"] == "192.168.100.230" and lb[0]["url"] == "http://192.168.100.230:80"
+ok = ok and web[0]["load_balancer_ip"] is None
 sys.exit(0 if ok else 1)
 ' "$web_np" <<<"$out"
 run vk service list -n kube-system

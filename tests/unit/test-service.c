@@ -202,6 +202,46 @@ static void test_urls(void)
 	contains(err.message, "service 'x/np' has no node ports", "saying so");
 }
 
+/* A LoadBalancer Service with an address is reached there, on its own ports. */
+static void test_lb_urls(void)
+{
+	struct vk_error err = { 0 };
+	_cleanup_service_ struct vk_service *lb = parse(
+		"{\"metadata\": {\"name\": \"web\", \"namespace\": \"default\"}, \"spec\": {\"type\": \"LoadBalancer\","
+		" \"ports\": [{\"name\": \"http\", \"port\": 80, \"nodePort\": 30080}, {\"port\": 443, \"nodePort\": 30443}]},"
+		" \"status\": {\"loadBalancer\": {\"ingress\": [{\"hostname\": \"\"}, {\"ip\": \"192.168.100.230\"}]}}}",
+		&err);
+	_cleanup_service_ struct vk_service *pending = parse(
+		"{\"metadata\": {\"name\": \"p\", \"namespace\": \"default\"}, \"spec\": {\"type\": \"LoadBalancer\","
+		" \"ports\": [{\"port\": 80, \"nodePort\": 30081}]}, \"status\": {\"loadBalancer\": {}}}",
+		&err);
+	_cleanup_service_ struct vk_service *np = parse(
+		"{\"spec\": {\"type\": \"NodePort\", \"ports\": [{\"port\": 80, \"nodePort\": 30082}]},"
+		" \"status\": {\"loadBalancer\": {\"ingress\": [{\"ip\": \"192.0.2.1\"}]}}}",
+		&err);
+	_cleanup_free_ char *port_url = NULL, *pending_url = NULL;
+	char **u;
+
+	is_str(lb ? vk_service_lb_address(lb) : NULL, "192.168.100.230", "the address is the first ingress entry that has one");
+	u = lb ? vk_service_urls(lb, "10.0.0.2", NULL, false, &err) : NULL;
+	ok(u && vk_strv_len((const char *const *)u) == 2, "one URL per port");
+	is_str(u ? u[0] : NULL, "http://192.168.100.230:80", "on the address and the Service's own port, not the node port");
+	is_str(u ? u[1] : NULL, "http://192.168.100.230:443", "for every port");
+	vk_strv_free(u);
+	u = lb ? vk_service_urls(lb, "10.0.0.2", "{{.IP}}:{{.Port}}", true, &err) : NULL;
+	is_str(u ? u[0] : NULL, "192.168.100.230:80", "--format's {{.IP}} is the address");
+	vk_strv_free(u);
+	port_url = lb ? vk_service_port_url(lb, &lb->ports[0], "10.0.0.2") : NULL;
+	is_str(port_url, "http://192.168.100.230:80", "the list's URL of a port is the same");
+	ok(pending && !vk_service_lb_address(pending), "a pending LoadBalancer has no address");
+	u = pending ? vk_service_urls(pending, "10.0.0.2", NULL, false, &err) : NULL;
+	is_str(u ? u[0] : NULL, "http://10.0.0.2:30081", "and is reached on its node port meanwhile");
+	vk_strv_free(u);
+	pending_url = pending ? vk_service_port_url(pending, &pending->ports[0], "10.0.0.2") : NULL;
+	is_str(pending_url, "http://10.0.0.2:30081", "in the list too");
+	ok(np && !vk_service_lb_address(np), "a NodePort Service's ingress is not taken as an address");
+}
+
 int main(void)
 {
 	test_full();
@@ -209,5 +249,6 @@ int main(void)
 	test_odd();
 	test_list();
 	test_urls();
+	test_lb_urls();
 	return done_testing();
 }
