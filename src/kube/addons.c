@@ -11,6 +11,7 @@
 
 #include "profile/datadir.h"
 #include "artifacts/imageset.h"
+#include "vm/machine.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
 #include "util/fs.h"
@@ -264,18 +265,38 @@ void vk_addons_set_enabled(struct vk_profile *p, const struct vk_addon_registry 
 
 /* ------------------------------------------------------------ applying -- */
 
+/* The profile's LoadBalancer pool: as recorded, else the one its subnet
+ * will get at its next start (a profile made before the pool), else "". */
+static char *lb_pool_of(const struct vk_profile *p)
+{
+	char ip[16];
+	uint32_t subnet;
+	const char *cidr = p->cfg.subnet;
+
+	if (p->cfg.lb_pool)
+		return xstrdup(p->cfg.lb_pool);
+	if (!cidr || strlen(cidr) < 9 || strlen(cidr) >= sizeof(ip) + 3)
+		return xstrdup("");
+	snprintf(ip, sizeof(ip), "%.*s", (int)(strlen(cidr) - 3), cidr);
+	if (vk_ipv4_parse(ip, &subnet) < 0)
+		return xstrdup("");
+	vk_ipv4_format(vk_network_lb_pool(subnet), ip);
+	return xasprintf("%s/%u", ip, VK_LB_POOL_PREFIX);
+}
+
 int vk_addon_manifest(const struct vk_addon *a, const struct vk_profile *p, struct vk_manifest *m,
 		      struct vk_error *err)
 {
 	const char *ip = p->cfg.node_ip;
 	const char *ver = p->cfg.kubernetes_version;
+	_cleanup_free_ char *lb_pool = lb_pool_of(p);
 	const struct vk_manifest_var vars[] = {
 		{ "NODE_IP", ip ? ip : "" },
 		{ "PROFILE", p->name },
 		{ "DNS_DOMAIN", "cluster.local" },
 		{ "DNS_SERVICE_IP", "10.96.0.10" },
 		{ "KUBERNETES_VERSION", ver ? ver : "" },
-		{ "LB_POOL", p->cfg.lb_pool },
+		{ "LB_POOL", lb_pool },
 		{ NULL, NULL },
 	};
 

@@ -95,11 +95,11 @@ static json_t *anchor_find(struct builder *b, const char *name)
 
 /* ------------------------------------------------------- placeholders -- */
 
-static const struct vk_manifest_var *var_lookup(const struct vk_manifest_var *vars, const char *name, size_t len)
+static const char *var_lookup(const struct vk_manifest_var *vars, const char *name, size_t len)
 {
 	for (; vars->name; vars++)
 		if (strlen(vars->name) == len && memcmp(vars->name, name, len) == 0)
-			return vars;
+			return vars->value ? vars->value : "";
 	return NULL;
 }
 
@@ -118,8 +118,7 @@ static int substitute(struct builder *b, const char *in, size_t len, int line, c
 	}
 	while (i < len) {
 		const char *open = memmem(in + i, len - i, "${", 2);
-		const struct vk_manifest_var *var;
-		const char *close;
+		const char *close, *value;
 		size_t nlen;
 
 		if (!open) {
@@ -135,14 +134,8 @@ static int substitute(struct builder *b, const char *in, size_t len, int line, c
 			return fail_at(b, line, "unterminated placeholder '%.*s'", shown > 40 ? 40 : shown, open);
 		}
 		nlen = (size_t)(close - open - 2);
-		var = var_lookup(b->vars, open + 2, nlen);
-		if (var && !var->value) {
-			fail_at(b, line, "placeholder '${%s}' has no value for this profile yet", var->name);
-			vk_error_hint(b->err, "run 'virtkube start': it sets the profile up to give it one");
-			vk_strbuf_release(&sb);
-			return -1;
-		}
-		if (!var) {
+		value = var_lookup(b->vars, open + 2, nlen);
+		if (!value) {
 			struct vk_strbuf known = VK_STRBUF_INIT;
 
 			for (const struct vk_manifest_var *v = b->vars; v->name; v++)
@@ -153,7 +146,7 @@ static int substitute(struct builder *b, const char *in, size_t len, int line, c
 			vk_strbuf_release(&sb);
 			return -1;
 		}
-		vk_strbuf_addstr(&sb, var->value);
+		vk_strbuf_addstr(&sb, value);
 		i = (size_t)(close + 1 - in);
 	}
 	*out = vk_strbuf_detach(&sb, outlen);

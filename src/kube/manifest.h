@@ -10,7 +10,7 @@
 /* A placeholder's value; arrays of these end with an entry whose name is NULL. */
 struct vk_manifest_var {
 	const char *name;  /* "NODE_IP" for ${NODE_IP} */
-	const char *value;  /* NULL: known, but without a value here (its use is an error) */
+	const char *value;
 };
 
 struct vk_manifest_object {

@@ -61,7 +61,7 @@ expect_rc 0 "addons list -o json exits 0"
 check "every addon is listed, the defaults enabled, nothing applied yet" python3 -c '
 import json, sys
 d = {a["name"]: a for a in json.loads(sys.argv[1])}
-assert set(d) == {"dashboard", "default-storageclass", "dns", "ingress", "metrics-server", "storage-provisioner"}, d
+assert set(d) == {"dashboard", "default-storageclass", "dns", "ingress", "loadbalancer", "metrics-server", "storage-provisioner"}, d
 assert [n for n in sorted(d) if d[n]["enabled"]] == ["default-storageclass", "dns", "storage-provisioner"], d
 assert all(a["status"] == "Not applied" for a in d.values()), d' "$out"
 
@@ -139,7 +139,7 @@ expect_out "^ingress +no +Not applied" "ingress is neither"
 run vk addons enable nosuch
 expect_rc 1 "an unknown addon fails"
 expect_err "unknown addon 'nosuch'" "naming it"
-expect_err "hint: .*dashboard, default-storageclass, dns, ingress, metrics-server, storage-provisioner" "with the list"
+expect_err "hint: .*dashboard, default-storageclass, dns, ingress, loadbalancer, metrics-server, storage-provisioner" "with the list"
 run vk addons disable nosuch
 expect_rc 1 "disabling an unknown addon fails too"
 

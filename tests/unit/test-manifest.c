@@ -262,17 +262,6 @@ static void test_substitution(void)
 		 &err) < 0,
 	   "an unknown placeholder is an error");
 	contains(err.message, "unknown placeholder '${NOPE}'", "naming the placeholder");
-	{
-		static const struct vk_manifest_var unset[] = { { "LB_POOL", NULL }, { NULL, NULL } };
-		struct vk_manifest um = { 0 };
-		struct vk_error uerr = { 0 };
-
-		ok(vk_manifest_add_text(&um, "a: ${LB_POOL}\n", 13, "m.yaml", unset, &uerr) < 0,
-		   "a known placeholder without a value is an error");
-		contains(uerr.message, "placeholder '${LB_POOL}' has no value for this profile yet", "naming it");
-		contains(uerr.hint, "virtkube start", "and saying what gives it one");
-		vk_manifest_clear(&um);
-	}
 	contains(err.message, "'test.yaml'", "the file");
 	contains(err.message, "document 2", "the document");
 	contains(err.message, "line 9", "and the line");
