@@ -69,6 +69,20 @@ static const char *jstr(json_t *o, const char *key)
 
 static bool parse_version(const char *s, int parts[3], int *nparts);
 
+int vk_artifacts_image_info(char **name, char **cpu_level, struct vk_error *err)
+{
+	json_auto_t *img = load_table(VK_ARTIFACTS_IMAGE, err);
+	const char *level;
+
+	*name = *cpu_level = NULL;
+	if (!img)
+		return -1;
+	*name = xstrdup(jstr(img, "name") ? jstr(img, "name") : VK_ARTIFACTS_IMAGE);
+	level = jstr(img, "cpu_level");
+	*cpu_level = level ? xstrdup(level) : NULL;
+	return 0;
+}
+
 char **vk_kubernetes_versions(char **default_version, struct vk_error *err)
 {
 	json_t *t = load_table(VK_ARTIFACTS_RELEASES, err);

@@ -16,6 +16,11 @@
 #define VK_ARTIFACTS_RELEASES "vm-images/kubernetes/releases.json"
 #define VK_ARTIFACTS_IMAGE "vm-images/centos-stream-9/image.json"
 
+/* The default base image: its name (NAME above) and the x86-64 level its
+ * userland needs (its image.json's "cpu_level", e.g. "x86-64-v3"; NULL when
+ * it names none), both newly allocated. */
+int vk_artifacts_image_info(char **name, char **cpu_level, struct vk_error *err);
+
 struct vk_artifact {
 	char *id;            /* "image", "kubeadm", "kubelet", "kubectl", "containerd", "runc", "cni-plugins", "crictl" */
 	char *version;

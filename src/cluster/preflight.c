@@ -12,6 +12,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "artifacts/artifacts.h"
 #include "artifacts/cache.h"
 #include "cluster/cluster.h"
 #include "vm/guestssh.h"
@@ -130,13 +131,58 @@ static void check_socket(struct vk_preflight_report *r, const char *uri)
 	}
 }
 
-/* kvm or tcg, asking machine.c. The seam: machine.c decides whether qemu can
- * really use kvm; asking it for "kvm" first gives the reason when it cannot. */
-static void check_accel(struct vk_preflight_report *r, virConnectPtr conn, const char *uri, const char *want)
+/* The image's requirement in words: "centos-stream-10 needs x86-64-v3". */
+static char *image_needs(const char *image, const char *cpu_level)
 {
-	struct vk_error e = { 0 };
+	_cleanup_free_ char *name = NULL, *level = NULL;
+
+	if (!image && vk_artifacts_image_info(&name, &level, NULL) == 0)
+		return level ? xasprintf("%s needs %s", name, level) : xasprintf("%s needs x86-64-v2 or later", name);
+	if (!image)
+		return xstrdup("CentOS Stream 9 needs x86-64-v2, Stream 10 x86-64-v3");
+	return cpu_level ? xasprintf("%s needs %s", image, cpu_level)
+			 : xasprintf("%s may need x86-64-v2 (CentOS Stream 9) or v3 (Stream 10)", image);
+}
+
+int vk_preflight_tcg_cpu(virConnectPtr conn, const char *image, const char *cpu_level, const char *domcaps_file,
+			 char **note, struct vk_error *err)
+{
+	_cleanup_free_ char *why = NULL, *needs = NULL, *caps = NULL;
+	enum vk_tcg_cpu_verdict v;
+
+	*note = NULL;
+	if (!domcaps_file)
+		domcaps_file = getenv("VIRTKUBE_TEST_TCG_DOMCAPS");
+	if (domcaps_file) {
+		if (*domcaps_file && vk_read_file(domcaps_file, &caps, NULL, NULL) < 0)
+			caps = NULL;
+		v = vk_tcg_cpu_judge(caps, "the test's capabilities file is empty", &why);
+	} else {
+		v = vk_machine_tcg_cpu(conn, &why);
+	}
+	if (v == VK_TCG_CPU_OK)
+		return 0;
+	if (v == VK_TCG_CPU_UNKNOWN) {
+		*note = xasprintf("whether the guest gets a CPU above qemu64 cannot be told: %s", why);
+		return 0;
+	}
+	needs = image_needs(image, cpu_level);
+	vk_error_set(err, VK_ERR_UNSUPPORTED, "%s; %s", why, needs);
+	return vk_error_hint(err, "upgrade libvirt (7.1 or later) and qemu (4.2 or later), or run where kvm works "
+			     "(--accel kvm), or boot an image that runs on qemu64 (--image)");
+}
+
+/* kvm or tcg, asking machine.c. The seam: machine.c decides whether qemu can
+ * really use kvm; asking it for "kvm" first gives the reason when it cannot.
+ * Under tcg, whether qemu can give the guest the CPU the image needs too. */
+static void check_accel(struct vk_preflight_report *r, virConnectPtr conn, const char *uri,
+			const struct vk_preflight_opts *o)
+{
+	struct vk_error e = { 0 }, cpu_err = { 0 };
 	enum vk_accel accel = VK_ACCEL_TCG;
+	const char *want = o->accel;
 	bool want_tcg = want && strcmp(want, "tcg") == 0;
+	_cleanup_free_ char *note = NULL, *tail = NULL;
 	const char *why;
 
 	if (want && !want_tcg && strcmp(want, "kvm") != 0 && strcmp(want, "auto") != 0) {
@@ -149,13 +195,18 @@ static void check_accel(struct vk_preflight_report *r, virConnectPtr conn, const
 		return;
 	}
 	r->accel = xstrdup("tcg");
-	if (want_tcg) {
-		add(r, "accelerator", VK_PREFLIGHT_WARN, "leave --accel at auto where kvm works",
-		    "tcg emulation (--accel tcg): expect minutes, not seconds");
-		return;
-	}
 	if (want && strcmp(want, "kvm") == 0) {
 		add_error(r, "accelerator", &e);
+		return;
+	}
+	if (vk_preflight_tcg_cpu(conn, o->image, o->cpu_level, o->tcg_domcaps, &note, &cpu_err) < 0) {
+		add(r, "accelerator", VK_PREFLIGHT_FAIL, cpu_err.hint, "tcg: %s", cpu_err.message);
+		return;
+	}
+	tail = note ? xasprintf("; %s", note) : xstrdup("; the guest's CPU: mode '" VK_DOMXML_TCG_CPU_MODE "'");
+	if (want_tcg) {
+		add(r, "accelerator", VK_PREFLIGHT_WARN, "leave --accel at auto where kvm works",
+		    "tcg emulation (--accel tcg): expect minutes, not seconds%s", tail);
 		return;
 	}
 	/* machine.c words its reason for an explicit --accel kvm */
@@ -163,7 +214,7 @@ static void check_accel(struct vk_preflight_report *r, virConnectPtr conn, const
 	add(r, "accelerator", VK_PREFLIGHT_WARN,
 	    "enable virtualization in the firmware, load kvm_intel or kvm_amd, and make /dev/kvm usable "
 	    "(sudo usermod -aG kvm $USER)",
-	    "kvm is not usable: %s; tcg emulation: expect minutes, not seconds", *why ? why : "no reason given");
+	    "kvm is not usable: %s; tcg emulation: expect minutes, not seconds%s", *why ? why : "no reason given", tail);
 }
 
 static void check_subnet(struct vk_preflight_report *r, virConnectPtr conn, const char *uri, uint32_t own)
@@ -456,7 +507,7 @@ int vk_preflight_run(const struct vk_preflight_opts *o, struct vk_preflight_repo
 	if (conn) {
 		add(out, "libvirt", VK_PREFLIGHT_OK, NULL, "connected to '%s'", uri);
 		if (!o->skip_accelerator)
-			check_accel(out, conn, uri, o->accel);
+			check_accel(out, conn, uri, o);
 	} else if (out->failed > before) {
 		/* the socket check said why already */
 		add(out, "libvirt", VK_PREFLIGHT_FAIL, NULL, "%s", e.message);

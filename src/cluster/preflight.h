@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vm/machine.h"
 #include "util/error.h"
 
 /* Used by `virtkube doctor` to print a table and by start's preflight step to
@@ -34,13 +35,17 @@ struct vk_preflight_opts {
 	bool no_kubernetes;      /* a plain VM: only the base image is downloaded */
 	bool skip_accelerator;   /* the caller decides the accelerator itself (start: once, when the VM is made) */
 	uint32_t subnet;         /* the profile's /24 (host order) when it has one; 0: any free /24 of the range */
+	const char *image;       /* the image, for the TCG CPU check's words; NULL: the default base image */
+	const char *cpu_level;   /* the x86-64 level IMAGE needs ("x86-64-v3"); NULL with IMAGE: none said */
 	/* Test seams; NULL means the real thing. */
+	const char *tcg_domcaps;  /* a file holding libvirt's domain capabilities for TCG, "": unreadable
+				   * (else $VIRTKUBE_TEST_TCG_DOMCAPS, for the tests that run the binary) */
 	const char *meminfo_path; /* else $VIRTKUBE_MEMINFO, else /proc/meminfo */
 	const char *qemu_user;    /* the user qemu runs as under qemu:///system; else qemu.conf's, else libvirt-qemu or qemu */
 };
 
 struct vk_preflight_result {
-	char *name;    /* "libvirt", "libvirt-socket", "accelerator", "home", "qemu-access", "memory", "disk", "subnet", "ssh" */
+	char *name;    /* "libvirt", "libvirt-socket", "accelerator" (with the TCG CPU), "home", "qemu-access", "memory", "disk", "subnet", "ssh" */
 	enum vk_preflight_status status;
 	char *message; /* what was found, naming the object */
 	char *fix;     /* what to do; NULL when ok */
@@ -59,6 +64,14 @@ struct vk_preflight_report {
  * the libvirt connection and are left out when the "libvirt" check failed.
  * OUT is filled; release it with vk_preflight_report_release. */
 int vk_preflight_run(const struct vk_preflight_opts *o, struct vk_preflight_report *out, struct vk_error *err);
+
+/* The CPU a TCG guest of IMAGE gets (IMAGE and LEVEL as in the options;
+ * DOMCAPS_FILE the test seam). 0 when libvirt offers CPU mode 'maximum' for
+ * TCG, or when that cannot be told (*NOTE then says why; caller frees; else
+ * NULL); -1 with ERR naming the image's requirement and what to do when it
+ * does not offer it: that guest would get qemu64, below x86-64-v2. */
+int vk_preflight_tcg_cpu(virConnectPtr conn, const char *image, const char *cpu_level, const char *domcaps_file,
+			 char **note, struct vk_error *err);
 
 /* 0 when no check failed; else -1 with ERR set to the first failure
  * (message "preflight check 'NAME' failed: MESSAGE", hint the fix). */

@@ -99,6 +99,22 @@ static int nodes_state(struct vk_start_ctx *ctx, struct vk_error *err)
 	return 0;
 }
 
+/* A new TCG machine gets CPU mode 'maximum': without it qemu64, on which
+ * the default image's glibc does not run. The image named is the one
+ * --image gives (by its file name), else the default base image. */
+static int tcg_cpu(struct vk_start_ctx *ctx, struct vk_error *err)
+{
+	_cleanup_free_ char *note = NULL;
+	const char *given = ctx->opts->image;
+	const char *slash = given ? strrchr(given, '/') : NULL;
+
+	if (vk_preflight_tcg_cpu(ctx->conn, slash ? slash + 1 : given, NULL, NULL, &note, err) < 0)
+		return vk_error_prefix(err, "the VM cannot run under TCG");
+	if (note)
+		vk_start_info(ctx, "%s", note);
+	return 0;
+}
+
 int vk_step_preflight(struct vk_start_ctx *ctx, struct vk_error *err)
 {
 	struct vk_profile *p = ctx->p;
@@ -142,12 +158,12 @@ int vk_step_preflight(struct vk_start_ctx *ctx, struct vk_error *err)
 		if (choice.reason[0]) {
 			vk_start_warn(ctx, "kvm is not usable here: %s; the VM runs under TCG emulation and will be slow",
 				      choice.reason);
-			return 0;
+			return tcg_cpu(ctx, err);
 		}
 	} else {
 		ctx->accel = p->cfg.accel && strcmp(p->cfg.accel, "kvm") == 0 ? VK_ACCEL_KVM : VK_ACCEL_TCG;
 	}
 	if (ctx->accel == VK_ACCEL_TCG && !ctx->res->was_running)
 		vk_start_warn(ctx, "no KVM here: the VM runs under TCG emulation and will be slow (--accel tcg)");
-	return 0;
+	return vk_start_creating(ctx) && ctx->accel == VK_ACCEL_TCG ? tcg_cpu(ctx, err) : 0;
 }

@@ -79,7 +79,11 @@ char *vk_domxml_build(const struct vk_domain_spec *s, struct vk_error *err)
 		vk_strbuf_addf(&sb, "    <tcg>\n      <tb-cache unit='MiB'>%u</tb-cache>\n    </tcg>\n",
 			       s->tb_cache_mib ? s->tb_cache_mib : VK_DOMXML_TB_CACHE_MIB);
 	vk_strbuf_addstr(&sb, "  </features>\n");
-	if (!tcg)
+	/* Without a <cpu> element TCG gives qemu64, below x86-64-v2: EL9's glibc
+	 * needs v2, EL10's v3. 'maximum' is every feature TCG emulates. */
+	if (tcg)
+		vk_strbuf_addstr(&sb, "  <cpu mode='" VK_DOMXML_TCG_CPU_MODE "' migratable='on'/>\n");
+	else
 		vk_strbuf_addstr(&sb, "  <cpu mode='host-passthrough'/>\n");
 	vk_strbuf_addstr(&sb, "  <clock offset='utc'/>\n"
 			      "  <on_poweroff>destroy</on_poweroff>\n"

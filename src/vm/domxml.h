@@ -15,7 +15,7 @@ enum vk_accel {
 struct vk_domain_spec {
 	const char *name;         /* domain name */
 	const char *profile;      /* recorded in <metadata> */
-	enum vk_accel accel;      /* kvm: type='kvm' + host-passthrough; tcg: type='qemu' + bounded tb-cache */
+	enum vk_accel accel;      /* kvm: type='kvm' + host-passthrough; tcg: type='qemu' + CPU mode 'maximum' + bounded tb-cache */
 	unsigned vcpus;
 	unsigned long memory_mib;
 	const char *disk_path;    /* the overlay */
@@ -32,6 +32,10 @@ struct vk_domain_spec {
 };
 
 #define VK_DOMXML_TB_CACHE_MIB 256
+
+/* The CPU mode of TCG domains: all TCG emulates (x86-64-v3 with qemu 7.2).
+ * libvirt must offer it for virttype qemu (vk_tcg_cpu_judge). */
+#define VK_DOMXML_TCG_CPU_MODE "maximum"
 
 /* Returns the domain XML (caller frees), or NULL when a required field is missing. */
 char *vk_domxml_build(const struct vk_domain_spec *spec, struct vk_error *err);

@@ -213,6 +213,44 @@ const char *vk_accel_name(enum vk_accel accel)
 	return accel == VK_ACCEL_KVM ? "kvm" : "tcg";
 }
 
+enum vk_tcg_cpu_verdict vk_tcg_cpu_judge(const char *domcaps, const char *why_unread, char **why)
+{
+	const char *cpu = domcaps ? strstr(domcaps, "<cpu>") : NULL;
+	const char *end = cpu ? strstr(cpu, "</cpu>") : NULL;
+	const char *mode;
+
+	if (!domcaps) {
+		*why = xasprintf("libvirt's domain capabilities for qemu (TCG) cannot be read: %s",
+				 why_unread && *why_unread ? why_unread : "no reason given");
+		return VK_TCG_CPU_UNKNOWN;
+	}
+	if (!end) {
+		*why = xstrdup("libvirt's domain capabilities for qemu (TCG) list no CPU modes");
+		return VK_TCG_CPU_UNKNOWN;
+	}
+	/* libvirt writes attributes in single quotes, in this order */
+	mode = strstr(cpu, "<mode name='" VK_DOMXML_TCG_CPU_MODE "' supported='");
+	if (mode && mode < end && strncmp(mode + strlen("<mode name='" VK_DOMXML_TCG_CPU_MODE "' supported='"), "yes'", 4) == 0) {
+		*why = xstrdup("libvirt offers CPU mode '" VK_DOMXML_TCG_CPU_MODE "' for TCG");
+		return VK_TCG_CPU_OK;
+	}
+	*why = xasprintf("libvirt %s CPU mode '" VK_DOMXML_TCG_CPU_MODE "' for TCG (libvirt 7.1 and qemu 4.2 have it): the "
+			 "guest would get qemu64, which lacks x86-64-v2 (SSSE3, SSE4.1, SSE4.2, POPCNT)",
+			 mode && mode < end ? "does not support" : "does not know");
+	return VK_TCG_CPU_MISSING;
+}
+
+enum vk_tcg_cpu_verdict vk_machine_tcg_cpu(virConnectPtr conn, char **why)
+{
+	struct vk_error e = { 0 };
+	_cleanup_free_ char *domcaps = NULL;
+
+	if (vk_machine_load(&e) < 0)
+		return vk_tcg_cpu_judge(NULL, e.message, why);
+	domcaps = lv.virConnectGetDomainCapabilities(conn, NULL, "x86_64", NULL, "qemu", 0);
+	return vk_tcg_cpu_judge(domcaps, domcaps ? NULL : lv_msg(), why);
+}
+
 int vk_kvm_parse_dac_label(const char *caps_xml, unsigned *uid, unsigned *gid)
 {
 	const char *model = caps_xml ? strstr(caps_xml, "<model>dac</model>") : NULL;

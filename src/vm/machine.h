@@ -118,6 +118,21 @@ int vk_machine_choose_accel(virConnectPtr conn, const char *uri, const char *wan
 			    struct vk_error *err);
 const char *vk_accel_name(enum vk_accel accel);
 
+/* ---- the CPU of TCG domains ---- */
+
+enum vk_tcg_cpu_verdict {
+	VK_TCG_CPU_OK,      /* libvirt offers CPU mode 'maximum' for TCG */
+	VK_TCG_CPU_MISSING, /* it does not: the guest would get qemu64, below x86-64-v2 */
+	VK_TCG_CPU_UNKNOWN, /* the domain capabilities cannot be read (an old libvirt, the test driver) */
+};
+
+/* The judgement (pure) on DOMCAPS, libvirt's domain capabilities for
+ * virttype qemu (NULL when they could not be read; WHY_UNREAD says why).
+ * *WHY gets what was found, for a message (caller frees). */
+enum vk_tcg_cpu_verdict vk_tcg_cpu_judge(const char *domcaps, const char *why_unread, char **why);
+/* Reads the domain capabilities for TCG through CONN and judges them. */
+enum vk_tcg_cpu_verdict vk_machine_tcg_cpu(virConnectPtr conn, char **why);
+
 /* ---- network ---- */
 
 /* An IPv4 prefix, host byte order. */

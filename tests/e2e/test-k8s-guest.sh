@@ -108,6 +108,24 @@ run vk ssh -- sha256sum /run/virtkube/payload/images/images.oci.tar
 expect "the payload ISO carries the test's archive at images/images.oci.tar" \
     test "${out%% *}" = "$(sha256sum <"$WORK/images.oci.tar" | cut -d' ' -f1)"
 
+# The CPU the domain gives the guest: under TCG, CPU mode 'maximum' (qemu64 without it lacks x86-64-v2,
+# which CentOS Stream 9's glibc needs; Stream 10's needs v3). glibc's own list of the levels it supports.
+xml_cpu=$(grep -o "<cpu [^>]*>" <<<"$xml" | head -n 1)
+echo "# cpu: the domain's element: ${xml_cpu:-none} (accel $E2E_ACCEL)"
+[[ $E2E_ACCEL == tcg ]] && expect "the TCG domain asks for CPU mode 'maximum'" grep -q "<cpu mode='maximum'" <<<"$xml"
+run vk ssh -- /lib64/ld-linux-x86-64.so.2 --help
+levels=$(grep -E '^ +x86-64-v[234] ' <<<"$out")
+awk '{ $1 = $1; print "# cpu: glibc: " $0 }' <<<"$levels"
+expect "in the guest, glibc lists x86-64-v2 as supported" grep -qE '^ +x86-64-v2 \(supported' <<<"$levels"
+if grep -qE '^ +x86-64-v3 \(supported' <<<"$levels"; then
+    echo "# cpu: x86-64-v3 supported too (CentOS Stream 10 can run)"
+else
+    echo "# cpu: x86-64-v3 NOT supported (CentOS Stream 10 cannot run)"
+fi
+# (one argument: ssh hands it to the guest's shell as it is)
+run vk ssh -- "grep -m1 '^flags' /proc/cpuinfo | tr ' ' '\n' | grep -xE 'ssse3|sse4_1|sse4_2|popcnt|avx|avx2|bmi2|fma|movbe' | tr '\n' ' '"
+echo "# cpu: /proc/cpuinfo has: $out"
+
 run vk ssh -- systemctl show -p ActiveEnterTimestampMonotonic --value ssh.service
 [[ $out =~ ^[0-9]+$ ]] && echo "# timing: sshd up $((out / 1000000)) s after the guest's kernel started (first boot)"
 

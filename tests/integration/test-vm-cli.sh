@@ -45,6 +45,22 @@ expect_err "cannot connect to libvirt at 'qemu\+unix:///system\?socket=/nonexist
 expect_err "^hint: no libvirt daemon is listening" "with a hint"
 check "and leaves no profile behind" test ! -e "$VIRTKUBE_HOME/profiles/virtkube/config.json"
 
+# A TCG host whose libvirt offers no CPU mode 'maximum' (libvirt before 7.1): the guest would get qemu64.
+printf '%s\n' "<domainCapabilities><domain>qemu</domain><cpu>" "<mode name='host-passthrough' supported='no'/>" \
+	"<mode name='custom' supported='yes'><model usable='yes'>qemu64</model></mode>" "</cpu></domainCapabilities>" \
+	>"$TEST_TMP/domcaps-old.xml"
+VIRTKUBE_TEST_TCG_DOMCAPS=$TEST_TMP/domcaps-old.xml run vk -p oldcpu start --no-kubernetes --image "$img" \
+	--libvirt-uri $TEST_URI --network-mode isolated --cpus 1 --memory 512
+expect_rc 1 "start under TCG without CPU mode 'maximum' fails"
+expect_err "the VM cannot run under TCG: libvirt does not know CPU mode 'maximum' for TCG .*qemu64, which lacks x86-64-v2" \
+	"saying the guest would get qemu64"
+expect_err "; base\.qcow2 may need x86-64-v2 \(CentOS Stream 9\) or v3 \(Stream 10\)" "naming the image's requirement"
+expect_err "^hint: upgrade libvirt \(7\.1 or later\) and qemu \(4\.2 or later\)" "with what to do"
+VIRTKUBE_TEST_TCG_DOMCAPS=$TEST_TMP/domcaps-old.xml run vk doctor --libvirt-uri $TEST_URI
+expect_rc 1 "doctor says so too"
+expect_out "^accelerator +FAIL +tcg: libvirt does not know CPU mode 'maximum' for TCG" "in its accelerator check"
+expect_out "needs x86-64-v[23]" "naming the default image's level"
+
 # A whole start in one process on the test driver (no guest: it does not wait for SSH).
 run vk -p dev start --no-kubernetes --image "$img" --libvirt-uri $TEST_URI --network-mode isolated --cpus 1 --memory 512
 expect_rc 0 "start on test:///default succeeds"

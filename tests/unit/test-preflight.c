@@ -185,6 +185,107 @@ static void test_subnet_kept(void)
 	vk_preflight_report_release(&r);
 }
 
+/* libvirt 9.0's domain capabilities for virttype qemu (TCG), cut short; and an older libvirt's, without 'maximum'. */
+#define DOMCAPS_HEAD "<domainCapabilities>\n  <domain>qemu</domain>\n  <arch>x86_64</arch>\n  <cpu>\n" \
+		     "    <mode name='host-passthrough' supported='no'/>\n"
+#define DOMCAPS_TAIL "    <mode name='host-model' supported='yes'>\n      <model fallback='forbid'>EPYC</model>\n" \
+		     "    </mode>\n    <mode name='custom' supported='yes'>\n      <model usable='yes'>qemu64</model>\n" \
+		     "    </mode>\n  </cpu>\n  <devices/>\n</domainCapabilities>\n"
+static const char domcaps_max[] = DOMCAPS_HEAD "    <mode name='maximum' supported='yes'>\n      <enum name='maximumMigratable'>\n"
+				  "        <value>on</value>\n        <value>off</value>\n      </enum>\n    </mode>\n" DOMCAPS_TAIL;
+static const char domcaps_old[] = DOMCAPS_HEAD DOMCAPS_TAIL;
+
+static char *write_tmp(const char *name, const char *text)
+{
+	char *path = vk_path_join(tmp, name);
+
+	vk_write_file_atomic(path, text, strlen(text), 0644, NULL);
+	return path;
+}
+
+/* The TCG CPU: judged from the capabilities, and in the accelerator check. */
+static void test_tcg_cpu(void)
+{
+	_cleanup_free_ char *home = vk_path_join(tmp, "home");
+	_cleanup_free_ char *big = meminfo("big4", 16000000, 12000000);
+	_cleanup_free_ char *max = write_tmp("domcaps-max.xml", domcaps_max);
+	_cleanup_free_ char *old = write_tmp("domcaps-old.xml", domcaps_old);
+	_cleanup_free_ char *off = NULL, *note = NULL;
+	char *why;
+	struct vk_preflight_opts o = { .libvirt_uri = "test:///default", .home = home, .meminfo_path = big,
+				       .accel = "tcg" };
+	struct vk_preflight_report r = { 0 };
+	struct vk_error err = { 0 };
+	const struct vk_preflight_result *c;
+	char *no;
+
+	ok(vk_tcg_cpu_judge(domcaps_max, NULL, &why) == VK_TCG_CPU_OK, "libvirt 9.0 offers 'maximum' for TCG");
+	free(why);
+	ok(vk_tcg_cpu_judge(domcaps_old, NULL, &why) == VK_TCG_CPU_MISSING, "capabilities without 'maximum': missing");
+	contains(why, "does not know CPU mode 'maximum'", "saying libvirt does not know it");
+	contains(why, "qemu64, which lacks x86-64-v2", "and what the guest would get");
+	free(why);
+	no = xstrdup(domcaps_max);
+	memcpy(strstr(no, "supported='yes'>\n      <enum"), "supported='no' ", 15);
+	ok(vk_tcg_cpu_judge(no, NULL, &why) == VK_TCG_CPU_MISSING, "'maximum' with supported='no': missing");
+	contains(why, "does not support CPU mode 'maximum'", "saying it is not supported");
+	free(why);
+	off = write_tmp("domcaps-no.xml", no);
+	free(no);
+	ok(vk_tcg_cpu_judge(NULL, "this function is not supported", &why) == VK_TCG_CPU_UNKNOWN, "unreadable: unknown");
+	contains(why, "cannot be read: this function is not supported", "with libvirt's reason");
+	free(why);
+	ok(vk_tcg_cpu_judge("<domainCapabilities/>", NULL, &why) == VK_TCG_CPU_UNKNOWN, "no <cpu> at all: unknown");
+	free(why);
+
+	/* test:///default has no domain capabilities: start goes ahead, saying it cannot tell */
+	ok(vk_preflight_run(&o, &r, &err) == 0 && r.failed == 0, "test:///default: nothing fails");
+	c = find(&r, "accelerator");
+	ok(c && c->status == VK_PREFLIGHT_WARN, "the accelerator check is tcg's warning");
+	contains(c ? c->message : NULL, "whether the guest gets a CPU above qemu64 cannot be told", "and says the CPU is unknown");
+	is_int(r.n, 7, "no check of its own: still seven");
+	vk_preflight_report_release(&r);
+
+	o.tcg_domcaps = max;
+	ok(vk_preflight_run(&o, &r, &err) == 0 && r.failed == 0, "'maximum' offered: nothing fails");
+	c = find(&r, "accelerator");
+	contains(c ? c->message : NULL, "tcg emulation (--accel tcg): expect minutes, not seconds; the guest's CPU: mode 'maximum'",
+		 "the CPU mode is named");
+	vk_preflight_report_release(&r);
+
+	o.tcg_domcaps = old;
+	o.accel = NULL;
+	ok(vk_preflight_run(&o, &r, &err) == 0 && r.failed == 1, "no 'maximum' under auto (tcg here): the check fails");
+	c = find(&r, "accelerator");
+	ok(c && c->status == VK_PREFLIGHT_FAIL, "the accelerator check");
+	contains(c ? c->message : NULL, "tcg: libvirt does not know CPU mode 'maximum' for TCG", "saying why");
+	contains(c ? c->message : NULL, "; centos-stream-", "naming the default image");
+	ok(c && c->message && strstr(c->message, " needs x86-64-v"), "and its requirement: %s", c ? c->message : "");
+	contains(c ? c->fix : NULL, "upgrade libvirt (7.1 or later) and qemu (4.2 or later)", "with what to do");
+	ok(vk_preflight_error(&r, &err) < 0 && strstr(err.message, "preflight check 'accelerator' failed: tcg: libvirt"),
+	   "start stops before downloading");
+	vk_preflight_report_release(&r);
+
+	o.tcg_domcaps = off;
+	o.image = "mine.qcow2";
+	o.cpu_level = "x86-64-v3";
+	ok(vk_preflight_run(&o, &r, &err) == 0 && r.failed == 1, "'maximum' unsupported: fails too");
+	c = find(&r, "accelerator");
+	contains(c ? c->message : NULL, "; mine.qcow2 needs x86-64-v3", "naming the image given and its level");
+	vk_preflight_report_release(&r);
+
+	o.accel = "kvm";
+	ok(vk_preflight_run(&o, &r, &err) == 0, "--accel kvm");
+	c = find(&r, "accelerator");
+	ok(c && c->message && !strstr(c->message, "CPU mode"), "is not judged by the TCG CPU");
+	vk_preflight_report_release(&r);
+
+	ok(vk_preflight_tcg_cpu(NULL, NULL, NULL, max, &note, &err) == 0 && !note, "the start's call: ok, no note");
+	ok(vk_preflight_tcg_cpu(NULL, "img", NULL, old, &note, &err) < 0 && err.code == VK_ERR_UNSUPPORTED,
+	   "missing: VK_ERR_UNSUPPORTED");
+	contains(err.message, "; img may need x86-64-v2 (CentOS Stream 9) or v3 (Stream 10)", "an image of unknown needs");
+}
+
 int main(void)
 {
 	tmp = tap_tmpdir();
@@ -192,6 +293,7 @@ int main(void)
 	test_memory();
 	test_qemu_access();
 	test_subnet_kept();
+	test_tcg_cpu();
 	vk_remove_tree(tmp, NULL);
 	free(tmp);
 	return done_testing();

@@ -114,6 +114,9 @@ static void test_domxml(void)
 	ok(features && features_end && tb && tb > features && tb < features_end,
 	   "TCG bounds the translation cache inside <features>");
 	ok(strstr(tcg, "host-passthrough") == NULL, "no host-passthrough CPU under TCG");
+	contains(tcg, "<cpu mode='maximum' migratable='on'/>", "TCG asks for every feature TCG emulates (x86-64-v2 and v3)");
+	ok(features_end && strstr(tcg, "<cpu ") > features_end && strstr(tcg, "<cpu ") < strstr(tcg, "<devices>"),
+	   "the <cpu> element sits after <features>, before <devices>");
 
 	s.accel = VK_ACCEL_KVM;
 	s.kernel = s.initrd = s.cmdline = NULL;
@@ -123,6 +126,7 @@ static void test_domxml(void)
 	contains(kvm, "<domain type='kvm'>", "KVM gives domain type kvm");
 	ok(kvm && strstr(kvm, "<tcg>") == NULL && strstr(kvm, "tb-cache") == NULL, "no TCG settings under KVM");
 	contains(kvm, "<cpu mode='host-passthrough'/>", "KVM passes the host CPU through");
+	ok(kvm && strstr(kvm, "maximum") == NULL, "and does not ask for TCG's maximum");
 	contains(kvm, "<boot dev='hd'/>", "without a kernel the disk boots");
 	contains(kvm, "<name>a&apos;b&lt;c&gt;&amp;&quot;d", "a hostile name is escaped");
 	contains(kvm, "<virtkube:profile>a&apos;b", "and so is the profile in the metadata");
