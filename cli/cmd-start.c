@@ -19,7 +19,8 @@ static const char *const network_mode_choices[] = { "nat", "isolated", NULL };
 /* Add new flags as rows here; start_exec reads them by name into struct vk_start_opts. */
 static const struct cli_option start_options[] = {
 	{ "no-kubernetes", 0, NULL, "boot a plain development VM without Kubernetes", NULL },
-	{ "image", 0, "PATH", "qcow2/raw disk image, or an image.json naming disk, kernel, initrd and cmdline", NULL },
+	{ "image", 0, "PATH", "qcow2/raw disk image, an image.json naming disk, kernel, initrd and cmdline, or a base image "
+			      "to download: centos-stream-10 (the default) or centos-stream-9", NULL },
 	{ "cpus", 0, "N", "virtual CPUs (default 2; fixed when the profile is created)", NULL },
 	{ "memory", 0, "MiB", "memory in MiB (default 2048; fixed when the profile is created)", NULL },
 	{ "disk-size", 0, "GiB", "size of the VM's disk in GiB (default 20; fixed when the profile is created)", NULL },

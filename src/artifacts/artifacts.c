@@ -2,6 +2,7 @@
 #include "artifacts/artifacts.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "profile/datadir.h"
 #include "util/cleanup.h"
+#include "util/fs.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
@@ -69,15 +71,59 @@ static const char *jstr(json_t *o, const char *key)
 
 static bool parse_version(const char *s, int parts[3], int *nparts);
 
-int vk_artifacts_image_info(char **name, char **cpu_level, struct vk_error *err)
+/* vm-images/NAME/image.json (newly allocated); NULL: the default. */
+static char *image_table(const char *name)
 {
-	json_auto_t *img = load_table(VK_ARTIFACTS_IMAGE, err);
+	return xasprintf("vm-images/%s/image.json", name ? name : VK_ARTIFACTS_IMAGE_DEFAULT);
+}
+
+bool vk_artifacts_image_known(const char *name)
+{
+	_cleanup_free_ char *rel = NULL, *path = NULL;
+
+	if (!name || !*name || strchr(name, '/') || name[0] == '.')
+		return false;
+	rel = image_table(name);
+	path = vk_data_path(rel);
+	return vk_path_exists(path);
+}
+
+char *vk_artifacts_image_of_path(const char *home, const char *path)
+{
+	_cleanup_free_ char *dir = vk_data_path("vm-images"), *cache = vk_cache_dir(home);
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char *found = NULL;
+
+	while (d && !found && (e = readdir(d))) {
+		_cleanup_free_ char *rel = NULL, *key = NULL, *file = NULL;
+		json_auto_t *img = NULL;
+
+		if (!vk_artifacts_image_known(e->d_name))
+			continue;
+		rel = image_table(e->d_name);
+		img = load_table(rel, NULL);
+		if (!img || !jstr(img, "url") || !(key = vk_cache_key(jstr(img, "url"), NULL)))
+			continue;
+		file = vk_path_join(cache, key);
+		if (strcmp(file, path) == 0)
+			found = xstrdup(e->d_name);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+int vk_artifacts_image_info(const char *image, char **name, char **cpu_level, struct vk_error *err)
+{
+	_cleanup_free_ char *rel = image_table(image);
+	json_auto_t *img = load_table(rel, err);
 	const char *level;
 
 	*name = *cpu_level = NULL;
 	if (!img)
 		return -1;
-	*name = xstrdup(jstr(img, "name") ? jstr(img, "name") : VK_ARTIFACTS_IMAGE);
+	*name = xstrdup(jstr(img, "name") ? jstr(img, "name") : rel);
 	level = jstr(img, "cpu_level");
 	*cpu_level = level ? xstrdup(level) : NULL;
 	return 0;
@@ -463,10 +509,17 @@ static json_t *untested_row(json_t *releases, const char *version)
 
 struct vk_artifact_list *vk_artifacts_plan(const char *kubernetes_version, bool want_image, struct vk_error *err)
 {
+	return vk_artifacts_plan_image(kubernetes_version, want_image ? VK_ARTIFACTS_IMAGE_DEFAULT : NULL, err);
+}
+
+struct vk_artifact_list *vk_artifacts_plan_image(const char *kubernetes_version, const char *image_name,
+						 struct vk_error *err)
+{
 	struct vk_artifact_list *l = xcalloc(1, sizeof(*l));
 
-	if (want_image) {
-		json_t *img = load_table(VK_ARTIFACTS_IMAGE, err);
+	if (image_name) {
+		_cleanup_free_ char *rel = image_table(image_name);
+		json_t *img = load_table(rel, err);
 
 		if (!img || fill(list_add(l), img, NULL, err) < 0) {
 			json_decref(img);
@@ -553,7 +606,9 @@ int vk_artifacts_ensure(const struct vk_artifacts_request *req, struct vk_artifa
 		note = TAKE_PTR(choice.note);
 		vk_version_choice_release(&choice);
 	}
-	plan = vk_artifacts_plan(version, req->want_image, err);
+	plan = vk_artifacts_plan_image(version,
+				       req->want_image ? (req->image_name ? req->image_name : VK_ARTIFACTS_IMAGE_DEFAULT) : NULL,
+				       err);
 	if (!plan)
 		return -1;
 	vk_cache_options_init(&co);

@@ -9,17 +9,28 @@
 #include "util/error.h"
 
 /* The table lives in data files the build installs (vk_data_path):
- *   vm-images/centos-stream-9/image.json   the base image
+ *   vm-images/NAME/image.json              a base image (NAME: centos-stream-10, the default, or
+ *                                          centos-stream-9; `start --image NAME`)
  *   vm-images/kubernetes/releases.json     Kubernetes versions and their binaries
  * See vm-images/kubernetes/README.md for the format. */
 
 #define VK_ARTIFACTS_RELEASES "vm-images/kubernetes/releases.json"
-#define VK_ARTIFACTS_IMAGE "vm-images/centos-stream-9/image.json"
+#define VK_ARTIFACTS_IMAGE_DEFAULT "centos-stream-10"
+#define VK_ARTIFACTS_IMAGE "vm-images/" VK_ARTIFACTS_IMAGE_DEFAULT "/image.json"
 
-/* The default base image: its name (NAME above) and the x86-64 level its
+/* Whether NAME is a base image virtkube downloads: a plain name whose
+ * vm-images/NAME/image.json is installed. */
+bool vk_artifacts_image_known(const char *name);
+
+/* The base image whose cached file is PATH (a profile's saved image): its
+ * NAME, newly allocated, or NULL when no installed image.json downloads to
+ * that path (an image of an older table, a local file). */
+char *vk_artifacts_image_of_path(const char *home, const char *path);
+
+/* Base image IMAGE (NULL: the default): its name and the x86-64 level its
  * userland needs (its image.json's "cpu_level", e.g. "x86-64-v3"; NULL when
  * it names none), both newly allocated. */
-int vk_artifacts_image_info(char **name, char **cpu_level, struct vk_error *err);
+int vk_artifacts_image_info(const char *image, char **name, char **cpu_level, struct vk_error *err);
 
 struct vk_artifact {
 	char *id;            /* "image", "kubeadm", "kubelet", "kubectl", "containerd", "runc", "cni-plugins", "crictl" */
@@ -89,6 +100,9 @@ void vk_version_choice_release(struct vk_version_choice *c);
  * row of its minor, else "vX.Y.0" of its minor when that is older than the
  * table's newest, else the newest row's. Free with vk_artifact_list_free. */
 struct vk_artifact_list *vk_artifacts_plan(const char *kubernetes_version, bool want_image, struct vk_error *err);
+/* The same with base image IMAGE_NAME (vm-images/NAME; NULL: no image). */
+struct vk_artifact_list *vk_artifacts_plan_image(const char *kubernetes_version, const char *image_name,
+						 struct vk_error *err);
 void vk_artifact_list_free(struct vk_artifact_list *l);
 
 /* ---- the API `start` and provisioning use ----
@@ -111,6 +125,7 @@ struct vk_artifacts_request {
 	const char *kubernetes_version; /* as typed or resolved (vk_kubernetes_version_choose, with MIRROR
 					 * and OFFLINE below); NULL: no Kubernetes (image only) */
 	bool want_image;                /* false when --image gives a local file */
+	const char *image_name;         /* with want_image: vm-images/NAME; NULL: VK_ARTIFACTS_IMAGE_DEFAULT */
 	const char *mirror;
 	bool offline;
 	bool verify;

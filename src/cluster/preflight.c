@@ -131,12 +131,14 @@ static void check_socket(struct vk_preflight_report *r, const char *uri)
 	}
 }
 
-/* The image's requirement in words: "centos-stream-10 needs x86-64-v3". */
+/* The image's requirement in words: "centos-stream-10 needs x86-64-v3". A
+ * base image of vm-images/ (or none: the default) says its own level. */
 static char *image_needs(const char *image, const char *cpu_level)
 {
 	_cleanup_free_ char *name = NULL, *level = NULL;
 
-	if (!image && vk_artifacts_image_info(&name, &level, NULL) == 0)
+	if (!cpu_level && (!image || vk_artifacts_image_known(image)) &&
+	    vk_artifacts_image_info(image, &name, &level, NULL) == 0)
 		return level ? xasprintf("%s needs %s", name, level) : xasprintf("%s needs x86-64-v2 or later", name);
 	if (!image)
 		return xstrdup("CentOS Stream 9 needs x86-64-v2, Stream 10 x86-64-v3");

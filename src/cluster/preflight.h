@@ -35,7 +35,8 @@ struct vk_preflight_opts {
 	bool no_kubernetes;      /* a plain VM: only the base image is downloaded */
 	bool skip_accelerator;   /* the caller decides the accelerator itself (start: once, when the VM is made) */
 	uint32_t subnet;         /* the profile's /24 (host order) when it has one; 0: any free /24 of the range */
-	const char *image;       /* the image, for the TCG CPU check's words; NULL: the default base image */
+	const char *image;       /* the image, for the TCG CPU check's words: a base image's name (vm-images/NAME)
+				  * or a file's; NULL: the default base image */
 	const char *cpu_level;   /* the x86-64 level IMAGE needs ("x86-64-v3"); NULL with IMAGE: none said */
 	/* Test seams; NULL means the real thing. */
 	const char *tcg_domcaps;  /* a file holding libvirt's domain capabilities for TCG, "": unreadable

@@ -74,6 +74,10 @@ bool vk_start_test_driver(const struct vk_start_ctx *ctx);
 /* The bound of one wait: --wait-timeout, else DEFAULT_S. */
 long vk_start_wait_s(const struct vk_start_ctx *ctx, long default_s);
 
+/* Whether --image IMAGE names a base image virtkube downloads
+ * (vm-images/NAME, `--image centos-stream-9`) rather than a file. */
+bool vk_start_base_image(const char *image);
+
 /* Whether the profile's own machine (node 1) is made by this start: its
  * domain was not found (from step "preflight" on). */
 bool vk_start_creating(const struct vk_start_ctx *ctx);

@@ -7,6 +7,7 @@
 
 #include "vm/nodeplan.h"
 #include "start/start-steps.h"
+#include "util/cleanup.h"
 #include "util/xalloc.h"
 
 static int refuse_change(const struct vk_profile *p, const char *flag, const char *given, const char *saved,
@@ -160,7 +161,14 @@ int vk_step_profile(struct vk_start_ctx *ctx, struct vk_error *err)
 	/* The accelerator saved is the one chosen; "auto" matches whatever it was. */
 	if (p->exists && c->accel && strcmp(accel_wanted, "auto") != 0 && strcmp(accel_wanted, c->accel) != 0)
 		return refuse_change(p, "accel", accel_wanted, c->accel, err);
-	if (o->image) {
+	if (vk_start_base_image(o->image)) {
+		_cleanup_free_ char *saved = c->image ? vk_artifacts_image_of_path(ctx->home, c->image) : NULL;
+
+		/* a profile made from another image keeps it */
+		if (c->image && (!saved || strcmp(saved, o->image) != 0))
+			return refuse_change(p, "image", o->image, saved ? saved : c->image, err);
+		ctx->image = c->image ? xstrdup(c->image) : NULL;
+	} else if (o->image) {
 		if (!realpath(o->image, abs_image)) {
 			vk_error_set_errno(err, errno == ENOENT ? VK_ERR_NOT_FOUND : VK_ERR_IO, errno, "image '%s'", o->image);
 			return vk_error_hint(err, "pass a qcow2 or raw disk image, or an image.json from vm-images/");

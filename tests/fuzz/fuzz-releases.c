@@ -65,7 +65,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char **versions;
 
 	if (!releases) {
-		char *dir = fuzz_path("data/vm-images/kubernetes"), *image = fuzz_path("data/vm-images/centos-stream-9");
+		char *dir = fuzz_path("data/vm-images/kubernetes"), *image = fuzz_path("data/vm-images/" VK_ARTIFACTS_IMAGE_DEFAULT);
 
 		if (vk_mkdir_p(dir, 0755, &err) < 0 || vk_mkdir_p(image, 0755, &err) < 0)
 			abort();

@@ -31,8 +31,9 @@ def publish(a, data):
     else:
         s = "%s  %s\n" % (h, name)
     put(a["checksum_url"], s.encode())
-img = json.load(open(os.path.join(src, "vm-images/centos-stream-9/image.json")))
-publish(img, b"QFI\xfb" + os.urandom(70000))
+for name in ("centos-stream-10", "centos-stream-9"):
+    img = json.load(open(os.path.join(src, "vm-images", name, "image.json")))
+    publish(img, b"QFI\xfb" + os.urandom(70000))
 table = json.load(open(os.path.join(src, "vm-images/kubernetes/releases.json")))
 for rel in table["releases"]:
     if rel["kubernetes"] not in versions:
@@ -104,6 +105,18 @@ expect_err "cannot download '$base/release/v1.35.9/bin/linux/amd64/kubectl': the
 	"naming the URL and the cause"
 run vk cache list
 expect_out "^dl.k8s.io/release/v1.35.9/bin/linux/amd64/kubeadm .* yes$" "what did arrive is kept, verified"
+
+# The base images: CentOS Stream 10 by default (downloaded above), 9 by name.
+check "the default base image is CentOS Stream 10" grep -q "cloud.centos.org/centos/10-stream/x86_64/images/CentOS-Stream-GenericCloud-10-.* yes$" \
+	<<<"$(vk cache list)"
+run vk -q start --download-only --no-kubernetes --image centos-stream-9 --mirror "$base"
+expect_rc 0 "--image centos-stream-9 downloads that base image"
+check "from its own URL" grep -q '"path": "/centos/9-stream/x86_64/images/CentOS-Stream-GenericCloud-9-' "$TEST_TMP/http.log"
+check "verified against its dated checksum file" \
+	grep -q '"path": "/centos/9-stream/x86_64/images/CentOS-Stream-GenericCloud-9-[0-9.]*x86_64.qcow2.SHA256SUM"' "$TEST_TMP/http.log"
+run vk start --no-kubernetes --image centos-stream-8 --libvirt-uri test:///default
+expect_rc 1 "a start with a name that is no base image and no file fails"
+expect_err "image 'centos-stream-8': No such file" "naming it"
 
 run vk start --download-only --no-kubernetes --kubernetes-version v1.35.4
 expect_rc 2 "--kubernetes-version with --no-kubernetes is a usage error"

@@ -12,7 +12,7 @@ check "the binary is installed" test -x "$bin"
 check "the manual page is installed" test -s "$man"
 check "the bash completion is installed" test -n "$(find "$dest" -path '*/completions/virtkube' -type f)"
 check "the data directory is installed" test -d "$data"
-for f in vm-images/kubernetes/releases.json vm-images/centos-stream-9/image.json scripts/guest/provision; do
+for f in vm-images/kubernetes/releases.json vm-images/centos-stream-10/image.json vm-images/centos-stream-9/image.json scripts/guest/provision; do
 	check "data: $f" test -s "$data/$f"
 done
 

@@ -207,7 +207,7 @@ static void use_table(const char *releases)
 {
 	_cleanup_free_ char *data = vk_path_join(tmp, "table");
 	_cleanup_free_ char *rel = vk_path_join(data, "vm-images/kubernetes");
-	_cleanup_free_ char *img = vk_path_join(data, "vm-images/centos-stream-9");
+	_cleanup_free_ char *img = vk_path_join(data, "vm-images/" VK_ARTIFACTS_IMAGE_DEFAULT);
 	FILE *f;
 
 	vk_mkdir_p(rel, 0755, NULL);
@@ -807,6 +807,41 @@ static void test_processes(void)
 	}
 }
 
+/* The base images of vm-images/: known by name, and found again from a profile's saved cache path. */
+static void test_base_images(void)
+{
+	_cleanup_free_ char *home = vk_path_join(tmp, "home-images");
+	_cleanup_free_ char *name = NULL, *level = NULL, *of = NULL, *nine = NULL;
+	struct vk_artifact_list *plan = vk_artifacts_plan_image(NULL, "centos-stream-9", NULL);
+
+	ok(vk_artifacts_image_known("centos-stream-10") && vk_artifacts_image_known("centos-stream-9"),
+	   "centos-stream-10 and centos-stream-9 are base images");
+	ok(!vk_artifacts_image_known("kubernetes") && !vk_artifacts_image_known("../vm-images/centos-stream-9") &&
+	   !vk_artifacts_image_known("") && !vk_artifacts_image_known("debian-test"),
+	   "other folders, paths and the empty name are not");
+	ok(vk_artifacts_image_info(NULL, &name, &level, NULL) == 0, "the default image's info");
+	is_str(name, "centos-stream-10", "the default is CentOS Stream 10");
+	is_str(level, "x86-64-v3", "which needs x86-64-v3");
+	free(name);
+	free(level);
+	ok(vk_artifacts_image_info("centos-stream-9", &name, &level, NULL) == 0 && strcmp(level, "x86-64-v2") == 0,
+	   "CentOS Stream 9 needs x86-64-v2");
+	ok(plan && plan->n == 1 && strstr(plan->items[0].url, "/9-stream/") &&
+	   strstr(plan->items[0].checksum_url, "/9-stream/") && strstr(plan->items[0].checksum_url, ".SHA256SUM"),
+	   "a plan with centos-stream-9 downloads its image and dated checksum file");
+	if (plan) {
+		_cleanup_free_ char *key = vk_cache_key(plan->items[0].url, NULL), *cache = vk_cache_dir(home);
+
+		nine = vk_path_join(cache, key);
+	}
+	of = vk_artifacts_image_of_path(home, nine);
+	is_str(of, "centos-stream-9", "a profile's saved cache path leads back to centos-stream-9");
+	free(of);
+	of = vk_artifacts_image_of_path(home, "/elsewhere/disk.qcow2");
+	ok(of == NULL, "a local disk is no base image");
+	vk_artifact_list_free(plan);
+}
+
 /* The real table through a directory mirror laid out like the upstream hosts. */
 static void test_real_table(void)
 {
@@ -894,6 +929,7 @@ int main(void)
 	test_cache();
 	test_processes();
 	test_real_table();
+	test_base_images();
 
 	vk_remove_tree(tmp, NULL);
 	free(www);
