@@ -352,6 +352,12 @@ int vk_checksum_parse(const char *text, const char *filename, const char *source
 		lower(hex);
 		return 0;
 	}
+	if (entries == 0) {
+		/* seen on cloud.centos.org: a "latest" checksum file published empty */
+		vk_error_set(err, VK_ERR_PARSE, "checksum file '%s' is empty: no sha256 for '%s'", source, filename);
+		return vk_error_hint(err, "the file was fetched but lists nothing; try again later, or use a dated "
+				     "checksum file in the artifact table");
+	}
 	vk_error_set(err, VK_ERR_PARSE, "checksum file '%s' has no sha256 for '%s'", source, filename);
 	return vk_error_hint(err, "the file was fetched but does not list this artifact; check the mirror or the artifact table");
 }

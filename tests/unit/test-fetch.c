@@ -669,6 +669,44 @@ static void test_cache(void)
 		ok(p == NULL, "and no path is returned");
 	}
 
+	/* a published checksum file that is empty, or that lacks the file's line: a clear error, nothing cached */
+	{
+		char uu[256], ss[256], he[65];
+		struct vk_cache_item item;
+		char *p = NULL;
+		_cleanup_free_ char *f = xasprintf("%s/cache/up.example/e/disk.qcow2", home);
+		_cleanup_free_ char *fp = xasprintf("%s.part", f);
+		_cleanup_free_ char *fr = xasprintf("%s.verified", f);
+		_cleanup_free_ char *sum_url = xasprintf("%s/e/disk.qcow2.sha256", mirror);
+
+		publish("e/disk.qcow2", 60000, 41, he);
+		item = citem("image", "e/disk.qcow2", uu, ss);
+		write_text("up/e/disk.qcow2.sha256", "");
+		ok(vk_cache_ensure(home, &item, 1, &co, &p, &err) < 0 && err.code == VK_ERR_PARSE,
+		   "an empty checksum file fails the ensure");
+		contains(err.message, "checksum file '", "saying it is the checksum file");
+		contains(err.message, sum_url, "naming its URL");
+		contains(err.message, "' is empty: no sha256 for 'disk.qcow2'", "that it is empty, and the file looked for");
+		ok(err.hint[0] != '\0', "with a hint");
+		ok(!vk_path_exists(f) && !vk_path_exists(fp) && !vk_path_exists(fr), "nothing of it is in the cache");
+		is_int(count_requests_for(&srv, "up/e/disk.qcow2"), 0, "the image itself was never requested");
+		ok(p == NULL, "and no path is returned");
+
+		write_text("up/e/disk.qcow2.sha256", "# only other files here\n"
+			   "1111111111111111111111111111111111111111111111111111111111111111  other.qcow2\n"
+			   "SHA256 (other-2.qcow2) = 2222222222222222222222222222222222222222222222222222222222222222\n");
+		ok(vk_cache_ensure(home, &item, 1, &co, &p, &err) < 0 && err.code == VK_ERR_PARSE,
+		   "a checksum file without the file's line fails the ensure");
+		contains(err.message, sum_url, "naming its URL");
+		contains(err.message, "' has no sha256 for 'disk.qcow2'", "and the file looked for");
+		ok(!vk_path_exists(f) && !vk_path_exists(fp) && !vk_path_exists(fr), "nothing of it is in the cache");
+		is_int(count_requests_for(&srv, "up/e/disk.qcow2"), 0, "the image was never requested");
+
+		write_text("up/e/disk.qcow2.sha256", "\n  \n# comments only\n");
+		ok(vk_cache_ensure(home, &item, 1, &co, &p, &err) < 0 && strstr(err.message, "is empty"),
+		   "blank lines and comments only: empty too");
+	}
+
 	/* proxies come from the environment, as libcurl reads them: the fake server is the proxy here */
 	{
 		_cleanup_free_ char *home3 = vk_path_join(tmp, "home-proxy");
