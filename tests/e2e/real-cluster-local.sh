@@ -285,8 +285,22 @@ if ((NODES > 1)); then
     expect "the $replicas replicas spread over all $NODES nodes" test "$(awk '{ print $2 }' <<<"$out" | sort -u | wc -l)" = "$NODES"
     read -r pod_a node_a _ <<<"$(head -n 1 <<<"$out")"
     read -r _ node_b ip_b <<<"$(awk -v n="$node_a" '$2 != n' <<<"$out" | head -n 1)"
-    run kc exec "$pod_a" -- /bin/busybox wget -qO- -T 10 "http://$ip_b:8080/"
-    expect "a pod on $node_a reaches a pod on $node_b by its pod IP $ip_b" test "$out" = "$token"
+    # Not busybox wget -T: Debian 12's busybox-static (1:1.35.0-4+deb12u1+b1) crashes with SIGSEGV on -T.
+    # timeout(1) around kubectl exec bounds the wait instead, and the verdict tells the failures apart.
+    run e2e_in_ns timeout 30 "$KUBECTL" --context "$PROFILE" exec "$pod_a" -- /bin/busybox wget -qO- "http://$ip_b:8080/"
+    if ((rc == 0)); then
+        why="it answered"
+    elif ((rc == 124)); then
+        why="no answer within 30 s: no route, or the packets are dropped"
+    elif ((rc == 139)) || grep -qE "exit code (129|1[3-5][0-9])" <<<"$err"; then
+        why="the client crashed (signal exit: $(grep -oE 'exit code [0-9]+' <<<"$err" || echo "exit $rc")), not a network verdict"
+    elif grep -qiE "no route|unreachable|refused|timed out" <<<"$err"; then
+        why="no route: $(tail -n 1 <<<"$err")"
+    else
+        why="exit $rc: $(tail -n 1 <<<"$err")"
+    fi
+    echo "# pod to pod: $why"
+    expect "a pod on $node_a reaches a pod on $node_b by its pod IP $ip_b ($why)" test "$out" = "$token"
 fi
 run kc expose deployment web --type=NodePort --port=8080
 expect_rc 0 "kubectl expose --type=NodePort"
