@@ -122,6 +122,20 @@ static void on_event(void *data, const struct vk_start_event *ev)
 	}
 }
 
+/* -v, after the steps: the guest's stages inside "follow-guest", so the
+ * step's time is split where it goes (as read on the console; the time
+ * before the first stage is the guest's boot up to the provisioning). */
+static void print_guest_timing(const struct vk_guest_timing *g)
+{
+	_cleanup_strbuf_ struct vk_strbuf line = VK_STRBUF_INIT;
+
+	for (size_t i = 0; i < g->n; i++)
+		vk_strbuf_addf(&line, "%s%s %.1f%s", i ? ", " : "", g->stages[i].stage, g->stages[i].seconds,
+			       g->stages[i].ok ? "" : " (failed)");
+	fprintf(stderr, "virtkube: timing: guest stages %.1f s (s, as read on the console): %s\n",
+		vk_guest_timing_total(g), line.buf);
+}
+
 /* -v: every step's time, and our own host-side share (the steps before the
  * boot, downloads and the shared payload ISO left out). */
 static void print_timing(const struct vk_start_result *res)
@@ -140,6 +154,8 @@ static void print_timing(const struct vk_start_result *res)
 		vk_strbuf_addf(&line, "%s%s %.3f", i ? ", " : "", t->name, t->seconds);
 	}
 	fprintf(stderr, "virtkube: timing: host-side %.3f s; steps (s): %s\n", host, line.buf);
+	if (res->guest.n > 0)
+		print_guest_timing(&res->guest);
 }
 
 /* The outcome, and what to try next. */

@@ -3,6 +3,8 @@
 
 #include <stdbool.h>
 
+#include "vm/guestlog.h"
+
 #include "artifacts/fetch.h"
 #include "vm/machine.h"
 #include "profile/profile.h"
@@ -85,6 +87,7 @@ struct vk_start_result {
 	struct vk_start_step_time steps[VK_START_MAX_STEPS];
 	size_t nsteps;         /* the steps that ran, in order */
 	const char *failed_step; /* static; NULL unless a step failed */
+	struct vk_guest_timing guest; /* the control plane's stage times, when "follow-guest" followed it */
 };
 
 /* Runs the start pipeline for profile P (opened and locked by the caller;

@@ -4,6 +4,7 @@
 #include "vm/guestlog.h"
 #include "start/start-steps.h"
 #include "util/cleanup.h"
+#include "util/clock.h"
 
 #define GUEST_TIMEOUT_KUBERNETES_S 1800
 
@@ -15,6 +16,15 @@ static void on_guest_event(const struct vk_guest_event *ev, void *data)
 		ctx->on_event(ctx->event_data, &(struct vk_start_event){ .type = VK_START_GUEST_STAGE, .step = "follow-guest",
 									 .stage = ev->stage, .ok = ev->ok,
 									 .message = ev->text });
+}
+
+/* The control plane's events: reported, and timed into the result. */
+static void on_timed_guest_event(const struct vk_guest_event *ev, void *data)
+{
+	struct vk_start_ctx *ctx = data;
+
+	vk_guest_timing_add(&ctx->res->guest, ev, vk_now_ms());
+	on_guest_event(ev, data);
 }
 
 /* The other nodes this start booted, one after the other (they provision in
@@ -80,7 +90,10 @@ int vk_step_follow_guest(struct vk_start_ctx *ctx, struct vk_error *err)
 	if (!watch.domain)
 		return -1;
 	vk_start_info(ctx, "following the guest's provisioning on its console (up to %ld s)", wait_s);
-	rc = vk_follow_guest(p, offset, wait_s, on_guest_event, ctx, vk_start_watch_check, &watch, err);
+	/* timed only when followed live: a log read after the fact times nothing */
+	vk_guest_timing_start(&ctx->res->guest, vk_now_ms());
+	rc = vk_follow_guest(p, offset, wait_s, ctx->res->was_running ? on_guest_event : on_timed_guest_event, ctx,
+			     vk_start_watch_check, &watch, err);
 	vk_cluster_watch_free(watch.domain);
 	return rc < 0 ? -1 : follow_workers(ctx, wait_s, err);
 }

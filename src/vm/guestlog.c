@@ -126,6 +126,38 @@ bool vk_guest_parse_line(const char *line, struct vk_guest_event *ev)
 	return false;
 }
 
+void vk_guest_timing_start(struct vk_guest_timing *t, long long now_ms)
+{
+	memset(t, 0, sizeof(*t));
+	t->mark_ms = now_ms;
+}
+
+void vk_guest_timing_add(struct vk_guest_timing *t, const struct vk_guest_event *ev, long long now_ms)
+{
+	struct vk_guest_stage_time *st;
+
+	if (ev->type == VK_GUEST_BOOT) {
+		vk_guest_timing_start(t, now_ms);
+		return;
+	}
+	if (ev->type != VK_GUEST_STAGE || t->n >= VK_GUEST_STAGES_MAX)
+		return;
+	st = &t->stages[t->n++];
+	snprintf(st->stage, sizeof(st->stage), "%s", ev->stage);
+	st->ok = ev->ok;
+	st->seconds = now_ms > t->mark_ms ? (double)(now_ms - t->mark_ms) / 1000.0 : 0;
+	t->mark_ms = now_ms;
+}
+
+double vk_guest_timing_total(const struct vk_guest_timing *t)
+{
+	double sum = 0;
+
+	for (size_t i = 0; i < t->n; i++)
+		sum += t->stages[i].seconds;
+	return sum;
+}
+
 /* A console line longer than this is not ours: it is dropped whole, however
  * the reads cut it (the guest writes at most VK_GUEST_LINE_MAX). */
 #define LINE_KEEP (4 * VK_GUEST_LINE_MAX)

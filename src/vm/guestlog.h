@@ -30,6 +30,35 @@ struct vk_guest_event {
  * false for anything else, including malformed protocol lines. */
 bool vk_guest_parse_line(const char *line, struct vk_guest_event *ev);
 
+/* ---- the guest's stage times, as the host sees them ----
+ *
+ * Each stage's seconds since the protocol line before it (the first stage's:
+ * since the VIRTKUBE-BOOT line, or since following began); a later BOOT
+ * starts over. A time is when the host read the line, so it is as fine as
+ * the polling (about a second), and lines read after the fact (a log that
+ * was already written) count as near zero. */
+#define VK_GUEST_STAGES_MAX 32
+
+struct vk_guest_stage_time {
+	char stage[64];
+	bool ok;
+	double seconds;
+};
+
+struct vk_guest_timing {
+	long long mark_ms; /* when the last line that counts was read */
+	size_t n;
+	struct vk_guest_stage_time stages[VK_GUEST_STAGES_MAX];
+};
+
+/* Starts T at NOW_MS (vk_now_ms, or a test's clock). */
+void vk_guest_timing_start(struct vk_guest_timing *t, long long now_ms);
+/* Counts EV, read at NOW_MS: a STAGE adds its time, a BOOT starts over,
+ * anything else is ignored. Stages past VK_GUEST_STAGES_MAX are dropped. */
+void vk_guest_timing_add(struct vk_guest_timing *t, const struct vk_guest_event *ev, long long now_ms);
+/* The seconds of all stages together. */
+double vk_guest_timing_total(const struct vk_guest_timing *t);
+
 /* A follower of one console log file. */
 struct vk_guestlog;
 

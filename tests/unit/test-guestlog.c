@@ -390,12 +390,60 @@ static void test_overlong_line(const char *tmp)
 	}
 }
 
+/* The stage times, from fixed console data read at fixed times (ms since following began). */
+static void test_timing(void)
+{
+	static const struct {
+		long long at_ms;
+		const char *line;
+	} console[] = {
+		{ 0, "[    0.000000] Linux version 6.1" },
+		{ 900, "VIRTKUBE-BOOT old" },
+		{ 1500, "VIRTKUBE-STAGE payload ok mode=kubernetes" },
+		{ 20000, "VIRTKUBE-BOOT 5d1c" },            /* a new run: what came before no longer counts */
+		{ 23500, "VIRTKUBE-STAGE payload ok mode=kubernetes payload=iso" },
+		{ 26250, "VIRTKUBE-LOG system: swap off" }, /* not a stage: it does not split the time */
+		{ 26400, "VIRTKUBE-STAGE system ok" },
+		{ 38400, "VIRTKUBE-STAGE binaries ok" },
+		{ 38400, "random noise" },
+		{ 46000, "\x1b[0mVIRTKUBE-STAGE containerd ok containerd 2.x" },
+		{ 151000, "VIRTKUBE-STAGE kubeadm fail exit status 1" },
+		{ 151500, "VIRTKUBE-FAILED kubeadm" },
+	};
+	struct vk_guest_timing t;
+	struct vk_guest_event ev;
+
+	vk_guest_timing_start(&t, 0);
+	for (size_t i = 0; i < VK_ARRAY_SIZE(console); i++)
+		if (vk_guest_parse_line(console[i].line, &ev))
+			vk_guest_timing_add(&t, &ev, console[i].at_ms);
+	is_int(t.n, 5, "five stages of this run (the earlier run's is dropped at its BOOT)");
+	is_str(t.stages[0].stage, "payload", "payload first");
+	ok(t.stages[0].seconds == 3.5, "payload: 3.5 s since the BOOT line (%.3f)", t.stages[0].seconds);
+	ok(t.stages[1].seconds == 2.9 && strcmp(t.stages[1].stage, "system") == 0, "system: 2.9 s; LOG lines do not count");
+	ok(t.stages[2].seconds == 12.0, "binaries: 12 s");
+	ok(t.stages[3].seconds == 7.6 && t.stages[3].ok, "containerd: 7.6 s, behind other console output on its line");
+	ok(t.stages[4].seconds == 105.0 && !t.stages[4].ok, "kubeadm: 105 s, failed");
+	ok(vk_guest_timing_total(&t) > 130.99 && vk_guest_timing_total(&t) < 131.01, "131 s in all");
+
+	/* a first stage with no BOOT line seen counts from the start; a clock that went back counts 0 */
+	vk_guest_timing_start(&t, 1000);
+	vk_guest_parse_line("VIRTKUBE-STAGE payload ok", &ev);
+	vk_guest_timing_add(&t, &ev, 5000);
+	vk_guest_timing_add(&t, &ev, 4000);
+	ok(t.n == 2 && t.stages[0].seconds == 4.0 && t.stages[1].seconds == 0, "from the start; never negative");
+	for (int i = 0; i < VK_GUEST_STAGES_MAX + 5; i++)
+		vk_guest_timing_add(&t, &ev, 6000 + i);
+	is_int(t.n, VK_GUEST_STAGES_MAX, "at most VK_GUEST_STAGES_MAX stages are kept");
+}
+
 int main(void)
 {
 	_cleanup_free_ char *tmp = tap_tmpdir();
 	struct vk_error err = { 0 };
 
 	test_parse();
+	test_timing();
 	test_follow(tmp);
 	test_overlong_line(tmp);
 	test_wait(tmp);
