@@ -872,6 +872,9 @@ struct pod_problem {
 	char *image;        /* set when the problem is an image that is not pulled */
 	char *pull_failure; /* then "REASON: message" */
 	bool pull_hopeless; /* the pull failed in a way retrying will not fix */
+	char *container;    /* C: whose log tells more */
+	bool weak;          /* only "running, not ready": a waiting container elsewhere says more */
+	bool restarted;     /* C ran and ended before: its previous run's log is the one to read */
 };
 
 static void pod_problem_clear(struct pod_problem *pp)
@@ -880,6 +883,7 @@ static void pod_problem_clear(struct pod_problem *pp)
 	free(pp->pod);
 	free(pp->image);
 	free(pp->pull_failure);
+	free(pp->container);
 	*pp = (struct pod_problem){ 0 };
 }
 
@@ -928,7 +932,10 @@ static const char *spec_image(json_t *pod, const char *name, bool init)
 	return NULL;
 }
 
-/* Looks at one pod; fills PP and returns true when it has a problem. */
+/* Looks at one pod; fills PP and returns true when it has a problem: a
+ * container waiting for a reason that is not a normal step of its start
+ * (the first one wins), else one running but not ready, else a pod the
+ * scheduler cannot place. */
 static bool pod_problem_of(json_t *pod, struct pod_problem *pp)
 {
 	const char *pod_name = json_string_value(json_object_get(json_object_get(pod, "metadata"), "name"));
@@ -940,20 +947,46 @@ static bool pod_problem_of(json_t *pod, struct pod_problem *pp)
 		pod_name = "?";
 	for (int init = 1; init >= 0; init--) {
 		json_array_foreach(json_object_get(st, init ? "initContainerStatuses" : "containerStatuses"), i, c) {
-			json_t *waiting = json_object_get(json_object_get(c, "state"), "waiting");
+			json_t *state = json_object_get(c, "state");
+			json_t *waiting = json_object_get(state, "waiting");
+			json_t *last = json_object_get(json_object_get(c, "lastState"), "terminated");
 			const char *reason = json_string_value(json_object_get(waiting, "reason"));
 			const char *message = json_string_value(json_object_get(waiting, "message"));
 			const char *cname = json_string_value(json_object_get(c, "name"));
 			const char *image = spec_image(pod, cname, init);
+			json_int_t restarts = json_integer_value(json_object_get(c, "restartCount"));
+			_cleanup_free_ char *ended = NULL;
 
-			if (!reason || reason_is_progress(reason))
-				continue;
 			if (!image)
 				image = json_string_value(json_object_get(c, "image"));
-			pp->text = xasprintf("pod %s: %scontainer %s (image %s): %s%s%s", pod_name, init ? "init " : "",
+			if (!init && !pp->text && json_object_get(state, "running") && json_is_false(json_object_get(c, "ready"))) {
+				/* its readiness probe does not pass (CoreDNS: plugin/ready); kept
+				 * unless a waiting container says more */
+				pp->text = xasprintf("pod %s: container %s (image %s): running, not ready (%lld restart%s)",
+						     pod_name, cname ? cname : "?", image ? image : "?", (long long)restarts,
+						     restarts == 1 ? "" : "s");
+				pp->pod = xstrdup(pod_name);
+				pp->container = cname ? xstrdup(cname) : NULL;
+				pp->weak = true;
+				continue;
+			}
+			if (!reason || reason_is_progress(reason))
+				continue;
+			pod_problem_clear(pp);
+			/* why the last run ended: a CrashLoopBackOff's message says only that it backs off */
+			if (last) {
+				const char *how = json_string_value(json_object_get(last, "reason"));
+
+				ended = xasprintf("; its last run ended: %s, exit code %lld, %lld restart%s", how ? how : "terminated",
+						  (long long)json_integer_value(json_object_get(last, "exitCode")),
+						  (long long)restarts, restarts == 1 ? "" : "s");
+			}
+			pp->text = xasprintf("pod %s: %scontainer %s (image %s): %s%s%s%s", pod_name, init ? "init " : "",
 					     cname ? cname : "?", image ? image : "?", reason, message ? ": " : "",
-					     message ? message : "");
+					     message ? message : "", ended ? ended : "");
 			pp->pod = xstrdup(pod_name);
+			pp->container = cname ? xstrdup(cname) : NULL;
+			pp->restarted = last != NULL;
 			if (reason_is_pull(reason)) {
 				pp->image = xstrdup(image ? image : "?");
 				pp->pull_failure = xasprintf("%s%s%s", reason, message ? ": " : "", message ? message : "");
@@ -962,6 +995,8 @@ static bool pod_problem_of(json_t *pod, struct pod_problem *pp)
 			return true;
 		}
 	}
+	if (pp->text)
+		return true;
 	json_array_foreach(json_object_get(st, "conditions"), i, c) {
 		const char *type = json_string_value(json_object_get(c, "type"));
 		const char *status = json_string_value(json_object_get(c, "status"));
@@ -976,6 +1011,24 @@ static bool pod_problem_of(json_t *pod, struct pod_problem *pp)
 		}
 	}
 	return false;
+}
+
+/* The last lines of the log of container C of pod POD (its previous run's
+ * when PREVIOUS), indented for a message; NULL when there are none or the
+ * server does not give them. Caller frees. */
+static char *pod_log_tail(struct vk_kube *k, const char *ns, const char *pod, const char *c, bool previous)
+{
+	_cleanup_free_ char *path = xasprintf("/api/v1/namespaces/%s/pods/%s/log?container=%s&tailLines=%d%s", ns, pod,
+					      c, VK_KUBE_LOG_TAIL_LINES, previous ? "&previous=true" : "");
+	_cleanup_free_ char *body = NULL;
+	struct vk_strbuf out = VK_STRBUF_INIT;
+	long status = 0;
+
+	if (vk_kube_get_raw(k, path, &status, &body, NULL) < 0 || status != 200 || !body || !*body)
+		return NULL;
+	for (char *save = NULL, *line = strtok_r(body, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		vk_strbuf_addf(&out, "\n  %s", line);
+	return vk_strbuf_detach(&out, NULL);
 }
 
 /* The first problem among the pods that OBJ's selector picks (matchLabels).
@@ -1002,9 +1055,12 @@ static void pods_problem(struct vk_kube *k, json_t *obj, const char *ns, struct 
 
 		if (!pod_problem_of(pod, &one))
 			continue;
-		if (!pp->text)
+		if (!pp->text || (pp->weak && !one.weak)) {
+			if (pp->text)
+				others++;
+			pod_problem_clear(pp);
 			*pp = one;
-		else {
+		} else {
 			others++;
 			pod_problem_clear(&one);
 		}
@@ -1100,7 +1156,8 @@ int vk_kube_wait_ready(struct vk_kube *k, const char *kind, const char *ns, cons
 {
 	long long deadline = vk_now_ms() + timeout_ms;
 	long long pull_failing_since = 0;
-	_cleanup_free_ char *reported = NULL, *last_pod = NULL;
+	_cleanup_free_ char *reported = NULL, *last_pod = NULL, *last_container = NULL;
+	bool last_restarted = false;
 	long delay_ms = 100;
 
 	for (;;) {
@@ -1136,11 +1193,21 @@ int vk_kube_wait_ready(struct vk_kube *k, const char *kind, const char *ns, cons
 		}
 		free(last_pod);
 		last_pod = pp.pod ? xstrdup(pp.pod) : NULL;
+		free(last_container);
+		last_container = pp.container ? xstrdup(pp.container) : NULL;
+		last_restarted = pp.restarted;
 		pod_problem_clear(&pp);
 		left = deadline - now;
 		if (left <= 0) {
-			vk_error_set(err, VK_ERR_TIMEOUT, "timed out after %lds waiting for %s '%s/%s' to %s (%s)",
-				     (timeout_ms + 999) / 1000, kind, ns, name, ready_word(kind), why ? why : "");
+			/* the pod's own words: its log's last lines (a crashed run's, when it crashed) */
+			_cleanup_free_ char *log = last_pod && last_container
+							   ? pod_log_tail(k, ns, last_pod, last_container, last_restarted)
+							   : NULL;
+
+			vk_error_set(err, VK_ERR_TIMEOUT, "timed out after %lds waiting for %s '%s/%s' to %s (%s)%s%s%s%s%s",
+				     (timeout_ms + 999) / 1000, kind, ns, name, ready_word(kind), why ? why : "",
+				     log ? "; the last lines of its log (" : "", log ? last_pod : "",
+				     log && last_restarted ? ", the run before" : "", log ? "):" : "", log ? log : "");
 			if (last_pod)
 				return vk_error_hint(err, "'kubectl -n %s describe pod %s' and 'kubectl -n %s logs %s' "
 						     "show why", ns, last_pod, ns, last_pod);

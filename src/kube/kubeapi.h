@@ -111,8 +111,14 @@ typedef void (*vk_kube_wait_progress)(void *data, const char *what);
  * (a quarter of the wait when that is shorter). */
 #define VK_KUBE_PULL_GRACE_MAX_MS 60000L
 
+/* How many lines of a pod's log a wait that timed out quotes. */
+#define VK_KUBE_LOG_TAIL_LINES 10
+
 /* Polls until ready or TIMEOUT_MS passes; VK_ERR_TIMEOUT names what was
- * awaited and its last state (with its pods' reasons). PROGRESS (may be
+ * awaited and its last state (with its pods' reasons: a container waiting,
+ * with how its last run ended, or running but not ready), then the last
+ * VK_KUBE_LOG_TAIL_LINES lines of that pod's log (the pod log API; the run
+ * before, for a container that restarted). PROGRESS (may be
  * NULL) hears the pods' reasons as they change. Fails at once, with
  * VK_ERR_FAILED, for a failed Job and for an image its pods cannot pull: one
  * the registry does not have or cannot be reached for, or a pull still

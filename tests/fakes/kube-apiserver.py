@@ -507,6 +507,9 @@ class Store:
             self.add_resource(Resource(g, v, plural, kind, nsd, short, cats, st))
         self.pull_errors = dict(spec.partition("=")[::2] for spec in args.image_pull_error or [])
         self.crash_images = set(args.crash_loop or [])
+        self.not_ready_images = set(args.not_ready or [])
+        self.pod_logs = {k: v.replace("\\n", "\n") for k, v in
+                         (spec.partition("=")[::2] for spec in args.pod_log or [])}
         self.deny = {}
         for spec in args.admission_deny or []:
             target, _, msg = spec.partition("=")
@@ -1022,7 +1025,9 @@ class Store:
 
     def ready_at(self, obj, delay):
         t0 = self.created.get(obj["metadata"].get("uid"), 0)
-        return t0 + delay, time.time() >= t0 + delay and not self.pod_problem(obj)
+        spec = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
+        unready = any(c.get("image", "") in self.not_ready_images for c in spec.get("containers") or [])
+        return t0 + delay, time.time() >= t0 + delay and not self.pod_problem(obj) and not unready
 
     # --- pods of workloads (what the ReplicaSet/DaemonSet/StatefulSet controllers, the scheduler
     # and the kubelet would make of a pod template)
@@ -1140,13 +1145,18 @@ class Store:
                 cs["ready"] = True
             elif not ready or problem:
                 cs["state"] = {"waiting": {"reason": "PodInitializing" if problem else "ContainerCreating"}}
+            elif image in self.not_ready_images:
+                cs.update({"started": True, "state": {"running": {"startedAt": started}},
+                           "imageID": image + "@sha256:" + "0" * 64,
+                           "containerID": "containerd://" + short_hash(pod_name + c.get("name", ""), 64)})
             else:
                 cs.update({"ready": True, "started": True, "state": {"running": {"startedAt": started}},
                            "imageID": image + "@sha256:" + "0" * 64,
                            "containerID": "containerd://" + short_hash(pod_name + c.get("name", ""), 64)})
             return cs
 
-        ok = ready and not problem
+        ok = ready and not problem and not any(c.get("image", "") in self.not_ready_images
+                                                for c in spec.get("containers") or [])
         st = {"phase": "Running" if ok else "Pending", "hostIP": self.args.node_ip,
               "podIP": "10.244.%d.%d" % (i, self.pod_ip[w["metadata"]["uid"]]), "startTime": started,
               "qosClass": "BestEffort",
@@ -1562,6 +1572,8 @@ class Handler(BaseHTTPRequestHandler):
                                    "the server does not allow this method on the requested resource", {})
                 self.check_media_type(method)
                 return self.token_request(st, res, ns, name, body)
+            if sub == "log" and res.kind == "Pod" and not res.crd and name is not None and method == "GET":
+                return self.pod_log(st, res, ns, name, q)
             if sub is not None and (sub != "status" or not res.status):
                 raise ApiError(404, "NotFound", "the server could not find the requested resource", {})
             if res.namespaced and ns is None and name is not None:
@@ -1590,6 +1602,37 @@ class Handler(BaseHTTPRequestHandler):
                 return self.delete(st, res, ns, name, body, q)
             raise ApiError(405, "MethodNotAllowed",
                            "the server does not allow this method on the requested resource", {})
+
+    # --- pod logs (GET .../pods/NAME/log: text/plain)
+
+    def pod_log(self, st, res, ns, name, q):
+        pod = st.table(res).get((ns, name))
+        if pod is None:
+            raise not_found(res, name)
+        spec = pod.get("spec") or {}
+        containers = (spec.get("initContainers") or []) + (spec.get("containers") or [])
+        cname = q.get("container") or (containers[0].get("name") if len(containers) == 1 else None)
+        if cname is None:
+            raise bad_request("a container name must be specified for pod %s, choose one of: %s" %
+                              (name, [c.get("name") for c in containers]))
+        c = next((c for c in containers if c.get("name") == cname), None)
+        if c is None:
+            raise bad_request("container %s is not valid for pod %s" % (cname, name))
+        image = c.get("image", "")
+        statuses = ((pod.get("status") or {}).get("containerStatuses") or []) + \
+            ((pod.get("status") or {}).get("initContainerStatuses") or [])
+        cs = next((x for x in statuses if x.get("name") == cname), {})
+        previous = q.get("previous") in ("true", "1")
+        if previous and not cs.get("lastState"):
+            raise bad_request('previous terminated container "%s" in pod "%s" not found' % (cname, name))
+        if not previous and "waiting" in (cs.get("state") or {}):
+            raise bad_request('container "%s" in pod "%s" is waiting to start: %s' % (
+                cname, name, cs["state"]["waiting"].get("reason", "")))
+        text = st.pod_logs.get(image, "fake log of container %s\n" % cname)
+        lines = text.splitlines()
+        if q.get("tailLines", "").isdigit():
+            lines = lines[-int(q["tailLines"]):] if int(q["tailLines"]) else []
+        return self.send(200, "".join(l + "\n" for l in lines), ctype="text/plain")
 
     # --- discovery
 
@@ -2232,6 +2275,10 @@ def main(argv=None):
                     "ImagePullBackOff (repeatable)")
     ap.add_argument("--crash-loop", action="append", metavar="IMAGE",
                     help="containers of IMAGE exit at once: CrashLoopBackOff (repeatable)")
+    ap.add_argument("--not-ready", action="append", metavar="IMAGE",
+                    help="containers of IMAGE run but never become ready (a readiness probe failing; repeatable)")
+    ap.add_argument("--pod-log", action="append", metavar="IMAGE=TEXT",
+                    help="the log of containers of IMAGE (\\n between lines; repeatable)")
     ap.add_argument("--namespace-terminate-after", type=float, default=0.0, metavar="SECONDS",
                     help="a deleted Namespace stays Terminating this long, refusing new content (default 0: "
                     "gone at once)")

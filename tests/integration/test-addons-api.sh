@@ -236,6 +236,11 @@ expect_err "addon 'storage-provisioner' is not ready: timed out after 2s" "sayin
 expect_err "pod storage-provisioner-[a-z0-9-]+: container storage-provisioner \(image $sp_image\): CrashLoopBackOff: back-off" \
 	"and why: the pod, the image, CrashLoopBackOff"
 
+expect_err "CrashLoopBackOff: back-off .*; its last run ended: Error, exit code 1, [0-9]+ restarts?" \
+	"with how its last run ended"
+expect_err "the last lines of its log \(storage-provisioner-[a-z0-9-]+, the run before\):" "then the crashed run's log"
+expect_err "^  fake log of container storage-provisioner$" "its lines, indented"
+
 # The start flow's engine call with both: every addon is waited for, one error names each.
 make_profile pullstart "$FAKE_PORT"
 VK_TEST_LIVE_HOME=$VIRTKUBE_HOME VK_TEST_LIVE_PROFILE=pullstart VK_TEST_LIVE_NOT_READY=1 \
@@ -248,6 +253,28 @@ VK_TEST_LIVE_HOME=$VIRTKUBE_HOME VK_TEST_LIVE_PROFILE=pullstep VK_TEST_LIVE_NOT_
 	run "${top_builddir:?run through make check}/tests/unit/test-start"
 expect_rc 0 "the pipeline's addons step reports the addons that are not ready"
 check "and every one of its checks passed" test "$(grep -c '^ok' <<<"$out")" -ge 5 -a "$(grep -c '^not ok' <<<"$out")" = 0
+
+# DNS that does not answer after its wait: the CoreDNS pod's state and the last lines of its log.
+fake_start dnsdown --crash-loop "$dns_image" \
+	--pod-log "$dns_image=.:53\\nCoreDNS-1.12.0\\n[INFO] plugin/reload: Running configuration SHA512 = 1b2c\\n[FATAL] plugin/loop: Loop (127.0.0.1:40405 -> :53) detected for zone \".\""
+make_profile dnsdown "$FAKE_PORT"
+run vk -p dnsdown addons enable dns --timeout 3
+expect_rc 8 "CoreDNS crash-looping: the addon-not-ready code"
+expect_err "addon 'dns' is not ready: timed out after 3s waiting for Deployment 'kube-system/coredns' to be available" \
+	"naming the addon and its Deployment"
+expect_err "pod coredns-[a-z0-9]+-[a-z0-9]+: container coredns \(image $dns_image\): CrashLoopBackOff: back-off .*; its last run ended: Error, exit code 1" \
+	"the pod's state: CrashLoopBackOff, and how its last run ended"
+expect_err "the last lines of its log \(coredns-[a-z0-9]+-[a-z0-9]+, the run before\):" "then its log"
+expect_err "^  \[FATAL\] plugin/loop: Loop \(127\.0\.0\.1:40405 -> :53\) detected" "down to its last line"
+check "read through the pod log API, the previous run, the last lines" \
+	grep -q '"path": "/api/v1/namespaces/kube-system/pods/coredns-[a-z0-9-]*/log?container=coredns&tailLines=10&previous=true"' \
+	"$TEST_TMP/dnsdown.log"
+fake_start dnsunready --not-ready "$dns_image" --pod-log "$dns_image=[INFO] plugin/ready: Still waiting on: \"kubernetes\""
+make_profile dnsunready "$FAKE_PORT"
+run vk -p dnsunready addons enable dns --timeout 3
+expect_rc 8 "CoreDNS running but never ready: the addon-not-ready code"
+expect_err "container coredns \(image $dns_image\): running, not ready \(0 restarts\)" "the pod's state: running, not ready"
+expect_err "^  \[INFO\] plugin/ready: Still waiting on: \"kubernetes\"$" "and its log's last line (this run)"
 
 # A pull that keeps failing for a reason that may pass gets a quarter of the wait, then fails.
 fake_start flaky --image-pull-error "$dns_image=rpc error: code = Unknown desc = failed to pull and unpack image: unexpected status from GET request: 503 Service Unavailable"
