@@ -54,15 +54,33 @@ int vk_apiserver_check(struct vk_kube *k, bool *ready, char **why, struct vk_err
 	return 0;
 }
 
-typedef int (*check_fn)(struct vk_kube *k, const char *node, bool *ready, char **why, struct vk_error *err);
+typedef int (*check_fn)(struct vk_kube *k, const void *arg, bool *ready, char **why, struct vk_error *err);
 
-static int apiserver_check_adapter(struct vk_kube *k, const char *node, bool *ready, char **why, struct vk_error *err)
+static int apiserver_check_adapter(struct vk_kube *k, const void *arg, bool *ready, char **why, struct vk_error *err)
 {
+	(void)arg;
 	return vk_apiserver_check(k, ready, why, err);
 }
 
+static int node_check_adapter(struct vk_kube *k, const void *node, bool *ready, char **why, struct vk_error *err)
+{
+	return vk_node_check(k, node, ready, why, err);
+}
+
+struct proxy_arg {
+	const char *const *nodes;
+	time_t since;
+};
+
+static int proxy_check_adapter(struct vk_kube *k, const void *arg, bool *ready, char **why, struct vk_error *err)
+{
+	const struct proxy_arg *a = arg;
+
+	return vk_kube_proxy_check(k, a->nodes, a->since, ready, why, err);
+}
+
 /* Polls FN until ready, the options' check fails, or the time runs out. */
-static int poll_until(struct vk_kube *k, const char *node, check_fn fn, const struct vk_wait_opts *o, int *fatal_tls,
+static int poll_until(struct vk_kube *k, const void *arg, check_fn fn, const struct vk_wait_opts *o, int *fatal_tls,
 		      char **last, struct vk_error *err)
 {
 	long interval = o->interval_ms > 0 ? o->interval_ms : 1000;
@@ -74,7 +92,7 @@ static int poll_until(struct vk_kube *k, const char *node, check_fn fn, const st
 		struct vk_error e = { 0 };
 		bool ready = false;
 		char *why = NULL;
-		int rc = fn(k, node, &ready, &why, &e);
+		int rc = fn(k, arg, &ready, &why, &e);
 
 		if (why) {
 			if (!*last || strcmp(*last, why) != 0)
@@ -178,7 +196,7 @@ int vk_wait_node_ready(struct vk_kube *k, const char *node, const struct vk_wait
 {
 	_cleanup_free_ char *last = NULL;
 	int fatal = 0;
-	int rc = poll_until(k, node, vk_node_check, o, &fatal, &last, err);
+	int rc = poll_until(k, node, node_check_adapter, o, &fatal, &last, err);
 
 	if (rc == 0)
 		return 0;
@@ -188,4 +206,108 @@ int vk_wait_node_ready(struct vk_kube *k, const char *node, const struct vk_wait
 		     o->timeout_ms / 1000, node, last ? last : "no answer");
 	return vk_error_hint(err, "'virtkube logs -p %s' shows the guest's provisioning logs (the CNI and kubelet stages)",
 			     o->profile);
+}
+
+/* An RFC 3339 time of the API ("2026-12-07T03:04:05Z") as Unix time; -1 when it is not one. */
+static time_t api_time(const char *s)
+{
+	struct tm tm = { 0 };
+	const char *end = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
+
+	if (!end)
+		return -1;
+	return timegm(&tm);
+}
+
+/* Whether POD is Ready and its containers started at SINCE or later; else *WHY. */
+static bool proxy_pod_fresh(json_t *pod, const char *node, time_t since, char **why)
+{
+	const char *name = json_string_value(json_object_get(json_object_get(pod, "metadata"), "name"));
+	json_t *st = json_object_get(pod, "status");
+	bool ready = false;
+	json_t *c;
+	size_t i;
+
+	json_array_foreach(json_object_get(st, "conditions"), i, c) {
+		const char *type = json_string_value(json_object_get(c, "type"));
+		const char *status = json_string_value(json_object_get(c, "status"));
+
+		if (type && status && strcmp(type, "Ready") == 0)
+			ready = strcmp(status, "True") == 0;
+	}
+	if (!ready) {
+		*why = xasprintf("kube-proxy pod %s on node '%s' is not Ready", name ? name : "?", node);
+		return false;
+	}
+	json_array_foreach(json_object_get(st, "containerStatuses"), i, c) {
+		const char *started = json_string_value(
+			json_object_get(json_object_get(json_object_get(c, "state"), "running"), "startedAt"));
+		time_t at = api_time(started);
+
+		if (since > 0 && (at < 0 || at < since)) {
+			*why = xasprintf("kube-proxy pod %s on node '%s' says Ready, but from before this boot (started %s)",
+					 name ? name : "?", node, started ? started : "not running");
+			return false;
+		}
+	}
+	return true;
+}
+
+int vk_kube_proxy_check(struct vk_kube *k, const char *const *nodes, time_t since, bool *ready, char **why,
+			struct vk_error *err)
+{
+	struct vk_error e = { 0 };
+	json_auto_t *pods = vk_kube_list(k, "v1", "Pod", "kube-system", "k8s-app=kube-proxy", &e);
+	char *w = NULL;
+
+	*ready = false;
+	if (!pods) {
+		if (e.code == VK_ERR_TLS) {
+			if (err)
+				*err = e;
+			return -1;
+		}
+		w = xstrdup(e.message);
+	}
+	for (const char *const *n = nodes; pods && !w && n && *n; n++) {
+		json_t *pod, *found = NULL;
+		size_t i;
+
+		json_array_foreach(json_object_get(pods, "items"), i, pod) {
+			const char *on = json_string_value(json_object_get(json_object_get(pod, "spec"), "nodeName"));
+			bool deleting = json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp") != NULL;
+
+			_cleanup_free_ char *unused = NULL;
+
+			/* a node may have two for a moment (the old one terminating): a fresh one wins */
+			if (on && strcmp(on, *n) == 0 && !deleting && (!found || proxy_pod_fresh(pod, *n, since, &unused)))
+				found = pod;
+		}
+		if (!found)
+			w = xasprintf("no kube-proxy pod on node '%s' yet", *n);
+		else if (!proxy_pod_fresh(found, *n, since, &w))
+			break;
+	}
+	*ready = pods && !w;
+	if (why)
+		*why = w ? w : xstrdup("kube-proxy runs on every node");
+	else
+		free(w);
+	return 0;
+}
+
+int vk_wait_kube_proxy(struct vk_kube *k, const char *const *nodes, time_t since, const struct vk_wait_opts *o,
+		       struct vk_error *err)
+{
+	struct proxy_arg arg = { nodes, since };
+	_cleanup_free_ char *last = NULL;
+	int fatal = 0;
+	int rc = poll_until(k, &arg, proxy_check_adapter, o, &fatal, &last, err);
+
+	if (rc <= 0)
+		return rc;
+	vk_error_set(err, VK_ERR_TIMEOUT, "timed out after %ld s waiting for this boot's kube-proxy on every node (last: %s)",
+		     o->timeout_ms / 1000, last ? last : "no answer");
+	return vk_error_hint(err, "'kubectl -n kube-system get pods -l k8s-app=kube-proxy -o wide' shows them; "
+			     "'virtkube logs -p %s' shows the guest's logs", o->profile);
 }

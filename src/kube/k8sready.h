@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <time.h>
 
 #include "vm/guestlog.h"
 #include "kube/kubeapi.h"
@@ -32,3 +33,18 @@ int vk_node_check(struct vk_kube *k, const char *node, bool *ready, char **why, 
 /* Polls until node NODE is Ready; VK_ERR_TIMEOUT names the node and its last
  * condition. */
 int vk_wait_node_ready(struct vk_kube *k, const char *node, const struct vk_wait_opts *o, struct vk_error *err);
+
+/* One look at kube-proxy's pods (kube-system, k8s-app=kube-proxy): *READY
+ * when every node of NODES (NULL-terminated) has one that is Ready and whose
+ * containers all (re)started at SINCE or later (Unix time, as the cluster's
+ * clock says it; 0: any start counts). After a restart the pods' status
+ * from before the stop still says Ready until the kubelet updates it:
+ * SINCE, taken before this boot, tells this boot's pods from those. *WHY
+ * (caller frees; may be NULL) names a node whose pod is not there yet and
+ * why. Returns -1 only when the API server refuses our certificate. */
+int vk_kube_proxy_check(struct vk_kube *k, const char *const *nodes, time_t since, bool *ready, char **why,
+			struct vk_error *err);
+
+/* Polls it; VK_ERR_TIMEOUT names the node and its pod's last state. */
+int vk_wait_kube_proxy(struct vk_kube *k, const char *const *nodes, time_t since, const struct vk_wait_opts *o,
+		       struct vk_error *err);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <time.h>
 
 #include "artifacts/artifacts.h"
 #include "vm/bootdisk.h"
@@ -20,6 +21,7 @@ struct vk_start_ctx {
 	void *event_data;
 	struct vk_profile *p;         /* locked by the caller; NULL with download_only */
 	char *home;                   /* $VIRTKUBE_HOME */
+	time_t started_at;            /* when this start began (wall clock): what this boot made is newer */
 
 	/* step "profile" */
 	bool kubernetes;

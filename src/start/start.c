@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cluster/cluster.h"
 #include "start/start-steps.h"
@@ -149,6 +150,7 @@ int vk_start(struct vk_profile *p, const struct vk_start_opts *o, vk_start_event
 		.on_event = on_event,
 		.event_data = data,
 		.p = p,
+		.started_at = time(NULL),
 	};
 	int rc = 0;
 

@@ -23,6 +23,17 @@ static int worker_ready(struct vk_start_ctx *ctx, struct vk_kube *k, const struc
 	return 0;
 }
 
+/* kube-proxy on every node of the profile, started by this boot (after SINCE). */
+static int this_boots_kube_proxy(const struct vk_profile *p, struct vk_kube *k, time_t since,
+				 const struct vk_wait_opts *o, struct vk_error *err)
+{
+	const char *nodes[VK_NODES_MAX + 1] = { NULL };
+
+	for (size_t i = 0; i < p->cfg.nnodes && i < VK_NODES_MAX; i++)
+		nodes[i] = p->cfg.nodes[i].name;
+	return vk_wait_kube_proxy(k, nodes, since, o, err);
+}
+
 int vk_step_api_ready(struct vk_start_ctx *ctx, struct vk_error *err)
 {
 	struct vk_profile *p = ctx->p;
@@ -59,6 +70,10 @@ int vk_step_api_ready(struct vk_start_ctx *ctx, struct vk_error *err)
 		vk_start_info(ctx, "waiting for kube-proxy, which serves Services and NodePorts (up to %ld s)",
 			      o.timeout_ms / 1000);
 		rc = vk_kube_wait_ready(k, "DaemonSet", "kube-system", "kube-proxy", o.timeout_ms, NULL, NULL, err);
+		/* after a restart the DaemonSet's status is still the one from
+		 * before the stop: this boot's pods tell */
+		if (rc == 0 && !ctx->res->created && !ctx->res->was_running)
+			rc = this_boots_kube_proxy(p, k, ctx->started_at, &o, err);
 		if (rc < 0)
 			vk_error_prefix(err, "the node of profile '%s' is Ready, but kube-proxy is not", p->name);
 	}

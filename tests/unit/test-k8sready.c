@@ -197,6 +197,58 @@ static void test_waits(struct vk_kube *k, const char *dir)
 	ok(requests && !strstr(requests, "/api/v1/namespaces/default/endpoints/"), "and never the deprecated v1 Endpoints");
 }
 
+static json_t *kube_proxy(void)
+{
+	return json_pack("{s:s, s:s, s:{s:s, s:s}, s:{s:{s:{s:s}}, s:{s:{s:{s:s}}, s:{s:[{s:s, s:s}]}}}}", "apiVersion",
+			 "apps/v1", "kind", "DaemonSet", "metadata", "name", "kube-proxy", "namespace", "kube-system",
+			 "spec", "selector", "matchLabels", "k8s-app", "kube-proxy", "template", "metadata", "labels",
+			 "k8s-app", "kube-proxy", "spec", "containers", "name", "kube-proxy", "image",
+			 "registry.k8s.io/kube-proxy:v1.35.4");
+}
+
+/* After a restart the kube-proxy DaemonSet's status is the one from before the stop: the wait looks at
+ * this boot's pod on each node instead. A pod made again (a new DaemonSet: the fake's way of a new run)
+ * is this boot's; the one before it is not. */
+static void test_kube_proxy(struct vk_kube *k)
+{
+	const char *const one[] = { "dev", NULL }, *const two[] = { "dev", "dev-m02", NULL };
+	struct vk_wait_opts o = { .profile = "dev", .timeout_ms = 20000, .interval_ms = 100 };
+	struct vk_error err = { 0 };
+	json_t *objs[] = { kube_proxy() };
+	char *why = NULL;
+	bool ready = false;
+	time_t boot;
+
+	apply_all(k, objs, 1);
+	ok(vk_kube_wait_ready(k, "DaemonSet", "kube-system", "kube-proxy", 20000, NULL, NULL, &err) == 0,
+	   "kube-proxy's DaemonSet is ready (%s)", err.message);
+	ok(vk_kube_proxy_check(k, one, 0, &ready, &why, &err) == 0 && ready, "a first start: any Ready pod counts");
+	free(why);
+	boot = time(NULL) + 1;
+	ok(vk_kube_proxy_check(k, one, boot, &ready, &why, &err) == 0 && !ready,
+	   "a restart: the pod that started before this boot does not");
+	contains(why, "kube-proxy pod kube-proxy-", "naming the pod");
+	contains(why, "on node 'dev' says Ready, but from before this boot (started 20", "the node, and when it started");
+	free(why);
+	o.timeout_ms = 1000;
+	ok(vk_wait_kube_proxy(k, one, boot, &o, &err) < 0 && err.code == VK_ERR_TIMEOUT, "waiting for it times out");
+	contains(err.message, "waiting for this boot's kube-proxy on every node (last: kube-proxy pod", "saying what it waited for");
+	contains(err.hint, "k8s-app=kube-proxy", "with a hint");
+	ok(vk_kube_proxy_check(k, two, 0, &ready, &why, &err) == 0 && !ready, "two nodes, one pod: not ready");
+	contains(why, "no kube-proxy pod on node 'dev-m02' yet", "naming the node without one");
+	free(why);
+
+	/* this boot: the pod made again after BOOT */
+	sleep(2);
+	ok(vk_kube_delete(k, "apps/v1", "DaemonSet", "kube-system", "kube-proxy", "Background", NULL, &err) == 0,
+	   "the old run's DaemonSet goes");
+	objs[0] = kube_proxy();
+	apply_all(k, objs, 1);
+	o.timeout_ms = 20000;
+	ok(vk_wait_kube_proxy(k, one, boot, &o, &err) == 0, "this boot's pod, Ready and started after the boot, ends the wait (%s)",
+	   err.message);
+}
+
 static int abort_check(void *data, struct vk_error *err)
 {
 	return vk_error_set(err, VK_ERR_GUEST, "provisioning failed in the guest at stage '%s'", (const char *)data);
@@ -274,6 +326,7 @@ int main(void)
 	contains(err.hint, "virtkube logs -p dev", "pointing at virtkube logs");
 	o.timeout_ms = 20000;
 	test_waits(k, tmp);
+	test_kube_proxy(k);
 	vk_kube_free(k);
 
 	/* Trusting another CA: the server's certificate is refused, at once. */
