@@ -472,6 +472,16 @@ static int remove_retired(struct vk_kube *k, const struct vk_addon *a, long time
 	return rc;
 }
 
+/* Whether the apply of O was refused for a field the server never lets
+ * change, on a kind that holds no data and is safe to delete and make again:
+ * a StorageClass (its provisioner, parameters, reclaim policy and binding
+ * mode are fixed at creation; volumes keep working, they name it only). */
+static bool replaceable(const struct vk_manifest_object *o, const struct vk_error *err)
+{
+	return err && err->code != VK_ERR_TLS && strcmp(o->kind, "StorageClass") == 0 &&
+	       strstr(err->message, "Forbidden: updates to ") && strstr(err->message, " are forbidden");
+}
+
 int vk_addon_apply(struct vk_kube *k, const struct vk_profile *p, const struct vk_addon *a, long timeout_ms,
 		   vk_addon_progress progress, void *data, struct vk_error *err)
 {
@@ -504,6 +514,14 @@ int vk_addon_apply(struct vk_kube *k, const struct vk_profile *p, const struct v
 		if (rc < 0)
 			break;
 		out = vk_kube_apply(k, m.items[i].obj, err);
+		if (!out && replaceable(&m.items[i], err)) {
+			/* what an earlier version of the addon made, with fields that
+			 * cannot change (a StorageClass's provisioner): made again */
+			report(progress, data, a->name, "replacing %s %s: %s", m.items[i].kind, m.items[i].name, err->message);
+			if (vk_kube_delete(k, m.items[i].api_version, m.items[i].kind, m.items[i].ns, m.items[i].name, NULL, NULL,
+					   err) == 0)
+				out = vk_kube_apply(k, m.items[i].obj, err);
+		}
 		if (!out) {
 			rc = vk_error_prefix(err, "addon '%s' (%s)", a->name, m.items[i].source);
 			break;

@@ -837,6 +837,15 @@ class Store:
             spec.setdefault("revisionHistoryLimit", 10)
             spec.setdefault("updateStrategy", {"type": "RollingUpdate",
                                                "rollingUpdate": {"maxSurge": 0, "maxUnavailable": 1}})
+        elif kind == "StorageClass":
+            obj.setdefault("reclaimPolicy", "Delete")
+            obj.setdefault("volumeBindingMode", "Immediate")
+            # storage/validation: these never change once the class exists
+            changed = [f for f in ("parameters", "provisioner", "reclaimPolicy", "volumeBindingMode")
+                       if old and old.get(f) != obj.get(f)]
+            if changed:
+                raise invalid(res, md["name"], [(f, "Forbidden: updates to %s are forbidden." % f,
+                                                 "FieldValueForbidden") for f in changed])
         elif kind == "PersistentVolumeClaim":
             req = ((obj.get("spec") or {}).get("resources") or {}).get("requests") or {}
             obj["status"] = {"phase": "Bound", "accessModes": obj.get("spec", {}).get("accessModes", []),

@@ -233,13 +233,13 @@ assert a["status"] == "Pending" and ("ImagePullBackOff" in a["detail"] or "ErrIm
 run vk -p pull addons enable storage-provisioner --timeout 2
 expect_rc 8 "a container in CrashLoopBackOff is not ready when the wait runs out"
 expect_err "addon 'storage-provisioner' is not ready: timed out after 2s" "saying the time ran out"
-expect_err "pod storage-provisioner-[a-z0-9-]+: container storage-provisioner \(image $sp_image\): CrashLoopBackOff: back-off" \
+expect_err "pod local-path-provisioner-[a-z0-9-]+: container local-path-provisioner \(image $sp_image\): CrashLoopBackOff: back-off" \
 	"and why: the pod, the image, CrashLoopBackOff"
 
 expect_err "CrashLoopBackOff: back-off .*; its last run ended: Error, exit code 1, [0-9]+ restarts?" \
 	"with how its last run ended"
-expect_err "the last lines of its log \(storage-provisioner-[a-z0-9-]+, the run before\):" "then the crashed run's log"
-expect_err "^  fake log of container storage-provisioner$" "its lines, indented"
+expect_err "the last lines of its log \(local-path-provisioner-[a-z0-9-]+, the run before\):" "then the crashed run's log"
+expect_err "^  fake log of container local-path-provisioner$" "its lines, indented"
 
 # The start flow's engine call with both: every addon is waited for, one error names each.
 make_profile pullstart "$FAKE_PORT"
@@ -385,6 +385,46 @@ check "and so is its cluster-admin binding" test "$(cat "$TEST_TMP/.code")" = 40
 run vk -p retired addons enable dashboard
 expect_rc 0 "enabling it again exits 0"
 check "and finds nothing more to remove" test "$(grep -c 'removed' <<<"$err")" = 0
+
+# A profile made before storage-provisioner became local-path-provisioner: minikube's provisioner in
+# kube-system and a "standard" class of its provisioner. The next enable (as the next start does)
+# removes the old objects and replaces the class, whose provisioner cannot change.
+old /api/v1/namespaces/kube-system/serviceaccounts/storage-provisioner '{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "storage-provisioner", "namespace": "kube-system"}}'
+old /apis/rbac.authorization.k8s.io/v1/clusterrolebindings/virtkube:storage-provisioner '{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding", "metadata": {"name": "virtkube:storage-provisioner"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:persistent-volume-provisioner"}, "subjects": [{"kind": "ServiceAccount", "name": "storage-provisioner", "namespace": "kube-system"}]}'
+old /apis/rbac.authorization.k8s.io/v1/namespaces/kube-system/roles/virtkube:storage-provisioner '{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "virtkube:storage-provisioner", "namespace": "kube-system"}, "rules": []}'
+old /apis/rbac.authorization.k8s.io/v1/namespaces/kube-system/rolebindings/virtkube:storage-provisioner '{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "virtkube:storage-provisioner", "namespace": "kube-system"}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "virtkube:storage-provisioner"}, "subjects": [{"kind": "ServiceAccount", "name": "storage-provisioner", "namespace": "kube-system"}]}'
+old /apis/apps/v1/namespaces/kube-system/deployments/storage-provisioner '{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "storage-provisioner", "namespace": "kube-system"}, "spec": {"selector": {"matchLabels": {"app.kubernetes.io/name": "storage-provisioner"}}, "template": {"metadata": {"labels": {"app.kubernetes.io/name": "storage-provisioner"}}, "spec": {"containers": [{"name": "storage-provisioner", "image": "gcr.io/k8s-minikube/storage-provisioner:v5"}]}}}}'
+old /apis/storage.k8s.io/v1/storageclasses/standard '{"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass", "metadata": {"name": "standard", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}}, "provisioner": "k8s.io/minikube-hostpath", "reclaimPolicy": "Delete", "volumeBindingMode": "Immediate"}'
+run vk -p retired addons enable storage-provisioner
+expect_rc 0 "enabling storage-provisioner over minikube's provisioner exits 0"
+expect_err "storage-provisioner: removed 5 objects of the addon it replaces" "saying it removed its five objects"
+left=""
+for p in /apis/apps/v1/namespaces/kube-system/deployments/storage-provisioner \
+	/api/v1/namespaces/kube-system/serviceaccounts/storage-provisioner \
+	/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/virtkube:storage-provisioner \
+	/apis/rbac.authorization.k8s.io/v1/namespaces/kube-system/roles/virtkube:storage-provisioner \
+	/apis/rbac.authorization.k8s.io/v1/namespaces/kube-system/rolebindings/virtkube:storage-provisioner; do
+	kapi GET "$p" >/dev/null
+	[ "$(cat "$TEST_TMP/.code")" = 404 ] || left="$left $p"
+done
+check "nothing of minikube's provisioner is left (left:$left)" test -z "$left"
+kapi GET /apis/apps/v1/namespaces/local-path-storage/deployments/local-path-provisioner >"$TEST_TMP/lpp.json"
+check "local-path-provisioner runs in its place, at the pinned version" python3 -c '
+import json, sys; d = json.load(open(sys.argv[1]))
+assert d["spec"]["template"]["spec"]["containers"][0]["image"] == "docker.io/rancher/local-path-provisioner:v0.0.37", d' \
+	"$TEST_TMP/lpp.json"
+run vk -p retired addons enable default-storageclass
+expect_rc 0 "enabling default-storageclass over the old class exits 0"
+expect_err "default-storageclass: replacing StorageClass standard: .*provisioner: Forbidden: updates to provisioner are forbidden" \
+	"saying it replaces the class the server would not change"
+kapi GET /apis/storage.k8s.io/v1/storageclasses/standard >"$TEST_TMP/sc.json"
+check "standard is now local-path's, WaitForFirstConsumer, and still the default" python3 -c '
+import json, sys; c = json.load(open(sys.argv[1]))
+assert c["provisioner"] == "rancher.io/local-path" and c["volumeBindingMode"] == "WaitForFirstConsumer", c
+assert c["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true", c' "$TEST_TMP/sc.json"
+run vk -p retired addons enable default-storageclass
+expect_rc 0 "enabling it again exits 0"
+check "without replacing anything" test "$(grep -c 'replacing' <<<"$err")" = 0
 
 # The start flow's engine call (vk_addons_apply_enabled) against a fresh server: defaults plus one extra.
 fake_start live

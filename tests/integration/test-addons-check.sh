@@ -33,6 +33,15 @@ run "$top_srcdir/addons/check" "$TEST_TMP/unlisted"
 expect_rc 1 "addons/check fails on a manifest image addon.json does not list"
 expect_err "image registry.k8s.io/metrics-server/metrics-server:v0.9.9 is used but not in addon.json images" "naming it"
 
+# An image a pod template inside a ConfigMap names (local-path-provisioner's helper pod) counts too.
+cp -r "$top_srcdir/addons/storage-provisioner" "$TEST_TMP/helper"
+sed -i 's/"name": "storage-provisioner"/"name": "helper"/' "$TEST_TMP/helper/addon.json"
+sed -i 's|image: docker.io/library/busybox:1.37.0$|image: docker.io/library/busybox:1.36.1|' "$TEST_TMP/helper/local-path-provisioner.yaml"
+run "$top_srcdir/addons/check" "$TEST_TMP/helper"
+expect_rc 1 "addons/check fails on a helper pod image (in a ConfigMap) addon.json does not list"
+expect_err "image docker.io/library/busybox:1.36.1 is used but not in addon.json images" "naming it"
+expect_err "image docker.io/library/busybox:1.37.0@sha256:[0-9a-f]+ is listed but no manifest uses it" "and the one it replaced"
+
 # An API version the default Kubernetes version no longer serves.
 cp -r "$top_srcdir/addons/metrics-server" "$TEST_TMP/oldapi"
 sed -i 's/"name": "metrics-server"/"name": "oldapi"/' "$TEST_TMP/oldapi/addon.json"
