@@ -38,8 +38,9 @@ vk_timed() {
     out=$(cat "$WORK/out")
     err=$(sed -E 's/^ *[0-9]+ //' "$WORK/timed")
 }
-print_timings() { # WHAT: the host's view of the guest's stages
+print_timings() { # WHAT: the host's view of the guest's stages, then start -v's own summary (steps, guest stages)
     sed -nE 's/^ *([0-9]+) (guest: [a-z]+ (ok|FAILED)).*/# timing: \1 s after '"$1"': \2/p' "$WORK/timed"
+    sed -nE 's/^ *[0-9]+ virtkube: timing: /# timing: '"$1"' -v: /p' "$WORK/timed"
 }
 
 # ---- the real parts ------------------------------------------------------------------------------------
