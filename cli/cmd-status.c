@@ -7,7 +7,9 @@
 #include "cluster/cluster.h"
 #include "vm/nodeplan.h"
 #include "cluster/provision.h"
+#include "cluster/snapshot.h"
 #include "util/cleanup.h"
+#include "util/xalloc.h"
 #include "vm.h"
 
 static const char *const output_choices[] = { "text", "json", NULL };
@@ -51,6 +53,21 @@ static int node_block(struct vk_profile *p, const struct vk_node *n, json_t *blo
 	return 0;
 }
 
+/* "Snapshot: NAME (restored TIME)" once one was restored. */
+static void snapshot_field(const struct vk_profile *p, json_t *fields)
+{
+	_cleanup_free_ char *name = NULL, *value = NULL;
+	long long at;
+	char when[32];
+
+	vk_snapshot_last_restored(p, &name, &at);
+	if (!name)
+		return;
+	vk_snapshot_time(at, when);
+	value = xasprintf("%s (restored %s)", name, when);
+	json_object_set_new(fields, "Snapshot", json_string(value));
+}
+
 static int status_exec(struct cli_context *ctx, struct cli_args *args)
 {
 	_cleanup_profile_ struct vk_profile *p = NULL;
@@ -70,6 +87,7 @@ static int status_exec(struct cli_context *ctx, struct cli_args *args)
 		vk_status_release(&st);
 		return cli_fail(&err);
 	}
+	snapshot_field(p, st.fields);
 	bits = st.exit_bits;
 	json_array_append(blocks, st.fields);
 	vk_status_release(&st);
