@@ -97,7 +97,7 @@ PY
 }
 run vk snapshot save s1
 expect_rc 0 "snapshot save s1 of the running profile (${secs}s)"
-sed 's/^/# /' <<<"$err"
+grep -v '^$' <<<"$err" | sed 's/^/# /'
 expect "saves three nodes with their memory" grep -q "saved snapshot 's1' of profile '$PROFILE': 3 nodes, running" <<<"$err"
 expect "the clock of $PROFILE-m02 is right after the save (the nodes were paused)" clock_ok "$PROFILE-m02"
 run vk snapshot save s1
@@ -134,6 +134,7 @@ grep -E "restored|clock|reverting" <<<"$err" | sed 's/^/# /'
 for n in "${nodes[@]}"; do
     run vk ssh -n "$n" -- cat /tmp/snap.mark
     expect "$n: the file is as it was at the save" test "$out" = "before-$n"
+    # shellcheck disable=SC2016 # expanded in the guest
     run vk ssh -n "$n" -- 'kill -0 $(cat /tmp/snap.pid) && cat /proc/$(cat /tmp/snap.pid)/comm'
     expect "$n: the process started before the save still runs" test "$rc:$out" = "0:sleep"
     expect "$n: its clock is within 2 s of the host's" clock_ok "$n"
@@ -204,6 +205,7 @@ run vk snapshot save --stopped cold
 expect_rc 0 "snapshot save --stopped on the stopped profile (${secs}s)"
 expect "saves three nodes' disks only" grep -q "saved snapshot 'cold' of profile '$PROFILE': 3 nodes, stopped (disk only)" <<<"$err"
 run vk snapshot list
+# shellcheck disable=SC2016 # expanded by bash -c
 expect "snapshot list shows it stopped, beside s1" \
     bash -c 'grep -q "^cold .* stopped  *3 " <<<"$1" && grep -q "^s1 .* running " <<<"$1"' _ "$out"
 run vk snapshot delete s1
