@@ -283,8 +283,10 @@ static int record_read(const struct vk_profile *p, const char *name, struct vk_s
 	json_error_t jerr;
 
 	memset(s, 0, sizeof(*s));
-	if (!vk_path_exists(path))
-		return vk_error_set(err, VK_ERR_NOT_FOUND, "profile '%s' has no snapshot '%s'", p->name, name);
+	if (!vk_path_exists(path)) {
+		vk_error_set(err, VK_ERR_NOT_FOUND, "profile '%s' has no snapshot '%s'", p->name, name);
+		return vk_error_hint(err, "'virtkube -p %s snapshot list' shows its snapshots", p->name);
+	}
 	j = json_load_file(path, 0, &jerr);
 	if (!j)
 		return vk_error_set(err, VK_ERR_PARSE, "cannot read '%s': %s", path, jerr.text);
@@ -698,11 +700,8 @@ int vk_snapshot_restore(struct vk_profile *p, const char *name, const struct vk_
 	memset(res, 0, sizeof(*res));
 	if (vk_snapshot_name_check(name, err) < 0 || need_nodes(p, err) < 0)
 		return -1;
-	if (record_read(p, name, &info, err) < 0) {
-		if (err->code == VK_ERR_NOT_FOUND)
-			vk_error_hint(err, "'virtkube -p %s snapshot list' shows its snapshots", p->name);
+	if (record_read(p, name, &info, err) < 0)
 		return -1;
-	}
 	conn = vk_machine_connect(saved_uri(p), err);
 	if (!conn)
 		return -1;
@@ -752,11 +751,8 @@ int vk_snapshot_delete(struct vk_profile *p, const char *name, struct vk_error *
 
 	if (vk_snapshot_name_check(name, err) < 0)
 		return -1;
-	if (record_read(p, name, &info, err) < 0) {
-		if (err->code == VK_ERR_NOT_FOUND)
-			vk_error_hint(err, "'virtkube -p %s snapshot list' shows its snapshots", p->name);
+	if (record_read(p, name, &info, err) < 0)
 		return -1;
-	}
 	conn = vk_machine_connect(saved_uri(p), err);
 	if (!conn)
 		return -1;
