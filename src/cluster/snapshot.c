@@ -712,8 +712,13 @@ int vk_snapshot_restore(struct vk_profile *p, const char *name, const struct vk_
 	reverted_at = vk_now_ms();
 	for (size_t i = 0; i < info.nnodes; i++) {
 		vk_info("reverting node '%s' to snapshot '%s'", info.nodes[i].name, name);
-		if (vk_domain_snapshot_revert(conn, info.nodes[i].name, name, info.nodes[i].running, err) < 0)
+		if (vk_domain_snapshot_revert(conn, info.nodes[i].name, name, info.nodes[i].running, err) < 0) {
+			/* The nodes reverted so far run on rather than stay paused; a repeated restore reverts them all. */
+			for (size_t k = 0; k < i; k++)
+				if (info.nodes[k].running)
+					vk_domain_resume(conn, info.nodes[k].name, NULL);
 			return vk_error_hint(err, "'virtkube -p %s snapshot restore %s' tries again", p->name, name);
+		}
 	}
 	for (size_t i = 0; i < info.nnodes; i++)
 		if (info.nodes[i].running && vk_domain_resume(conn, info.nodes[i].name, err) < 0)
