@@ -89,7 +89,8 @@ static bool attr(const char *el, const char *attr_name, char *buf, size_t len)
 		q = a[alen + 1];
 		v = a + alen + 2;
 		close = strchr(v, q);
-		if (!close || (size_t)(close - v) >= len)
+		/* Inside the element, and a plain value: libvirt's names hold no markup or quotes. */
+		if (!close || close > end || (size_t)(close - v) >= len || strcspn(v, "<>'\"&") < (size_t)(close - v))
 			return false;
 		memcpy(buf, v, (size_t)(close - v));
 		buf[close - v] = '\0';

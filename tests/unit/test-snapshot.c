@@ -71,6 +71,8 @@ static void test_xml(void)
 	ok(vk_snapshot_first_disk(domain_xml, disk), "the first disk is found");
 	is_str(disk, "vda", "and it is vda, not a cdrom");
 	ok(!vk_snapshot_first_disk("<domain/>", disk), "a domain without disks has none");
+	ok(!vk_snapshot_first_disk("<disk device='disk'><target dev=\"s<disk 's='/></disk>", disk),
+	   "a target with markup or quotes in it is no disk (a fuzz finding)");
 }
 
 static void test_shared_memory(void)
