@@ -677,6 +677,15 @@ static int wait_kubernetes(const struct vk_profile *p, long timeout_ms, struct v
 	return 0;
 }
 
+/* Snapshot NAME's record into INFO, and a connection to P's libvirt (NULL on error). */
+static virConnectPtr open_record(const struct vk_profile *p, const char *name, struct vk_snapshot_info *info,
+				 struct vk_error *err)
+{
+	if (vk_snapshot_name_check(name, err) < 0 || record_read(p, name, info, err) < 0)
+		return NULL;
+	return vk_machine_connect(saved_uri(p), err);
+}
+
 static void record_restored(const struct vk_profile *p, const char *name)
 {
 	_cleanup_free_ char *dir = vk_profile_path(p, VK_SNAPSHOT_DIR);
@@ -699,14 +708,8 @@ int vk_snapshot_restore(struct vk_profile *p, const char *name, const struct vk_
 	long long reverted_at;
 
 	memset(res, 0, sizeof(*res));
-	if (vk_snapshot_name_check(name, err) < 0 || need_nodes(p, err) < 0)
-		return -1;
-	if (record_read(p, name, &info, err) < 0)
-		return -1;
-	conn = vk_machine_connect(saved_uri(p), err);
-	if (!conn)
-		return -1;
-	if (check_restorable(conn, p, &info, err) < 0)
+	if (need_nodes(p, err) < 0 || !(conn = open_record(p, name, &info, err)) ||
+	    check_restorable(conn, p, &info, err) < 0)
 		return -1;
 
 	/* Every node reverted (the running ones left paused), then all resumed together. */
@@ -755,11 +758,7 @@ int vk_snapshot_delete(struct vk_profile *p, const char *name, struct vk_error *
 	const char *names[2 * VK_NODES_MAX];
 	size_t n = 0;
 
-	if (vk_snapshot_name_check(name, err) < 0)
-		return -1;
-	if (record_read(p, name, &info, err) < 0)
-		return -1;
-	conn = vk_machine_connect(saved_uri(p), err);
+	conn = open_record(p, name, &info, err);
 	if (!conn)
 		return -1;
 	/* The nodes it saved and the ones there now (a node added since may hold an older one of that name). */
