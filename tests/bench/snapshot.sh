@@ -72,7 +72,7 @@ stop_s=$(secs "$t0" "$t1")
 start_s=$(secs "$t1" "$t2")
 stopstart_login_s=$(secs "$t0" "$t3")
 
-printf 'save (3 s pause expected)        %6s s\n' "$save_s"
+printf 'save (while running)             %6s s\n' "$save_s"
 printf 'restore (to SSH answering)       %6s s, to a first login %6s s\n' "$restore_s" "$restore_login_s"
 printf 'stop + start (to SSH answering)  %6s s (stop %s s + start %s s), to a first login %6s s\n' \
     "$(awk -v a="$stop_s" -v b="$start_s" 'BEGIN { printf "%.2f", a + b }')" "$stop_s" "$start_s" "$stopstart_login_s"
