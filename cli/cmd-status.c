@@ -7,7 +7,9 @@
 #include "cluster/cluster.h"
 #include "cluster/status.h"
 #include "vm/nodeplan.h"
+#include "cluster/snapshot.h"
 #include "util/cleanup.h"
+#include "util/xalloc.h"
 #include "vm.h"
 #include "watch-view.h"
 
@@ -54,6 +56,21 @@ static int node_block(struct vk_profile *p, const struct vk_node *n, json_t *blo
 	return 0;
 }
 
+/* "Snapshot: NAME (restored TIME)" once one was restored. */
+static void snapshot_field(const struct vk_profile *p, json_t *fields)
+{
+	_cleanup_free_ char *name = NULL, *value = NULL;
+	long long at;
+	char when[32];
+
+	vk_snapshot_last_restored(p, &name, &at);
+	if (!name)
+		return;
+	vk_snapshot_time(at, when);
+	value = xasprintf("%s (restored %s)", name, when);
+	json_object_set_new(fields, "Snapshot", json_string(value));
+}
+
 /* One `status`: every node's block, as text or JSON; returns the exit bits,
  * or the failure's exit code (the error printed). */
 static int status_once(struct cli_context *ctx, const char *output)
@@ -74,6 +91,7 @@ static int status_once(struct cli_context *ctx, const char *output)
 		vk_status_release(&st);
 		return cli_fail(&err);
 	}
+	snapshot_field(p, st.fields);
 	bits = st.exit_bits;
 	json_array_append(blocks, st.fields);
 	vk_status_release(&st);

@@ -38,6 +38,10 @@ extern const struct cli_command cli_cmd_node_add;
 extern const struct cli_command cli_cmd_node_delete;
 extern const struct cli_command cli_cmd_image_load;
 extern const struct cli_command cli_cmd_image_ls;
+extern const struct cli_command cli_cmd_snapshot_save;
+extern const struct cli_command cli_cmd_snapshot_restore;
+extern const struct cli_command cli_cmd_snapshot_list;
+extern const struct cli_command cli_cmd_snapshot_delete;
 
 /* The one command table: parsing, help and completion all come from it. */
 const struct cli_command *const cli_commands[] = {
@@ -53,6 +57,10 @@ const struct cli_command *const cli_commands[] = {
 	&cli_cmd_node_delete,
 	&cli_cmd_image_load,
 	&cli_cmd_image_ls,
+	&cli_cmd_snapshot_save,
+	&cli_cmd_snapshot_restore,
+	&cli_cmd_snapshot_list,
+	&cli_cmd_snapshot_delete,
 	&cli_cmd_update_context,
 	&cli_cmd_profile_list,
 	&cli_cmd_cache_list,

@@ -47,7 +47,11 @@
 	X(virStoragePoolCreateXML) X(virStoragePoolDestroy) X(virStoragePoolFree) X(virStoragePoolIsActive)  \
 	X(virStoragePoolIsPersistent) X(virStoragePoolLookupByName) X(virStoragePoolUndefine)                \
 	X(virStorageVolCreateXML) X(virStorageVolFree) X(virStorageVolLookupByName)                         \
-	X(virConnectGetAllDomainStats) X(virDomainStatsRecordListFree)
+	X(virConnectGetAllDomainStats) X(virDomainStatsRecordListFree)                                      \
+	X(virDomainSuspend) X(virDomainResume) X(virDomainGetUUIDString) X(virDomainGetBlockInfo)            \
+	X(virDomainSetTime) X(virDomainGetTime) X(virDomainSnapshotCreateXML)                                \
+	X(virDomainSnapshotLookupByName) X(virDomainRevertToSnapshot) X(virDomainSnapshotDelete)             \
+	X(virDomainSnapshotFree)
 
 #define VK_DL_TABLE_TYPE struct lv_table
 static struct lv_table {
@@ -1156,8 +1160,15 @@ int vk_domain_start(virConnectPtr conn, const char *name, struct vk_error *err)
 	dom = lv.virDomainLookupByName(conn, name);
 	if (!dom)
 		return lv_error(err, "cannot find domain '%s'", name);
-	if (lv.virDomainIsActive(dom) == 1)
+	if (lv.virDomainIsActive(dom) == 1) {
+		int st, reason;
+
+		/* Paused: a snapshot save or restore was killed between pause and resume. */
+		if (lv.virDomainGetState(dom, &st, &reason, 0) == 0 && st == VIR_DOMAIN_PAUSED &&
+		    lv.virDomainResume(dom) < 0)
+			return lv_error(err, "cannot resume paused domain '%s'", name);
 		return 0;
+	}
 	if (lv.virDomainCreate(dom) < 0) {
 		/* qemu's words when it may not open the kvm device. */
 		bool kvm_denied = strstr(lv_msg(), "Could not access KVM kernel module") != NULL;
@@ -1459,4 +1470,196 @@ void vk_domain_samples_free(struct vk_domain_sample *s, size_t n)
 	for (size_t i = 0; i < n; i++)
 		free(s[i].name);
 	free(s);
+}
+
+/* ------------------------------------------------------------- snapshots -- */
+
+/* The domain NAME, or an error naming it. */
+static virDomainPtr lookup(virConnectPtr conn, const char *name, struct vk_error *err)
+{
+	virDomainPtr dom;
+
+	if (vk_machine_load(err) < 0)
+		return NULL;
+	dom = lv.virDomainLookupByName(conn, name);
+	if (!dom)
+		lv_error(err, "cannot find domain '%s'", name);
+	return dom;
+}
+
+int vk_domain_suspend(virConnectPtr conn, const char *name, struct vk_error *err)
+{
+	_cleanup_dom_ virDomainPtr dom = lookup(conn, name, err);
+
+	if (!dom)
+		return -1;
+	if (lv.virDomainSuspend(dom) < 0)
+		return lv_error(err, "cannot pause domain '%s'", name);
+	return 0;
+}
+
+int vk_domain_resume(virConnectPtr conn, const char *name, struct vk_error *err)
+{
+	_cleanup_dom_ virDomainPtr dom = lookup(conn, name, err);
+	int st, reason;
+
+	if (!dom)
+		return -1;
+	if (lv.virDomainGetState(dom, &st, &reason, 0) == 0 && st != VIR_DOMAIN_PAUSED)
+		return 0;
+	if (lv.virDomainResume(dom) < 0)
+		return lv_error(err, "cannot resume domain '%s'", name);
+	return 0;
+}
+
+char *vk_domain_xml(virConnectPtr conn, const char *name, struct vk_error *err)
+{
+	_cleanup_dom_ virDomainPtr dom = lookup(conn, name, err);
+	char *xml;
+
+	if (!dom)
+		return NULL;
+	xml = lv.virDomainGetXMLDesc(dom, 0);
+	if (!xml)
+		lv_error(err, "cannot read the definition of domain '%s'", name);
+	return xml;
+}
+
+int vk_domain_uuid(virConnectPtr conn, const char *name, char buf[VK_UUID_STRING_LEN], struct vk_error *err)
+{
+	_cleanup_dom_ virDomainPtr dom = lookup(conn, name, err);
+
+	if (!dom)
+		return -1;
+	if (lv.virDomainGetUUIDString(dom, buf) < 0)
+		return lv_error(err, "cannot read the UUID of domain '%s'", name);
+	return 0;
+}
+
+int vk_domain_disk_allocation(virConnectPtr conn, const char *name, const char *target, unsigned long long *bytes,
+			      struct vk_error *err)
+{
+	_cleanup_dom_ virDomainPtr dom = lookup(conn, name, err);
+	virDomainBlockInfo info;
+
+	*bytes = 0;
+	if (!dom)
+		return -1;
+	if (lv.virDomainGetBlockInfo(dom, target, &info, 0) < 0)
+		return lv_error(err, "cannot read the size of disk %s of domain '%s'", target, name);
+	*bytes = info.physical;
+	return 0;
+}
+
+int vk_domain_set_time(virConnectPtr conn, const char *name, long long *offset_ms, struct vk_error *err)
+{
+	_cleanup_dom_ virDomainPtr dom = lookup(conn, name, err);
+	struct timespec now;
+	long long guest_s = 0;
+	unsigned int guest_ns = 0;
+	int set;
+
+	if (!dom)
+		return -1;
+	clock_gettime(CLOCK_REALTIME, &now);
+	/* qemu-ga sets the clock, then runs hwclock -w: a guest without hwclock
+	 * (Debian 12 moved it to util-linux-extra) reports that as a failure
+	 * after the clock was set. Reading the time back decides. */
+	set = lv.virDomainSetTime(dom, now.tv_sec, (unsigned int)now.tv_nsec, 0);
+	if (lv.virDomainGetTime(dom, &guest_s, &guest_ns, 0) < 0)
+		return lv_error(err, "cannot %s the clock of domain '%s' through its guest agent", set < 0 ? "set" : "read",
+				name);
+	clock_gettime(CLOCK_REALTIME, &now);
+	*offset_ms = (guest_s - (long long)now.tv_sec) * 1000 + ((long long)guest_ns - now.tv_nsec) / 1000000;
+	return 0;
+}
+
+/* NAME's snapshot SNAP; NULL with no error when it has none. */
+static virDomainSnapshotPtr snapshot_lookup(virDomainPtr dom, const char *name, const char *snap, struct vk_error *err)
+{
+	virDomainSnapshotPtr s = lv.virDomainSnapshotLookupByName(dom, snap, 0);
+	virErrorPtr e;
+
+	if (!s) {
+		e = lv.virGetLastError();
+		if (e && e->code != VIR_ERR_NO_DOMAIN_SNAPSHOT)
+			lv_error(err, "cannot look up snapshot '%s' of domain '%s'", snap, name);
+		else
+			vk_error_clear(err);
+	}
+	return s;
+}
+
+int vk_domain_snapshot_create(virConnectPtr conn, const char *name, const char *xml, struct vk_error *err)
+{
+	_cleanup_dom_ virDomainPtr dom = lookup(conn, name, err);
+	virDomainSnapshotPtr s;
+
+	if (!dom)
+		return -1;
+	vk_debug("snapshot of domain '%s':\n%s", name, xml);
+	s = lv.virDomainSnapshotCreateXML(dom, xml, 0);
+	if (!s)
+		return lv_error(err, "cannot take a snapshot of domain '%s'", name);
+	lv.virDomainSnapshotFree(s);
+	return 0;
+}
+
+int vk_domain_snapshot_exists(virConnectPtr conn, const char *name, const char *snap, bool *exists,
+			      struct vk_error *err)
+{
+	_cleanup_dom_ virDomainPtr dom = lookup(conn, name, err);
+	virDomainSnapshotPtr s;
+
+	*exists = false;
+	if (!dom)
+		return -1;
+	vk_error_clear(err);
+	s = snapshot_lookup(dom, name, snap, err);
+	if (!s)
+		return err && err->code != VK_ERR_NONE ? -1 : 0;
+	*exists = true;
+	lv.virDomainSnapshotFree(s);
+	return 0;
+}
+
+int vk_domain_snapshot_revert(virConnectPtr conn, const char *name, const char *snap, bool paused,
+			      struct vk_error *err)
+{
+	_cleanup_dom_ virDomainPtr dom = lookup(conn, name, err);
+	virDomainSnapshotPtr s;
+	int rc = 0;
+
+	if (!dom)
+		return -1;
+	s = snapshot_lookup(dom, name, snap, err);
+	if (!s)
+		return err && err->code != VK_ERR_NONE
+			       ? -1
+			       : vk_error_set(err, VK_ERR_NOT_FOUND, "domain '%s' has no snapshot '%s'", name, snap);
+	if (lv.virDomainRevertToSnapshot(s, paused ? VIR_DOMAIN_SNAPSHOT_REVERT_PAUSED : 0) < 0)
+		rc = lv_error(err, "cannot revert domain '%s' to snapshot '%s'", name, snap);
+	lv.virDomainSnapshotFree(s);
+	return rc;
+}
+
+int vk_domain_snapshot_remove(virConnectPtr conn, const char *name, const char *snap, struct vk_error *err)
+{
+	_cleanup_dom_ virDomainPtr dom = NULL;
+	virDomainSnapshotPtr s;
+	int rc = 0;
+
+	if (vk_machine_load(err) < 0)
+		return -1;
+	dom = lv.virDomainLookupByName(conn, name);
+	if (!dom)
+		return 0;
+	vk_error_clear(err);
+	s = snapshot_lookup(dom, name, snap, err);
+	if (!s)
+		return err && err->code != VK_ERR_NONE ? -1 : 0;
+	if (lv.virDomainSnapshotDelete(s, 0) < 0)
+		rc = lv_error(err, "cannot delete snapshot '%s' of domain '%s'", snap, name);
+	lv.virDomainSnapshotFree(s);
+	return rc;
 }

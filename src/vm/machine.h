@@ -320,3 +320,33 @@ void vk_console_mark_take(const char *path, long long now_ms, struct vk_console_
 bool vk_console_silent(const char *path, const struct vk_console_mark *mark, long long now_ms, long silence_ms);
 /* The warning for a silent guest of domain NAME under ACCEL (caller frees). */
 char *vk_console_silence_warning(const char *name, enum vk_accel accel, long silent_ms);
+
+/* ---- snapshots (the flow is src/cluster/snapshot.c) ---- */
+
+/* Pause / resume domain NAME (resuming one that is not paused does nothing). */
+int vk_domain_suspend(virConnectPtr conn, const char *name, struct vk_error *err);
+int vk_domain_resume(virConnectPtr conn, const char *name, struct vk_error *err);
+/* The live (or, stopped, the saved) XML of domain NAME (caller frees); NULL on error. */
+char *vk_domain_xml(virConnectPtr conn, const char *name, struct vk_error *err);
+#define VK_UUID_STRING_LEN 37
+/* Domain NAME's UUID into BUF: a node deleted and added again has a new one. */
+int vk_domain_uuid(virConnectPtr conn, const char *name, char buf[VK_UUID_STRING_LEN], struct vk_error *err);
+/* The bytes disk TARGET ("vda") of domain NAME takes on the host (0 on error). */
+int vk_domain_disk_allocation(virConnectPtr conn, const char *name, const char *target, unsigned long long *bytes,
+			      struct vk_error *err);
+/* Sets running domain NAME's clock to the host's through its guest agent and
+ * reads it back: *OFFSET_MS is the guest's time minus the host's afterwards.
+ * Fails when the agent does not answer. */
+int vk_domain_set_time(virConnectPtr conn, const char *name, long long *offset_ms, struct vk_error *err);
+/* Takes the snapshot described by XML (<domainsnapshot>) of domain NAME. */
+int vk_domain_snapshot_create(virConnectPtr conn, const char *name, const char *xml, struct vk_error *err);
+/* Whether domain NAME has snapshot SNAP. */
+int vk_domain_snapshot_exists(virConnectPtr conn, const char *name, const char *snap, bool *exists,
+			      struct vk_error *err);
+/* Reverts domain NAME to its snapshot SNAP; PAUSED leaves a snapshot with
+ * memory paused (else it comes back in the state it was saved in). A
+ * missing snapshot is VK_ERR_NOT_FOUND. */
+int vk_domain_snapshot_revert(virConnectPtr conn, const char *name, const char *snap, bool paused,
+			      struct vk_error *err);
+/* Deletes snapshot SNAP of domain NAME; a missing domain or snapshot is fine. */
+int vk_domain_snapshot_remove(virConnectPtr conn, const char *name, const char *snap, struct vk_error *err);
