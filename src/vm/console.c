@@ -1,0 +1,178 @@
+/* A domain's serial console copied into a local file over virDomainOpenConsole streams, by a thread with its own connection. */
+#include "vm/console.h"
+
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vm/machine.h"
+#include "util/cleanup.h"
+#include "util/dl.h"
+#include "util/log.h"
+#include "util/xalloc.h"
+
+#define CON_SYMBOLS(X)                                                                                        \
+	X(virGetLastError) X(virGetLastErrorMessage) X(virDomainFree) X(virDomainLookupByName)               \
+	X(virDomainOpenConsole) X(virStreamAbort) X(virStreamFree) X(virStreamNew) X(virStreamRecv)
+
+#define CON_MEMBER(name) __typeof__(name) *name;
+static struct con_table {
+	CON_SYMBOLS(CON_MEMBER)
+} lv;
+#undef CON_MEMBER
+
+#define CON_ENTRY(name) VK_DL_SYMBOL(struct con_table, name)
+static const struct vk_dl_symbol con_symbols[] = { CON_SYMBOLS(CON_ENTRY) };
+#undef CON_ENTRY
+
+static pthread_once_t con_once = PTHREAD_ONCE_INIT;
+static bool con_loaded;
+static char con_failure[VK_ERROR_MSG_MAX];
+
+static void con_resolve(void)
+{
+	con_loaded = vk_dl_open("libvirt", VK_LIBVIRT_SONAME, con_symbols, VK_ARRAY_SIZE(con_symbols), &lv, sizeof(lv),
+				con_failure, sizeof(con_failure));
+}
+
+static int con_load(struct vk_error *err)
+{
+	if (vk_machine_load(err) < 0)
+		return -1;
+	pthread_once(&con_once, con_resolve);
+	if (con_loaded)
+		return 0;
+	return vk_error_set(err, VK_ERR_UNSUPPORTED, "%s", con_failure);
+}
+
+struct vk_console_copy {
+	virConnectPtr conn;
+	virStreamPtr st;
+	int fd;
+	pthread_t thread;
+	atomic_bool stopping;
+	atomic_bool running;
+	char *domain;
+};
+
+static void *copy_thread(void *arg)
+{
+	struct vk_console_copy *c = arg;
+	char buf[16384];
+
+	for (;;) {
+		int n = lv.virStreamRecv(c->st, buf, sizeof(buf));
+
+		if (n <= 0) {
+			/* 0: the console closed (the domain stopped); <0: the connection went or we abort. */
+			if (n < 0 && !atomic_load(&c->stopping))
+				vk_debug("console of '%s': %s", c->domain, lv.virGetLastErrorMessage());
+			break;
+		}
+		for (int off = 0; off < n;) {
+			ssize_t w = write(c->fd, buf + off, (size_t)(n - off));
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0) {
+				vk_debug("console of '%s': cannot write its copy: %s", c->domain, strerror(errno));
+				break;
+			}
+			off += (int)w;
+		}
+	}
+	atomic_store(&c->running, false);
+	return NULL;
+}
+
+static void copy_free(struct vk_console_copy *c)
+{
+	if (c->st)
+		lv.virStreamFree(c->st);
+	vk_machine_disconnect(c->conn);
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->domain);
+	free(c);
+}
+
+struct vk_console_copy *vk_console_copy_start(const char *uri, const char *domain, const char *path, bool force,
+					      struct vk_error *err)
+{
+	struct vk_console_copy *c;
+	virDomainPtr dom;
+	int rc;
+
+	if (con_load(err) < 0)
+		return NULL;
+	c = xcalloc(1, sizeof(*c));
+	c->fd = -1;
+	c->domain = xstrdup(domain);
+	/* Its own connection: the thread blocks in it while the start goes on in the other. */
+	if (!(c->conn = vk_machine_connect(uri, err)))
+		goto fail;
+	c->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (c->fd < 0) {
+		vk_error_set_errno(err, VK_ERR_IO, errno, "cannot open '%s' for the console of '%s'", path, domain);
+		goto fail;
+	}
+	dom = lv.virDomainLookupByName(c->conn, domain);
+	if (!dom) {
+		vk_error_set(err, VK_ERR_LIBVIRT, "cannot find domain '%s': %s", domain, lv.virGetLastErrorMessage());
+		goto fail;
+	}
+	c->st = lv.virStreamNew(c->conn, 0);
+	rc = c->st ? lv.virDomainOpenConsole(dom, NULL, c->st, force ? VIR_DOMAIN_CONSOLE_FORCE : 0) : -1;
+	lv.virDomainFree(dom);
+	if (rc < 0) {
+		virErrorPtr e = lv.virGetLastError();
+
+		vk_error_set(err, e && e->code == VIR_ERR_OPERATION_FAILED && !force ? VK_ERR_EXISTS : VK_ERR_LIBVIRT,
+			     "cannot open the console of domain '%s': %s", domain, lv.virGetLastErrorMessage());
+		goto fail;
+	}
+	atomic_store(&c->running, true);
+	if (pthread_create(&c->thread, NULL, copy_thread, c) != 0) {
+		vk_error_set(err, VK_ERR_FAILED, "cannot start the console copy of '%s'", domain);
+		lv.virStreamAbort(c->st);
+		goto fail;
+	}
+	return c;
+fail:
+	copy_free(c);
+	return NULL;
+}
+
+bool vk_console_copy_running(struct vk_console_copy *c)
+{
+	return c && atomic_load(&c->running);
+}
+
+void vk_console_copy_stop(struct vk_console_copy *c)
+{
+	struct timespec until;
+
+	if (!c)
+		return;
+	atomic_store(&c->stopping, true);
+	/* Ends the thread's blocking receive: the daemon closes the stream. */
+	if (atomic_load(&c->running))
+		lv.virStreamAbort(c->st);
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 5;
+	if (pthread_timedjoin_np(c->thread, NULL, &until) != 0) {
+		/* A receive that never returns: leave the thread and what it uses to the process's end. */
+		vk_debug("console of '%s': the copy did not stop; left to the process's end", c->domain);
+		pthread_detach(c->thread);
+		return;
+	}
+	copy_free(c);
+}
