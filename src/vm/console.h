@@ -22,3 +22,8 @@ struct vk_console_copy *vk_console_copy_start(const char *uri, const char *domai
 bool vk_console_copy_running(struct vk_console_copy *c);
 /* Stops the copy, closes its connection and frees C (NULL-safe). */
 void vk_console_copy_stop(struct vk_console_copy *c);
+static inline void vk_console_copy_stopp(struct vk_console_copy **c)
+{
+	vk_console_copy_stop(*c);
+}
+#define _cleanup_console_copy_ __attribute__((cleanup(vk_console_copy_stopp)))

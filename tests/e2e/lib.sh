@@ -34,6 +34,11 @@ E2E_STATE_DIR=""
 E2E_LIBVIRTD_PID=""
 E2E_VIRTLOGD_PID=""
 E2E_REGISTRY_PID=""
+# Optional, set before e2e_start_daemons: a libvirtd config file (libvirtd then runs with --listen -f
+# FILE, for a test that reaches it over TCP), and a function run once the namespace exists and before
+# the daemons start (to give the namespace the address that config listens on).
+E2E_LIBVIRTD_CONF=${E2E_LIBVIRTD_CONF:-}
+E2E_NETNS_HOOK=${E2E_NETNS_HOOK:-}
 # The registry e2e_registry_start runs: plain http on the loopback of the test's namespace.
 E2E_REGISTRY=127.0.0.1:5000
 
@@ -186,13 +191,17 @@ e2e_start_daemons() {
     mkdir -p "$E2E_STATE_DIR"
     ip netns add "$E2E_NETNS" || e2e_die "cannot create network namespace $E2E_NETNS"
     ip netns exec "$E2E_NETNS" ip link set lo up
+    if [[ -n $E2E_NETNS_HOOK ]]; then
+        "$E2E_NETNS_HOOK" || e2e_die "$E2E_NETNS_HOOK failed"
+    fi
 
     # virtlogd first: libvirtd hands it qemu's console and log output.
     ip netns exec "$E2E_NETNS" virtlogd -d -p "$E2E_STATE_DIR/virtlogd.pid" ||
         e2e_die "virtlogd did not start"
     E2E_VIRTLOGD_PID=$(_e2e_read_pidfile "$E2E_STATE_DIR/virtlogd.pid") ||
         e2e_die "virtlogd wrote no pid file"
-    ip netns exec "$E2E_NETNS" libvirtd -d -p "$E2E_STATE_DIR/libvirtd.pid" ||
+    ip netns exec "$E2E_NETNS" libvirtd -d ${E2E_LIBVIRTD_CONF:+--listen -f "$E2E_LIBVIRTD_CONF"} \
+        -p "$E2E_STATE_DIR/libvirtd.pid" ||
         e2e_die "libvirtd did not start"
     E2E_LIBVIRTD_PID=$(_e2e_read_pidfile "$E2E_STATE_DIR/libvirtd.pid") ||
         e2e_die "libvirtd wrote no pid file"

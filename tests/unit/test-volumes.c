@@ -54,6 +54,25 @@ static void test_uri_choice(void)
 	ok(vk_volumes_wanted("qemu+tls://box.lan:16514/system"), "qemu+tls with a port: volumes");
 }
 
+static void test_ssh_jump(void)
+{
+	char *j;
+
+	unsetenv("VIRTKUBE_SSH_JUMP");
+	is_str(j = vk_remote_ssh_jump("qemu+ssh://me@box:2222/system?keyfile=k"), "me@box:2222",
+	       "qemu+ssh: ssh to the nodes jumps through the URI's user, host and port");
+	free(j);
+	ok(!(j = vk_remote_ssh_jump("qemu+tcp://10.0.0.1/system")), "qemu+tcp: no jump (no ssh implied)");
+	ok(!(j = vk_remote_ssh_jump("qemu:///system")), "local: no jump");
+	ok(!(j = vk_remote_ssh_jump(NULL)), "no URI: no jump");
+	setenv("VIRTKUBE_SSH_JUMP", "admin@gw", 1);
+	is_str(j = vk_remote_ssh_jump("qemu+tcp://10.0.0.1/system"), "admin@gw", "$VIRTKUBE_SSH_JUMP names one");
+	free(j);
+	setenv("VIRTKUBE_SSH_JUMP", "none", 1);
+	ok(!(j = vk_remote_ssh_jump("qemu+ssh://me@box/system")), "or turns it off");
+	unsetenv("VIRTKUBE_SSH_JUMP");
+}
+
 static void test_xml(void)
 {
 	_cleanup_free_ char *overlay = vk_volume_xml("n<1>-disk.qcow2", "qcow2", 20ull << 30, "/pool/sha256-ab.qcow2", "qcow2");
@@ -180,6 +199,7 @@ int main(void)
 
 	test_uri_choice();
 	test_xml();
+	test_ssh_jump();
 	virSetErrorFunc(NULL, quiet);
 	conn = virConnectOpen(URI);
 	if (!conn) {

@@ -1,0 +1,166 @@
+#!/bin/bash
+# e2e: a cluster on a remote libvirt host over qemu+tcp, with two network namespaces: "host" runs libvirtd
+# listening on TCP on its veth address only; "client" runs virtkube with qemu+tcp://ADDR/system. Every file
+# the domain uses is uploaded as a volume (an upload cut mid-way resumes without sending the finished
+# volumes again), the console is read over the API (start follows the guest, logs works), ssh reaches the
+# node through a route via the host, a second profile uploads no base image, and delete leaves the pool as
+# it was. Two boots (1 vCPU each, one after the other).
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+e2e_require
+: "${VIRTKUBE_BIN:?VIRTKUBE_BIN must point at the built virtkube}"
+command -v iptables >/dev/null || e2e_skip "iptables not installed"
+A=vke2e-ra
+B=vke2e-rb
+POOL=virtkube
+POOL_DIR=/var/lib/libvirt/images/virtkube
+HOST_ADDR=10.231.0.1
+CLIENT_ADDR=10.231.0.2
+URI=qemu+tcp://$HOST_ADDR/system
+CLIENT_NS=""
+POOL_MADE_HERE=""
+WORK=$(mktemp -d /tmp/vke2e-remote.XXXXXX)
+chmod 0711 "$WORK"
+export VIRTKUBE_HOME=$WORK/home
+unset LIBVIRT_DEFAULT_URI VIRTKUBE_PROFILE
+
+# The client's end of a veth pair into the host's namespace: made by the lib once the host namespace
+# exists, before libvirtd binds to the host's end.
+make_client_ns() {
+    CLIENT_NS=$E2E_NETNS-c
+    ip netns add "$CLIENT_NS" || return 1
+    ip netns exec "$CLIENT_NS" ip link set lo up
+    ip link add vkr-h netns "$E2E_NETNS" type veth peer name vkr-c netns "$CLIENT_NS" || return 1
+    e2e_in_ns ip addr add "$HOST_ADDR/24" dev vkr-h
+    e2e_in_ns ip link set vkr-h up
+    ip netns exec "$CLIENT_NS" ip addr add "$CLIENT_ADDR/24" dev vkr-c
+    ip netns exec "$CLIENT_NS" ip link set vkr-c up
+    # The nodes' networks (virtkube picks a /24 in 192.168.100-149) are reached through the host.
+    ip netns exec "$CLIENT_NS" ip route add 192.168.0.0/16 via "$HOST_ADDR"
+    e2e_in_ns sysctl -qw net.ipv4.ip_forward=1
+}
+
+cleanup() {
+    local rc=$? v
+    if [[ -n $E2E_LIBVIRTD_PID ]]; then
+        e2e_cleanup_libvirt "$A"
+        e2e_cleanup_libvirt "virtkube-vke2e-r"
+        if [[ -n $POOL_MADE_HERE ]]; then
+            for v in $(e2e_virsh vol-list "$POOL" 2>/dev/null | awk '{print $1}'); do
+                e2e_virsh vol-delete --pool "$POOL" "$v" >/dev/null 2>&1
+            done
+            e2e_virsh pool-destroy "$POOL" >/dev/null 2>&1
+            e2e_virsh pool-delete "$POOL" >/dev/null 2>&1
+            e2e_virsh pool-undefine "$POOL" >/dev/null 2>&1
+        fi
+    fi
+    e2e_stop_daemons
+    if [[ -n $CLIENT_NS ]]; then
+        for v in $(ip netns pids "$CLIENT_NS" 2>/dev/null); do kill "$v" 2>/dev/null; done
+        ip netns del "$CLIENT_NS" 2>/dev/null
+    fi
+    rm -rf "$WORK"
+    exit "$rc"
+}
+
+e2e_lock
+trap cleanup EXIT
+[[ -e $POOL_DIR ]] && e2e_die "$POOL_DIR exists already: this test would not know what it may remove there"
+printf '%s\n' 'listen_tls = 0' 'listen_tcp = 1' 'auth_tcp = "none"' "listen_addr = \"$HOST_ADDR\"" \
+    >"$WORK/libvirtd.conf"
+E2E_LIBVIRTD_CONF=$WORK/libvirtd.conf
+E2E_NETNS_HOOK=make_client_ns
+E2E_PREFIX=vke2e-r
+e2e_start_daemons
+image_json=$(e2e_image) || exit 1
+image_dir=$(dirname "$image_json")
+
+# libvirt's own firewall rejects traffic routed into its networks from outside: once its chains exist
+# (the first network started makes them), the client's subnet is let through ahead of them.
+e2e_virsh net-create /dev/stdin >/dev/null <<'EOF' || e2e_die "cannot start the throwaway network"
+<network><name>vke2e-r-fw</name><bridge name='vke2e-fw0'/><ip address='10.232.0.1' netmask='255.255.255.0'/></network>
+EOF
+e2e_virsh net-destroy vke2e-r-fw >/dev/null
+e2e_in_ns iptables -I FORWARD 1 -s "$CLIENT_ADDR" -j ACCEPT
+e2e_in_ns iptables -I FORWARD 1 -d "$CLIENT_ADDR" -j ACCEPT
+
+vkc() { ip netns exec "$CLIENT_NS" "$VIRTKUBE_BIN" "$@"; }
+pool_list() { e2e_virsh vol-list "$POOL" 2>/dev/null | awk 'NF {print $1}' | sort; }
+common_args=(--no-kubernetes --network-mode isolated --image "$image_json" --accel "$E2E_ACCEL" --cpus 1
+    --memory 1024 -v)
+start_args=("${common_args[@]}" --libvirt-uri "$URI")
+
+# ---- bad input: an unreachable URI fails before anything is uploaded ----
+run vkc -p vke2e-rbad start "${common_args[@]}" --libvirt-uri "qemu+tcp://$HOST_ADDR:1/system"
+expect_rc 1 "start against a URI nobody listens on fails (${secs}s)"
+expect "saying it cannot connect, naming the URI" grep -q "cannot connect to libvirt at 'qemu+tcp://$HOST_ADDR:1/system'" <<<"$err"
+expect "before any pool or upload on the host" test -z "$(e2e_virsh pool-list --all --name | grep -x "$POOL")"
+rm -rf "$VIRTKUBE_HOME/profiles/vke2e-rbad"
+run vkc -p vke2e-rbad start "${start_args[@]}" --memory 4000000
+expect_rc 1 "start asking more memory than the libvirt host has fails"
+expect "at the remote-memory check" grep -q "preflight check 'remote-memory' failed: the VM wants 4000000 MiB but the libvirt host has" <<<"$err"
+expect "before any pool or upload on the host" test -z "$(e2e_virsh pool-list --all --name | grep -x "$POOL")"
+rm -rf "$VIRTKUBE_HOME/profiles/vke2e-rbad"
+run vkc doctor --libvirt-uri "$URI" --no-kubernetes
+expect_rc 0 "doctor --libvirt-uri checks the remote host"
+expect "the connection" grep -q "connected to '$URI'" <<<"$out"
+expect "its free memory" grep -q "remote-memory.*MiB free on the libvirt host" <<<"$out"
+expect "the pool (not there yet)" grep -q "remote-pool.*no storage pool 'virtkube' there yet" <<<"$out"
+expect "the accelerator there (domain capabilities)" grep -q "^accelerator" <<<"$out"
+
+# ---- the first start is cut off mid-upload (the initrd), the next one resumes ----
+run env VIRTKUBE_TEST_UPLOAD_CUT=initrd ip netns exec "$CLIENT_NS" "$VIRTKUBE_BIN" -p "$A" start "${start_args[@]}"
+expect_rc 1 "a start whose initrd upload is cut off fails"
+expect "at step 'volumes'" grep -q "start failed at step 'volumes'" <<<"$err"
+[[ -n $(e2e_virsh pool-list --all --name | grep -x "$POOL") ]] && POOL_MADE_HERE=1
+expect "virtkube made its pool on the host" test -n "$POOL_MADE_HERE"
+expect "the base image was uploaded before the cut" grep -q "uploaded the base image" <<<"$out$err"
+
+t0=$SECONDS
+run vkc -p "$A" start "${start_args[@]}"
+start_secs=$((SECONDS - t0))
+expect_rc 0 "the next start boots the node (${start_secs}s)"
+echo "$out" >"$WORK/startA.out"
+echo "$err" >"$WORK/startA.err"
+expect "it does not upload the finished base image again" grep -q "the base image is on the libvirt host already" <<<"$out$err"
+expect "it uploads the initrd that was cut off" grep -q "uploaded the image's initrd" <<<"$out$err"
+expect "it followed the guest's stages over the console API" grep -q "guest: " <<<"$out$err"
+xml=$(e2e_virsh dumpxml "$A")
+expect "the domain names no path of the client (image dir, profile dir)" \
+    bash -c '! grep -qF -e "$1" -e "$2" <<<"$3"' _ "$image_dir" "$WORK" "$xml"
+expect "its disk, seed, kernel and initrd are volumes in the pool" \
+    test "$(grep -c "$POOL_DIR/" <<<"$xml")" -ge 4
+expect "and its console has no log file" bash -c '! grep -q "<log " <<<"$1"' _ "$xml"
+
+run vkc -p "$A" ssh -- cat /etc/hostname
+expect_rc 0 "ssh reaches the node through the host"
+expect "and runs in it" grep -qx "$A" <<<"$out"
+run vkc -p "$A" logs
+expect_rc 0 "logs works"
+expect "it shows the guest's console (VIRTKUBE-READY)" grep -q "VIRTKUBE-READY" <<<"$out"
+
+# Someone else's volume in the pool: never touched.
+e2e_virsh vol-create-as "$POOL" theirs.img 1M >/dev/null
+run vkc -p "$A" delete
+expect_rc 0 "delete of the first profile"
+shared=$(pool_list)
+expect "leaves only the shared volumes (sha256-*) and someone else's" \
+    bash -c '! grep -v -e "^sha256-" -e "^theirs.img$" <<<"$1"' _ "$shared"
+expect "someone else's volume is still there" grep -qx theirs.img <<<"$shared"
+
+# ---- the second profile uploads no base image ----
+before=$(pool_list)
+t0=$SECONDS
+run vkc -p "$B" start "${start_args[@]}"
+expect_rc 0 "a second profile starts ($((SECONDS - t0))s)"
+expect "uploading no base image" grep -q "the base image is on the libvirt host already" <<<"$out$err"
+expect "nor kernel nor initrd" bash -c '! grep -q "uploaded the image" <<<"$1"' _ "$out$err"
+grep -E "uploaded|on the libvirt host already" <<<"$out$err" | sed 's/^/# /'
+run vkc -p "$B" delete
+expect_rc 0 "delete of the second profile"
+expect "leaves the host's pool as it was before it" test "$(pool_list)" = "$before"
+
+echo "# first start after the cut: ${start_secs}s; whole test: ${SECONDS}s"
+echo "1..$tap_n"
+((tap_failed == 0))
