@@ -48,7 +48,7 @@ static int upload(struct vk_start_ctx *ctx, const char *what, const char *file, 
 	if (vk_volume_upload(ctx->conn, &u, &uploaded, path, err) < 0)
 		return -1;
 	if (uploaded)
-		vk_start_info(ctx, "uploaded %s to volume '%s' (%.1f s)", what, name,
+		vk_start_info(ctx, "uploaded %s to volume '%s' (%.2f s)", what, name,
 			      (double)(vk_now_ms() - bar.t0) / 1000.0);
 	else
 		vk_start_info(ctx, "%s is on the libvirt host already (volume '%s'): not uploaded", what, name);

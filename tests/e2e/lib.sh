@@ -274,6 +274,13 @@ e2e_stop_daemons() {
         ip netns del "$E2E_NETNS" || e2e_log "could not delete namespace $E2E_NETNS"
     fi
     E2E_NETNS=""
+    if [[ -n $E2E_CLIENT_NS ]]; then
+        for pid in $(ip netns pids "$E2E_CLIENT_NS" 2>/dev/null); do
+            _e2e_stop_pid "$pid" "leftover process in $E2E_CLIENT_NS"
+        done
+        ip netns del "$E2E_CLIENT_NS" 2>/dev/null || e2e_log "could not delete namespace $E2E_CLIENT_NS"
+        E2E_CLIENT_NS=""
+    fi
     if [[ -n $E2E_STATE_DIR ]]; then
         rm -rf "$E2E_STATE_DIR"
         E2E_STATE_DIR=""
@@ -343,6 +350,53 @@ e2e_image() {
     fi
     _e2e_qemu_can_read "$pub/disk.qcow2" || e2e_die "libvirt-qemu cannot read $pub/disk.qcow2"
     echo "$pub/image.json"
+}
+
+# ---- a libvirt host reached over TCP (test-remote.sh, bench/remote-upload.sh) -------------------------
+
+E2E_REMOTE_HOST_ADDR=10.231.0.1
+E2E_REMOTE_CLIENT_ADDR=10.231.0.2
+# shellcheck disable=SC2034 # for the tests that source this file
+E2E_REMOTE_URI=qemu+tcp://$E2E_REMOTE_HOST_ADDR/system
+E2E_CLIENT_NS=""
+
+# e2e_remote_daemons DIR: e2e_start_daemons with libvirtd also listening on TCP (no TLS, no SASL) on
+# the host namespace's veth address only (its config is written to DIR), and a second namespace
+# ($E2E_CLIENT_NS, run things there with e2e_in_client) at the other end of the veth, routed through
+# the host to the libvirt networks there (192.168.0.0/16). libvirt's firewall rejects traffic routed
+# into its networks from outside: once its chains exist (a throwaway network makes them), the client's
+# address is let through ahead of them. e2e_stop_daemons removes both namespaces.
+e2e_remote_daemons() {
+    local dir=${1:?e2e_remote_daemons needs a directory}
+    printf '%s\n' 'listen_tls = 0' 'listen_tcp = 1' 'auth_tcp = "none"' \
+        "listen_addr = \"$E2E_REMOTE_HOST_ADDR\"" >"$dir/libvirtd.conf"
+    E2E_LIBVIRTD_CONF=$dir/libvirtd.conf
+    E2E_NETNS_HOOK=_e2e_client_ns
+    e2e_start_daemons
+    e2e_virsh net-create /dev/stdin >/dev/null <<EOF || e2e_die "cannot start a throwaway network"
+<network><name>${E2E_PREFIX}fw</name><bridge name='vke2e-fw$$'/><ip address='10.232.0.1' netmask='255.255.255.0'/></network>
+EOF
+    e2e_virsh net-destroy "${E2E_PREFIX}fw" >/dev/null
+    e2e_in_ns iptables -I FORWARD 1 -s "$E2E_REMOTE_CLIENT_ADDR" -j ACCEPT
+    e2e_in_ns iptables -I FORWARD 1 -d "$E2E_REMOTE_CLIENT_ADDR" -j ACCEPT
+}
+
+_e2e_client_ns() {
+    E2E_CLIENT_NS=$E2E_NETNS-c
+    ip netns add "$E2E_CLIENT_NS" || return 1
+    ip netns exec "$E2E_CLIENT_NS" ip link set lo up
+    ip link add "vkh$$" netns "$E2E_NETNS" type veth peer name "vkc$$" netns "$E2E_CLIENT_NS" || return 1
+    e2e_in_ns ip addr add "$E2E_REMOTE_HOST_ADDR/24" dev "vkh$$"
+    e2e_in_ns ip link set "vkh$$" up
+    e2e_in_client ip addr add "$E2E_REMOTE_CLIENT_ADDR/24" dev "vkc$$"
+    e2e_in_client ip link set "vkc$$" up
+    e2e_in_client ip route add 192.168.0.0/16 via "$E2E_REMOTE_HOST_ADDR"
+    e2e_in_ns sysctl -qw net.ipv4.ip_forward=1
+}
+
+e2e_in_client() {
+    [[ -n $E2E_CLIENT_NS ]] || e2e_die "e2e_in_client: no client namespace (call e2e_remote_daemons first)"
+    ip netns exec "$E2E_CLIENT_NS" "$@"
 }
 
 # ---- real parts from Debian's packages (test-k8s-guest.sh, real-cluster-local.sh) -------------------

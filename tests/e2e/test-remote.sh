@@ -15,31 +15,13 @@ A=vke2e-ra
 B=vke2e-rb
 POOL=virtkube
 POOL_DIR=/var/lib/libvirt/images/virtkube
-HOST_ADDR=10.231.0.1
-CLIENT_ADDR=10.231.0.2
-URI=qemu+tcp://$HOST_ADDR/system
-CLIENT_NS=""
+HOST_ADDR=$E2E_REMOTE_HOST_ADDR
+URI=$E2E_REMOTE_URI
 POOL_MADE_HERE=""
 WORK=$(mktemp -d /tmp/vke2e-remote.XXXXXX)
 chmod 0711 "$WORK"
 export VIRTKUBE_HOME=$WORK/home
 unset LIBVIRT_DEFAULT_URI VIRTKUBE_PROFILE
-
-# The client's end of a veth pair into the host's namespace: made by the lib once the host namespace
-# exists, before libvirtd binds to the host's end.
-make_client_ns() {
-    CLIENT_NS=$E2E_NETNS-c
-    ip netns add "$CLIENT_NS" || return 1
-    ip netns exec "$CLIENT_NS" ip link set lo up
-    ip link add vkr-h netns "$E2E_NETNS" type veth peer name vkr-c netns "$CLIENT_NS" || return 1
-    e2e_in_ns ip addr add "$HOST_ADDR/24" dev vkr-h
-    e2e_in_ns ip link set vkr-h up
-    ip netns exec "$CLIENT_NS" ip addr add "$CLIENT_ADDR/24" dev vkr-c
-    ip netns exec "$CLIENT_NS" ip link set vkr-c up
-    # The nodes' networks (virtkube picks a /24 in 192.168.100-149) are reached through the host.
-    ip netns exec "$CLIENT_NS" ip route add 192.168.0.0/16 via "$HOST_ADDR"
-    e2e_in_ns sysctl -qw net.ipv4.ip_forward=1
-}
 
 cleanup() {
     local rc=$? v
@@ -56,10 +38,6 @@ cleanup() {
         fi
     fi
     e2e_stop_daemons
-    if [[ -n $CLIENT_NS ]]; then
-        for v in $(ip netns pids "$CLIENT_NS" 2>/dev/null); do kill "$v" 2>/dev/null; done
-        ip netns del "$CLIENT_NS" 2>/dev/null
-    fi
     rm -rf "$WORK"
     exit "$rc"
 }
@@ -67,25 +45,17 @@ cleanup() {
 e2e_lock
 trap cleanup EXIT
 [[ -e $POOL_DIR ]] && e2e_die "$POOL_DIR exists already: this test would not know what it may remove there"
-printf '%s\n' 'listen_tls = 0' 'listen_tcp = 1' 'auth_tcp = "none"' "listen_addr = \"$HOST_ADDR\"" \
-    >"$WORK/libvirtd.conf"
-E2E_LIBVIRTD_CONF=$WORK/libvirtd.conf
-E2E_NETNS_HOOK=make_client_ns
 E2E_PREFIX=vke2e-r
-e2e_start_daemons
+e2e_remote_daemons "$WORK"
 image_json=$(e2e_image) || exit 1
 image_dir=$(dirname "$image_json")
 
-# libvirt's own firewall rejects traffic routed into its networks from outside: once its chains exist
-# (the first network started makes them), the client's subnet is let through ahead of them.
-e2e_virsh net-create /dev/stdin >/dev/null <<'EOF' || e2e_die "cannot start the throwaway network"
-<network><name>vke2e-r-fw</name><bridge name='vke2e-fw0'/><ip address='10.232.0.1' netmask='255.255.255.0'/></network>
-EOF
-e2e_virsh net-destroy vke2e-r-fw >/dev/null
-e2e_in_ns iptables -I FORWARD 1 -s "$CLIENT_ADDR" -j ACCEPT
-e2e_in_ns iptables -I FORWARD 1 -d "$CLIENT_ADDR" -j ACCEPT
-
-vkc() { ip netns exec "$CLIENT_NS" "$VIRTKUBE_BIN" "$@"; }
+vkc() { e2e_in_client "$VIRTKUBE_BIN" "$@"; }
+lacks() { # TEXT GREP-ARGS...: none of the fixed strings is in TEXT
+    local text=$1
+    shift
+    ! grep -qF "$@" <<<"$text"
+}
 pool_list() { e2e_virsh vol-list "$POOL" 2>/dev/null | awk 'NF {print $1}' | sort; }
 common_args=(--no-kubernetes --network-mode isolated --image "$image_json" --accel "$E2E_ACCEL" --cpus 1
     --memory 1024 -v)
@@ -110,10 +80,10 @@ expect "the pool (not there yet)" grep -q "remote-pool.*no storage pool 'virtkub
 expect "the accelerator there (domain capabilities)" grep -q "^accelerator" <<<"$out"
 
 # ---- the first start is cut off mid-upload (the initrd), the next one resumes ----
-run env VIRTKUBE_TEST_UPLOAD_CUT=initrd ip netns exec "$CLIENT_NS" "$VIRTKUBE_BIN" -p "$A" start "${start_args[@]}"
+run env VIRTKUBE_TEST_UPLOAD_CUT=initrd ip netns exec "$E2E_CLIENT_NS" "$VIRTKUBE_BIN" -p "$A" start "${start_args[@]}"
 expect_rc 1 "a start whose initrd upload is cut off fails"
 expect "at step 'volumes'" grep -q "start failed at step 'volumes'" <<<"$err"
-[[ -n $(e2e_virsh pool-list --all --name | grep -x "$POOL") ]] && POOL_MADE_HERE=1
+e2e_virsh pool-list --all --name | grep -qx "$POOL" && POOL_MADE_HERE=1
 expect "virtkube made its pool on the host" test -n "$POOL_MADE_HERE"
 expect "the base image was uploaded before the cut" grep -q "uploaded the base image" <<<"$out$err"
 
@@ -128,10 +98,10 @@ expect "it uploads the initrd that was cut off" grep -q "uploaded the image's in
 expect "it followed the guest's stages over the console API" grep -q "guest: " <<<"$out$err"
 xml=$(e2e_virsh dumpxml "$A")
 expect "the domain names no path of the client (image dir, profile dir)" \
-    bash -c '! grep -qF -e "$1" -e "$2" <<<"$3"' _ "$image_dir" "$WORK" "$xml"
+    lacks "$xml" -e "$image_dir" -e "$WORK"
 expect "its disk, seed, kernel and initrd are volumes in the pool" \
     test "$(grep -c "$POOL_DIR/" <<<"$xml")" -ge 4
-expect "and its console has no log file" bash -c '! grep -q "<log " <<<"$1"' _ "$xml"
+expect "and its console has no log file" lacks "$xml" "<log "
 
 run vkc -p "$A" ssh -- cat /etc/hostname
 expect_rc 0 "ssh reaches the node through the host"
@@ -146,7 +116,7 @@ run vkc -p "$A" delete
 expect_rc 0 "delete of the first profile"
 shared=$(pool_list)
 expect "leaves only the shared volumes (sha256-*) and someone else's" \
-    bash -c '! grep -v -e "^sha256-" -e "^theirs.img$" <<<"$1"' _ "$shared"
+    test -z "$(grep -v -e "^sha256-" -e "^theirs.img$" <<<"$shared")"
 expect "someone else's volume is still there" grep -qx theirs.img <<<"$shared"
 
 # ---- the second profile uploads no base image ----
@@ -155,7 +125,7 @@ t0=$SECONDS
 run vkc -p "$B" start "${start_args[@]}"
 expect_rc 0 "a second profile starts ($((SECONDS - t0))s)"
 expect "uploading no base image" grep -q "the base image is on the libvirt host already" <<<"$out$err"
-expect "nor kernel nor initrd" bash -c '! grep -q "uploaded the image" <<<"$1"' _ "$out$err"
+expect "nor kernel nor initrd" lacks "$out$err" "uploaded the image"
 grep -E "uploaded|on the libvirt host already" <<<"$out$err" | sed 's/^/# /'
 run vkc -p "$B" delete
 expect_rc 0 "delete of the second profile"
