@@ -1,4 +1,4 @@
-/* Step "volumes" (a remote libvirt host only): every file a new domain uses becomes a volume in virtkube's pool there; the console is copied back over the API. */
+/* A remote libvirt host in the start pipeline: every file a new domain uses becomes a volume in virtkube's pool there (steps "disk" and "seed"); the console is copied back over the API (step "boot"). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +29,7 @@ static void on_progress(void *data, uint64_t done, uint64_t total)
 	b->fp.state = done >= total ? VK_FETCH_DONE : VK_FETCH_RUNNING;
 	if (b->ctx->on_event)
 		b->ctx->on_event(b->ctx->event_data, &(struct vk_start_event){ .type = VK_START_DOWNLOAD,
-									.step = "volumes", .download = &b->fp });
+									.step = b->ctx->res->failed_step, .download = &b->fp });
 }
 
 /* Uploads FILE as volume NAME (unless there already), reporting it as
@@ -68,25 +68,36 @@ static int upload_shared(struct vk_start_ctx *ctx, const char *what, const char 
 	return upload(ctx, what, file, *name, path, moved, err);
 }
 
-int vk_step_volumes(struct vk_start_ctx *ctx, struct vk_error *err)
+static struct vk_start_remote *remote_of(struct vk_start_ctx *ctx)
+{
+	if (!ctx->remote)
+		ctx->remote = xcalloc(1, sizeof(*ctx->remote));
+	return ctx->remote;
+}
+
+int vk_start_remote_disks(struct vk_start_ctx *ctx, struct vk_error *err)
 {
 	struct vk_profile *p = ctx->p;
-	struct vk_start_remote *r;
+	struct vk_start_remote *r = remote_of(ctx);
 	_cleanup_free_ char *base = NULL, *kernel = NULL, *initrd = NULL, *payload = NULL;
 	uint64_t capacity = (uint64_t)ctx->disk_gib << 30;
 	bool created = false, moved = false;
 
-	if (!vk_volumes_wanted(ctx->uri) || !vk_start_any_creating(ctx)) {
+	if (!vk_start_any_creating(ctx)) {
 		vk_start_skip(ctx);
 		return 0;
 	}
 	if (!ctx->img)
 		return vk_error_set(err, VK_ERR_INVALID, "no image to make the machines of profile '%s' from", p->name);
+	if (capacity < ctx->img->virtual_size) {
+		vk_error_set(err, VK_ERR_INVALID, "--disk-size %ld GiB is smaller than image '%s' (%.1f GiB)", ctx->disk_gib,
+			     ctx->img->disk, (double)ctx->img->virtual_size / (1 << 30));
+		return vk_error_hint(err, "delete the profile and start again with a larger --disk-size");
+	}
 	if (vk_volume_pool_ensure(ctx->conn, VK_VOLUME_POOL, VK_VOLUME_POOL_DIR, &created, err) < 0)
 		return -1;
 	if (created)
 		vk_start_info(ctx, "storage pool '%s' created on the libvirt host at %s", VK_VOLUME_POOL, VK_VOLUME_POOL_DIR);
-	r = ctx->remote = xcalloc(1, sizeof(*ctx->remote));
 	if (upload_shared(ctx, "the base image", ctx->img->format, ctx->img->disk, &base, NULL, &moved, err) < 0)
 		return -1;
 	if (ctx->img->kernel &&
@@ -100,24 +111,29 @@ int vk_step_volumes(struct vk_start_ctx *ctx, struct vk_error *err)
 		return -1;
 	for (size_t i = 0; i < p->cfg.nnodes; i++) {
 		const struct vk_node *n = &p->cfg.nodes[i];
-		_cleanup_free_ char *seed = vk_node_path(p, n, VK_FILE_SEED);
-		_cleanup_free_ char *seed_name = vk_volume_node_name(n->name, VK_VOLUME_NODE_SEED);
 		_cleanup_free_ char *disk_name = vk_volume_node_name(n->name, VK_VOLUME_NODE_DISK);
-		_cleanup_free_ char *what = xasprintf("the seed of '%s'", n->name);
 
-		if (!vk_start_node_creating(ctx, n))
-			continue;
-		if (capacity < ctx->img->virtual_size)
-			return vk_error_set(err, VK_ERR_INVALID, "--disk-size %ld GiB is smaller than image '%s'",
-					    ctx->disk_gib, ctx->img->disk);
-		if (upload(ctx, what, seed, seed_name, &r->seed[n->index], &moved, err) < 0 ||
+		if (vk_start_node_creating(ctx, n) &&
 		    vk_volume_overlay(ctx->conn, VK_VOLUME_POOL, disk_name, capacity, base, ctx->img->format,
 				      &r->disk[n->index], err) < 0)
 			return -1;
 	}
 	if (!moved)
-		vk_start_info(ctx, "nothing uploaded: every file was on the libvirt host already");
+		vk_start_info(ctx, "nothing uploaded: the images were on the libvirt host already");
 	return 0;
+}
+
+int vk_start_remote_seed(struct vk_start_ctx *ctx, const struct vk_node *n, struct vk_error *err)
+{
+	struct vk_start_remote *r = remote_of(ctx);
+	_cleanup_free_ char *seed = vk_node_path(ctx->p, n, VK_FILE_SEED);
+	_cleanup_free_ char *name = vk_volume_node_name(n->name, VK_VOLUME_NODE_SEED);
+	_cleanup_free_ char *what = xasprintf("the seed of '%s'", n->name);
+	bool moved = false;
+
+	free(r->seed[n->index]);
+	r->seed[n->index] = NULL;
+	return upload(ctx, what, seed, name, &r->seed[n->index], &moved, err);
 }
 
 void vk_start_remote_console(struct vk_start_ctx *ctx, const struct vk_node *n)

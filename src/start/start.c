@@ -24,7 +24,6 @@ static const struct vk_start_step steps[] = {
 	{ "network", vk_step_network, false },    /* subnet, MAC and node IP; the libvirt network */
 	{ "disk", vk_step_disk, false },          /* copy-on-write overlay of the base image */
 	{ "seed", vk_step_seed, false },          /* the cloud-init seed ISO */
-	{ "volumes", vk_step_volumes, false },    /* a remote libvirt host: the files uploaded as volumes */
 	{ "domain", vk_step_domain, false },      /* define it, or point it at the current payload */
 	{ "boot", vk_step_boot, false },          /* start the domain, wait for SSH */
 	{ "kubeconfig", vk_step_kubeconfig, false }, /* the context in the user's kubeconfig */

@@ -16,11 +16,9 @@ int vk_step_disk(struct vk_start_ctx *ctx, struct vk_error *err)
 	uint64_t capacity = (uint64_t)ctx->disk_gib << 30;
 	bool made = false;
 
-	/* A remote libvirt host: the overlay is a volume there (step "volumes"). */
-	if (vk_volumes_wanted(ctx->uri)) {
-		vk_start_skip(ctx);
-		return 0;
-	}
+	/* A remote libvirt host: the base image is uploaded there, the overlay is a volume. */
+	if (vk_volumes_wanted(ctx->uri))
+		return vk_start_remote_disks(ctx, err);
 	/* A start killed inside vk_disk_create_overlay leaves its transient
 	 * pool behind; the disk itself may well be there (libvirtd made it). */
 	vk_disk_pool_cleanup(ctx->conn, pool);

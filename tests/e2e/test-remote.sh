@@ -82,7 +82,7 @@ expect "the accelerator there (domain capabilities)" grep -q "^accelerator" <<<"
 # ---- the first start is cut off mid-upload (the initrd), the next one resumes ----
 run env VIRTKUBE_TEST_UPLOAD_CUT=initrd ip netns exec "$E2E_CLIENT_NS" "$VIRTKUBE_BIN" -p "$A" start "${start_args[@]}"
 expect_rc 1 "a start whose initrd upload is cut off fails"
-expect "at step 'volumes'" grep -q "start failed at step 'volumes'" <<<"$err"
+expect "at step 'disk'" grep -q "start failed at step 'disk'" <<<"$err"
 e2e_virsh pool-list --all --name | grep -qx "$POOL" && POOL_MADE_HERE=1
 expect "virtkube made its pool on the host" test -n "$POOL_MADE_HERE"
 expect "the base image was uploaded before the cut" grep -q "uploaded the base image" <<<"$out$err"
