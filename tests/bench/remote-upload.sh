@@ -13,26 +13,21 @@ e2e_require
 e2e_lock
 
 PROFILE=vkbench-r
-POOL=virtkube
-POOL_DIR=/var/lib/libvirt/images/virtkube
+POOL=$E2E_REMOTE_POOL
+POOL_DIR=$E2E_REMOTE_POOL_DIR
 E2E_PREFIX=$PROFILE
 WORK=""
 on_exit() {
-    local rc=$? v
+    local rc=$?
     if [[ -n $E2E_LIBVIRTD_PID ]]; then
         e2e_cleanup_libvirt "virtkube-$PROFILE"
-        for v in $(e2e_virsh vol-list "$POOL" 2>/dev/null | awk '{print $1}'); do
-            e2e_virsh vol-delete --pool "$POOL" "$v" >/dev/null 2>&1
-        done
-        e2e_virsh pool-destroy "$POOL" >/dev/null 2>&1
-        e2e_virsh pool-delete "$POOL" >/dev/null 2>&1
-        e2e_virsh pool-undefine "$POOL" >/dev/null 2>&1
+        e2e_remote_pool_remove
     fi
     e2e_stop_daemons
     [[ -n $WORK ]] && rm -rf "$WORK"
     exit "$rc"
 }
-[[ -e $POOL_DIR ]] && { echo "bench: $POOL_DIR exists already; not touching it" >&2; exit 1; }
+e2e_remote_pool_unused
 trap on_exit EXIT
 WORK=$(mktemp -d /tmp/vkbench-remote.XXXXXX)
 chmod 0711 "$WORK"

@@ -394,6 +394,26 @@ _e2e_client_ns() {
     e2e_in_ns sysctl -qw net.ipv4.ip_forward=1
 }
 
+# virtkube's pool on a remote host, where it makes it. A test that may make it refuses to run when its
+# directory exists already (e2e_remote_pool_unused), and removes it with every volume in it at its end
+# (e2e_remote_pool_remove): this machine's pool is only ever the test's own.
+E2E_REMOTE_POOL=virtkube
+E2E_REMOTE_POOL_DIR=/var/lib/libvirt/images/virtkube
+e2e_remote_pool_unused() {
+    [[ ! -e $E2E_REMOTE_POOL_DIR ]] ||
+        e2e_die "$E2E_REMOTE_POOL_DIR exists already: this test would not know what it may remove there"
+}
+e2e_remote_pool_remove() {
+    local v
+    e2e_virsh pool-info "$E2E_REMOTE_POOL" >/dev/null 2>&1 || return 0
+    for v in $(e2e_virsh vol-list "$E2E_REMOTE_POOL" 2>/dev/null | awk '{print $1}'); do
+        e2e_virsh vol-delete --pool "$E2E_REMOTE_POOL" "$v" >/dev/null 2>&1
+    done
+    e2e_virsh pool-destroy "$E2E_REMOTE_POOL" >/dev/null 2>&1
+    e2e_virsh pool-delete "$E2E_REMOTE_POOL" >/dev/null 2>&1
+    e2e_virsh pool-undefine "$E2E_REMOTE_POOL" >/dev/null 2>&1
+}
+
 e2e_in_client() {
     [[ -n $E2E_CLIENT_NS ]] || e2e_die "e2e_in_client: no client namespace (call e2e_remote_daemons first)"
     ip netns exec "$E2E_CLIENT_NS" "$@"

@@ -13,8 +13,8 @@ e2e_require
 command -v iptables >/dev/null || e2e_skip "iptables not installed"
 A=vke2e-ra
 B=vke2e-rb
-POOL=virtkube
-POOL_DIR=/var/lib/libvirt/images/virtkube
+POOL=$E2E_REMOTE_POOL
+POOL_DIR=$E2E_REMOTE_POOL_DIR
 HOST_ADDR=$E2E_REMOTE_HOST_ADDR
 URI=$E2E_REMOTE_URI
 POOL_MADE_HERE=""
@@ -22,20 +22,14 @@ WORK=$(mktemp -d /tmp/vke2e-remote.XXXXXX)
 chmod 0711 "$WORK"
 export VIRTKUBE_HOME=$WORK/home
 unset LIBVIRT_DEFAULT_URI VIRTKUBE_PROFILE
+export VIRTKUBE_DATADIR=${VIRTKUBE_DATADIR:-$E2E_REPO_DIR}
 
 cleanup() {
-    local rc=$? v
+    local rc=$?
     if [[ -n $E2E_LIBVIRTD_PID ]]; then
         e2e_cleanup_libvirt "$A"
         e2e_cleanup_libvirt "virtkube-vke2e-r"
-        if [[ -n $POOL_MADE_HERE ]]; then
-            for v in $(e2e_virsh vol-list "$POOL" 2>/dev/null | awk '{print $1}'); do
-                e2e_virsh vol-delete --pool "$POOL" "$v" >/dev/null 2>&1
-            done
-            e2e_virsh pool-destroy "$POOL" >/dev/null 2>&1
-            e2e_virsh pool-delete "$POOL" >/dev/null 2>&1
-            e2e_virsh pool-undefine "$POOL" >/dev/null 2>&1
-        fi
+        [[ -n $POOL_MADE_HERE ]] && e2e_remote_pool_remove
     fi
     e2e_stop_daemons
     rm -rf "$WORK"
@@ -44,7 +38,7 @@ cleanup() {
 
 e2e_lock
 trap cleanup EXIT
-[[ -e $POOL_DIR ]] && e2e_die "$POOL_DIR exists already: this test would not know what it may remove there"
+e2e_remote_pool_unused
 E2E_PREFIX=vke2e-r
 e2e_remote_daemons "$WORK"
 image_json=$(e2e_image) || exit 1
