@@ -7,10 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "vm/machine.h"
@@ -58,25 +56,37 @@ struct vk_console_copy {
 	virStreamPtr st;
 	int fd;
 	pthread_t thread;
-	atomic_bool stopping;
-	atomic_bool running;
+	/* Under MU: the thread has ended, or its owner let go (it then frees C itself). */
+	pthread_mutex_t mu;
+	bool running;
+	bool orphaned;
 	char *domain;
 };
+
+static void copy_free(struct vk_console_copy *c);
 
 static void *copy_thread(void *arg)
 {
 	struct vk_console_copy *c = arg;
 	char buf[16384];
+	bool orphaned_end;
 
 	for (;;) {
 		int n = lv.virStreamRecv(c->st, buf, sizeof(buf));
 
+		bool orphaned;
+
 		if (n <= 0) {
-			/* 0: the console closed (the domain stopped); <0: the connection went or we abort. */
-			if (n < 0 && !atomic_load(&c->stopping))
+			/* 0: the console closed (the domain stopped); <0: the connection went. */
+			if (n < 0)
 				vk_debug("console of '%s': %s", c->domain, lv.virGetLastErrorMessage());
 			break;
 		}
+		pthread_mutex_lock(&c->mu);
+		orphaned = c->orphaned;
+		pthread_mutex_unlock(&c->mu);
+		if (orphaned)
+			break;
 		for (int off = 0; off < n;) {
 			ssize_t w = write(c->fd, buf + off, (size_t)(n - off));
 
@@ -89,7 +99,14 @@ static void *copy_thread(void *arg)
 			off += (int)w;
 		}
 	}
-	atomic_store(&c->running, false);
+	pthread_mutex_lock(&c->mu);
+	c->running = false;
+	orphaned_end = c->orphaned;
+	pthread_mutex_unlock(&c->mu);
+	if (orphaned_end) {
+		lv.virStreamAbort(c->st);
+		copy_free(c);
+	}
 	return NULL;
 }
 
@@ -101,6 +118,7 @@ static void copy_free(struct vk_console_copy *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	free(c->domain);
+	pthread_mutex_destroy(&c->mu);
 	free(c);
 }
 
@@ -115,6 +133,7 @@ struct vk_console_copy *vk_console_copy_start(const char *uri, const char *domai
 		return NULL;
 	c = xcalloc(1, sizeof(*c));
 	c->fd = -1;
+	pthread_mutex_init(&c->mu, NULL);
 	c->domain = xstrdup(domain);
 	/* Its own connection: the thread blocks in it while the start goes on in the other. */
 	if (!(c->conn = vk_machine_connect(uri, err)))
@@ -139,7 +158,7 @@ struct vk_console_copy *vk_console_copy_start(const char *uri, const char *domai
 			     "cannot open the console of domain '%s': %s", domain, lv.virGetLastErrorMessage());
 		goto fail;
 	}
-	atomic_store(&c->running, true);
+	c->running = true;
 	if (pthread_create(&c->thread, NULL, copy_thread, c) != 0) {
 		vk_error_set(err, VK_ERR_FAILED, "cannot start the console copy of '%s'", domain);
 		lv.virStreamAbort(c->st);
@@ -153,26 +172,33 @@ fail:
 
 bool vk_console_copy_running(struct vk_console_copy *c)
 {
-	return c && atomic_load(&c->running);
-}
-
-void vk_console_copy_stop(struct vk_console_copy *c)
-{
-	struct timespec until;
+	bool running;
 
 	if (!c)
+		return false;
+	pthread_mutex_lock(&c->mu);
+	running = c->running;
+	pthread_mutex_unlock(&c->mu);
+	return running;
+}
+
+/* The thread blocks in virStreamRecv until the guest writes or the console
+ * closes; an abort from this thread while it does is not safe with the
+ * remote driver (two calls wait on one stream). So a running thread is let
+ * go: it ends at the guest's next output or the domain's end, and frees
+ * what it has then. */
+void vk_console_copy_stop(struct vk_console_copy *c)
+{
+	if (!c)
 		return;
-	atomic_store(&c->stopping, true);
-	/* Ends the thread's blocking receive: the daemon closes the stream. */
-	if (atomic_load(&c->running))
-		lv.virStreamAbort(c->st);
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += 5;
-	if (pthread_timedjoin_np(c->thread, NULL, &until) != 0) {
-		/* A receive that never returns: leave the thread and what it uses to the process's end. */
-		vk_debug("console of '%s': the copy did not stop; left to the process's end", c->domain);
+	pthread_mutex_lock(&c->mu);
+	if (c->running) {
+		c->orphaned = true;
 		pthread_detach(c->thread);
+		pthread_mutex_unlock(&c->mu);
 		return;
 	}
+	pthread_mutex_unlock(&c->mu);
+	pthread_join(c->thread, NULL);
 	copy_free(c);
 }

@@ -20,7 +20,9 @@ struct vk_console_copy *vk_console_copy_start(const char *uri, const char *domai
 /* Whether the copy still runs (false once the domain stopped or the
  * connection broke). */
 bool vk_console_copy_running(struct vk_console_copy *c);
-/* Stops the copy, closes its connection and frees C (NULL-safe). */
+/* Stops the copy (NULL-safe): at once when it has ended, else at the
+ * guest's next output or the domain's end (its thread then closes its
+ * connection and frees C). */
 void vk_console_copy_stop(struct vk_console_copy *c);
 static inline void vk_console_copy_stopp(struct vk_console_copy **c)
 {
