@@ -579,3 +579,36 @@ char *vk_remote_ssh_jump(const char *uri)
 	len = strcspn(host, "/?");
 	return len ? xstrndup(host, len) : NULL;
 }
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+int vk_volumes_clean_shared(virConnectPtr conn, const char *pool, size_t *removed, char **in_use,
+			    struct vk_error *err)
+{
+	_cleanup_strv_ char **names = vk_volume_list(conn, pool, err);
+
+	*removed = 0;
+	*in_use = NULL;
+	if (!names)
+		return -1;
+	for (char **n = names; *n; n++)
+		if (has_suffix(*n, "-" VK_VOLUME_NODE_DISK) || has_suffix(*n, "-" VK_VOLUME_NODE_SEED)) {
+			*in_use = xstrdup(*n);
+			return 0;
+		}
+	for (char **n = names; *n; n++) {
+		bool deleted;
+
+		if (strncmp(*n, "sha256-", 7) != 0 || has_suffix(*n, VK_VOLUME_DONE_SUFFIX))
+			continue;
+		if (vk_volume_delete(conn, pool, *n, &deleted, err) < 0)
+			return -1;
+		*removed += deleted;
+	}
+	return 0;
+}

@@ -107,3 +107,11 @@ int vk_volumes_remove_nodes(virConnectPtr conn, const char *pool, const char *co
  * set ("none": no jump), else the user, host and port of a qemu+ssh:// URI.
  * NULL when there is none (caller frees). */
 char *vk_remote_ssh_jump(const char *uri);
+
+/* Deletes the shared volumes of POOL (sha256-*, with their done markers),
+ * but only when no domain's own volume (*-disk.qcow2, *-seed.iso) is left
+ * there, as those domains may use them: then nothing is deleted and
+ * *IN_USE (caller frees) names one. Other volumes are never touched.
+ * *REMOVED counts the volumes deleted (markers not counted). */
+int vk_volumes_clean_shared(virConnectPtr conn, const char *pool, size_t *removed, char **in_use,
+			    struct vk_error *err);

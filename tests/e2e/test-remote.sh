@@ -124,6 +124,9 @@ grep -E "uploaded|on the libvirt host already" <<<"$out$err" | sed 's/^/# /'
 run vkc -p "$B" delete
 expect_rc 0 "delete of the second profile"
 expect "leaves the host's pool as it was before it" test "$(pool_list)" = "$before"
+run vkc cache clean --remote "$URI"
+expect_rc 0 "cache clean --remote removes the images uploaded there"
+expect "leaving only someone else's volume" test "$(pool_list)" = theirs.img
 
 echo "# first start after the cut: ${start_secs}s; whole test: ${SECONDS}s"
 echo "1..$tap_n"

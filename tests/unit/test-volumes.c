@@ -112,6 +112,7 @@ static void test_pool_and_resume(const char *dir)
 	bool created, uploaded, found;
 	uint64_t mem = 0, avail = 0;
 	size_t removed;
+	char *in_use = NULL;
 	virStoragePoolPtr p;
 	virStorageVolPtr v;
 
@@ -184,6 +185,19 @@ static void test_pool_and_resume(const char *dir)
 	   strcmp(names[2], "theirs.img") == 0 && !names[3], "the shared base and the foreign volume stay");
 	ok(vk_volumes_remove_nodes(conn, POOL, (const char *const[]){ "dev" }, 1, &removed, &err) == 0 && removed == 0,
 	   "deleting again is fine");
+
+	/* cache clean --remote: not while a domain's volume may use the shared ones */
+	ok(vk_volume_upload(conn, &(struct vk_volume_upload){ .pool = POOL, .name = "other-seed.iso", .file = seed },
+			    &uploaded, NULL, &err) == 0, "another profile's seed");
+	ok(vk_volumes_clean_shared(conn, POOL, &removed, &in_use, &err) == 0 && removed == 0, "clean keeps the shared volumes");
+	is_str(in_use, "other-seed.iso", "naming the volume of a profile still there");
+	free(in_use);
+	vk_volume_delete(conn, POOL, "other-seed.iso", NULL, &err);
+	ok(vk_volumes_clean_shared(conn, POOL, &removed, &in_use, &err) == 0 && removed == 1 && !in_use,
+	   "with none left, clean deletes the shared volume");
+	vk_strv_free(names);
+	names = vk_volume_list(conn, POOL, &err);
+	ok(names && names[0] && strcmp(names[0], "theirs.img") == 0 && !names[1], "its marker too, and nothing else");
 
 	ok(vk_volume_host_free(conn, POOL, &mem, &avail, &found, &err) == 0 && mem > 0 && found && avail > 0,
 	   "the host's free memory and the pool's free space: %s", err.message);
