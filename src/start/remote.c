@@ -38,13 +38,14 @@ static int upload(struct vk_start_ctx *ctx, const char *what, const char *file, 
 		  bool *moved, struct vk_error *err)
 {
 	static size_t next_bar = 1000; /* apart from the downloads' indexes */
-	_cleanup_free_ char *label = xasprintf("upload %s", what);
+	_cleanup_free_ char *label = xstrdup(what);
 	struct upload_bar bar = { .ctx = ctx, .t0 = vk_now_ms() };
 	struct vk_volume_upload u = { .pool = VK_VOLUME_POOL, .name = name, .file = file, .progress = on_progress,
 				      .progress_data = &bar };
 	bool uploaded;
 
-	bar.fp = (struct vk_fetch_progress){ .index = next_bar++, .name = label, .attempt = 1, .state = VK_FETCH_STARTED };
+	bar.fp = (struct vk_fetch_progress){ .index = next_bar++, .name = label, .attempt = 1, .state = VK_FETCH_STARTED,
+					   .upload = true };
 	if (vk_volume_upload(ctx->conn, &u, &uploaded, path, err) < 0)
 		return -1;
 	if (uploaded)

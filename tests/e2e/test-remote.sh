@@ -29,7 +29,8 @@ cleanup() {
     if [[ -n $E2E_LIBVIRTD_PID ]]; then
         e2e_cleanup_libvirt "$A"
         e2e_cleanup_libvirt "virtkube-vke2e-r"
-        [[ -n $POOL_MADE_HERE ]] && e2e_remote_pool_remove
+        # its directory was not there before this test (e2e_remote_pool_unused): all of it is ours
+        e2e_remote_pool_remove
     fi
     e2e_stop_daemons
     rm -rf "$WORK"
@@ -59,12 +60,12 @@ start_args=("${common_args[@]}" --libvirt-uri "$URI")
 run vkc -p vke2e-rbad start "${common_args[@]}" --libvirt-uri "qemu+tcp://$HOST_ADDR:1/system"
 expect_rc 1 "start against a URI nobody listens on fails (${secs}s)"
 expect "saying it cannot connect, naming the URI" grep -q "cannot connect to libvirt at 'qemu+tcp://$HOST_ADDR:1/system'" <<<"$err"
-expect "before any pool or upload on the host" test -z "$(e2e_virsh pool-list --all --name | grep -x "$POOL")"
+expect "before any pool or upload on the host" test -z "$(e2e_virsh pool-list --all --name | grep -w "$POOL")"
 rm -rf "$VIRTKUBE_HOME/profiles/vke2e-rbad"
 run vkc -p vke2e-rbad start "${start_args[@]}" --memory 4000000
 expect_rc 1 "start asking more memory than the libvirt host has fails"
 expect "at the remote-memory check" grep -q "preflight check 'remote-memory' failed: the VM wants 4000000 MiB but the libvirt host has" <<<"$err"
-expect "before any pool or upload on the host" test -z "$(e2e_virsh pool-list --all --name | grep -x "$POOL")"
+expect "before any pool or upload on the host" test -z "$(e2e_virsh pool-list --all --name | grep -w "$POOL")"
 rm -rf "$VIRTKUBE_HOME/profiles/vke2e-rbad"
 run vkc doctor --libvirt-uri "$URI" --no-kubernetes
 expect_rc 0 "doctor --libvirt-uri checks the remote host"
@@ -77,7 +78,7 @@ expect "the accelerator there (domain capabilities)" grep -q "^accelerator" <<<"
 run env VIRTKUBE_TEST_UPLOAD_CUT=initrd ip netns exec "$E2E_CLIENT_NS" "$VIRTKUBE_BIN" -p "$A" start "${start_args[@]}"
 expect_rc 1 "a start whose initrd upload is cut off fails"
 expect "at step 'disk'" grep -q "start failed at step 'disk'" <<<"$err"
-e2e_virsh pool-list --all --name | grep -qx "$POOL" && POOL_MADE_HERE=1
+e2e_virsh pool-list --all --name | grep -qw "$POOL" && POOL_MADE_HERE=1
 expect "virtkube made its pool on the host" test -n "$POOL_MADE_HERE"
 expect "the base image was uploaded before the cut" grep -q "uploaded the base image" <<<"$out$err"
 
