@@ -11,44 +11,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vm/lvext.h"
 #include "vm/machine.h"
 #include "util/cleanup.h"
-#include "util/dl.h"
 #include "util/log.h"
 #include "util/xalloc.h"
 
-#define CON_SYMBOLS(X)                                                                                        \
-	X(virGetLastError) X(virGetLastErrorMessage) X(virDomainFree) X(virDomainLookupByName)               \
-	X(virDomainOpenConsole) X(virStreamAbort) X(virStreamFree) X(virStreamNew) X(virStreamRecv)
-
-#define CON_MEMBER(name) __typeof__(name) *name;
-static struct con_table {
-	CON_SYMBOLS(CON_MEMBER)
-} lv;
-#undef CON_MEMBER
-
-#define CON_ENTRY(name) VK_DL_SYMBOL(struct con_table, name)
-static const struct vk_dl_symbol con_symbols[] = { CON_SYMBOLS(CON_ENTRY) };
-#undef CON_ENTRY
-
-static pthread_once_t con_once = PTHREAD_ONCE_INIT;
-static bool con_loaded;
-static char con_failure[VK_ERROR_MSG_MAX];
-
-static void con_resolve(void)
-{
-	con_loaded = vk_dl_open("libvirt", VK_LIBVIRT_SONAME, con_symbols, VK_ARRAY_SIZE(con_symbols), &lv, sizeof(lv),
-				con_failure, sizeof(con_failure));
-}
+static const struct vk_lvext *lv;
 
 static int con_load(struct vk_error *err)
 {
-	if (vk_machine_load(err) < 0)
-		return -1;
-	pthread_once(&con_once, con_resolve);
-	if (con_loaded)
-		return 0;
-	return vk_error_set(err, VK_ERR_UNSUPPORTED, "%s", con_failure);
+	lv = vk_lvext_load(err);
+	return lv ? 0 : -1;
 }
 
 struct vk_console_copy {
@@ -72,14 +46,14 @@ static void *copy_thread(void *arg)
 	bool orphaned_end;
 
 	for (;;) {
-		int n = lv.virStreamRecv(c->st, buf, sizeof(buf));
+		int n = lv->virStreamRecv(c->st, buf, sizeof(buf));
 
 		bool orphaned;
 
 		if (n <= 0) {
 			/* 0: the console closed (the domain stopped); <0: the connection went. */
 			if (n < 0)
-				vk_debug("console of '%s': %s", c->domain, lv.virGetLastErrorMessage());
+				vk_debug("console of '%s': %s", c->domain, lv->virGetLastErrorMessage());
 			break;
 		}
 		pthread_mutex_lock(&c->mu);
@@ -104,7 +78,7 @@ static void *copy_thread(void *arg)
 	orphaned_end = c->orphaned;
 	pthread_mutex_unlock(&c->mu);
 	if (orphaned_end) {
-		lv.virStreamAbort(c->st);
+		lv->virStreamAbort(c->st);
 		copy_free(c);
 	}
 	return NULL;
@@ -113,7 +87,7 @@ static void *copy_thread(void *arg)
 static void copy_free(struct vk_console_copy *c)
 {
 	if (c->st)
-		lv.virStreamFree(c->st);
+		lv->virStreamFree(c->st);
 	vk_machine_disconnect(c->conn);
 	if (c->fd >= 0)
 		close(c->fd);
@@ -143,25 +117,25 @@ struct vk_console_copy *vk_console_copy_start(const char *uri, const char *domai
 		vk_error_set_errno(err, VK_ERR_IO, errno, "cannot open '%s' for the console of '%s'", path, domain);
 		goto fail;
 	}
-	dom = lv.virDomainLookupByName(c->conn, domain);
+	dom = lv->virDomainLookupByName(c->conn, domain);
 	if (!dom) {
-		vk_error_set(err, VK_ERR_LIBVIRT, "cannot find domain '%s': %s", domain, lv.virGetLastErrorMessage());
+		vk_error_set(err, VK_ERR_LIBVIRT, "cannot find domain '%s': %s", domain, lv->virGetLastErrorMessage());
 		goto fail;
 	}
-	c->st = lv.virStreamNew(c->conn, 0);
-	rc = c->st ? lv.virDomainOpenConsole(dom, NULL, c->st, force ? VIR_DOMAIN_CONSOLE_FORCE : 0) : -1;
-	lv.virDomainFree(dom);
+	c->st = lv->virStreamNew(c->conn, 0);
+	rc = c->st ? lv->virDomainOpenConsole(dom, NULL, c->st, force ? VIR_DOMAIN_CONSOLE_FORCE : 0) : -1;
+	lv->virDomainFree(dom);
 	if (rc < 0) {
-		virErrorPtr e = lv.virGetLastError();
+		virErrorPtr e = lv->virGetLastError();
 
 		vk_error_set(err, e && e->code == VIR_ERR_OPERATION_FAILED && !force ? VK_ERR_EXISTS : VK_ERR_LIBVIRT,
-			     "cannot open the console of domain '%s': %s", domain, lv.virGetLastErrorMessage());
+			     "cannot open the console of domain '%s': %s", domain, lv->virGetLastErrorMessage());
 		goto fail;
 	}
 	c->running = true;
 	if (pthread_create(&c->thread, NULL, copy_thread, c) != 0) {
 		vk_error_set(err, VK_ERR_FAILED, "cannot start the console copy of '%s'", domain);
-		lv.virStreamAbort(c->st);
+		lv->virStreamAbort(c->st);
 		goto fail;
 	}
 	return c;

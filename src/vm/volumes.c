@@ -5,92 +5,47 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vm/lvext.h"
 #include "vm/machine.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
-#include "util/dl.h"
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
 
-/* The storage and stream calls, in a table of their own (the machine
- * module's is private to it); the same library, loaded once by the loader. */
-#define VOL_SYMBOLS(X)                                                                                     \
-	X(virGetLastError) X(virGetLastErrorMessage) X(virNodeGetFreeMemory) X(virStoragePoolBuild)          \
-	X(virStoragePoolCreate) X(virStoragePoolDefineXML) X(virStoragePoolFree) X(virStoragePoolGetInfo)    \
-	X(virStoragePoolIsActive) X(virStoragePoolListAllVolumes) X(virStoragePoolLookupByName)              \
-	X(virStoragePoolRefresh) X(virStoragePoolSetAutostart) X(virStorageVolCreateXML)                     \
-	X(virStorageVolDelete) X(virStorageVolFree) X(virStorageVolGetConnect) X(virStorageVolGetName) X(virStorageVolGetPath)          \
-	X(virStorageVolLookupByName) X(virStorageVolUpload) X(virStreamAbort) X(virStreamFinish)            \
-	X(virStreamFree) X(virStreamNew) X(virStreamSendAll) X(virStreamSparseSendAll)
+static const struct vk_lvext *lv;
 
-#define VOL_MEMBER(name) __typeof__(name) *name;
-static struct vol_table {
-	VOL_SYMBOLS(VOL_MEMBER)
-} lv;
-#undef VOL_MEMBER
-
-#define VOL_ENTRY(name) VK_DL_SYMBOL(struct vol_table, name)
-static const struct vk_dl_symbol vol_symbols[] = { VOL_SYMBOLS(VOL_ENTRY) };
-#undef VOL_ENTRY
-
-static pthread_once_t vol_once = PTHREAD_ONCE_INIT;
-static bool vol_loaded;
-static char vol_failure[VK_ERROR_MSG_MAX];
-
-static void vol_resolve(void)
-{
-	vol_loaded = vk_dl_open("libvirt", VK_LIBVIRT_SONAME, vol_symbols, VK_ARRAY_SIZE(vol_symbols), &lv, sizeof(lv),
-				vol_failure, sizeof(vol_failure));
-}
-
-/* The machine module loads the library and quiets libvirt's own printing. */
+/* Every exported function loads the table first. */
 static int vol_load(struct vk_error *err)
 {
-	if (vk_machine_load(err) < 0)
-		return -1;
-	pthread_once(&vol_once, vol_resolve);
-	if (vol_loaded)
-		return 0;
-	return vk_error_set(err, VK_ERR_UNSUPPORTED, "%s", vol_failure);
+	lv = vk_lvext_load(err);
+	return lv ? 0 : -1;
 }
 
-static int vol_error(struct vk_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int vol_error(struct vk_error *err, const char *fmt, ...)
-{
-	const char *m = lv.virGetLastErrorMessage();
-	_cleanup_free_ char *what = NULL;
-	va_list ap;
-
-	va_start(ap, fmt);
-	what = xvasprintf(fmt, ap);
-	va_end(ap);
-	return vk_error_set(err, VK_ERR_LIBVIRT, "%s: %s", what, m && *m ? m : "unknown libvirt error");
-}
+#define vol_error vk_lvext_error
 
 static void pool_freep(virStoragePoolPtr *p)
 {
 	if (*p)
-		lv.virStoragePoolFree(*p);
+		lv->virStoragePoolFree(*p);
 }
 
 static void vol_freep(virStorageVolPtr *v)
 {
 	if (*v)
-		lv.virStorageVolFree(*v);
+		lv->virStorageVolFree(*v);
 }
 
 static void stream_freep(virStreamPtr *s)
 {
 	if (*s)
-		lv.virStreamFree(*s);
+		lv->virStreamFree(*s);
 }
 
 #define _cleanup_pool_ _cleanup_(pool_freep)
@@ -163,7 +118,7 @@ char *vk_volume_xml(const char *name, const char *format, uint64_t capacity, con
 
 static virStoragePoolPtr pool_open(virConnectPtr conn, const char *pool, struct vk_error *err)
 {
-	virStoragePoolPtr p = lv.virStoragePoolLookupByName(conn, pool);
+	virStoragePoolPtr p = lv->virStoragePoolLookupByName(conn, pool);
 
 	if (!p) {
 		vol_error(err, "cannot find storage pool '%s' on the libvirt host", pool);
@@ -180,23 +135,23 @@ int vk_volume_pool_ensure(virConnectPtr conn, const char *pool, const char *dir,
 	*created = false;
 	if (vol_load(err) < 0)
 		return -1;
-	p = lv.virStoragePoolLookupByName(conn, pool);
+	p = lv->virStoragePoolLookupByName(conn, pool);
 	if (!p) {
 		xml = vk_volume_pool_xml(pool, dir);
-		p = lv.virStoragePoolDefineXML(conn, xml, 0);
+		p = lv->virStoragePoolDefineXML(conn, xml, 0);
 		if (!p)
 			return vol_error(err, "cannot define storage pool '%s' at '%s' on the libvirt host", pool, dir);
 		*created = true;
 		/* An existing directory is fine: its files become the pool's volumes. */
-		if (lv.virStoragePoolBuild(p, 0) < 0)
-			vk_debug("building pool '%s' at '%s': %s", pool, dir, lv.virGetLastErrorMessage());
-		if (lv.virStoragePoolSetAutostart(p, 1) < 0)
-			vk_debug("pool '%s' is not autostarted: %s", pool, lv.virGetLastErrorMessage());
+		if (lv->virStoragePoolBuild(p, 0) < 0)
+			vk_debug("building pool '%s' at '%s': %s", pool, dir, lv->virGetLastErrorMessage());
+		if (lv->virStoragePoolSetAutostart(p, 1) < 0)
+			vk_debug("pool '%s' is not autostarted: %s", pool, lv->virGetLastErrorMessage());
 	}
-	if (lv.virStoragePoolIsActive(p) != 1 && lv.virStoragePoolCreate(p, 0) < 0)
+	if (lv->virStoragePoolIsActive(p) != 1 && lv->virStoragePoolCreate(p, 0) < 0)
 		return vol_error(err, "cannot start storage pool '%s' on the libvirt host", pool);
 	/* Files another client added or removed since the daemon last looked. */
-	if (lv.virStoragePoolRefresh(p, 0) < 0)
+	if (lv->virStoragePoolRefresh(p, 0) < 0)
 		return vol_error(err, "cannot refresh storage pool '%s'", pool);
 	return 0;
 }
@@ -206,14 +161,14 @@ int vk_volume_pool_ensure(virConnectPtr conn, const char *pool, const char *dir,
 /* NAME in P, or NULL (no error) when there is none. */
 static virStorageVolPtr vol_find(virStoragePoolPtr p, const char *name)
 {
-	return lv.virStorageVolLookupByName(p, name);
+	return lv->virStorageVolLookupByName(p, name);
 }
 
 static int vol_path(virStorageVolPtr v, const char *name, char **path, struct vk_error *err)
 {
 	if (!path)
 		return 0;
-	*path = lv.virStorageVolGetPath(v);
+	*path = lv->virStorageVolGetPath(v);
 	if (!*path)
 		return vol_error(err, "cannot get the path of volume '%s'", name);
 	return 0;
@@ -245,7 +200,7 @@ int vk_volume_delete(virConnectPtr conn, const char *pool, const char *name, boo
 		*deleted = false;
 	if (vol_load(err) < 0)
 		return -1;
-	p = lv.virStoragePoolLookupByName(conn, pool);
+	p = lv->virStoragePoolLookupByName(conn, pool);
 	if (!p)
 		return 0;
 	for (size_t i = 0; i < VK_ARRAY_SIZE(names); i++) {
@@ -253,7 +208,7 @@ int vk_volume_delete(virConnectPtr conn, const char *pool, const char *name, boo
 
 		if (!v)
 			continue;
-		if (lv.virStorageVolDelete(v, 0) < 0)
+		if (lv->virStorageVolDelete(v, 0) < 0)
 			return vol_error(err, "cannot delete volume '%s' of pool '%s'", names[i], pool);
 		if (deleted && i == 1)
 			*deleted = true;
@@ -275,20 +230,20 @@ char **vk_volume_list(virConnectPtr conn, const char *pool, struct vk_error *err
 
 	if (vol_load(err) < 0)
 		return NULL;
-	p = lv.virStoragePoolLookupByName(conn, pool);
+	p = lv->virStoragePoolLookupByName(conn, pool);
 	if (!p)
 		return xcalloc(1, sizeof(char *));
-	if (lv.virStoragePoolIsActive(p) == 1)
-		lv.virStoragePoolRefresh(p, 0);
-	n = lv.virStoragePoolListAllVolumes(p, &vols, 0);
+	if (lv->virStoragePoolIsActive(p) == 1)
+		lv->virStoragePoolRefresh(p, 0);
+	n = lv->virStoragePoolListAllVolumes(p, &vols, 0);
 	if (n < 0) {
 		vol_error(err, "cannot list the volumes of pool '%s'", pool);
 		return NULL;
 	}
 	names = xcalloc((size_t)n + 1, sizeof(char *));
 	for (int i = 0; i < n; i++) {
-		names[i] = xstrdup(lv.virStorageVolGetName(vols[i]));
-		lv.virStorageVolFree(vols[i]);
+		names[i] = xstrdup(lv->virStorageVolGetName(vols[i]));
+		lv->virStorageVolFree(vols[i]);
 	}
 	free(vols);
 	qsort(names, (size_t)n, sizeof(char *), compare_names);
@@ -314,7 +269,7 @@ int vk_volume_overlay(virConnectPtr conn, const char *pool, const char *name, ui
 		return -1;
 	xml = vk_volume_xml(name, "qcow2", capacity, base_path, backing_format);
 	vk_debug("creating volume:\n%s", xml);
-	v = lv.virStorageVolCreateXML(p, xml, 0);
+	v = lv->virStorageVolCreateXML(p, xml, 0);
 	if (!v)
 		return vol_error(err, "cannot create volume '%s' over '%s' in pool '%s'", name, backing, pool);
 	return vol_path(v, name, path, err);
@@ -408,7 +363,7 @@ static int src_skip(virStreamPtr st, long long length, void *opaque)
 /* Whether libvirt said the server cannot do sparse streams. */
 static bool unsupported(void)
 {
-	virErrorPtr e = lv.virGetLastError();
+	virErrorPtr e = lv->virGetLastError();
 
 	return e && (e->code == VIR_ERR_NO_SUPPORT || e->code == VIR_ERR_INVALID_ARG ||
 		     e->code == VIR_ERR_ARGUMENT_UNSUPPORTED);
@@ -417,8 +372,8 @@ static bool unsupported(void)
 static int stream_upload(virStorageVolPtr vol, int fd, uint64_t size, vk_volume_progress_fn progress,
 			 void *progress_data, struct vk_error *err)
 {
-	virConnectPtr conn = lv.virStorageVolGetConnect(vol);
-	const char *name = lv.virStorageVolGetName(vol);
+	virConnectPtr conn = lv->virStorageVolGetConnect(vol);
+	const char *name = lv->virStorageVolGetName(vol);
 	const char *cut = getenv("VIRTKUBE_TEST_UPLOAD_CUT");
 	struct upload_src src = { .fd = fd, .size = size, .progress = progress, .progress_data = progress_data };
 	bool sparse = true;
@@ -430,26 +385,26 @@ static int stream_upload(virStorageVolPtr vol, int fd, uint64_t size, vk_volume_
 		src.fail_at = size / 2 ? size / 2 : 1;
 
 	for (;;) {
-		_cleanup_stream_ virStreamPtr st = lv.virStreamNew(conn, 0);
+		_cleanup_stream_ virStreamPtr st = lv->virStreamNew(conn, 0);
 
 		if (!st)
 			return vol_error(err, "cannot open a stream to upload volume '%s'", name);
-		if (lv.virStorageVolUpload(vol, st, 0, size, sparse ? VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM : 0) < 0) {
+		if (lv->virStorageVolUpload(vol, st, 0, size, sparse ? VIR_STORAGE_VOL_UPLOAD_SPARSE_STREAM : 0) < 0) {
 			if (sparse && unsupported()) {
-				vk_debug("volume '%s': no sparse upload (%s); a plain one", name, lv.virGetLastErrorMessage());
+				vk_debug("volume '%s': no sparse upload (%s); a plain one", name, lv->virGetLastErrorMessage());
 				sparse = false;
 				continue;
 			}
 			return vol_error(err, "cannot upload to volume '%s'", name);
 		}
-		rc = sparse ? lv.virStreamSparseSendAll(st, src_read, src_in_data, src_skip, &src)
-			    : lv.virStreamSendAll(st, src_read, &src);
+		rc = sparse ? lv->virStreamSparseSendAll(st, src_read, src_in_data, src_skip, &src)
+			    : lv->virStreamSendAll(st, src_read, &src);
 		if (rc < 0) {
-			lv.virStreamAbort(st);
+			lv->virStreamAbort(st);
 			return vol_error(err, "uploading volume '%s' stopped after %llu of %llu bytes", name,
 					 (unsigned long long)src.done, (unsigned long long)size);
 		}
-		if (lv.virStreamFinish(st) < 0)
+		if (lv->virStreamFinish(st) < 0)
 			return vol_error(err, "the upload of volume '%s' did not finish", name);
 		report(&src, true);
 		return 0;
@@ -471,7 +426,7 @@ static int mark_done(virStoragePoolPtr p, const char *name, struct vk_error *err
 	_cleanup_vol_ virStorageVolPtr v = vol_find(p, marker);
 
 	if (!v)
-		v = lv.virStorageVolCreateXML(p, xml, 0);
+		v = lv->virStorageVolCreateXML(p, xml, 0);
 	if (!v)
 		return vol_error(err, "cannot mark volume '%s' complete", name);
 	return 0;
@@ -511,7 +466,7 @@ int vk_volume_upload(virConnectPtr conn, const struct vk_volume_upload *u, bool 
 		return vk_error_set_errno(err, VK_ERR_IO, errno, "cannot read '%s' to upload it", u->file);
 	/* Raw to libvirt: the bytes land as they are (a qcow2 stays a qcow2 file). */
 	xml = vk_volume_xml(u->name, "raw", (uint64_t)st.st_size, NULL, NULL);
-	v = lv.virStorageVolCreateXML(p, xml, 0);
+	v = lv->virStorageVolCreateXML(p, xml, 0);
 	if (!v)
 		return vol_error(err, "cannot create volume '%s' in pool '%s'", u->name, u->pool);
 	if (uploader(v, fd, (uint64_t)st.st_size, u->progress, u->progress_data, err) < 0)
@@ -532,16 +487,16 @@ int vk_volume_host_free(virConnectPtr conn, const char *pool, uint64_t *free_mem
 	*pool_found = false;
 	if (vol_load(err) < 0)
 		return -1;
-	*free_memory = lv.virNodeGetFreeMemory(conn);
+	*free_memory = lv->virNodeGetFreeMemory(conn);
 	if (*free_memory == 0)
 		return vol_error(err, "cannot read the libvirt host's free memory");
-	p = lv.virStoragePoolLookupByName(conn, pool);
+	p = lv->virStoragePoolLookupByName(conn, pool);
 	if (!p)
 		return 0;
 	*pool_found = true;
-	if (lv.virStoragePoolIsActive(p) == 1)
-		lv.virStoragePoolRefresh(p, 0);
-	if (lv.virStoragePoolGetInfo(p, &info) < 0)
+	if (lv->virStoragePoolIsActive(p) == 1)
+		lv->virStoragePoolRefresh(p, 0);
+	if (lv->virStoragePoolGetInfo(p, &info) < 0)
 		return vol_error(err, "cannot read storage pool '%s'", pool);
 	*pool_available = info.available;
 	return 0;
