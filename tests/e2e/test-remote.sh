@@ -4,7 +4,8 @@
 # the domain uses is uploaded as a volume (an upload cut mid-way resumes without sending the finished
 # volumes again), the console is read over the API (start follows the guest, logs works), ssh reaches the
 # node through a route via the host, a second profile uploads no base image, and delete leaves the pool as
-# it was. Two boots (1 vCPU each, one after the other).
+# it was. Two boots (1 vCPU each, one after the other): about 5 minutes under TCG (311 s measured, each
+# boot to a provisioned guest about 2 minutes on a loaded 2-core machine).
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
