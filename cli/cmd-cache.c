@@ -9,6 +9,8 @@
 #include "profile/profile.h"
 #include "ui.h"
 #include "util/cleanup.h"
+#include "vm/machine.h"
+#include "vm/volumes.h"
 
 static const char *const output_choices[] = { "table", "json", NULL };
 
@@ -126,6 +128,36 @@ static int cache_list_exec(struct cli_context *ctx, struct cli_args *args)
 	return VK_EXIT_OK;
 }
 
+static const struct cli_option cache_clean_options[] = {
+	{ "remote", 0, "URI", "instead, delete the images virtkube uploaded to the libvirt host at URI (its pool's "
+			      "shared sha256-* volumes), once no profile there is left", NULL },
+	{ NULL, 0, NULL, NULL, NULL },
+};
+
+/* cache clean --remote URI: the shared volumes in virtkube's pool there. */
+static int clean_remote(const struct cli_command *cmd, const char *uri)
+{
+	_cleanup_conn_ virConnectPtr conn = NULL;
+	_cleanup_free_ char *in_use = NULL;
+	struct vk_error err = { 0 };
+	size_t removed;
+
+	if (!vk_volumes_wanted(uri))
+		return cli_usage_error(cmd, "--remote wants the URI of another host (qemu+ssh://user@host/system)");
+	conn = vk_machine_connect(uri, &err);
+	if (!conn || vk_volumes_clean_shared(conn, VK_VOLUME_POOL, &removed, &in_use, &err) < 0)
+		return cli_fail(&err);
+	if (in_use) {
+		ui_error_msg("pool '%s' at '%s' still holds volume '%s' of a profile: its images are kept", VK_VOLUME_POOL, uri,
+			     in_use);
+		fprintf(stderr, "hint: delete the profiles on that host first ('virtkube -p NAME delete')\n");
+		return VK_EXIT_FAILED;
+	}
+	printf("removed %zu image volume%s from pool '%s' at '%s'\n", removed, removed == 1 ? "" : "s", VK_VOLUME_POOL,
+	       uri);
+	return VK_EXIT_OK;
+}
+
 static int cache_clean_exec(struct cli_context *ctx, struct cli_args *args)
 {
 	_cleanup_free_ char *home = NULL;
@@ -135,7 +167,8 @@ static int cache_clean_exec(struct cli_context *ctx, struct cli_args *args)
 	char size[32];
 
 	(void)ctx;
-	(void)args;
+	if (cli_opt(args, "remote"))
+		return clean_remote(args->cmd, cli_opt(args, "remote"));
 	home = vk_home_dir(&err);
 	if (!home)
 		return cli_fail(&err);
@@ -168,6 +201,7 @@ const struct cli_command cli_cmd_cache_clean = {
 	.description = "Removes the downloads and the payload ISOs built from them. A profile whose VM uses a\n"
 		       "payload ISO keeps working: its next start downloads what it needs and builds the ISO\n"
 		       "again before the VM boots (a running VM keeps the file it has open).",
+	.options = cache_clean_options,
 	.max_args = 0,
 	.exec = cache_clean_exec,
 };

@@ -7,10 +7,15 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "cluster/cluster.h"
+#include "vm/console.h"
+#include "vm/machine.h"
 #include "vm/nodeplan.h"
+#include "vm/volumes.h"
 #include "profile/profile.h"
 #include "ui.h"
 #include "util/cleanup.h"
+#include "util/xalloc.h"
 #include "vm.h"
 
 static const struct cli_option logs_options[] = {
@@ -42,8 +47,32 @@ static const char provisioning_logs_cmd[] =
 	"for f in provision.log $(ls -tr -- *.log | grep -vx provision.log); do "
 	"[ -f \"$f\" ] && { echo \"==> /var/log/virtkube/$f <==\"; cat -- \"$f\"; }; done'";
 
+/* A remote libvirt host keeps no console log this host can read: what the
+ * guest writes now is copied into the local one (start fills it while it
+ * runs) over the API, unless another virtkube holds the console. NULL when
+ * not copying. */
+static struct vk_console_copy *copy_remote_console(const struct vk_profile *p, const struct vk_node *n,
+						   const char *path)
+{
+	const char *uri = vk_machine_uri(p->cfg.libvirt_uri);
+	_cleanup_free_ char *domain = n ? xstrdup(n->name) : vk_cluster_domain_name(p->name);
+	struct vk_console_copy *c;
+	struct vk_error err = { 0 };
+
+	if (!vk_volumes_wanted(uri))
+		return NULL;
+	c = vk_console_copy_start(uri, domain, path, false, &err);
+	if (!c && err.code != VK_ERR_EXISTS)
+		ui_warn("%s (printing what was copied before)", err.message);
+	/* what the guest says in the next moment, for a log read once */
+	if (c)
+		nanosleep(&(struct timespec){ .tv_sec = 1 }, NULL);
+	return c;
+}
+
 static int logs_exec(struct cli_context *ctx, struct cli_args *args)
 {
+	_cleanup_console_copy_ struct vk_console_copy *copy = NULL;
 	_cleanup_profile_ struct vk_profile *p = NULL;
 	_cleanup_free_ char *path = NULL;
 	_cleanup_close_ int fd = -1;
@@ -62,6 +91,7 @@ static int logs_exec(struct cli_context *ctx, struct cli_args *args)
 		return n ? cli_vm_exec_ssh_node(p, n, (const char *const[]){ provisioning_logs_cmd }, 1)
 			 : cli_vm_exec_ssh(p, (const char *const[]){ provisioning_logs_cmd }, 1);
 	path = n ? vk_node_path(p, n, VK_FILE_CONSOLE_LOG) : vk_profile_path(p, VK_FILE_CONSOLE_LOG);
+	copy = copy_remote_console(p, n, path);
 	while ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
 		if (errno != ENOENT || !follow) {
 			ui_error_msg("cannot open the console log '%s': %s", path, strerror(errno));

@@ -184,6 +184,7 @@ struct ui_bar {
 	int attempt;
 	int state;
 	long last_plain_ms;
+	bool upload;
 };
 
 struct ui_progress {
@@ -259,6 +260,7 @@ static struct ui_bar *bar_for(struct ui_progress *ui, const struct vk_fetch_prog
 	memset(&ui->bars[ui->nbars], 0, sizeof(*ui->bars));
 	ui->bars[ui->nbars].index = p->index;
 	ui->bars[ui->nbars].name = xstrdup(p->name);
+	ui->bars[ui->nbars].upload = p->upload;
 	return &ui->bars[ui->nbars++];
 }
 
@@ -349,6 +351,17 @@ static void plain_line(struct ui_bar *b)
 	ui_format_bytes(now, sizeof(now), (double)b->now);
 	ui_format_bytes(total, sizeof(total), (double)b->total);
 	ui_format_bytes(rate, sizeof(rate), b->rate);
+	/* an upload has no attempts, checksum or retries of its own */
+	if (b->upload) {
+		if (b->state == VK_FETCH_DONE)
+			fprintf(stderr, "uploaded %s: %s, %s/s\n", b->name, now, rate);
+		else if (b->state != VK_FETCH_STARTED)
+			fprintf(stderr, "uploading %s: %s of %s (%d%%), %s/s\n", b->name, now, total,
+				b->total > 0 ? (int)(100.0 * (double)b->now / (double)b->total) : 0, rate);
+		fflush(stderr);
+		b->last_plain_ms = vk_now_ms();
+		return;
+	}
 	switch (b->state) {
 	case VK_FETCH_STARTED:
 		if (b->attempt > 1 || b->now > 0)

@@ -364,7 +364,7 @@ int vk_checksum_parse(const char *text, const char *filename, const char *source
 
 static void report(const struct vk_fetch_options *opt, struct xfer *x, int state)
 {
-	struct vk_fetch_progress p;
+	struct vk_fetch_progress p = { 0 }; /* fields this file does not set (upload) are off */
 	long elapsed;
 
 	if (!opt->progress)

@@ -54,6 +54,7 @@ struct vk_fetch_progress {
 	off_t total;
 	double rate;       /* bytes per second over the current attempt */
 	int attempt;       /* 1-based */
+	bool upload;       /* not a download: a file sent to a remote libvirt host (the start's progress events) */
 	enum { VK_FETCH_STARTED, VK_FETCH_RUNNING, VK_FETCH_RETRYING, VK_FETCH_DONE, VK_FETCH_FAILED } state;
 };
 

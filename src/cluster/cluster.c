@@ -15,6 +15,7 @@
 #include "vm/bootdisk.h"
 #include "vm/nodeplan.h"
 #include "vm/sshkey.h"
+#include "vm/volumes.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
 #include "util/fs.h"
@@ -142,6 +143,10 @@ int vk_cluster_delete(struct vk_profile *p, struct vk_delete_result *res, struct
 			res->domain_removed = true;
 		}
 	}
+	/* A remote host: the domains' own volumes; the shared ones stay for the next profile. */
+	if (vk_volumes_wanted(uri) &&
+	    vk_volumes_remove_nodes(conn, VK_VOLUME_POOL, domains, ndomains, &res->volumes_removed, err) < 0)
+		return -1;
 	if (vk_network_remove_if_unused(conn, network, domain, &res->network_removed, err) < 0)
 		return -1;
 	res->network_kept = !res->network_removed && vk_network_exists(conn, network);

@@ -26,6 +26,7 @@ struct vk_delete_result {
 	bool network_removed;
 	bool network_kept;    /* another domain still uses it */
 	bool kubeconfig_removed; /* the profile's cluster, user and context were in the kubeconfig */
+	size_t volumes_removed; /* a remote libvirt host: the domains' volumes deleted there */
 	char *kubeconfig;     /* the kubeconfig edited (owned; NULL when none was) */
 	char *kubeconfig_kept; /* why its entries were kept (owned; NULL unless that failed) */
 };

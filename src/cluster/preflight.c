@@ -17,6 +17,7 @@
 #include "cluster/cluster.h"
 #include "vm/guestssh.h"
 #include "vm/machine.h"
+#include "vm/volumes.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strbuf.h"
@@ -468,6 +469,48 @@ static void check_disk(struct vk_preflight_report *r, const char *home, long dis
 	}
 }
 
+/* ------------------------------------------------------ remote host -- */
+
+/* A libvirt host that is not this one: its memory and the pool virtkube
+ * keeps there (created at the first start), in place of this host's memory. */
+static void check_remote(struct vk_preflight_report *r, virConnectPtr conn, long want_mib, long disk_gib, long vms)
+{
+	_cleanup_free_ char *vm = vms > 1 ? xasprintf("the %ld VMs", vms) : xstrdup("the VM");
+	uint64_t free_mem = 0, avail = 0;
+	struct vk_error e = { 0 };
+	long free_mib, avail_mib;
+	bool found;
+
+	if (vk_volume_host_free(conn, VK_VOLUME_POOL, &free_mem, &avail, &found, &e) < 0) {
+		add(r, "remote-host", VK_PREFLIGHT_WARN, NULL, "cannot tell the libvirt host's free memory and disk: %s",
+		    e.message);
+		return;
+	}
+	free_mib = (long)(free_mem >> 20);
+	if (free_mib < want_mib)
+		add(r, "remote-memory", VK_PREFLIGHT_FAIL, "stop VMs on the libvirt host, or use a smaller --memory",
+		    "%s %s %ld MiB but the libvirt host has %ld MiB free", vm, vms > 1 ? "want" : "wants", want_mib,
+		    free_mib);
+	else
+		add(r, "remote-memory", VK_PREFLIGHT_OK, NULL, "%ld MiB free on the libvirt host for %s (%ld MiB)", free_mib,
+		    vm, want_mib);
+	if (!found) {
+		add(r, "remote-pool", VK_PREFLIGHT_OK, NULL, "no storage pool '%s' there yet: start creates it at %s",
+		    VK_VOLUME_POOL, VK_VOLUME_POOL_DIR);
+		return;
+	}
+	avail_mib = (long)(avail >> 20);
+	if (avail_mib < 2048)
+		add(r, "remote-pool", VK_PREFLIGHT_FAIL, "free space in the pool's directory on the libvirt host",
+		    "storage pool '%s' has %ld MiB free: the base image and the disks need more", VK_VOLUME_POOL, avail_mib);
+	else if (avail_mib < disk_gib * 1024)
+		add(r, "remote-pool", VK_PREFLIGHT_WARN, "free space there, or use a smaller --disk-size",
+		    "storage pool '%s' has %ld MiB free: %s's %ld GiB of disk (copy-on-write) may not fit", VK_VOLUME_POOL,
+		    avail_mib, vm, disk_gib);
+	else
+		add(r, "remote-pool", VK_PREFLIGHT_OK, NULL, "storage pool '%s': %ld MiB free", VK_VOLUME_POOL, avail_mib);
+}
+
 /* ---------------------------------------------------------------- ssh -- */
 
 static void check_ssh(struct vk_preflight_report *r)
@@ -518,7 +561,10 @@ int vk_preflight_run(const struct vk_preflight_opts *o, struct vk_preflight_repo
 	}
 	check_home(out, o->home);
 	check_qemu_access(out, uri, o->home, o->qemu_user);
-	check_memory(out, o->meminfo_path, memory * vms, vms);
+	if (conn && vk_volumes_wanted(uri))
+		check_remote(out, conn, memory * vms, disk * vms, vms);
+	else
+		check_memory(out, o->meminfo_path, memory * vms, vms);
 	/* every node's overlay may grow to its full size */
 	check_disk(out, o->home, disk * vms, !o->no_kubernetes);
 	if (conn)

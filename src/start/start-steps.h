@@ -49,7 +49,29 @@ struct vk_start_ctx {
 	char *images_archive;         /* step "images": the OCI archive for the payload ISO; NULL: none */
 
 	bool skipped;                 /* set by a step that found nothing to do */
+
+	/* steps "disk" and "seed" (a remote libvirt host): where the new domains' files are there */
+	struct vk_start_remote *remote;
+	/* step "boot" (a remote libvirt host): each node's console, copied into its console log */
+	struct vk_console_copy *console_copy[VK_NODES_MAX + 1];
 };
+
+/* The paths on a remote libvirt host of what the new domains use (NULL: none). */
+struct vk_start_remote {
+	char *kernel, *initrd, *payload;
+	char *disk[VK_NODES_MAX + 1], *seed[VK_NODES_MAX + 1]; /* by node index */
+};
+
+/* For a remote libvirt host (remote.c): step "disk" uploads the shared
+ * files (base image, kernel, initrd, payload ISO) once per host and makes
+ * each new node's overlay volume; step "seed" uploads node N's seed. */
+int vk_start_remote_disks(struct vk_start_ctx *ctx, struct vk_error *err);
+int vk_start_remote_seed(struct vk_start_ctx *ctx, const struct vk_node *n, struct vk_error *err);
+/* For a remote libvirt host: copies node N's console into its console log
+ * over the API from now on (a warning when it cannot). No-op for a local one. */
+void vk_start_remote_console(struct vk_start_ctx *ctx, const struct vk_node *n);
+/* Stops the console copies and frees ctx->remote. */
+void vk_start_remote_release(struct vk_start_ctx *ctx);
 
 struct vk_start_step {
 	const char *name;

@@ -130,6 +130,7 @@ bool vk_start_any_creating(const struct vk_start_ctx *ctx)
 
 static void ctx_release(struct vk_start_ctx *ctx)
 {
+	vk_start_remote_release(ctx);
 	free(ctx->home);
 	free(ctx->version);
 	free(ctx->uri);

@@ -64,13 +64,16 @@ int vk_step_boot(struct vk_start_ctx *ctx, struct vk_error *err)
 		const struct vk_node *n = &p->cfg.nodes[i];
 		_cleanup_free_ char *console = vk_node_path(p, n, VK_FILE_CONSOLE_LOG);
 
-		if (ctx->node_state[n->index] == VK_HOST_RUNNING)
+		if (ctx->node_state[n->index] == VK_HOST_RUNNING) {
+			vk_start_remote_console(ctx, n);
 			continue;
+		}
 		vk_start_info(ctx, "booting '%s'", n->name);
 		vk_console_mark_take(console, vk_now_ms(), &marks[n->index]);
 		if (vk_domain_start(ctx->conn, n->name, err) < 0)
 			return -1;
 		ctx->node_booted[n->index] = true;
+		vk_start_remote_console(ctx, n);
 		booted++;
 	}
 	p->cfg.state = VK_PROFILE_RUNNING;

@@ -3,6 +3,7 @@
 
 #include "cluster/cluster.h"
 #include "vm/nodeplan.h"
+#include "vm/volumes.h"
 #include "start/start-steps.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -15,6 +16,9 @@ int vk_step_disk(struct vk_start_ctx *ctx, struct vk_error *err)
 	uint64_t capacity = (uint64_t)ctx->disk_gib << 30;
 	bool made = false;
 
+	/* A remote libvirt host: the base image is uploaded there, the overlay is a volume. */
+	if (vk_volumes_wanted(ctx->uri))
+		return vk_start_remote_disks(ctx, err);
 	/* A start killed inside vk_disk_create_overlay leaves its transient
 	 * pool behind; the disk itself may well be there (libvirtd made it). */
 	vk_disk_pool_cleanup(ctx->conn, pool);

@@ -8,6 +8,7 @@
 #include "cluster/cluster.h"
 #include "vm/domxml.h"
 #include "vm/nodeplan.h"
+#include "vm/volumes.h"
 #include "start/start-steps.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -62,6 +63,15 @@ static int define_domain(struct vk_start_ctx *ctx, const struct vk_node *n, stru
 		.cmdline = ctx->img->cmdline,
 	};
 
+	/* A remote libvirt host: the volumes' paths there, and the console over the API. */
+	if (ctx->remote) {
+		spec.disk_path = ctx->remote->disk[n->index];
+		spec.seed_path = ctx->remote->seed[n->index];
+		spec.payload_path = ctx->remote->payload;
+		spec.kernel = ctx->remote->kernel;
+		spec.initrd = ctx->remote->initrd;
+		spec.console_log = NULL;
+	}
 	xml = vk_domxml_build(&spec, err);
 	if (!xml)
 		return -1;
@@ -121,7 +131,8 @@ int vk_step_domain(struct vk_start_ctx *ctx, struct vk_error *err)
 		if (state == VK_HOST_RUNNING || state == VK_HOST_PAUSED)
 			continue;
 		if (state != VK_HOST_NONEXISTENT) {
-			if (p->cfg.payload_iso && repoint_payload(ctx, n->name, err) < 0)
+			/* A remote host's domain keeps the payload volume it was made with. */
+			if (p->cfg.payload_iso && !vk_volumes_wanted(ctx->uri) && repoint_payload(ctx, n->name, err) < 0)
 				return -1;
 			acted |= p->cfg.payload_iso != NULL;
 			continue;

@@ -7,6 +7,7 @@
 #include "cluster/provision.h"
 #include "vm/seed.h"
 #include "vm/sshkey.h"
+#include "vm/volumes.h"
 #include "start/start-steps.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
@@ -59,15 +60,22 @@ int vk_step_seed(struct vk_start_ctx *ctx, struct vk_error *err)
 		const struct vk_node *n = &p->cfg.nodes[i];
 		_cleanup_free_ char *iso = vk_node_path(p, n, VK_FILE_SEED);
 
-		if (!vk_start_node_creating(ctx, n) || vk_path_exists(iso))
+		if (!vk_start_node_creating(ctx, n))
 			continue;
+		/* A remote libvirt host: uploaded, unless there already (made by an earlier start). */
+		if (vk_path_exists(iso)) {
+			if (vk_volumes_wanted(ctx->uri) && vk_start_remote_seed(ctx, n, err) < 0)
+				return -1;
+			continue;
+		}
 		if (!pub) {
 			if (vk_cluster_subnet(p, &subnet, err) < 0 || vk_sshkey_ensure(key, "virtkube", err) < 0 ||
 			    !(pub = vk_sshkey_read_public(key, err)))
 				return -1;
 			vk_ipv4_format(vk_network_gateway(subnet), gw);
 		}
-		if (make_seed(ctx, n, pub, gw, err) < 0)
+		if (make_seed(ctx, n, pub, gw, err) < 0 ||
+		    (vk_volumes_wanted(ctx->uri) && vk_start_remote_seed(ctx, n, err) < 0))
 			return -1;
 		made = true;
 	}

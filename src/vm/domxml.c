@@ -38,8 +38,8 @@ char *vk_domxml_build(const struct vk_domain_spec *s, struct vk_error *err)
 	_cleanup_strbuf_ struct vk_strbuf sb = VK_STRBUF_INIT;
 	bool tcg = s->accel == VK_ACCEL_TCG;
 
-	if (!s->name || !*s->name || !s->disk_path || !s->network || !s->mac || !s->console_log) {
-		vk_error_set(err, VK_ERR_INVALID, "domain XML for '%s': name, disk, network, MAC and console log are required",
+	if (!s->name || !*s->name || !s->disk_path || !s->network || !s->mac) {
+		vk_error_set(err, VK_ERR_INVALID, "domain XML for '%s': name, disk, network and MAC are required",
 			     s->name ? s->name : "");
 		return NULL;
 	}
@@ -112,7 +112,8 @@ char *vk_domxml_build(const struct vk_domain_spec *s, struct vk_error *err)
 	add_esc(&sb, "      <mac address='", s->mac, "'/>\n");
 	vk_strbuf_addstr(&sb, "      <model type='virtio'/>\n    </interface>\n");
 	vk_strbuf_addstr(&sb, "    <serial type='pty'>\n");
-	add_esc(&sb, "      <log file='", s->console_log, "' append='on'/>\n");
+	if (s->console_log)
+		add_esc(&sb, "      <log file='", s->console_log, "' append='on'/>\n");
 	vk_strbuf_addstr(&sb, "      <target port='0'/>\n    </serial>\n"
 			      "    <console type='pty'>\n      <target type='serial' port='0'/>\n    </console>\n"
 			      "    <channel type='unix'>\n      <target type='virtio' name='org.qemu.guest_agent.0'/>\n"

@@ -24,7 +24,7 @@ struct vk_domain_spec {
 	const char *payload_path; /* VKPAYLOAD ISO (payload.h), a second read-only cdrom (optional) */
 	const char *network;      /* libvirt network name */
 	const char *mac;
-	const char *console_log;  /* serial console logged here */
+	const char *console_log;  /* serial console logged here (NULL: not logged; read over the API) */
 	const char *kernel;       /* direct kernel boot when set */
 	const char *initrd;
 	const char *cmdline;

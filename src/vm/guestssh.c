@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "vm/volumes.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/process.h"
@@ -17,6 +18,8 @@ char **vk_guest_ssh_argv_at(const struct vk_profile *p, const char *ip, const ch
 			    struct vk_error *err)
 {
 	_cleanup_free_ char *key = vk_profile_path(p, VK_FILE_SSH_KEY);
+	/* a NAT network on a remote libvirt host: through that host */
+	_cleanup_free_ char *jump = vk_remote_ssh_jump(p->cfg.libvirt_uri);
 	/* The host key changes with every re-created VM: no prompts, no known_hosts entries. */
 	static const char *const options[] = {
 		"IdentitiesOnly=yes", "UserKnownHostsFile=/dev/null", "StrictHostKeyChecking=no",
@@ -46,6 +49,10 @@ char **vk_guest_ssh_argv_at(const struct vk_profile *p, const char *ip, const ch
 	if (batch) {
 		argv[n++] = xstrdup("-o");
 		argv[n++] = xstrdup("BatchMode=yes");
+	}
+	if (jump) {
+		argv[n++] = xstrdup("-J");
+		argv[n++] = TAKE_PTR(jump);
 	}
 	argv[n++] = xasprintf("%s@%s", VK_SSH_USER, ip);
 	if (ncmd > 0) {

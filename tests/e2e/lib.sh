@@ -34,6 +34,11 @@ E2E_STATE_DIR=""
 E2E_LIBVIRTD_PID=""
 E2E_VIRTLOGD_PID=""
 E2E_REGISTRY_PID=""
+# Optional, set before e2e_start_daemons: a libvirtd config file (libvirtd then runs with --listen -f
+# FILE, for a test that reaches it over TCP), and a function run once the namespace exists and before
+# the daemons start (to give the namespace the address that config listens on).
+E2E_LIBVIRTD_CONF=${E2E_LIBVIRTD_CONF:-}
+E2E_NETNS_HOOK=${E2E_NETNS_HOOK:-}
 # The registry e2e_registry_start runs: plain http on the loopback of the test's namespace.
 E2E_REGISTRY=127.0.0.1:5000
 
@@ -186,13 +191,17 @@ e2e_start_daemons() {
     mkdir -p "$E2E_STATE_DIR"
     ip netns add "$E2E_NETNS" || e2e_die "cannot create network namespace $E2E_NETNS"
     ip netns exec "$E2E_NETNS" ip link set lo up
+    if [[ -n $E2E_NETNS_HOOK ]]; then
+        "$E2E_NETNS_HOOK" || e2e_die "$E2E_NETNS_HOOK failed"
+    fi
 
     # virtlogd first: libvirtd hands it qemu's console and log output.
     ip netns exec "$E2E_NETNS" virtlogd -d -p "$E2E_STATE_DIR/virtlogd.pid" ||
         e2e_die "virtlogd did not start"
     E2E_VIRTLOGD_PID=$(_e2e_read_pidfile "$E2E_STATE_DIR/virtlogd.pid") ||
         e2e_die "virtlogd wrote no pid file"
-    ip netns exec "$E2E_NETNS" libvirtd -d -p "$E2E_STATE_DIR/libvirtd.pid" ||
+    ip netns exec "$E2E_NETNS" libvirtd -d ${E2E_LIBVIRTD_CONF:+--listen -f "$E2E_LIBVIRTD_CONF"} \
+        -p "$E2E_STATE_DIR/libvirtd.pid" ||
         e2e_die "libvirtd did not start"
     E2E_LIBVIRTD_PID=$(_e2e_read_pidfile "$E2E_STATE_DIR/libvirtd.pid") ||
         e2e_die "libvirtd wrote no pid file"
@@ -265,6 +274,13 @@ e2e_stop_daemons() {
         ip netns del "$E2E_NETNS" || e2e_log "could not delete namespace $E2E_NETNS"
     fi
     E2E_NETNS=""
+    if [[ -n $E2E_CLIENT_NS ]]; then
+        for pid in $(ip netns pids "$E2E_CLIENT_NS" 2>/dev/null); do
+            _e2e_stop_pid "$pid" "leftover process in $E2E_CLIENT_NS"
+        done
+        ip netns del "$E2E_CLIENT_NS" 2>/dev/null || e2e_log "could not delete namespace $E2E_CLIENT_NS"
+        E2E_CLIENT_NS=""
+    fi
     if [[ -n $E2E_STATE_DIR ]]; then
         rm -rf "$E2E_STATE_DIR"
         E2E_STATE_DIR=""
@@ -334,6 +350,73 @@ e2e_image() {
     fi
     _e2e_qemu_can_read "$pub/disk.qcow2" || e2e_die "libvirt-qemu cannot read $pub/disk.qcow2"
     echo "$pub/image.json"
+}
+
+# ---- a libvirt host reached over TCP (test-remote.sh, bench/remote-upload.sh) -------------------------
+
+E2E_REMOTE_HOST_ADDR=10.231.0.1
+E2E_REMOTE_CLIENT_ADDR=10.231.0.2
+# shellcheck disable=SC2034 # for the tests that source this file
+E2E_REMOTE_URI=qemu+tcp://$E2E_REMOTE_HOST_ADDR/system
+E2E_CLIENT_NS=""
+
+# e2e_remote_daemons DIR: e2e_start_daemons with libvirtd also listening on TCP (no TLS, no SASL) on
+# the host namespace's veth address only (its config is written to DIR), and a second namespace
+# ($E2E_CLIENT_NS, run things there with e2e_in_client) at the other end of the veth, routed through
+# the host to the libvirt networks there (192.168.0.0/16). libvirt's firewall rejects traffic routed
+# into its networks from outside: once its chains exist (a throwaway network makes them), the client's
+# address is let through ahead of them. e2e_stop_daemons removes both namespaces.
+e2e_remote_daemons() {
+    local dir=${1:?e2e_remote_daemons needs a directory}
+    printf '%s\n' 'listen_tls = 0' 'listen_tcp = 1' 'auth_tcp = "none"' \
+        "listen_addr = \"$E2E_REMOTE_HOST_ADDR\"" >"$dir/libvirtd.conf"
+    E2E_LIBVIRTD_CONF=$dir/libvirtd.conf
+    E2E_NETNS_HOOK=_e2e_client_ns
+    e2e_start_daemons
+    e2e_virsh net-create /dev/stdin >/dev/null <<EOF || e2e_die "cannot start a throwaway network"
+<network><name>${E2E_PREFIX}fw</name><bridge name='vke2e-fw$$'/><ip address='10.232.0.1' netmask='255.255.255.0'/></network>
+EOF
+    e2e_virsh net-destroy "${E2E_PREFIX}fw" >/dev/null
+    e2e_in_ns iptables -I FORWARD 1 -s "$E2E_REMOTE_CLIENT_ADDR" -j ACCEPT
+    e2e_in_ns iptables -I FORWARD 1 -d "$E2E_REMOTE_CLIENT_ADDR" -j ACCEPT
+}
+
+_e2e_client_ns() {
+    E2E_CLIENT_NS=$E2E_NETNS-c
+    ip netns add "$E2E_CLIENT_NS" || return 1
+    ip netns exec "$E2E_CLIENT_NS" ip link set lo up
+    ip link add "vkh$$" netns "$E2E_NETNS" type veth peer name "vkc$$" netns "$E2E_CLIENT_NS" || return 1
+    e2e_in_ns ip addr add "$E2E_REMOTE_HOST_ADDR/24" dev "vkh$$"
+    e2e_in_ns ip link set "vkh$$" up
+    e2e_in_client ip addr add "$E2E_REMOTE_CLIENT_ADDR/24" dev "vkc$$"
+    e2e_in_client ip link set "vkc$$" up
+    e2e_in_client ip route add 192.168.0.0/16 via "$E2E_REMOTE_HOST_ADDR"
+    e2e_in_ns sysctl -qw net.ipv4.ip_forward=1
+}
+
+# virtkube's pool on a remote host, where it makes it. A test that may make it refuses to run when its
+# directory exists already (e2e_remote_pool_unused), and removes it with every volume in it at its end
+# (e2e_remote_pool_remove): this machine's pool is only ever the test's own.
+E2E_REMOTE_POOL=virtkube
+E2E_REMOTE_POOL_DIR=/var/lib/libvirt/images/virtkube
+e2e_remote_pool_unused() {
+    [[ ! -e $E2E_REMOTE_POOL_DIR ]] ||
+        e2e_die "$E2E_REMOTE_POOL_DIR exists already: this test would not know what it may remove there"
+}
+e2e_remote_pool_remove() {
+    local v
+    e2e_virsh pool-info "$E2E_REMOTE_POOL" >/dev/null 2>&1 || return 0
+    for v in $(e2e_virsh vol-list "$E2E_REMOTE_POOL" 2>/dev/null | awk '{print $1}'); do
+        e2e_virsh vol-delete --pool "$E2E_REMOTE_POOL" "$v" >/dev/null 2>&1
+    done
+    e2e_virsh pool-destroy "$E2E_REMOTE_POOL" >/dev/null 2>&1
+    e2e_virsh pool-delete "$E2E_REMOTE_POOL" >/dev/null 2>&1
+    e2e_virsh pool-undefine "$E2E_REMOTE_POOL" >/dev/null 2>&1
+}
+
+e2e_in_client() {
+    [[ -n $E2E_CLIENT_NS ]] || e2e_die "e2e_in_client: no client namespace (call e2e_remote_daemons first)"
+    ip netns exec "$E2E_CLIENT_NS" "$@"
 }
 
 # ---- real parts from Debian's packages (test-k8s-guest.sh, real-cluster-local.sh) -------------------

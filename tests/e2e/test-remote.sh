@@ -1,0 +1,135 @@
+#!/bin/bash
+# e2e: a cluster on a remote libvirt host over qemu+tcp, with two network namespaces: "host" runs libvirtd
+# listening on TCP on its veth address only; "client" runs virtkube with qemu+tcp://ADDR/system. Every file
+# the domain uses is uploaded as a volume (an upload cut mid-way resumes without sending the finished
+# volumes again), the console is read over the API (start follows the guest, logs works), ssh reaches the
+# node through a route via the host, a second profile uploads no base image, and delete leaves the pool as
+# it was. Two boots (1 vCPU each, one after the other): about 5 minutes under TCG (311 s measured, each
+# boot to a provisioned guest about 2 minutes on a loaded 2-core machine).
+# shellcheck source=tests/e2e/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+e2e_require
+: "${VIRTKUBE_BIN:?VIRTKUBE_BIN must point at the built virtkube}"
+command -v iptables >/dev/null || e2e_skip "iptables not installed"
+A=vke2e-ra
+B=vke2e-rb
+POOL=$E2E_REMOTE_POOL
+POOL_DIR=$E2E_REMOTE_POOL_DIR
+HOST_ADDR=$E2E_REMOTE_HOST_ADDR
+URI=$E2E_REMOTE_URI
+POOL_MADE_HERE=""
+WORK=$(mktemp -d /tmp/vke2e-remote.XXXXXX)
+chmod 0711 "$WORK"
+export VIRTKUBE_HOME=$WORK/home
+unset LIBVIRT_DEFAULT_URI VIRTKUBE_PROFILE
+export VIRTKUBE_DATADIR=${VIRTKUBE_DATADIR:-$E2E_REPO_DIR}
+
+cleanup() {
+    local rc=$?
+    if [[ -n $E2E_LIBVIRTD_PID ]]; then
+        e2e_cleanup_libvirt "$A"
+        e2e_cleanup_libvirt "virtkube-vke2e-r"
+        # its directory was not there before this test (e2e_remote_pool_unused): all of it is ours
+        e2e_remote_pool_remove
+    fi
+    e2e_stop_daemons
+    rm -rf "$WORK"
+    exit "$rc"
+}
+
+e2e_lock
+trap cleanup EXIT
+e2e_remote_pool_unused
+E2E_PREFIX=vke2e-r
+e2e_remote_daemons "$WORK"
+image_json=$(e2e_image) || exit 1
+image_dir=$(dirname "$image_json")
+
+vkc() { e2e_in_client "$VIRTKUBE_BIN" "$@"; }
+lacks() { # TEXT GREP-ARGS...: none of the fixed strings is in TEXT
+    local text=$1
+    shift
+    ! grep -qF "$@" <<<"$text"
+}
+pool_list() { e2e_virsh vol-list "$POOL" 2>/dev/null | awk 'NF {print $1}' | sort; }
+common_args=(--no-kubernetes --network-mode isolated --image "$image_json" --accel "$E2E_ACCEL" --cpus 1
+    --memory 1024 -v)
+start_args=("${common_args[@]}" --libvirt-uri "$URI")
+
+# ---- bad input: an unreachable URI fails before anything is uploaded ----
+run vkc -p vke2e-rbad start "${common_args[@]}" --libvirt-uri "qemu+tcp://$HOST_ADDR:1/system"
+expect_rc 1 "start against a URI nobody listens on fails (${secs}s)"
+expect "saying it cannot connect, naming the URI" grep -q "cannot connect to libvirt at 'qemu+tcp://$HOST_ADDR:1/system'" <<<"$err"
+expect "before any pool or upload on the host" test -z "$(e2e_virsh pool-list --all --name | grep -w "$POOL")"
+rm -rf "$VIRTKUBE_HOME/profiles/vke2e-rbad"
+run vkc -p vke2e-rbad start "${start_args[@]}" --memory 4000000
+expect_rc 1 "start asking more memory than the libvirt host has fails"
+expect "at the remote-memory check" grep -q "preflight check 'remote-memory' failed: the VM wants 4000000 MiB but the libvirt host has" <<<"$err"
+expect "before any pool or upload on the host" test -z "$(e2e_virsh pool-list --all --name | grep -w "$POOL")"
+rm -rf "$VIRTKUBE_HOME/profiles/vke2e-rbad"
+run vkc doctor --libvirt-uri "$URI" --no-kubernetes
+expect_rc 0 "doctor --libvirt-uri checks the remote host"
+expect "the connection" grep -q "connected to '$URI'" <<<"$out"
+expect "its free memory" grep -q "remote-memory.*MiB free on the libvirt host" <<<"$out"
+expect "the pool (not there yet)" grep -q "remote-pool.*no storage pool 'virtkube' there yet" <<<"$out"
+expect "the accelerator there (domain capabilities)" grep -q "^accelerator" <<<"$out"
+
+# ---- the first start is cut off mid-upload (the initrd), the next one resumes ----
+run env VIRTKUBE_TEST_UPLOAD_CUT=initrd ip netns exec "$E2E_CLIENT_NS" "$VIRTKUBE_BIN" -p "$A" start "${start_args[@]}"
+expect_rc 1 "a start whose initrd upload is cut off fails"
+expect "at step 'disk'" grep -q "start failed at step 'disk'" <<<"$err"
+e2e_virsh pool-list --all --name | grep -qw "$POOL" && POOL_MADE_HERE=1
+expect "virtkube made its pool on the host" test -n "$POOL_MADE_HERE"
+expect "the base image was uploaded before the cut" grep -q "uploaded the base image" <<<"$out$err"
+
+t0=$SECONDS
+run vkc -p "$A" start "${start_args[@]}"
+start_secs=$((SECONDS - t0))
+expect_rc 0 "the next start boots the node (${start_secs}s)"
+echo "$out" >"$WORK/startA.out"
+echo "$err" >"$WORK/startA.err"
+expect "it does not upload the finished base image again" grep -q "the base image is on the libvirt host already" <<<"$out$err"
+expect "it uploads the initrd that was cut off" grep -q "uploaded the image's initrd" <<<"$out$err"
+expect "it followed the guest's stages over the console API" grep -q "guest: " <<<"$out$err"
+xml=$(e2e_virsh dumpxml "$A")
+expect "the domain names no path of the client (image dir, profile dir)" \
+    lacks "$xml" -e "$image_dir" -e "$WORK"
+expect "its disk, seed, kernel and initrd are volumes in the pool" \
+    test "$(grep -c "$POOL_DIR/" <<<"$xml")" -ge 4
+expect "and its console has no log file" lacks "$xml" "<log "
+
+run vkc -p "$A" ssh -- cat /etc/hostname
+expect_rc 0 "ssh reaches the node through the host"
+expect "and runs in it" grep -qx "$A" <<<"$out"
+run vkc -p "$A" logs
+expect_rc 0 "logs works"
+expect "it shows the guest's console (VIRTKUBE-READY)" grep -q "VIRTKUBE-READY" <<<"$out"
+
+# Someone else's volume in the pool: never touched.
+e2e_virsh vol-create-as "$POOL" theirs.img 1M >/dev/null
+run vkc -p "$A" delete
+expect_rc 0 "delete of the first profile"
+shared=$(pool_list)
+expect "leaves only the shared volumes (sha256-*) and someone else's" \
+    test -z "$(grep -v -e "^sha256-" -e "^theirs.img$" <<<"$shared")"
+expect "someone else's volume is still there" grep -qx theirs.img <<<"$shared"
+
+# ---- the second profile uploads no base image ----
+before=$(pool_list)
+t0=$SECONDS
+run vkc -p "$B" start "${start_args[@]}"
+expect_rc 0 "a second profile starts ($((SECONDS - t0))s)"
+expect "uploading no base image" grep -q "the base image is on the libvirt host already" <<<"$out$err"
+expect "nor kernel nor initrd" lacks "$out$err" "uploaded the image"
+grep -E "uploaded|on the libvirt host already" <<<"$out$err" | sed 's/^/# /'
+run vkc -p "$B" delete
+expect_rc 0 "delete of the second profile"
+expect "leaves the host's pool as it was before it" test "$(pool_list)" = "$before"
+run vkc cache clean --remote "$URI"
+expect_rc 0 "cache clean --remote removes the images uploaded there"
+expect "leaving only someone else's volume" test "$(pool_list)" = theirs.img
+
+echo "# first start after the cut: ${start_secs}s; whole test: ${SECONDS}s"
+echo "1..$tap_n"
+((tap_failed == 0))
