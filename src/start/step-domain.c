@@ -7,6 +7,8 @@
 
 #include "cluster/cluster.h"
 #include "vm/domxml.h"
+#include "vm/mountops.h"
+#include "vm/mounts.h"
 #include "vm/nodeplan.h"
 #include "start/start-steps.h"
 #include "util/cleanup.h"
@@ -60,6 +62,9 @@ static int define_domain(struct vk_start_ctx *ctx, const struct vk_node *n, stru
 		.kernel = ctx->img->kernel,
 		.initrd = ctx->img->initrd,
 		.cmdline = ctx->img->cmdline,
+		.mounts = p->cfg.mounts,
+		.nmounts = p->cfg.nmounts,
+		.virtiofsd = vk_virtiofsd_find(),
 	};
 
 	xml = vk_domxml_build(&spec, err);
@@ -121,7 +126,8 @@ int vk_step_domain(struct vk_start_ctx *ctx, struct vk_error *err)
 		if (state == VK_HOST_RUNNING || state == VK_HOST_PAUSED)
 			continue;
 		if (state != VK_HOST_NONEXISTENT) {
-			if (p->cfg.payload_iso && repoint_payload(ctx, n->name, err) < 0)
+			if ((p->cfg.payload_iso && repoint_payload(ctx, n->name, err) < 0) ||
+			    vk_mounts_sync_config(ctx->conn, p, n->name, NULL, err) < 0)
 				return -1;
 			acted |= p->cfg.payload_iso != NULL;
 			continue;

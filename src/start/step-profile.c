@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "artifacts/cache.h"
+#include "vm/mounts.h"
 #include "vm/nodeplan.h"
 #include "start/start-steps.h"
 #include "util/cleanup.h"
@@ -135,6 +136,21 @@ static int resolve_kubernetes(struct vk_start_ctx *ctx, struct vk_error *err)
 	return 0;
 }
 
+/* --mount: checked (virtiofsd too) before anything is downloaded; the
+ * guests of a profile that has nodes already are told by step "mounts". */
+static int add_mounts(struct vk_start_ctx *ctx, struct vk_error *err)
+{
+	size_t added = 0;
+
+	if (!ctx->opts->mounts)
+		return 0;
+	if (vk_mounts_merge(ctx->p, ctx->opts->mounts, ctx->uri, &added, err) < 0)
+		return -1;
+	if (added && ctx->p->cfg.nnodes)
+		ctx->p->cfg.mounts_pending = true;
+	return 0;
+}
+
 int vk_step_profile(struct vk_start_ctx *ctx, struct vk_error *err)
 {
 	const struct vk_start_opts *o = ctx->opts;
@@ -184,5 +200,5 @@ int vk_step_profile(struct vk_start_ctx *ctx, struct vk_error *err)
 		ctx->image = c->image ? xstrdup(c->image) : NULL;
 		ctx->image_from_cache = saved_image_from_cache(ctx);
 	}
-	return 0;
+	return add_mounts(ctx, err);
 }

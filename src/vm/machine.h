@@ -221,6 +221,15 @@ int vk_domain_define(virConnectPtr conn, const char *xml, struct vk_error *err);
  * driver) give VK_ERR_UNSUPPORTED. */
 int vk_domain_set_cdrom(virConnectPtr conn, const char *name, const char *target, const char *path,
 			const char *disk_xml, bool *changed, struct vk_error *err);
+/* The XML of domain NAME: its persistent definition (INACTIVE), else what
+ * runs (caller frees with free()). */
+char *vk_domain_xml(virConnectPtr conn, const char *name, bool inactive, struct vk_error *err);
+/* Attaches (ATTACH) or detaches device XML to or from domain NAME: the
+ * running domain (LIVE), else its persistent definition. What the driver or
+ * the device cannot do so (hot-plug, libvirt's test driver) is
+ * VK_ERR_UNSUPPORTED with libvirt's words. */
+int vk_domain_device(virConnectPtr conn, const char *name, const char *xml, bool attach, bool live,
+		     struct vk_error *err);
 /* Starts domain NAME unless it runs. When qemu may not open the kvm device,
  * the hint names the device, its mode and owner, qemu's user and the fix. */
 int vk_domain_start(virConnectPtr conn, const char *name, struct vk_error *err);

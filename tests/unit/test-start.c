@@ -354,7 +354,7 @@ static void test_step_names(void)
 {
 	const char *const *s = vk_start_step_names();
 	const char *want[] = { "profile", "preflight", "artifacts", "images", "config", "pki", "payload", "network", "disk",
-			       "seed", "domain", "boot", "kubeconfig", "follow-guest", "api-ready", "addons" };
+			       "seed", "domain", "boot", "kubeconfig", "follow-guest", "mounts", "api-ready", "addons" };
 	size_t n = 0;
 
 	while (s[n])

@@ -1,0 +1,36 @@
+/* Giving a profile's domains and guests its host folders: the domain definitions, hot-plug into running nodes, the guests' mount units. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "vm/machine.h"
+#include "profile/profile.h"
+#include "util/error.h"
+
+/* Makes domain NAME's persistent definition carry P's mounts: virtkube's
+ * <filesystem> elements (tags "vk-...") added, replaced or removed, and the
+ * shared memory backing added when P has mounts (a domain made before
+ * virtkube had mounts lacks it). Redefines the domain only when something
+ * differs; *CHANGED (may be NULL) says whether it did. A running domain's
+ * definition changes for its next boot. */
+int vk_mounts_sync_config(virConnectPtr conn, const struct vk_profile *p, const char *name, bool *changed,
+			  struct vk_error *err);
+
+/* What vk_mounts_apply did, node by node. */
+struct vk_mounts_applied {
+	size_t now;     /* running nodes whose guest has P's mounts now */
+	size_t later;   /* nodes that get them at their next start */
+	char *why;      /* why a running node has to wait for its next start (owned; NULL when none) */
+};
+
+/* Gives every node of P its mounts: each domain's definition
+ * (vk_mounts_sync_config), and on a running node the devices hot-plugged
+ * (added before the guest mounts them, removed after it unmounted them) and
+ * the guest's mount units made to match over ssh. A running node whose
+ * devices cannot change while it runs (libvirt or qemu cannot hot-plug, or
+ * its memory is not shared) counts as later, and why is said. Sets
+ * p->cfg.mounts_pending when any node is later (not saved). Release OUT
+ * with vk_mounts_applied_release. */
+int vk_mounts_apply(struct vk_profile *p, virConnectPtr conn, struct vk_mounts_applied *out, struct vk_error *err);
+void vk_mounts_applied_release(struct vk_mounts_applied *a);
