@@ -34,13 +34,14 @@ struct vk_preflight_opts {
 	bool no_kubernetes;      /* a plain VM: only the base image is downloaded */
 	bool skip_accelerator;   /* the caller decides the accelerator itself (start: once, when the VM is made) */
 	uint32_t subnet;         /* the profile's /24 (host order) when it has one; 0: any free /24 of the range */
+	bool mounts;             /* the profile has host folders: no virtiofsd fails (else it is a warning) */
 	/* Test seams; NULL means the real thing. */
 	const char *meminfo_path; /* else $VIRTKUBE_MEMINFO, else /proc/meminfo */
 	const char *qemu_user;    /* the user qemu runs as under qemu:///system; else qemu.conf's, else libvirt-qemu or qemu */
 };
 
 struct vk_preflight_result {
-	char *name;    /* "libvirt", "libvirt-socket", "accelerator", "home", "qemu-access", "memory", "disk", "subnet", "ssh" */
+	char *name;    /* "libvirt", "libvirt-socket", "accelerator", "home", "qemu-access", "memory", "disk", "subnet", "ssh", "virtiofsd" */
 	enum vk_preflight_status status;
 	char *message; /* what was found, naming the object */
 	char *fix;     /* what to do; NULL when ok */

@@ -255,6 +255,24 @@ int vk_mounts_apply(struct vk_profile *p, virConnectPtr conn, struct vk_mounts_a
 	return 0;
 }
 
+int vk_mounts_update(struct vk_profile *p, struct vk_mounts_applied *out, struct vk_error *err)
+{
+	_cleanup_conn_ virConnectPtr conn = NULL;
+	struct vk_error local = { 0 };
+
+	*out = (struct vk_mounts_applied){ 0 };
+	if (p->cfg.nnodes) {
+		conn = vk_machine_connect(p->cfg.libvirt_uri ? p->cfg.libvirt_uri : vk_machine_uri(NULL), err);
+		if (!conn || vk_mounts_apply(p, conn, out, err) < 0) {
+			p->cfg.mounts_pending = true;
+			if (vk_profile_save(p, &local) < 0)
+				vk_debug("profile '%s': %s", p->name, local.message);
+			return -1;
+		}
+	}
+	return vk_profile_save(p, err);
+}
+
 void vk_mounts_applied_release(struct vk_mounts_applied *a)
 {
 	free(a->why);

@@ -34,3 +34,8 @@ struct vk_mounts_applied {
  * with vk_mounts_applied_release. */
 int vk_mounts_apply(struct vk_profile *p, virConnectPtr conn, struct vk_mounts_applied *out, struct vk_error *err);
 void vk_mounts_applied_release(struct vk_mounts_applied *a);
+
+/* After `mount` or `unmount` changed p->cfg.mounts (locked P): connects to
+ * P's libvirt, vk_mounts_apply when P has nodes, and saves P. A failure to
+ * apply still saves P, with the change pending for the next start. */
+int vk_mounts_update(struct vk_profile *p, struct vk_mounts_applied *out, struct vk_error *err);
