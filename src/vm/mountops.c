@@ -50,10 +50,10 @@ static size_t our_filesystems(const char *xml, struct fs_elem *out, size_t max)
 			free(tag);
 			continue;
 		}
-		while (b > xml && b[-1] == ' ')
-			b--;
 		out[n] = (struct fs_elem){ .begin = b, .end = *e == '\n' ? e + 1 : e, .tag = tag,
 					   .source = attr_in(b, e, "<source dir='") };
+		while (out[n].begin > xml && out[n].begin[-1] == ' ')
+			out[n].begin--;
 		n++;
 	}
 	return n;

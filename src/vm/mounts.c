@@ -190,7 +190,7 @@ char *vk_mounts_guest_command(const struct vk_profile *p)
 	_cleanup_free_ char *table = vk_mounts_guest_table(p);
 	struct vk_strbuf sb = VK_STRBUF_INIT;
 
-	vk_strbuf_addstr(&sb, VK_MOUNT_GUEST_COMMAND);
+	vk_strbuf_addstr(&sb, VK_MOUNT_GUEST_COMMAND " ");
 	for (char *c = table; *c; c++)
 		vk_strbuf_addch(&sb, *c == '\n' ? ' ' : *c);
 	while (sb.len && sb.buf[sb.len - 1] == ' ')
