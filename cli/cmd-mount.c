@@ -28,8 +28,7 @@ static int list_exec(struct cli_context *ctx, struct cli_args *args)
 	if (!p)
 		return rc;
 	if (output && strcmp(output, "json") == 0) {
-		json_auto_t *arr = json_array();
-		char *text;
+		json_t *arr = json_array();
 
 		for (size_t i = 0; i < p->cfg.nmounts; i++) {
 			const struct vk_mount *m = &p->cfg.mounts[i];
@@ -39,9 +38,7 @@ static int list_exec(struct cli_context *ctx, struct cli_args *args)
 							      "tag", tag, "readonly", m->readonly, "pending",
 							      p->cfg.mounts_pending));
 		}
-		text = json_dumps(arr, JSON_INDENT(2));
-		puts(text);
-		free(text);
+		ui_print_json(arr);
 		return VK_EXIT_OK;
 	}
 	if (!p->cfg.nmounts) {
