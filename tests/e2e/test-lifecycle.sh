@@ -57,6 +57,7 @@ expect "and pointing at logs and start" grep -q "virtkube logs -p $PROFILE.*virt
 # off by now) and start follows the provisioning again until READY.
 run vk start --no-kubernetes -v
 expect_rc 0 "start after the interruption finishes the provisioning (${secs}s)"
+start2_err=$err
 echo "# $(grep timing <<<"$err")"
 expect "start says the provisioning is still pending" grep -q "has not finished yet: following it again" <<<"$err"
 ip=$(sed -n "s/^profile '$PROFILE' is running at \([0-9.]*\)$/\1/p" <<<"$out")
@@ -76,7 +77,7 @@ expect_rc 0 "cloud-init is off for later boots"
 dom_xml=$(e2e_virsh dumpxml "$PROFILE" 2>&1)
 expect "the domain has shared memfd memory" grep -q "<source type='memfd'/>" <<<"$dom_xml"
 expect "and a virtiofs filesystem per mount" test "$(grep -c "<driver type='virtiofs'" <<<"$dom_xml")" = 2
-expect "the guest provisioned its host folders (mounts stage)" grep -q "^guest: mounts ok" <<<"$err"
+expect "the guest provisioned its host folders (mounts stage)" grep -q "^guest: mounts ok" <<<"$start2_err"
 run vk ssh -- cat /mnt/share/hello.txt
 expect "mounts: a file written on the host is read in the guest" test "$rc:$out" = "0:from the host"
 run vk ssh -- 'echo "from the guest" | sudo tee /mnt/share/guest.txt >/dev/null && echo as-user >/mnt/share/user.txt 2>/dev/null; id -u'
