@@ -113,9 +113,10 @@ const struct cli_command cli_cmd_mount = {
 	.args_usage = VK_MOUNT_SYNTAX,
 	.summary = "share a host directory with every node of the profile over virtiofs (kept in the profile)",
 	.description = "GUEST_DIR defaults to HOST_DIR's own path; ',ro' mounts it read-only in the guests. A running\n"
-		       "node gets it at once where libvirt can hot-plug the device; otherwise at the next start, and\n"
-		       "the command says so. Each node mounts it with a systemd mount unit ordered before the kubelet,\n"
-		       "so a hostPath volume on GUEST_DIR sees the host's files. The same as 'start --mount'.",
+		       "node gets it at its next start (virtiofs hot-plug brought libvirtd 9.0 down; with\n"
+		       "VIRTKUBE_VIRTIOFS_HOTPLUG=1 it is tried at once), and the command says which. Each node mounts\n"
+		       "it with a systemd mount unit ordered before the kubelet, so a hostPath volume on GUEST_DIR\n"
+		       "sees the host's files. The same as 'start --mount'; 'unmount' takes effect in the guests at once.",
 	.min_args = 1,
 	.max_args = 1,
 	.exec = mount_exec,

@@ -25,11 +25,12 @@ struct vk_mounts_applied {
 };
 
 /* Gives every node of P its mounts: each domain's definition
- * (vk_mounts_sync_config), and on a running node the devices hot-plugged
- * (added before the guest mounts them, removed after it unmounted them) and
- * the guest's mount units made to match over ssh. A running node whose
- * devices cannot change while it runs (libvirt or qemu cannot hot-plug, or
- * its memory is not shared) counts as later, and why is said. Sets
+ * (vk_mounts_sync_config), and on a running node the guest's mount units
+ * made to match over ssh (a removed folder is unmounted at once). New
+ * devices are hot-plugged only with VIRTKUBE_VIRTIOFS_HOTPLUG=1 (libvirt
+ * 9.0's daemon died on it): otherwise, or when libvirt refuses, or the
+ * node's memory is not shared, a running node with a new folder counts as
+ * later, and why is said; a removed folder's device goes at its next boot. Sets
  * p->cfg.mounts_pending when any node is later (not saved). Release OUT
  * with vk_mounts_applied_release. */
 int vk_mounts_apply(struct vk_profile *p, virConnectPtr conn, struct vk_mounts_applied *out, struct vk_error *err);
