@@ -178,7 +178,8 @@ expect "mounts: ro still refuses writes after the restart" test "$rc" != 0 -a ! 
 run vk unmount /mnt/ro
 expect_rc 0 "unmount /mnt/ro exits 0 ($(tail -n 1 <<<"$err"))"
 run vk ssh -- mountpoint -q /mnt/ro
-expect "mounts: unmount takes effect in the guest at once" test "$rc" = 1
+# util-linux 2.38's mountpoint exits 32 for "not a mountpoint" (1 in older ones); 255 is ssh's own failure
+expect "mounts: unmount takes effect in the guest at once (mountpoint exit $rc)" test "$rc" != 0 -a "$rc" != 255
 run vk ssh -- test -e /etc/systemd/system/mnt-ro.mount
 expect "and its mount unit is gone" test "$rc" = 1
 run vk mount list
