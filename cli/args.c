@@ -38,6 +38,17 @@ bool cli_flag(const struct cli_args *args, const char *name)
 	return cli_opt_count(args, name) > 0;
 }
 
+int cli_opt_all(const struct cli_args *args, const char *name, const char **out, int max)
+{
+	int i = option_index(args->cmd, name), n = 0;
+
+	for (int k = 0; i >= 0 && k < args->ngiven && n < max - 1; k++)
+		if (args->given_option[k] == i)
+			out[n++] = args->given[k];
+	out[n] = NULL;
+	return n;
+}
+
 int cli_opt_long(const struct cli_context *ctx, const struct cli_args *args, const char *name,
 		 long min, long max, long *out)
 {

@@ -25,6 +25,7 @@ struct cli_option {
 };
 
 #define CLI_MAX_OPTIONS 32
+#define CLI_MAX_GIVEN 64
 
 struct cli_command;
 
@@ -32,6 +33,10 @@ struct cli_args {
 	const struct cli_command *cmd;
 	const char *values[CLI_MAX_OPTIONS]; /* parallel to cmd->options */
 	int counts[CLI_MAX_OPTIONS];
+	/* every value given, in order, with its option's index: for options that repeat */
+	const char *given[CLI_MAX_GIVEN];
+	int given_option[CLI_MAX_GIVEN];
+	int ngiven;
 	char **positional;                   /* NULL-terminated */
 	int npositional;
 	char **rest;                         /* what followed "--", NULL-terminated */
@@ -66,6 +71,9 @@ extern const struct cli_option cli_global_options[];
 const char *cli_opt(const struct cli_args *args, const char *name);
 int cli_opt_count(const struct cli_args *args, const char *name);
 bool cli_flag(const struct cli_args *args, const char *name);
+/* Every value of option NAME in the order given (one that repeats, like
+ * --mount), into OUT[MAX] NULL-terminated; returns how many. */
+int cli_opt_all(const struct cli_args *args, const char *name, const char **out, int max);
 /* Parses option NAME as an integer in [MIN, MAX]; absent leaves *OUT alone.
  * Returns 0, or VK_EXIT_USAGE after printing the problem. */
 int cli_opt_long(const struct cli_context *ctx, const struct cli_args *args, const char *name,

@@ -85,6 +85,7 @@ static int doctor_exec(struct cli_context *ctx, struct cli_args *args)
 		o.memory_mib = o.memory_mib ? o.memory_mib : p->cfg.memory_mib;
 		o.disk_gib = o.disk_gib ? o.disk_gib : p->cfg.disk_gib;
 		o.no_kubernetes = o.no_kubernetes || p->cfg.kind == VK_KIND_PLAIN;
+		o.mounts = p->cfg.nmounts > 0;
 		if (p->cfg.subnet)
 			vk_cluster_subnet(p, &o.subnet, NULL);
 	}

@@ -44,6 +44,7 @@ static const struct cli_option start_options[] = {
 	{ "addons", 0, "A,B", "enable these addons too (kept for later starts; see 'virtkube addons list')", NULL },
 	{ "no-default-addons", 0, NULL, "a new profile gets only the addons --addons names, none of the default ones (see 'virtkube addons list')", NULL },
 	{ "keep-context", 0, NULL, "do not make the profile's kubeconfig context the current one", NULL },
+	{ "mount", 0, "HOST_DIR[:GUEST_DIR][,ro]", "share a host directory with every node over virtiofs, at GUEST_DIR (default: the same path); may be repeated; kept in the profile (see 'virtkube mount')", NULL },
 	{ NULL, 0, NULL, NULL, NULL },
 };
 
@@ -225,6 +226,7 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 	struct vk_start_result res = { 0 };
 	struct vk_error err = { 0 };
 	const char *insecure[2] = { cli_opt(args, "insecure-registry"), NULL };
+	const char *mounts[CLI_MAX_GIVEN + 1];
 	int rc;
 
 	if ((rc = cli_opt_long(ctx, args, "cpus", 1, 256, &o.cpus)) != 0 ||
@@ -235,6 +237,11 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 		return rc;
 	if (insecure[0])
 		o.insecure_registries = insecure;
+	if (cli_opt_all(args, "mount", mounts, (int)VK_ARRAY_SIZE(mounts)) > 0) {
+		if (o.download_only)
+			return cli_usage_error(args->cmd, "--mount needs a profile: it cannot go with --download-only");
+		o.mounts = mounts;
+	}
 	if (o.no_kubernetes && o.kubernetes_version)
 		return cli_usage_error(args->cmd, "--kubernetes-version and --no-kubernetes exclude each other");
 	if (o.offline && o.mirror)

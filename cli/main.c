@@ -42,6 +42,9 @@ extern const struct cli_command cli_cmd_snapshot_save;
 extern const struct cli_command cli_cmd_snapshot_restore;
 extern const struct cli_command cli_cmd_snapshot_list;
 extern const struct cli_command cli_cmd_snapshot_delete;
+extern const struct cli_command cli_cmd_mount;
+extern const struct cli_command cli_cmd_mount_list;
+extern const struct cli_command cli_cmd_unmount;
 
 /* The one command table: parsing, help and completion all come from it. */
 const struct cli_command *const cli_commands[] = {
@@ -61,6 +64,9 @@ const struct cli_command *const cli_commands[] = {
 	&cli_cmd_snapshot_restore,
 	&cli_cmd_snapshot_list,
 	&cli_cmd_snapshot_delete,
+	&cli_cmd_mount,
+	&cli_cmd_mount_list,
+	&cli_cmd_unmount,
 	&cli_cmd_update_context,
 	&cli_cmd_profile_list,
 	&cli_cmd_cache_list,
@@ -146,6 +152,10 @@ static int record_option(struct parse_state *st, const struct cli_option *opt, c
 
 		st->args->values[i] = value;
 		st->args->counts[i]++;
+		if (value && st->args->ngiven < CLI_MAX_GIVEN) {
+			st->args->given[st->args->ngiven] = value;
+			st->args->given_option[st->args->ngiven++] = i;
+		}
 		return 0;
 	}
 	if (strcmp(opt->name, "profile") == 0) {

@@ -109,7 +109,7 @@ expect() { # expect FILE LINE...: the protocol lines are exactly these
 }
 rc_is() { [ "$(cat "$tmp/$1/rc")" = "$2" ]; }
 
-echo "1..64"
+echo "1..70"
 
 # --- mode none -------------------------------------------------------------
 mkdir -p "$tmp/none/root/etc/cloud" "$tmp/none/root/var/lib/cloud/scripts/per-boot"
@@ -350,9 +350,36 @@ VIRTKUBE_ROOT=$r VIRTKUBE_CONSOLE="" VIRTKUBE_DRY_RUN=1 bash "$r/usr/local/sbin/
 ok "routes --set replaces the routes file (a node was deleted)" \
 	bash -c '[ "$(cat "$1/etc/virtkube/pod-routes")" = "10.244.0.0/24 192.168.39.2" ]' _ "$r"
 
+# --- host folders: the seed's mounts file, then `mounts --set` from the host ---
+make_seed "$tmp/mounts/seed" none
+printf 'vk-share-0123abcd /mnt/share rw\nvk-src-89abcdef /srv/a-b+c ro\n' >"$tmp/mounts/seed/virtkube/mounts"
+run mounts
+m=$tmp/mounts/root
+u=$m/etc/systemd/system
+ok "mounts: the stage runs after system, before READY" \
+	expect "$tmp/mounts/console" "VIRTKUBE-STAGE payload ok" "VIRTKUBE-STAGE system ok" \
+	"VIRTKUBE-STAGE mounts ok" "VIRTKUBE-READY"
+ok "mounts: a mount unit per folder, named as systemd-escape --path names it" \
+	test -f "$u/mnt-share.mount" -a -f "$u/srv-a\x2db\x2bc.mount"
+ok "mounts: virtiofs by tag, ro as the mount option, before containerd and the kubelet" \
+	bash -c 'grep -qx "What=vk-src-89abcdef" "$1" && grep -qx "Type=virtiofs" "$1" && grep -qx "Options=ro" "$1" &&
+		grep -qx "Before=containerd.service kubelet.service" "$1"' _ "$u/srv-a\x2db\x2bc.mount"
+ok "mounts: enabled for later boots and started now (dry-run log)" \
+	bash -c 'test -L "$1/multi-user.target.wants/mnt-share.mount" &&
+		grep -q "DRY-RUN: systemctl start mnt-share.mount" "$2/var/log/virtkube/mounts.log"' _ "$u" "$m"
+VIRTKUBE_ROOT=$m VIRTKUBE_CONSOLE="" VIRTKUBE_DRY_RUN=1 bash "$m/usr/local/sbin/virtkube-provision" \
+	mounts --set vk-share-0123abcd /mnt/share rw >/dev/null 2>&1
+ok "mounts --set: a folder no longer listed is unmounted and its unit removed" \
+	bash -c '! test -e "$1/srv-a\x2db\x2bc.mount" && ! test -e "$1/multi-user.target.wants/srv-a\x2db\x2bc.mount" &&
+		grep -q "DRY-RUN: systemctl stop srv-a.x2db.x2bc.mount" "$2/var/log/virtkube/mounts.log" &&
+		test -f "$1/mnt-share.mount"' _ "$u" "$m"
+ok "mounts --set refuses a word that would need quoting" \
+	bash -c '! VIRTKUBE_ROOT=$1 VIRTKUBE_CONSOLE="" VIRTKUBE_DRY_RUN=1 bash "$1/usr/local/sbin/virtkube-provision" \
+		mounts --set "vk-x" "/mnt/a;b" rw >/dev/null 2>&1' _ "$m"
+
 if [ "$failed" -ne 0 ]; then
 	echo "# $failed of $n failed"
 	exit 1
 fi
-[ "$n" -eq 64 ] || { echo "# ran $n tests, planned 64"; exit 1; }
+[ "$n" -eq 70 ] || { echo "# ran $n tests, planned 70"; exit 1; }
 exit 0

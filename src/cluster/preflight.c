@@ -18,6 +18,7 @@
 #include "vm/guestssh.h"
 #include "vm/machine.h"
 #include "vm/volumes.h"
+#include "vm/mounts.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/strbuf.h"
@@ -531,6 +532,25 @@ static void check_ssh(struct vk_preflight_report *r)
 	    "no 'ssh' in PATH: start works, but 'virtkube ssh', 'logs' and the kubelet part of 'status' need it");
 }
 
+/* Host folders (--mount, `virtkube mount`) are served by virtiofsd, which
+ * libvirt starts beside qemu on a local qemu host: only there can we look. */
+static void check_virtiofsd(struct vk_preflight_report *r, const char *uri, bool mounts)
+{
+	const char *bin;
+
+	if (strncmp(uri, "qemu:", 5) != 0 || !vk_machine_uri_is_local(uri))
+		return;
+	bin = vk_virtiofsd_find();
+	if (bin)
+		add(r, "virtiofsd", VK_PREFLIGHT_OK, NULL, "'%s' (host folders: --mount)", bin);
+	else if (mounts)
+		add(r, "virtiofsd", VK_PREFLIGHT_FAIL, VK_VIRTIOFSD_HINT,
+		    "no virtiofsd on this host: the profile's host folders (--mount) cannot be served");
+	else
+		add(r, "virtiofsd", VK_PREFLIGHT_WARN, VK_VIRTIOFSD_HINT,
+		    "no virtiofsd: start works, but host folders (--mount, 'virtkube mount') need it");
+}
+
 /* -------------------------------------------------------------- run it -- */
 
 int vk_preflight_run(const struct vk_preflight_opts *o, struct vk_preflight_report *out, struct vk_error *err)
@@ -570,5 +590,6 @@ int vk_preflight_run(const struct vk_preflight_opts *o, struct vk_preflight_repo
 	if (conn)
 		check_subnet(out, conn, uri, o->subnet);
 	check_ssh(out);
+	check_virtiofsd(out, uri, o->mounts);
 	return 0;
 }

@@ -38,6 +38,7 @@ struct vk_preflight_opts {
 	const char *image;       /* the image, for the TCG CPU check's words: a base image's name (vm-images/NAME)
 				  * or a file's; NULL: the default base image */
 	const char *cpu_level;   /* the x86-64 level IMAGE needs ("x86-64-v3"); NULL with IMAGE: none said */
+	bool mounts;             /* the profile has host folders: no virtiofsd fails (else it is a warning) */
 	/* Test seams; NULL means the real thing. */
 	const char *tcg_domcaps;  /* a file holding libvirt's domain capabilities for TCG, "": unreadable
 				   * (else $VIRTKUBE_TEST_TCG_DOMCAPS, for the tests that run the binary) */
@@ -46,7 +47,7 @@ struct vk_preflight_opts {
 };
 
 struct vk_preflight_result {
-	char *name;    /* "libvirt", "libvirt-socket", "accelerator" (with the TCG CPU), "home", "qemu-access", "memory", "disk", "subnet", "ssh" */
+	char *name;    /* "libvirt", "libvirt-socket", "accelerator" (with the TCG CPU), "home", "qemu-access", "memory", "disk", "subnet", "ssh", "virtiofsd" */
 	enum vk_preflight_status status;
 	char *message; /* what was found, naming the object */
 	char *fix;     /* what to do; NULL when ok */

@@ -448,7 +448,7 @@ done:
 /* Disk bytes of node NAME on the host (0 when unknown: libvirt's test driver). */
 static unsigned long long disk_bytes(virConnectPtr conn, const char *name)
 {
-	_cleanup_free_ char *xml = vk_domain_xml(conn, name, NULL);
+	_cleanup_free_ char *xml = vk_domain_xml(conn, name, false, NULL);
 	unsigned long long bytes = 0;
 	char target[16];
 
@@ -525,7 +525,7 @@ int vk_snapshot_save(struct vk_profile *p, const char *name, const struct vk_sna
 		info.nodes[i].running = state != VK_HOST_STOPPED;
 		info.running |= info.nodes[i].running;
 		if (info.nodes[i].running) {
-			_cleanup_free_ char *xml = vk_domain_xml(conn, names[i], err);
+			_cleanup_free_ char *xml = vk_domain_xml(conn, names[i], false, err);
 
 			if (!xml)
 				goto out;
@@ -552,7 +552,7 @@ int vk_snapshot_save(struct vk_profile *p, const char *name, const struct vk_sna
 		paused[i] = true;
 	}
 	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *dxml = vk_domain_xml(conn, names[i], err);
+		_cleanup_free_ char *dxml = vk_domain_xml(conn, names[i], false, err);
 		_cleanup_free_ char *sxml = NULL;
 
 		if (!dxml)

@@ -89,7 +89,7 @@ static struct vk_profile *profile_alloc(const char *home, const char *name)
 
 /* ---- config.json <-> struct vk_profile_config ------------------------------ */
 
-enum field_type { FIELD_STR, FIELD_LONG, FIELD_BOOL, FIELD_STRV, FIELD_STATE, FIELD_KIND, FIELD_NODES };
+enum field_type { FIELD_STR, FIELD_LONG, FIELD_BOOL, FIELD_STRV, FIELD_STATE, FIELD_KIND, FIELD_NODES, FIELD_MOUNTS };
 
 /* A string that must be one of these; NULL: any. */
 static const char *const accel_values[] = { "kvm", "tcg", NULL };
@@ -137,6 +137,8 @@ static const struct field {
 	F("payload_iso", FIELD_STR, payload_iso, NULL, CHECK_NONE),
 	F("provisioned", FIELD_BOOL, provisioned, NULL, CHECK_NONE),
 	F("state", FIELD_STATE, state, NULL, CHECK_NONE),
+	F("mounts", FIELD_MOUNTS, mounts, NULL, CHECK_NONE),
+	F("mounts_pending", FIELD_BOOL, mounts_pending, NULL, CHECK_NONE),
 #undef F
 };
 
@@ -280,6 +282,57 @@ static json_t *nodes_write(const struct vk_profile_config *c)
 	return arr;
 }
 
+static void mounts_clear(struct vk_profile_config *c)
+{
+	for (size_t i = 0; i < c->nmounts; i++) {
+		free(c->mounts[i].host);
+		free(c->mounts[i].guest);
+	}
+	free(c->mounts);
+	c->mounts = NULL;
+	c->nmounts = 0;
+}
+
+/* "mounts": a list of { host, guest, readonly }, each path valid and each
+ * guest path once, so nothing else reaches the domain XML or the guest. */
+static int mounts_read(struct vk_profile *p, const struct field *f, json_t *v, struct vk_error *err)
+{
+	struct vk_profile_config *c = &p->cfg;
+	json_t *o;
+	size_t i;
+
+	if (!json_is_array(v))
+		return field_bad(p, f, "is not a list", err);
+	mounts_clear(c);
+	json_array_foreach(v, i, o) {
+		const char *host = json_string_value(json_object_get(o, "host"));
+		const char *guest = json_string_value(json_object_get(o, "guest"));
+		json_t *ro = json_object_get(o, "readonly");
+
+		if (!host || !guest || (ro && !json_is_boolean(ro)) || !vk_mount_paths_valid(host, guest) ||
+		    vk_profile_mount_find(p, guest)) {
+			mounts_clear(c);
+			return field_bad(p, f, "holds a mount that is not {host, guest, readonly} with valid, distinct paths",
+					 err);
+		}
+		vk_profile_mount_add(p, host, guest, json_is_true(ro));
+	}
+	return 0;
+}
+
+static json_t *mounts_write(const struct vk_profile_config *c)
+{
+	json_t *arr;
+
+	if (!c->nmounts)
+		return NULL;
+	arr = json_array();
+	for (size_t i = 0; i < c->nmounts; i++)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:b}", "host", c->mounts[i].host, "guest",
+						      c->mounts[i].guest, "readonly", c->mounts[i].readonly));
+	return arr;
+}
+
 /* Reads field F from V (present) into p->cfg. */
 static int field_read(struct vk_profile *p, const struct field *f, json_t *v, struct vk_error *err)
 {
@@ -322,6 +375,8 @@ static int field_read(struct vk_profile *p, const struct field *f, json_t *v, st
 		return field_bad(p, f, "is not \"Created\", \"Running\" or \"Stopped\"", err);
 	case FIELD_NODES:
 		return nodes_read(p, f, v, err);
+	case FIELD_MOUNTS:
+		return mounts_read(p, f, v, err);
 	case FIELD_STRV: {
 		char **names;
 		json_t *s;
@@ -372,6 +427,8 @@ static json_t *field_write(const struct vk_profile *p, const struct field *f)
 	}
 	case FIELD_NODES:
 		return nodes_write(c);
+	case FIELD_MOUNTS:
+		return mounts_write(c);
 	case FIELD_STRV: {
 		char *const *names = *MEMBER(c, f, char **const);
 		json_t *arr;
@@ -396,6 +453,7 @@ static void config_clear(struct vk_profile_config *c)
 			vk_strv_free(*MEMBER(c, &fields[i], char **));
 	}
 	nodes_clear(c);
+	mounts_clear(c);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -607,6 +665,66 @@ void vk_profile_set_addons(struct vk_profile *p, const char *const *names)
 
 	vk_strv_free(p->cfg.addons);
 	p->cfg.addons = copy;
+}
+
+void vk_profile_mount_add(struct vk_profile *p, const char *host, const char *guest, bool readonly)
+{
+	struct vk_profile_config *c = &p->cfg;
+
+	c->mounts = xrealloc(c->mounts, (c->nmounts + 1) * sizeof(*c->mounts));
+	c->mounts[c->nmounts++] = (struct vk_mount){ .host = xstrdup(host), .guest = xstrdup(guest), .readonly = readonly };
+}
+
+bool vk_profile_mount_remove(struct vk_profile *p, const char *guest)
+{
+	struct vk_profile_config *c = &p->cfg;
+
+	for (size_t i = 0; i < c->nmounts; i++) {
+		if (strcmp(c->mounts[i].guest, guest) != 0)
+			continue;
+		free(c->mounts[i].host);
+		free(c->mounts[i].guest);
+		memmove(&c->mounts[i], &c->mounts[i + 1], (c->nmounts - i - 1) * sizeof(*c->mounts));
+		c->nmounts--;
+		return true;
+	}
+	return false;
+}
+
+const struct vk_mount *vk_profile_mount_find(const struct vk_profile *p, const char *guest)
+{
+	for (size_t i = 0; i < p->cfg.nmounts; i++)
+		if (strcmp(p->cfg.mounts[i].guest, guest) == 0)
+			return &p->cfg.mounts[i];
+	return NULL;
+}
+
+/* Absolute, more than "/", no empty, "." or ".." component, no trailing '/'. */
+static bool path_normal(const char *path)
+{
+	const char *s = path;
+
+	if (!path || path[0] != '/' || path[1] == '\0')
+		return false;
+	while (*s == '/') {
+		size_t n = strcspn(s + 1, "/");
+
+		if (n == 0 || (n == 1 && s[1] == '.') || (n == 2 && s[1] == '.' && s[2] == '.'))
+			return false;
+		s += 1 + n;
+	}
+	return *s == '\0';
+}
+
+bool vk_mount_paths_valid(const char *host, const char *guest)
+{
+	if (!path_normal(host) || !path_normal(guest))
+		return false;
+	for (const char *c = guest; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+		      strchr("/._-+", *c)))
+			return false;
+	return true;
 }
 
 struct vk_node *vk_profile_node_add(struct vk_profile *p, long index, const char *ip, const char *mac,

@@ -10,7 +10,7 @@
 /* config.json's schema: a newer major is refused; a newer minor only adds
  * keys, which are kept as they were when this version saves the file. */
 #define VK_PROFILE_SCHEMA 1
-#define VK_PROFILE_SCHEMA_MINOR 1
+#define VK_PROFILE_SCHEMA_MINOR 2 /* 2: "mounts", "mounts_pending" */
 #define VK_DEFAULT_PROFILE "virtkube"
 #define VK_PROFILE_NAME_RULE \
 	"1-63 characters of a-z, 0-9 and '-', starting and ending with a letter or digit"
@@ -46,6 +46,18 @@ struct vk_node {
 	char *mac;
 	enum vk_node_role role;
 };
+
+/* A host directory every node of a profile sees over virtiofs (config.json
+ * "mounts"; vm/mounts.h validates what the user gives and applies it). */
+struct vk_mount {
+	char *host;           /* absolute and normalized (vk_mount_paths_valid) */
+	char *guest;          /* the same, and only characters of VK_MOUNT_GUEST_CHARS */
+	bool readonly;
+};
+
+/* What a guest path may hold besides '/': it reaches a systemd unit name
+ * and a shell line in the guest, so nothing that needs quoting. */
+#define VK_MOUNT_GUEST_CHARS "A-Z, a-z, 0-9, '.', '_', '-' and '+'"
 
 /* A profile's settings and state: config.json, typed. Loaded and validated
  * by vk_profile_open, written by vk_profile_save; no other module knows the
@@ -87,6 +99,10 @@ struct vk_profile_config {
 	char **addons;        /* enabled addons (NULL-terminated); NULL: never chosen, the defaults apply */
 	char *payload_iso;    /* the version's shared payload ISO, the domain's second cdrom */
 	bool provisioned;     /* the guest reported VIRTKUBE-READY once */
+	/* Host directories shared with every node, in the order added. */
+	struct vk_mount *mounts;
+	size_t nmounts;
+	bool mounts_pending;  /* the set changed while a guest could not be told: the next start tells it */
 	enum vk_profile_state state;
 };
 
@@ -136,6 +152,18 @@ char **vk_profile_list(const char *home, struct vk_error *err);
 void vk_profile_set_str(char **field, const char *value);
 /* Replaces p->cfg.addons with a copy of NAMES (NULL: back to "never chosen"). */
 void vk_profile_set_addons(struct vk_profile *p, const char *const *names);
+
+/* Appends a copy of HOST, GUEST, READONLY to p->cfg.mounts (not saved; the
+ * caller has validated them: vm/mounts.h). */
+void vk_profile_mount_add(struct vk_profile *p, const char *host, const char *guest, bool readonly);
+/* Removes the mount on GUEST; false when there is none (not saved). */
+bool vk_profile_mount_remove(struct vk_profile *p, const char *guest);
+/* The mount on GUEST, or NULL (valid until the list changes). */
+const struct vk_mount *vk_profile_mount_find(const struct vk_profile *p, const char *guest);
+/* Whether HOST and GUEST are absolute and normalized (no '.', '..', '//' or
+ * trailing '/'; "/" itself is neither) and GUEST holds only
+ * VK_MOUNT_GUEST_CHARS: what config.json may hold. Pure. */
+bool vk_mount_paths_valid(const char *host, const char *guest);
 
 /* Adds node INDEX (its name from vk_node_name), or updates it when there,
  * keeping p->cfg.nodes in index order; returns it (valid until the list

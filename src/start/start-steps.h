@@ -125,5 +125,6 @@ int vk_step_domain(struct vk_start_ctx *ctx, struct vk_error *err);
 int vk_step_boot(struct vk_start_ctx *ctx, struct vk_error *err);
 int vk_step_kubeconfig(struct vk_start_ctx *ctx, struct vk_error *err);
 int vk_step_follow_guest(struct vk_start_ctx *ctx, struct vk_error *err);
+int vk_step_mounts(struct vk_start_ctx *ctx, struct vk_error *err);
 int vk_step_api_ready(struct vk_start_ctx *ctx, struct vk_error *err);
 int vk_step_addons(struct vk_start_ctx *ctx, struct vk_error *err);

@@ -29,6 +29,7 @@ static const struct vk_start_step steps[] = {
 	{ "boot", vk_step_boot, false },          /* start the domain, wait for SSH */
 	{ "kubeconfig", vk_step_kubeconfig, false }, /* the context in the user's kubeconfig */
 	{ "follow-guest", vk_step_follow_guest, false }, /* the guest's provisioning to VIRTKUBE-READY */
+	{ "mounts", vk_step_mounts, false },      /* host folders changed since the guests last heard */
 	{ "api-ready", vk_step_api_ready, false }, /* /readyz, then the node Ready */
 	{ "addons", vk_step_addons, false },      /* apply the enabled addons and wait */
 };

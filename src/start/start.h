@@ -26,6 +26,7 @@ struct vk_start_opts {
 	bool schedule_on_control_plane; /* with workers, let pods run on the control plane too (no NoSchedule taint) */
 	const char *kubernetes_version; /* as typed; NULL: the saved one, else the default */
 	const char *const *addons;      /* enable these too (NULL-terminated; may be NULL) */
+	const char *const *mounts;      /* host folders to add, HOST_DIR[:GUEST_DIR][,ro] each (vm/mounts.h; may be NULL) */
 	bool no_default_addons;         /* a new profile gets only ADDONS, not the default ones */
 	bool keep_context;              /* do not make the context the current one */
 	long wait_s;                    /* each wait's bound; 0: the defaults; <0: do not wait for the guest */

@@ -7,6 +7,8 @@
 
 #include "cluster/cluster.h"
 #include "vm/domxml.h"
+#include "vm/mountops.h"
+#include "vm/mounts.h"
 #include "vm/nodeplan.h"
 #include "vm/volumes.h"
 #include "start/start-steps.h"
@@ -61,6 +63,9 @@ static int define_domain(struct vk_start_ctx *ctx, const struct vk_node *n, stru
 		.kernel = ctx->img->kernel,
 		.initrd = ctx->img->initrd,
 		.cmdline = ctx->img->cmdline,
+		.mounts = p->cfg.mounts,
+		.nmounts = p->cfg.nmounts,
+		.virtiofsd = vk_virtiofsd_find(),
 	};
 
 	/* A remote libvirt host: the volumes' paths there, and the console over the API. */
@@ -132,7 +137,8 @@ int vk_step_domain(struct vk_start_ctx *ctx, struct vk_error *err)
 			continue;
 		if (state != VK_HOST_NONEXISTENT) {
 			/* A remote host's domain keeps the payload volume it was made with. */
-			if (p->cfg.payload_iso && !vk_volumes_wanted(ctx->uri) && repoint_payload(ctx, n->name, err) < 0)
+			if ((p->cfg.payload_iso && !vk_volumes_wanted(ctx->uri) && repoint_payload(ctx, n->name, err) < 0) ||
+			    vk_mounts_sync_config(ctx->conn, p, n->name, NULL, err) < 0)
 				return -1;
 			acted |= p->cfg.payload_iso != NULL;
 			continue;

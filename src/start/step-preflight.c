@@ -52,6 +52,7 @@ static int run_checks(struct vk_start_ctx *ctx, struct vk_error *err)
 		/* decided below, once, and only for a new machine: libvirt's domain
 		 * capabilities take seconds to read on a loaded host */
 		.skip_accelerator = true,
+		.mounts = ctx->p->cfg.nmounts > 0,
 	};
 	struct vk_preflight_report r = { 0 };
 	int rc;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vm/mounts.h"
 #include "vm/nodeplan.h"
 #include "start/start-steps.h"
 #include "util/cleanup.h"
@@ -123,6 +124,21 @@ static int resolve_kubernetes(struct vk_start_ctx *ctx, struct vk_error *err)
 	return 0;
 }
 
+/* --mount: checked (virtiofsd too) before anything is downloaded; the
+ * guests of a profile that has nodes already are told by step "mounts". */
+static int add_mounts(struct vk_start_ctx *ctx, struct vk_error *err)
+{
+	size_t added = 0;
+
+	if (!ctx->opts->mounts)
+		return 0;
+	if (vk_mounts_merge(ctx->p, ctx->opts->mounts, ctx->uri, &added, err) < 0)
+		return -1;
+	if (added && ctx->p->cfg.nnodes)
+		ctx->p->cfg.mounts_pending = true;
+	return 0;
+}
+
 int vk_step_profile(struct vk_start_ctx *ctx, struct vk_error *err)
 {
 	const struct vk_start_opts *o = ctx->opts;
@@ -178,5 +194,5 @@ int vk_step_profile(struct vk_start_ctx *ctx, struct vk_error *err)
 	} else {
 		ctx->image = c->image ? xstrdup(c->image) : NULL;
 	}
-	return 0;
+	return add_mounts(ctx, err);
 }

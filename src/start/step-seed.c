@@ -3,6 +3,7 @@
 
 #include "vm/cloudinit.h"
 #include "cluster/cluster.h"
+#include "vm/mounts.h"
 #include "vm/nodeplan.h"
 #include "cluster/provision.h"
 #include "vm/seed.h"
@@ -35,7 +36,7 @@ static int make_seed(struct vk_start_ctx *ctx, const struct vk_node *n, const ch
 		.disable_after_first_boot = true,
 	};
 
-	if (vk_provision_seed_add_node(p, n, ctx->kubernetes, seed, &ci, err) < 0)
+	if (vk_provision_seed_add_node(p, n, ctx->kubernetes, seed, &ci, err) < 0 || vk_mounts_seed_add(p, seed, err) < 0)
 		return -1;
 	if (!(user_data = vk_cloudinit_user_data(&ci, err)) || !(meta_data = vk_cloudinit_meta_data(&ci, err)) ||
 	    !(net_config = vk_cloudinit_network_config(&ci, err)))

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "vm/mounts.h"
 #include "util/cleanup.h"
 #include "util/strbuf.h"
 
@@ -58,6 +59,11 @@ char *vk_domxml_build(const struct vk_domain_spec *s, struct vk_error *err)
 	add_esc(&sb, "      <virtkube:profile>", s->profile ? s->profile : s->name, "</virtkube:profile>\n");
 	vk_strbuf_addstr(&sb, "    </virtkube:instance>\n  </metadata>\n");
 	vk_strbuf_addf(&sb, "  <memory unit='MiB'>%lu</memory>\n", s->memory_mib);
+	/* Shared memory only with host folders (virtiofs needs it): a guest
+	 * whose memory is shared cannot have its memory state saved, so every
+	 * other domain keeps memory snapshots (snapshot save). */
+	if (s->nmounts)
+		vk_strbuf_addstr(&sb, VK_MOUNT_MEMORY_BACKING);
 	vk_strbuf_addf(&sb, "  <vcpu>%u</vcpu>\n", s->vcpus);
 
 	/* The seed cdrom is on virtio-scsi: minimal cloud kernels have no AHCI (q35's SATA), and
@@ -107,6 +113,11 @@ char *vk_domxml_build(const struct vk_domain_spec *s, struct vk_error *err)
 	}
 	if (s->seed_path || s->payload_path)
 		vk_strbuf_addstr(&sb, "    <controller type='scsi' model='virtio-scsi'/>\n");
+	for (size_t i = 0; i < s->nmounts; i++) {
+		_cleanup_free_ char *fs = vk_mount_domxml(&s->mounts[i], s->virtiofsd);
+
+		vk_strbuf_addstr(&sb, fs);
+	}
 	vk_strbuf_addstr(&sb, "    <interface type='network'>\n");
 	add_esc(&sb, "      <source network='", s->network, "'/>\n");
 	add_esc(&sb, "      <mac address='", s->mac, "'/>\n");

@@ -1,6 +1,7 @@
 /* The libvirt domain XML of a virtkube machine, built from a spec with every value escaped. */
 #pragma once
 
+#include "profile/profile.h"
 #include "util/error.h"
 
 /* The XML namespace of virtkube's <metadata> element: marks domains virtkube owns. */
@@ -29,6 +30,9 @@ struct vk_domain_spec {
 	const char *initrd;
 	const char *cmdline;
 	unsigned tb_cache_mib;    /* TCG translation cache; 0: VK_DOMXML_TB_CACHE_MIB */
+	const struct vk_mount *mounts; /* host directories over virtiofs (vm/mounts.h) */
+	size_t nmounts;
+	const char *virtiofsd;    /* the binary serving them (NULL: libvirt's choice) */
 };
 
 #define VK_DOMXML_TB_CACHE_MIB 256

@@ -2,8 +2,8 @@
 #include "vm/guestssh.h"
 
 #include <stdlib.h>
+#include <string.h>
 
-#include "vm/volumes.h"
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/process.h"
@@ -13,6 +13,22 @@ char **vk_guest_ssh_argv(const struct vk_profile *p, const char *const *cmd, int
 {
 	return vk_guest_ssh_argv_at(p, p->cfg.node_ip, cmd, ncmd, batch, err);
 }
+
+char *vk_remote_ssh_jump(const char *uri)
+{
+	const char *env = getenv("VIRTKUBE_SSH_JUMP");
+	const char *host;
+	size_t len;
+
+	if (env && *env)
+		return strcmp(env, "none") == 0 ? NULL : xstrdup(env);
+	if (!uri || strncmp(uri, "qemu+ssh://", 11) != 0)
+		return NULL;
+	host = uri + 11;
+	len = strcspn(host, "/?");
+	return len ? xstrndup(host, len) : NULL;
+}
+
 
 char **vk_guest_ssh_argv_at(const struct vk_profile *p, const char *ip, const char *const *cmd, int ncmd, bool batch,
 			    struct vk_error *err)

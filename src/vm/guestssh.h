@@ -41,3 +41,9 @@ int vk_guest_run_input(const struct vk_profile *p, const char *command, const ch
 /* The same in the node of P at IP. */
 int vk_guest_run_input_at(const struct vk_profile *p, const char *ip, const char *command, const char *input,
 			  long timeout_ms, char **out, int *status, struct vk_error *err);
+
+/* The ssh ProxyJump ("[user@]host[:port]") that reaches the nodes of a
+ * libvirt host on a NAT network through that host: $VIRTKUBE_SSH_JUMP when
+ * set ("none": no jump), else the user, host and port of a qemu+ssh:// URI.
+ * NULL when there is none (caller frees). */
+char *vk_remote_ssh_jump(const char *uri);

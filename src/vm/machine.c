@@ -37,7 +37,7 @@
 	X(virGetVersion) X(virGetLastError) X(virGetLastErrorMessage) X(virSetErrorFunc)                     \
 	X(virConnSetErrorFunc) X(virConnectOpen) X(virConnectClose) X(virConnectGetCapabilities)             \
 	X(virConnectGetURI) X(virConnectGetDomainCapabilities) X(virConnectListAllDomains)                   \
-	X(virConnectListAllNetworks) X(virDomainCreate) X(virDomainCreateXML) X(virDomainDefineXML)          \
+	X(virConnectListAllNetworks) X(virDomainAttachDeviceFlags) X(virDomainDetachDeviceFlags) X(virDomainCreate) X(virDomainCreateXML) X(virDomainDefineXML)          \
 	X(virDomainDestroy) X(virDomainFree) X(virDomainGetName) X(virDomainGetState) X(virDomainGetXMLDesc) \
 	X(virDomainIsActive) X(virDomainLookupByName) X(virDomainShutdown) X(virDomainShutdownFlags)         \
 	X(virDomainUndefine) X(virDomainUndefineFlags) X(virDomainUpdateDeviceFlags) X(virNetworkCreate)     \
@@ -1151,6 +1151,51 @@ int vk_domain_set_cdrom(virConnectPtr conn, const char *name, const char *target
 	return 0;
 }
 
+char *vk_domain_xml(virConnectPtr conn, const char *name, bool inactive, struct vk_error *err)
+{
+	_cleanup_dom_ virDomainPtr dom = NULL;
+	char *xml;
+
+	if (vk_machine_load(err) < 0)
+		return NULL;
+	dom = lv.virDomainLookupByName(conn, name);
+	if (!dom) {
+		lv_error(err, "cannot find domain '%s'", name);
+		return NULL;
+	}
+	xml = lv.virDomainGetXMLDesc(dom, inactive ? VIR_DOMAIN_XML_INACTIVE : 0);
+	if (!xml)
+		lv_error(err, "cannot read the definition of domain '%s'", name);
+	return xml;
+}
+
+int vk_domain_device(virConnectPtr conn, const char *name, const char *xml, bool attach, bool live,
+		     struct vk_error *err)
+{
+	_cleanup_dom_ virDomainPtr dom = NULL;
+	unsigned flags = live ? VIR_DOMAIN_AFFECT_LIVE : VIR_DOMAIN_AFFECT_CONFIG;
+	int rc;
+
+	if (vk_machine_load(err) < 0)
+		return -1;
+	dom = lv.virDomainLookupByName(conn, name);
+	if (!dom)
+		return lv_error(err, "cannot find domain '%s'", name);
+	rc = attach ? lv.virDomainAttachDeviceFlags(dom, xml, flags) : lv.virDomainDetachDeviceFlags(dom, xml, flags);
+	if (rc < 0) {
+		virErrorPtr e = lv.virGetLastError();
+		bool unsupported = e && (e->code == VIR_ERR_NO_SUPPORT || e->code == VIR_ERR_OPERATION_UNSUPPORTED ||
+					 e->code == VIR_ERR_CONFIG_UNSUPPORTED || e->code == VIR_ERR_OPERATION_INVALID);
+
+		lv_error(err, "cannot %s a device %s domain '%s'%s", attach ? "attach" : "detach", attach ? "to" : "from",
+			 name, live ? " while it runs" : "");
+		if (unsupported && err)
+			err->code = VK_ERR_UNSUPPORTED;
+		return -1;
+	}
+	return 0;
+}
+
 int vk_domain_start(virConnectPtr conn, const char *name, struct vk_error *err)
 {
 	_cleanup_dom_ virDomainPtr dom = NULL;
@@ -1510,19 +1555,6 @@ int vk_domain_resume(virConnectPtr conn, const char *name, struct vk_error *err)
 	if (lv.virDomainResume(dom) < 0)
 		return lv_error(err, "cannot resume domain '%s'", name);
 	return 0;
-}
-
-char *vk_domain_xml(virConnectPtr conn, const char *name, struct vk_error *err)
-{
-	_cleanup_dom_ virDomainPtr dom = lookup(conn, name, err);
-	char *xml;
-
-	if (!dom)
-		return NULL;
-	xml = lv.virDomainGetXMLDesc(dom, 0);
-	if (!xml)
-		lv_error(err, "cannot read the definition of domain '%s'", name);
-	return xml;
 }
 
 int vk_domain_uuid(virConnectPtr conn, const char *name, char buf[VK_UUID_STRING_LEN], struct vk_error *err)

@@ -252,6 +252,15 @@ int vk_domain_define(virConnectPtr conn, const char *xml, struct vk_error *err);
  * driver) give VK_ERR_UNSUPPORTED. */
 int vk_domain_set_cdrom(virConnectPtr conn, const char *name, const char *target, const char *path,
 			const char *disk_xml, bool *changed, struct vk_error *err);
+/* The XML of domain NAME: its persistent definition (INACTIVE), else what
+ * runs (caller frees with free()). */
+char *vk_domain_xml(virConnectPtr conn, const char *name, bool inactive, struct vk_error *err);
+/* Attaches (ATTACH) or detaches device XML to or from domain NAME: the
+ * running domain (LIVE), else its persistent definition. What the driver or
+ * the device cannot do so (hot-plug, libvirt's test driver) is
+ * VK_ERR_UNSUPPORTED with libvirt's words. */
+int vk_domain_device(virConnectPtr conn, const char *name, const char *xml, bool attach, bool live,
+		     struct vk_error *err);
 /* Starts domain NAME unless it runs. When qemu may not open the kvm device,
  * the hint names the device, its mode and owner, qemu's user and the fix. */
 int vk_domain_start(virConnectPtr conn, const char *name, struct vk_error *err);
@@ -326,8 +335,6 @@ char *vk_console_silence_warning(const char *name, enum vk_accel accel, long sil
 /* Pause / resume domain NAME (resuming one that is not paused does nothing). */
 int vk_domain_suspend(virConnectPtr conn, const char *name, struct vk_error *err);
 int vk_domain_resume(virConnectPtr conn, const char *name, struct vk_error *err);
-/* The live (or, stopped, the saved) XML of domain NAME (caller frees); NULL on error. */
-char *vk_domain_xml(virConnectPtr conn, const char *name, struct vk_error *err);
 #define VK_UUID_STRING_LEN 37
 /* Domain NAME's UUID into BUF: a node deleted and added again has a new one. */
 int vk_domain_uuid(virConnectPtr conn, const char *name, char buf[VK_UUID_STRING_LEN], struct vk_error *err);

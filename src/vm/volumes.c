@@ -520,21 +520,6 @@ int vk_volumes_remove_nodes(virConnectPtr conn, const char *pool, const char *co
 	return 0;
 }
 
-char *vk_remote_ssh_jump(const char *uri)
-{
-	const char *env = getenv("VIRTKUBE_SSH_JUMP");
-	const char *host;
-	size_t len;
-
-	if (env && *env)
-		return strcmp(env, "none") == 0 ? NULL : xstrdup(env);
-	if (!uri || strncmp(uri, "qemu+ssh://", 11) != 0)
-		return NULL;
-	host = uri + 11;
-	len = strcspn(host, "/?");
-	return len ? xstrndup(host, len) : NULL;
-}
-
 static bool has_suffix(const char *s, const char *suffix)
 {
 	size_t n = strlen(s), m = strlen(suffix);

@@ -102,12 +102,6 @@ int vk_volume_host_free(virConnectPtr conn, const char *pool, uint64_t *free_mem
 int vk_volumes_remove_nodes(virConnectPtr conn, const char *pool, const char *const *domains, size_t n,
 			    size_t *removed, struct vk_error *err);
 
-/* The ssh ProxyJump ("[user@]host[:port]") that reaches the nodes of a
- * libvirt host on a NAT network through that host: $VIRTKUBE_SSH_JUMP when
- * set ("none": no jump), else the user, host and port of a qemu+ssh:// URI.
- * NULL when there is none (caller frees). */
-char *vk_remote_ssh_jump(const char *uri);
-
 /* Deletes the shared volumes of POOL (sha256-*, with their done markers),
  * but only when no domain's own volume (*-disk.qcow2, *-seed.iso) is left
  * there, as those domains may use them: then nothing is deleted and

@@ -2,6 +2,8 @@
 # e2e: the VM lifecycle on a real libvirtd + qemu (TCG) in a network namespace with the debian-test guest:
 # start --no-kubernetes interrupted mid-provisioning (VM destroyed) -> start finishes it -> status -> ssh
 # -> stop (ACPI) -> status Stopped -> start (same IP, no re-provisioning) -> delete (nothing left).
+# Host folders over virtiofs share the same boots: two --mount (one ro) from the first start, a file each
+# way, ro refusing writes, `mount` on the running profile, everything back after stop/start, `unmount`.
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
 
@@ -18,9 +20,22 @@ vk() { e2e_in_ns "$VIRTKUBE_BIN" -p "$PROFILE" "$@"; }
 # system stage back, and the VM is destroyed then. start must end at once,
 # saying the VM stopped, instead of waiting out its timeout.
 console=$VIRTKUBE_HOME/profiles/$PROFILE/console.log
+# Host folders: virtiofsd runs as root (libvirt starts it), so any host directory will do.
+share=$WORK/share ro_dir=$WORK/ro hot=$WORK/hot
+mkdir -p "$share" "$ro_dir" "$hot"
+echo "from the host" >"$share/hello.txt"
+echo "read-only" >"$ro_dir/ro.txt"
+echo "hot" >"$hot/hot.txt"
+run "$VIRTKUBE_BIN" -p "$PROFILE" start --no-kubernetes --mount "$WORK/nonexistent:/mnt/x" --image "$image_json"
+expect "start --mount of a missing host directory fails before anything is made" \
+    grep -q "cannot share host directory '$WORK/nonexistent'" <<<"$err"
+run "$VIRTKUBE_BIN" -p "$PROFILE" start --no-kubernetes --mount "$share:/etc/share" --image "$image_json"
+expect "and one over a system directory too ($(head -n 1 <<<"$err"))" grep -q "system directory '/etc'" <<<"$err"
+expect "leaving no profile behind" test ! -e "$VIRTKUBE_HOME/profiles/$PROFILE/config.json"
 t0=$SECONDS
 VIRTKUBE_TEST_GUEST_PAUSE="system 900" vk start --no-kubernetes --network-mode isolated --image "$image_json" \
-    --accel "$E2E_ACCEL" --cpus 1 --memory 1024 -v >"$WORK/start1.out" 2>"$WORK/start1.err" &
+    --accel "$E2E_ACCEL" --cpus 1 --memory 1024 --mount "$share:/mnt/share" --mount "$ro_dir:/mnt/ro,ro" \
+    -v >"$WORK/start1.out" 2>"$WORK/start1.err" &
 start_pid=$!
 while ((SECONDS - t0 < 900)) && kill -0 "$start_pid" 2>/dev/null &&
     ! grep -q "VIRTKUBE-LOG system: test hook: holding" "$console" 2>/dev/null; do
@@ -42,6 +57,7 @@ expect "and pointing at logs and start" grep -q "virtkube logs -p $PROFILE.*virt
 # off by now) and start follows the provisioning again until READY.
 run vk start --no-kubernetes -v
 expect_rc 0 "start after the interruption finishes the provisioning (${secs}s)"
+start2_err=$err
 echo "# $(grep timing <<<"$err")"
 expect "start says the provisioning is still pending" grep -q "has not finished yet: following it again" <<<"$err"
 ip=$(sed -n "s/^profile '$PROFILE' is running at \([0-9.]*\)$/\1/p" <<<"$out")
@@ -56,6 +72,47 @@ run vk ssh -- systemctl is-enabled virtkube-provision.service
 expect "the guest's boot unit is enabled" test "$rc:$out" = "0:enabled"
 run vk ssh -- test -f /etc/cloud/cloud-init.disabled
 expect_rc 0 "cloud-init is off for later boots"
+
+# ---- host folders (virtiofs) ----
+dom_xml=$(e2e_virsh dumpxml "$PROFILE" 2>&1)
+expect "the domain has shared memfd memory" grep -q "<source type='memfd'/>" <<<"$dom_xml"
+expect "and a virtiofs filesystem per mount" test "$(grep -c "<driver type='virtiofs'" <<<"$dom_xml")" = 2
+expect "the guest provisioned its host folders (mounts stage)" grep -q "^guest: mounts ok" <<<"$start2_err"
+run vk ssh -- cat /mnt/share/hello.txt
+expect "mounts: a file written on the host is read in the guest" test "$rc:$out" = "0:from the host"
+run vk ssh -- 'echo "from the guest" | sudo tee /mnt/share/guest.txt >/dev/null && echo as-user >/mnt/share/user.txt 2>/dev/null; id -u'
+guest_uid=$out
+expect "mounts: a file written in the guest is read on the host" test "$(cat "$share/guest.txt" 2>&1)" = "from the guest"
+echo "# ownership: written as root in the guest -> $(stat -c '%U:%G (%u:%g)' "$share/guest.txt") on the host;" \
+    "the guest user (uid $guest_uid) $(test -e "$share/user.txt" && echo "wrote $(stat -c '%u:%g' "$share/user.txt")" || echo "could not write (the host directory is $(stat -c '%U %a' "$share"))")"
+expect "mounts: root in the guest writes as root on the host (passthrough)" test "$(stat -c %u "$share/guest.txt")" = 0
+run vk ssh -- cat /mnt/ro/ro.txt
+expect "mounts: the ro folder is readable" test "$rc:$out" = "0:read-only"
+run vk ssh -- sudo touch /mnt/ro/new
+expect "mounts: ro refuses writes, even root's ($(tail -n 1 <<<"$err"))" test "$rc" != 0 -a ! -e "$ro_dir/new"
+grep -q "Read-only file system" <<<"$err" || echo "# ro: $err"
+run vk ssh -- systemctl show -p Before mnt-share.mount
+expect "mounts: the mount unit is ordered before the kubelet" grep -q "kubelet.service" <<<"$out"
+run vk mount list
+expect "mount list shows both ($(tr '\n' '|' <<<"$out"))" grep -q "/mnt/ro .*ro$" <<<"$out"
+run vk mount "$share:/mnt/share,ro"
+expect "mount of a guest path in use by another mount fails" test "$rc" != 0
+expect "naming the mount there ($err)" grep -q "mounts '$share' on guest path '/mnt/share' already" <<<"$err"
+run vk mount relative/dir
+expect "mount of a relative path fails ($(head -n 1 <<<"$err"))" grep -q "not an absolute, normalized path" <<<"$err"
+run vk unmount /mnt/nothing
+expect "unmount of a path that is not mounted fails" grep -q "nothing is mounted on '/mnt/nothing'" <<<"$err"
+# On the running profile: hot-plugged where libvirt and qemu can, else at the next start.
+run vk mount "$hot:/mnt/hot"
+expect_rc 0 "mount on the running profile exits 0 ($(tail -n 1 <<<"$err"))"
+hot_now=0
+grep -q "done in 1 running node" <<<"$err" && hot_now=1
+if [[ $hot_now == 1 ]]; then
+    run vk ssh -- cat /mnt/hot/hot.txt
+    expect "mounts: hot-plugged: the guest reads it at once" test "$rc:$out" = "0:hot"
+else
+    expect "mounts: no hot-plug here: it says the next start applies it" grep -q "applied at the next" <<<"$err"
+fi
 
 run vk status
 expect_rc 0 "status exits 0 while running"
@@ -112,6 +169,24 @@ run vk ssh -- cat /etc/hostname
 expect "ssh works after the restart" test "$rc:$out" = "0:$PROFILE"
 run vk logs
 expect "logs shows the guest's console" grep -q "$PROFILE" <<<"$out"
+
+run vk ssh -- cat /mnt/share/hello.txt /mnt/share/guest.txt /mnt/hot/hot.txt
+expect "mounts: back after stop/start, the one added while running too" \
+    test "$rc:$(tr '\n' '|' <<<"$out")" = "0:from the host|from the guest|hot|"
+run vk ssh -- sudo touch /mnt/ro/new
+expect "mounts: ro still refuses writes after the restart" test "$rc" != 0 -a ! -e "$ro_dir/new"
+run vk unmount /mnt/ro
+expect_rc 0 "unmount /mnt/ro exits 0 ($(tail -n 1 <<<"$err"))"
+run vk ssh -- mountpoint -q /mnt/ro
+# util-linux 2.38's mountpoint exits 32 for "not a mountpoint" (1 in older ones); 255 is ssh's own failure
+expect "mounts: unmount takes effect in the guest at once (mountpoint exit $rc)" test "$rc" != 0 -a "$rc" != 255
+run vk ssh -- test -e /etc/systemd/system/mnt-ro.mount
+expect "and its mount unit is gone" test "$rc" = 1
+run vk mount list
+no_ro() { ! grep -q "/mnt/ro" <<<"$out"; }
+expect "mount list no longer shows it" no_ro
+run vk ssh -- cat /mnt/share/hello.txt
+expect "the other folder stays" test "$rc:$out" = "0:from the host"
 
 run vk delete
 expect_rc 0 "delete exits 0"

@@ -354,7 +354,7 @@ static void test_step_names(void)
 {
 	const char *const *s = vk_start_step_names();
 	const char *want[] = { "profile", "preflight", "artifacts", "images", "config", "pki", "payload", "network", "disk",
-			       "seed", "domain", "boot", "kubeconfig", "follow-guest", "api-ready", "addons" };
+			       "seed", "domain", "boot", "kubeconfig", "follow-guest", "mounts", "api-ready", "addons" };
 	size_t n = 0;
 
 	while (s[n])
@@ -374,7 +374,7 @@ static void test_timings(void)
 	bool all_named = true;
 
 	ok(run_start("timed", &o, &res, &err) == 0, "a plain start (%s)", err.message);
-	is_int(res.nsteps, 16, "every step ran and was timed");
+	is_int(res.nsteps, 17, "every step ran and was timed");
 	for (size_t i = 0; i < res.nsteps; i++)
 		all_named = all_named && res.steps[i].name && res.steps[i].seconds >= 0;
 	ok(all_named, "each with its name and a duration");

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "vm/domxml.h"
+#include "vm/guestssh.h"
 #include "vm/volumes.h"
 #include "tap.h"
 #include "util/cleanup.h"
