@@ -50,7 +50,7 @@ if qemu-system-x86_64 -device help 2>/dev/null | grep -q '"virtio-9p-pci"'; then
 EOF
     e2e_virsh attach-device "$PROFILE" "$WORK/9p.xml" --config >/dev/null && p9=1
     vk start >/dev/null 2>"$WORK/err" || { cat "$WORK/err" >&2; exit 1; }
-    p9_why="the guest cannot mount it (its kernel has no 9p: CentOS/RHEL kernels have none either)"
+    p9_why="the guest could not mount it (see the mount error above)"
     vk ssh -- 'sudo mkdir -p /mnt/9p && sudo mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 bench9p /mnt/9p' || p9=0
 fi
 
