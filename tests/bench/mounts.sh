@@ -39,7 +39,7 @@ vk start --no-kubernetes --accel "$E2E_ACCEL" --network-mode isolated --image "$
 
 # 9p over the same folder as the peer (minikube's mount), where this qemu has it: added to the
 # stopped domain's definition, mounted by hand after the boot.
-p9=0
+p9=0 p9_why="not offered by this qemu"
 if qemu-system-x86_64 -device help 2>/dev/null | grep -q '"virtio-9p-pci"'; then
     vk stop >/dev/null 2>&1
     cat >"$WORK/9p.xml" <<EOF
@@ -50,6 +50,7 @@ if qemu-system-x86_64 -device help 2>/dev/null | grep -q '"virtio-9p-pci"'; then
 EOF
     e2e_virsh attach-device "$PROFILE" "$WORK/9p.xml" --config >/dev/null && p9=1
     vk start >/dev/null 2>"$WORK/err" || { cat "$WORK/err" >&2; exit 1; }
+    p9_why="the guest could not mount it (see the mount error above)"
     vk ssh -- 'sudo mkdir -p /mnt/9p && sudo mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 bench9p /mnt/9p' || p9=0
 fi
 
@@ -86,7 +87,7 @@ row "virtiofs (--mount)" /mnt/virtiofs
 if [[ $p9 == 1 ]]; then
     row "9p (peer)" /mnt/9p
 else
-    echo "9p (peer): not offered by this qemu"
+    echo "9p (peer): $p9_why"
 fi
 echo "goal: reads >= 0.5x the guest's disk"
 vk delete >/dev/null 2>&1
