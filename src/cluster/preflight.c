@@ -234,9 +234,11 @@ static void check_subnet(struct vk_preflight_report *r, virConnectPtr conn, cons
 		return;
 	}
 	if (own) {
-		/* The profile's own network (and its bridge's route) is that very /24. */
+		/* The profile's own network (and its bridge's route) is that very
+		 * /24, and the route of its LoadBalancer pool lies inside it. */
 		for (size_t i = 0; i < nused; i++)
-			if (!(used[i].prefix == 24 && used[i].addr == own))
+			if (!(used[i].prefix == 24 && used[i].addr == own) &&
+			    !(used[i].prefix == VK_LB_POOL_PREFIX && used[i].addr == vk_network_lb_pool(own)))
 				used[kept++] = used[i];
 		if (vk_subnet_choose(used, kept, own, 1, &chosen, &e) < 0) {
 			vk_ipv4_format(own, a);
