@@ -10,7 +10,7 @@
 #include "util/cleanup.h"
 #include "util/xalloc.h"
 
-static char tmp[] = "/tmp/vk-test-nodeimages.XXXXXX";
+static char tmp[] = "/tmp/vk-test-imageload.XXXXXX";
 
 static void test_ctr_ls(void)
 {
