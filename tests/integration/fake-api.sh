@@ -47,6 +47,29 @@ fake_start() {
 	FAKE_PORT=$(cat "$TEST_TMP/$name.port")
 }
 
+# api_start NAME [FAKE-OPTIONS...]: the fake API server (fake_start), or with VIRTKUBE_TEST_API=real a real
+# kube-apiserver from VIRTKUBE_E2E_RELEASE (real-api.sh, which skips without one). Sets real (0 or 1) and
+# wait_flag (--no-wait on the real server: no kubelet runs there, so nothing gets ready); log_sync brings
+# $TEST_TMP/NAME.log up to date (the real server's audit log; the fake writes its own as it goes).
+api_start() {
+	local name=$1
+	shift
+	API_NAME=$name
+	real=0
+	# shellcheck disable=SC2034 # read by the test that sources this file
+	wait_flag=()
+	if [ "${VIRTKUBE_TEST_API:-fake}" = real ]; then
+		. "$top_srcdir/tests/integration/real-api.sh"
+		real=1
+		# shellcheck disable=SC2034
+		wait_flag=(--no-wait)
+		real_api_start "$name"
+	else
+		fake_start "$name" "$@"
+	fi
+}
+log_sync() { [ "$real" = 0 ] || real_api_log "$API_NAME"; }
+
 # make_profile NAME PORT [CERT-PREFIX] [STATE]: a Running Kubernetes profile whose
 # API is 127.0.0.1:PORT, with the CA and a client certificate (client or wrong-client).
 make_profile() {

@@ -6,20 +6,9 @@
 . "${top_srcdir:?run through make check}/tests/integration/lib.sh"
 . "$top_srcdir/tests/integration/fake-api.sh"
 
-real=0
-if [ "${VIRTKUBE_TEST_API:-fake}" = real ]; then
-	. "$top_srcdir/tests/integration/real-api.sh"
-	real=1
-	real_api_start api
-else
-	fake_start api
-fi
+api_start api
 make_profile dev "$FAKE_PORT"
 export VIRTKUBE_PROFILE=dev
-# The request log (the real server's from its audit log, brought up to date).
-log_sync() { [ "$real" = 0 ] || real_api_log api; }
-wait_flag=()
-[ "$real" = 0 ] || wait_flag=(--no-wait)
 
 # paths_since N: the object paths virtkube applied after log line N.
 paths_since() {

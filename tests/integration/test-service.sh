@@ -5,20 +5,9 @@
 
 # With VIRTKUBE_TEST_API=real (tests/integration/test-addons-real-api.sh sets it) all of it runs against a real
 # kube-apiserver from VIRTKUBE_E2E_RELEASE: no kubelet runs there, so addons are enabled without waiting.
-real=0
-if [ "${VIRTKUBE_TEST_API:-fake}" = real ]; then
-	. "$top_srcdir/tests/integration/real-api.sh"
-	real=1
-	real_api_start api
-else
-	fake_start api
-fi
+api_start api
 make_profile dev "$FAKE_PORT"
 export VIRTKUBE_PROFILE=dev
-# The request log (the real server's from its audit log, brought up to date).
-log_sync() { [ "$real" = 0 ] || real_api_log api; }
-wait_flag=()
-[ "$real" = 0 ] || wait_flag=(--no-wait)
 
 svc_json() { # NAME TYPE PORTS-JSON
 	printf '{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "%s", "namespace": "default"}, "spec": {"type": "%s", "selector": {"app": "%s"}, "ports": %s}}' "$1" "$2" "$1" "$3"

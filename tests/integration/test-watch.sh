@@ -10,14 +10,7 @@ if ! command -v tmux >/dev/null 2>&1; then
 	exit 77
 fi
 
-real=0
-if [ "${VIRTKUBE_TEST_API:-fake}" = real ]; then
-	. "$top_srcdir/tests/integration/real-api.sh"
-	real=1
-	real_api_start api
-else
-	fake_start api --node-name dev --image-pull-error 'example.com/missing:1=manifest unknown'
-fi
+api_start api --node-name dev --image-pull-error 'example.com/missing:1=manifest unknown'
 make_profile dev "$FAKE_PORT"
 # the libvirt side: the test driver (in a new process it has no domain of ours: the VM is Nonexistent)
 python3 - "$VIRTKUBE_HOME/profiles/dev/config.json" <<'EOF'
