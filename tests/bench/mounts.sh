@@ -4,35 +4,12 @@
 # files, read them back (caches dropped), write one 256 MiB file (fsync) and read it back (caches dropped). Prints
 # each figure and its ratio to the guest's disk (higher is better). Goal: reads >= 0.5x the guest's disk.
 # Usage: tests/bench/mounts.sh   (root; by hand, not in CI; VIRTKUBE_BIN defaults to build/virtkube)
-# shellcheck source=tests/e2e/lib.sh
-. "$(dirname "$0")/../e2e/lib.sh"
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-VIRTKUBE_BIN=${VIRTKUBE_BIN:-$E2E_REPO_DIR/build/virtkube}
-[[ -x $VIRTKUBE_BIN ]] || { echo "bench: build virtkube first (no $VIRTKUBE_BIN)" >&2; exit 1; }
-e2e_require
-e2e_lock
-
-PROFILE=vkbench-mounts
-E2E_PREFIX=$PROFILE
-WORK=""
-on_exit() {
-    local rc=$?
-    [[ -n $E2E_LIBVIRTD_PID ]] && e2e_cleanup_libvirt "virtkube-$PROFILE"
-    e2e_stop_daemons
-    [[ -n $WORK ]] && rm -rf "$WORK"
-    exit "$rc"
-}
-trap on_exit EXIT
-
-e2e_start_daemons
-image_json=$(e2e_image) || exit 1
-WORK=$(mktemp -d /tmp/vkbench.XXXXXX)
-chmod 0711 "$WORK"
+bench_setup vkbench-mounts
 mkdir -p "$WORK/shared"
 chmod 0777 "$WORK/shared" # 9p: qemu itself (libvirt-qemu) writes there
-export VIRTKUBE_HOME=$WORK/home
-unset LIBVIRT_DEFAULT_URI VIRTKUBE_PROFILE
-vk() { e2e_in_ns "$VIRTKUBE_BIN" -p "$PROFILE" "$@"; }
 
 vk start --no-kubernetes --accel "$E2E_ACCEL" --network-mode isolated --image "$image_json" --cpus 2 --memory 2048 \
     --mount "$WORK/shared:/mnt/virtiofs" >/dev/null 2>"$WORK/err" || { cat "$WORK/err" >&2; exit 1; }

@@ -5,35 +5,10 @@
 # Prints both times, their ratio, the save's time and the snapshot's size on disk (`snapshot list -o json`).
 # Issue 22's goal: restore <= 20 s (to a NodePort answering, on a Kubernetes profile).
 # Usage: tests/bench/snapshot.sh   (root; VIRTKUBE_BIN defaults to build/virtkube)
-# shellcheck source=tests/e2e/lib.sh
-. "$(dirname "$0")/../e2e/lib.sh"
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-VIRTKUBE_BIN=${VIRTKUBE_BIN:-$E2E_REPO_DIR/build/virtkube}
-[[ -x $VIRTKUBE_BIN ]] || { echo "bench: build virtkube first (no $VIRTKUBE_BIN)" >&2; exit 1; }
-e2e_require
-e2e_lock
-
-PROFILE=vkbench-snap
-E2E_PREFIX=$PROFILE
-WORK=""
-on_exit() {
-    local rc=$?
-    [[ -n $E2E_LIBVIRTD_PID ]] && e2e_cleanup_libvirt "virtkube-$PROFILE"
-    e2e_stop_daemons
-    [[ -n $WORK ]] && rm -rf "$WORK"
-    exit "$rc"
-}
-trap on_exit EXIT
-
-e2e_start_daemons
-image_json=$(e2e_image) || exit 1
-WORK=$(mktemp -d /tmp/vkbench.XXXXXX)
-chmod 0711 "$WORK"
-export VIRTKUBE_HOME=$WORK/home
-unset LIBVIRT_DEFAULT_URI VIRTKUBE_PROFILE
-vk() { e2e_in_ns "$VIRTKUBE_BIN" -p "$PROFILE" "$@"; }
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+bench_setup vkbench-snap
 die() { echo "bench: $*" >&2; cat "$WORK/err" >&2; exit 1; }
 
 echo "bench: snapshot restore vs stop + start, --no-kubernetes, TCG, 1 vCPU, 1024 MiB, $(nproc) host cores"

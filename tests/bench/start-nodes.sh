@@ -4,34 +4,11 @@
 # and including "boot" in `start -v`'s timing line; the nodes boot in parallel). Prints both and their ratio.
 # Goal: ratio <= 1.6 on a 2-core host.
 # Usage: tests/bench/start-nodes.sh [ROUNDS]   (root; VIRTKUBE_BIN defaults to build/virtkube)
-# shellcheck source=tests/e2e/lib.sh
-. "$(dirname "$0")/../e2e/lib.sh"
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 ROUNDS=${1:-1}
-VIRTKUBE_BIN=${VIRTKUBE_BIN:-$E2E_REPO_DIR/build/virtkube}
-[[ -x $VIRTKUBE_BIN ]] || { echo "bench: build virtkube first (no $VIRTKUBE_BIN)" >&2; exit 1; }
-e2e_require
-e2e_lock
-
-PROFILE=vkbench-nodes
-E2E_PREFIX=$PROFILE
-WORK=""
-on_exit() {
-    local rc=$?
-    [[ -n $E2E_LIBVIRTD_PID ]] && e2e_cleanup_libvirt "virtkube-$PROFILE"
-    e2e_stop_daemons
-    [[ -n $WORK ]] && rm -rf "$WORK"
-    exit "$rc"
-}
-trap on_exit EXIT
-
-e2e_start_daemons
-image_json=$(e2e_image) || exit 1
-WORK=$(mktemp -d /tmp/vkbench.XXXXXX)
-chmod 0711 "$WORK"
-export VIRTKUBE_HOME=$WORK/home
-unset LIBVIRT_DEFAULT_URI VIRTKUBE_PROFILE
-vk() { e2e_in_ns "$VIRTKUBE_BIN" -p "$PROFILE" "$@"; }
+bench_setup vkbench-nodes
 
 # to_ssh NODES: start a new profile with NODES nodes; prints "TOTAL DOMAIN BOOT": the seconds until every
 # node's SSH answered (the steps up to and including boot), of which the domain step (libvirt's defines) and

@@ -3,36 +3,11 @@
 # Prints the time from start to SSH answering, the first SSH login, the host-side part (virtkube's own work before
 # the domain starts, libvirt's domain start) and the same for a restart. Goals: SSH <= 45 s, host-side <= 0.3 s.
 # Usage: tests/bench/start-nokube.sh [ROUNDS]   (root; VIRTKUBE_BIN defaults to build/virtkube)
-# shellcheck source=tests/e2e/lib.sh
-. "$(dirname "$0")/../e2e/lib.sh"
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 ROUNDS=${1:-1}
-VIRTKUBE_BIN=${VIRTKUBE_BIN:-$E2E_REPO_DIR/build/virtkube}
-[[ -x $VIRTKUBE_BIN ]] || { echo "bench: build virtkube first (no $VIRTKUBE_BIN)" >&2; exit 1; }
-e2e_require
-e2e_lock
-
-PROFILE=vkbench-start
-E2E_PREFIX=$PROFILE
-WORK=""
-on_exit() {
-    local rc=$?
-    [[ -n $E2E_LIBVIRTD_PID ]] && e2e_cleanup_libvirt "virtkube-$PROFILE"
-    e2e_stop_daemons
-    [[ -n $WORK ]] && rm -rf "$WORK"
-    exit "$rc"
-}
-trap on_exit EXIT
-
-e2e_start_daemons
-image_json=$(e2e_image) || exit 1
-WORK=$(mktemp -d /tmp/vkbench.XXXXXX)
-chmod 0711 "$WORK"
-export VIRTKUBE_HOME=$WORK/home
-unset LIBVIRT_DEFAULT_URI VIRTKUBE_PROFILE
-vk() { e2e_in_ns "$VIRTKUBE_BIN" -p "$PROFILE" "$@"; }
-now() { date +%s.%N; }
-secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+bench_setup vkbench-start
 
 # timed_start LABEL ARGS...: runs start -v, prints its figures and the first login after it returned.
 timed_start() {
