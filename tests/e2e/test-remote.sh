@@ -150,9 +150,19 @@ grep -E "uploaded|on the libvirt host already" <<<"$out$err" | sed 's/^/# /'
 run vkc -p "$B" delete
 expect_rc 0 "delete of the second profile"
 expect "leaves the host's pool as it was before it" test "$(pool_list)" = "$before"
+run vkc cache list
+expect_rc 0 "cache list (from this host's record, no connection)"
+expect "names the test host as holding the base image's volume" \
+    grep -qE "^sha256-[0-9a-f]{64}\.qcow2 +.*disk\.qcow2 +$HOST_ADDR\$" <<<"$out"
+grep -E "^(VOLUME|sha256-)" <<<"$out" | sed 's/^/# /'
+run vkc cache list --remote "$URI"
+expect_rc 0 "cache list --remote asks the host"
+expect "which holds the base image, kernel and initrd" grep -q "pool 'virtkube' at '$URI' holds 3 image volumes" <<<"$err"
 run vkc cache clean --remote "$URI"
 expect_rc 0 "cache clean --remote removes the images uploaded there"
 expect "leaving only someone else's volume" test "$(pool_list)" = theirs.img
+run vkc cache list
+expect "after it, cache list names the test host no more" lacks "$out$err" "$HOST_ADDR"
 
 echo "# first start after the cut: ${start_secs}s; whole test: ${SECONDS}s"
 echo "1..$tap_n"
