@@ -522,10 +522,10 @@ static void check_remote(struct vk_preflight_report *r, virConnectPtr conn, long
 	else
 		add(r, "remote-memory", VK_PREFLIGHT_OK, NULL, "%ld MiB free on the libvirt host for %s (%ld MiB)", free_mib,
 		    vm, want_mib);
-	check_remote_pool_access(r, conn);
 	if (!found) {
 		add(r, "remote-pool", VK_PREFLIGHT_OK, NULL, "no storage pool '%s' there yet: start creates it at %s",
 		    VK_VOLUME_POOL, VK_VOLUME_POOL_DIR);
+		check_remote_pool_access(r, conn);
 		return;
 	}
 	avail_mib = (long)(avail >> 20);
@@ -538,6 +538,7 @@ static void check_remote(struct vk_preflight_report *r, virConnectPtr conn, long
 		    avail_mib, vm, disk_gib);
 	else
 		add(r, "remote-pool", VK_PREFLIGHT_OK, NULL, "storage pool '%s': %ld MiB free", VK_VOLUME_POOL, avail_mib);
+	check_remote_pool_access(r, conn);
 }
 
 /* ---------------------------------------------------------------- ssh -- */
