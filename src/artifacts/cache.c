@@ -664,7 +664,9 @@ int vk_cache_clean(const char *home, off_t *freed, size_t *removed, size_t *busy
 	while (rc == 0 && (de = readdir(d))) {
 		_cleanup_free_ char *path = NULL;
 
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 || strcmp(de->d_name, ".lock") == 0)
+		/* The record of uploaded volumes (uploads.h) names what is on other hosts: it stays. */
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 || strcmp(de->d_name, ".lock") == 0 ||
+		    strncmp(de->d_name, VK_CACHE_KEEP_PREFIX, strlen(VK_CACHE_KEEP_PREFIX)) == 0)
 			continue;
 		path = vk_path_join(cache, de->d_name);
 		rc = vk_remove_tree(path, err);

@@ -70,6 +70,11 @@ int vk_cache_hold(const char *home, struct vk_error *err);
  * rather than downloads: listed as VK_CACHE_BUILT, removed by clean too. */
 #define VK_CACHE_BUILT_DIR "payload"
 
+/* Files of HOME/cache whose names start so are no downloads: `cache clean`
+ * keeps them (the record of uploaded volumes, uploads.h, names what is on
+ * other hosts), and `cache list` skips them as it skips every dot file. */
+#define VK_CACHE_KEEP_PREFIX ".remote."
+
 /* One file in the cache, for `cache list`. */
 struct vk_cache_entry {
 	char *key;

@@ -474,6 +474,31 @@ static void check_disk(struct vk_preflight_report *r, const char *home, long dis
 
 /* ------------------------------------------------------ remote host -- */
 
+/* Whether qemu there can pass the pool's directory (what start will create
+ * when there is no pool yet). Its parents are not in the API: not checked. */
+static void check_remote_pool_access(struct vk_preflight_report *r, virConnectPtr conn)
+{
+	static const enum vk_preflight_status status[] = {
+		[VK_POOL_ACCESS_OK] = VK_PREFLIGHT_OK,
+		[VK_POOL_ACCESS_UNKNOWN] = VK_PREFLIGHT_WARN,
+		[VK_POOL_ACCESS_DENIED] = VK_PREFLIGHT_FAIL,
+	};
+	_cleanup_free_ char *why = NULL, *fix = NULL;
+	struct vk_pool_access a;
+	struct vk_error e = { 0 };
+	enum vk_pool_access_verdict v;
+
+	if (vk_volume_pool_access(conn, VK_VOLUME_POOL, VK_VOLUME_POOL_DIR, &a, &e) < 0) {
+		add(r, "remote-pool-access", VK_PREFLIGHT_WARN, NULL, "cannot tell whether qemu there can read the pool: %s",
+		    e.message);
+		vk_pool_target_release(&a.target);
+		return;
+	}
+	v = vk_pool_access_judge(&a, &why, &fix);
+	add(r, "remote-pool-access", status[v], fix, "%s", why);
+	vk_pool_target_release(&a.target);
+}
+
 /* A libvirt host that is not this one: its memory and the pool virtkube
  * keeps there (created at the first start), in place of this host's memory. */
 static void check_remote(struct vk_preflight_report *r, virConnectPtr conn, long want_mib, long disk_gib, long vms)
@@ -500,6 +525,7 @@ static void check_remote(struct vk_preflight_report *r, virConnectPtr conn, long
 	if (!found) {
 		add(r, "remote-pool", VK_PREFLIGHT_OK, NULL, "no storage pool '%s' there yet: start creates it at %s",
 		    VK_VOLUME_POOL, VK_VOLUME_POOL_DIR);
+		check_remote_pool_access(r, conn);
 		return;
 	}
 	avail_mib = (long)(avail >> 20);
@@ -512,6 +538,7 @@ static void check_remote(struct vk_preflight_report *r, virConnectPtr conn, long
 		    avail_mib, vm, disk_gib);
 	else
 		add(r, "remote-pool", VK_PREFLIGHT_OK, NULL, "storage pool '%s': %ld MiB free", VK_VOLUME_POOL, avail_mib);
+	check_remote_pool_access(r, conn);
 }
 
 /* ---------------------------------------------------------------- ssh -- */

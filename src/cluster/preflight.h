@@ -47,7 +47,8 @@ struct vk_preflight_opts {
 };
 
 struct vk_preflight_result {
-	char *name;    /* "libvirt", "libvirt-socket", "accelerator" (with the TCG CPU), "home", "qemu-access", "memory", "disk", "subnet", "ssh", "virtiofsd" */
+	char *name;    /* "libvirt", "libvirt-socket", "accelerator" (with the TCG CPU), "home", "qemu-access", "memory", "disk", "subnet", "ssh", "virtiofsd";
+			* remote hosts: "remote-host", "remote-memory", "remote-pool", "remote-pool-access" */
 	enum vk_preflight_status status;
 	char *message; /* what was found, naming the object */
 	char *fix;     /* what to do; NULL when ok */

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "artifacts/fetch.h"
+#include "artifacts/uploads.h"
 #include "vm/console.h"
 #include "vm/nodeplan.h"
 #include "vm/volumes.h"
@@ -57,16 +58,39 @@ static int upload(struct vk_start_ctx *ctx, const char *what, const char *file, 
 	return 0;
 }
 
-/* A file shared by every profile on the host: its volume is named by its sha256. */
+struct held {
+	const char *uri, *volume, *file;
+};
+
+static void note_held(struct vk_uploads *u, void *data)
+{
+	const struct held *h = data;
+
+	vk_uploads_add(u, h->uri, h->volume, h->file);
+}
+
+/* A file shared by every profile on the host: its volume is named by its
+ * sha256. That the host holds it goes into this host's record, for `cache
+ * list` (uploaded now or before: either way it is there). */
 static int upload_shared(struct vk_start_ctx *ctx, const char *what, const char *kind, const char *file, char **name,
 			 char **path, bool *moved, struct vk_error *err)
 {
 	char sha[VK_SHA256_HEX_LEN + 1];
+	struct held h = { .uri = ctx->uri, .file = file };
+	_cleanup_free_ char *warning = NULL;
+	struct vk_error e = { 0 };
 
 	if (vk_sha256_file(file, sha, err) < 0)
 		return -1;
 	*name = vk_volume_shared_name(kind, sha);
-	return upload(ctx, what, file, *name, path, moved, err);
+	if (upload(ctx, what, file, *name, path, moved, err) < 0)
+		return -1;
+	h.volume = *name;
+	if (vk_uploads_update(ctx->home, note_held, &h, &warning, &e) < 0)
+		vk_start_warn(ctx, "volume '%s' is not in the record of uploaded volumes: %s", *name, e.message);
+	if (warning)
+		vk_start_warn(ctx, "%s", warning);
+	return 0;
 }
 
 static struct vk_start_remote *remote_of(struct vk_start_ctx *ctx)

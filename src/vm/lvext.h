@@ -1,4 +1,4 @@
-/* The libvirt functions of the remote-host modules (volumes, console), resolved on first use beside the machine module's own table. */
+/* The one table of libvirt functions: machine.c loads libvirt on first use and fills it; the remote-host modules (volumes, console) call through it. */
 #pragma once
 
 #include <libvirt/libvirt.h>
@@ -6,17 +6,32 @@
 
 #include "util/error.h"
 
-/* Every libvirt function volumes.c and console.c call (machine.c's table is
- * private to it); the same library, loaded once. */
+/* Every libvirt function virtkube calls. The headers give their types at
+ * build time; the code is loaded only in the processes that reach libvirt,
+ * so the other commands never pay for its ~55 libraries. */
 #define VK_LVEXT_SYMBOLS(X)                                                                                   \
-	X(virGetLastError) X(virGetLastErrorMessage) X(virNodeGetFreeMemory) X(virDomainFree)                \
-	X(virDomainLookupByName) X(virDomainOpenConsole) X(virStoragePoolBuild) X(virStoragePoolCreate)      \
-	X(virStoragePoolDefineXML) X(virStoragePoolFree) X(virStoragePoolGetInfo) X(virStoragePoolIsActive)  \
-	X(virStoragePoolListAllVolumes) X(virStoragePoolLookupByName) X(virStoragePoolRefresh)               \
-	X(virStoragePoolSetAutostart) X(virStorageVolCreateXML) X(virStorageVolDelete) X(virStorageVolFree)  \
-	X(virStorageVolGetConnect) X(virStorageVolGetName) X(virStorageVolGetPath)                           \
-	X(virStorageVolLookupByName) X(virStorageVolUpload) X(virStreamAbort) X(virStreamFinish)            \
-	X(virStreamFree) X(virStreamNew) X(virStreamRecv) X(virStreamSendAll) X(virStreamSparseSendAll)
+	X(virGetVersion) X(virGetLastError) X(virGetLastErrorMessage) X(virSetErrorFunc)                      \
+	X(virConnSetErrorFunc) X(virConnectOpen) X(virConnectClose) X(virConnectGetCapabilities)              \
+	X(virConnectGetURI) X(virConnectGetDomainCapabilities) X(virConnectListAllDomains)                    \
+	X(virConnectListAllNetworks) X(virDomainAttachDeviceFlags) X(virDomainDetachDeviceFlags)              \
+	X(virDomainCreate) X(virDomainCreateXML) X(virDomainDefineXML) X(virDomainDestroy) X(virDomainFree)   \
+	X(virDomainGetName) X(virDomainGetState) X(virDomainGetXMLDesc) X(virDomainIsActive)                  \
+	X(virDomainLookupByName) X(virDomainShutdown) X(virDomainShutdownFlags) X(virDomainUndefine)          \
+	X(virDomainUndefineFlags) X(virDomainUpdateDeviceFlags) X(virNetworkCreate) X(virNetworkDefineXML)    \
+	X(virNetworkDestroy) X(virNetworkFree) X(virNetworkGetXMLDesc) X(virNetworkIsActive)                  \
+	X(virNetworkIsPersistent) X(virNetworkLookupByName) X(virNetworkUndefine) X(virNetworkUpdate)         \
+	X(virStoragePoolCreateXML) X(virStoragePoolDestroy) X(virStoragePoolFree) X(virStoragePoolIsActive)   \
+	X(virStoragePoolIsPersistent) X(virStoragePoolLookupByName) X(virStoragePoolUndefine)                 \
+	X(virStorageVolCreateXML) X(virStorageVolFree) X(virStorageVolLookupByName)                           \
+	X(virConnectGetAllDomainStats) X(virDomainStatsRecordListFree) X(virDomainSuspend) X(virDomainResume) \
+	X(virDomainGetUUIDString) X(virDomainGetBlockInfo) X(virDomainSetTime) X(virDomainGetTime)            \
+	X(virDomainSnapshotCreateXML) X(virDomainSnapshotLookupByName) X(virDomainRevertToSnapshot)           \
+	X(virDomainSnapshotDelete) X(virDomainSnapshotFree) X(virNodeGetFreeMemory) X(virDomainOpenConsole)   \
+	X(virStoragePoolBuild) X(virStoragePoolCreate) X(virStoragePoolDefineXML) X(virStoragePoolGetInfo)    \
+	X(virStoragePoolListAllVolumes) X(virStoragePoolRefresh) X(virStoragePoolSetAutostart)                \
+	X(virStorageVolDelete) X(virStorageVolGetConnect) X(virStorageVolGetName) X(virStorageVolGetPath)     \
+	X(virStorageVolUpload) X(virStreamAbort) X(virStreamFinish) X(virStreamFree) X(virStreamNew)          \
+	X(virStreamRecv) X(virStreamSendAll) X(virStreamSparseSendAll) X(virStoragePoolGetXMLDesc)
 
 #define VK_LVEXT_MEMBER(name) __typeof__(name) *name;
 struct vk_lvext {

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vm/lvext.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
 #include "util/dl.h"
@@ -30,34 +31,10 @@
 
 /* ------------------------------------------------------------ the library -- */
 
-/* Every libvirt function virtkube calls. The headers give their types at
- * build time; vk_machine_load() loads the code only in the processes that
- * reach libvirt, so the other commands never pay for its ~55 libraries. */
-#define LV_SYMBOLS(X)                                                                                        \
-	X(virGetVersion) X(virGetLastError) X(virGetLastErrorMessage) X(virSetErrorFunc)                     \
-	X(virConnSetErrorFunc) X(virConnectOpen) X(virConnectClose) X(virConnectGetCapabilities)             \
-	X(virConnectGetURI) X(virConnectGetDomainCapabilities) X(virConnectListAllDomains)                   \
-	X(virConnectListAllNetworks) X(virDomainAttachDeviceFlags) X(virDomainDetachDeviceFlags) X(virDomainCreate) X(virDomainCreateXML) X(virDomainDefineXML)          \
-	X(virDomainDestroy) X(virDomainFree) X(virDomainGetName) X(virDomainGetState) X(virDomainGetXMLDesc) \
-	X(virDomainIsActive) X(virDomainLookupByName) X(virDomainShutdown) X(virDomainShutdownFlags)         \
-	X(virDomainUndefine) X(virDomainUndefineFlags) X(virDomainUpdateDeviceFlags) X(virNetworkCreate)     \
-	X(virNetworkDefineXML) X(virNetworkDestroy) X(virNetworkFree) X(virNetworkGetXMLDesc)                \
-	X(virNetworkIsActive) X(virNetworkIsPersistent) X(virNetworkLookupByName) X(virNetworkUndefine)      \
-	X(virNetworkUpdate)                                                                                  \
-	X(virStoragePoolCreateXML) X(virStoragePoolDestroy) X(virStoragePoolFree) X(virStoragePoolIsActive)  \
-	X(virStoragePoolIsPersistent) X(virStoragePoolLookupByName) X(virStoragePoolUndefine)                \
-	X(virStorageVolCreateXML) X(virStorageVolFree) X(virStorageVolLookupByName)                         \
-	X(virConnectGetAllDomainStats) X(virDomainStatsRecordListFree)                                      \
-	X(virDomainSuspend) X(virDomainResume) X(virDomainGetUUIDString) X(virDomainGetBlockInfo)            \
-	X(virDomainSetTime) X(virDomainGetTime) X(virDomainSnapshotCreateXML)                                \
-	X(virDomainSnapshotLookupByName) X(virDomainRevertToSnapshot) X(virDomainSnapshotDelete)             \
-	X(virDomainSnapshotFree)
-
-#define VK_DL_TABLE_TYPE struct lv_table
-static struct lv_table {
-	LV_SYMBOLS(VK_DL_MEMBER)
-} lv;
-static const struct vk_dl_symbol lv_symbols[] = { LV_SYMBOLS(VK_DL_ENTRY) };
+/* The table of lvext.h, filled by vk_dl_open on first use. */
+static struct vk_lvext lv;
+#define VK_DL_TABLE_TYPE struct vk_lvext
+static const struct vk_dl_symbol lv_symbols[] = { VK_LVEXT_SYMBOLS(VK_DL_ENTRY) };
 
 static pthread_once_t lv_once = PTHREAD_ONCE_INIT;
 static bool lv_loaded;
@@ -87,6 +64,11 @@ int vk_machine_load(struct vk_error *err)
 	return vk_error_hint(err, "install libvirt's client library: apt-get install libvirt0 (Debian, Ubuntu), "
 				  "dnf install libvirt-libs (Fedora, CentOS, RHEL), zypper install libvirt-libs "
 				  "(openSUSE) or pacman -S libvirt (Arch)");
+}
+
+const struct vk_lvext *vk_lvext_load(struct vk_error *err)
+{
+	return vk_machine_load(err) < 0 ? NULL : &lv;
 }
 
 int vk_machine_libvirt_version(char buf[32], struct vk_error *err)
@@ -130,6 +112,7 @@ static void lv_volume_freep(virStorageVolPtr *v)
 #define _cleanup_net_ _cleanup_(lv_network_freep)
 #define _cleanup_pool_ _cleanup_(lv_pool_freep)
 #define _cleanup_vol_ _cleanup_(lv_volume_freep)
+#define lv_error vk_lvext_error
 
 static const char *lv_msg(void)
 {
@@ -138,8 +121,7 @@ static const char *lv_msg(void)
 	return m && *m ? m : "unknown libvirt error";
 }
 
-static int lv_error(struct vk_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int lv_error(struct vk_error *err, const char *fmt, ...)
+int vk_lvext_error(struct vk_error *err, const char *fmt, ...)
 {
 	_cleanup_free_ char *what = NULL;
 	va_list ap;

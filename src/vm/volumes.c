@@ -4,6 +4,7 @@
 #include <libvirt/virterror.h>
 
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -550,5 +551,196 @@ int vk_volumes_clean_shared(virConnectPtr conn, const char *pool, size_t *remove
 			return -1;
 		*removed += deleted;
 	}
+	return 0;
+}
+
+/* --------------------------------------------------------- pool access -- */
+
+/* The text of element TAG (no attributes) between FROM and END, or NULL. */
+static const char *element_text(const char *from, const char *end, const char *tag, size_t *len)
+{
+	_cleanup_free_ char *open = xasprintf("<%s>", tag), *close = xasprintf("</%s>", tag);
+	const char *s = strstr(from, open), *e;
+
+	if (!s || s >= end)
+		return NULL;
+	s += strlen(open);
+	e = strstr(s, close);
+	if (!e || e > end)
+		return NULL;
+	*len = (size_t)(e - s);
+	return s;
+}
+
+/* TEXT (LEN bytes) with libvirt's five XML escapes undone; an unknown
+ * entity stays as it is. */
+static char *xml_unescape(const char *text, size_t len)
+{
+	static const struct {
+		const char *entity;
+		char c;
+	} entities[] = { { "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&apos;", '\'' }, { "&quot;", '"' } };
+	struct vk_strbuf sb = VK_STRBUF_INIT;
+
+	for (size_t i = 0; i < len;) {
+		size_t k = 0;
+
+		while (text[i] == '&' && k < VK_ARRAY_SIZE(entities) &&
+		       (strlen(entities[k].entity) > len - i ||
+			strncmp(text + i, entities[k].entity, strlen(entities[k].entity)) != 0))
+			k++;
+		if (text[i] == '&' && k < VK_ARRAY_SIZE(entities)) {
+			vk_strbuf_add(&sb, &entities[k].c, 1);
+			i += strlen(entities[k].entity);
+		} else {
+			vk_strbuf_add(&sb, text + i++, 1);
+		}
+	}
+	return vk_strbuf_detach(&sb, NULL);
+}
+
+/* The number in element TAG between FROM and END (BASE 8 or 10), with
+ * surrounding blanks; -1 when missing, malformed or outside [-1, MAX]. */
+static long long element_number(const char *from, const char *end, const char *tag, int base, long long max)
+{
+	size_t len = 0;
+	const char *s = element_text(from, end, tag, &len);
+	_cleanup_free_ char *text = s ? xstrndup(s, len) : NULL;
+	char *stop;
+	long long v;
+
+	if (!text)
+		return -1;
+	errno = 0;
+	v = strtoll(text, &stop, base);
+	while (*stop == ' ' || *stop == '\n' || *stop == '\t')
+		stop++;
+	if (errno || stop == text || *stop || v < -1 || v > max)
+		return -1;
+	return v;
+}
+
+int vk_pool_target_parse(const char *xml, struct vk_pool_target *t)
+{
+	const char *target = xml ? strstr(xml, "<target>") : NULL;
+	const char *end = target ? strstr(target, "</target>") : NULL;
+	const char *perms, *perms_end, *path;
+	size_t len = 0;
+
+	*t = (struct vk_pool_target){ .mode = -1, .owner = -1, .group = -1 };
+	if (!end)
+		return -1;
+	path = element_text(target, end, "path", &len);
+	if (path)
+		t->path = xml_unescape(path, len);
+	perms = strstr(target, "<permissions>");
+	perms_end = perms && perms < end ? strstr(perms, "</permissions>") : NULL;
+	if (perms_end && perms_end < end) {
+		t->mode = (int)element_number(perms, perms_end, "mode", 8, 07777);
+		/* uid_t and gid_t are 32 bits; libvirt writes -1 for "not set" */
+		t->owner = element_number(perms, perms_end, "owner", 10, UINT32_MAX - 1);
+		t->group = element_number(perms, perms_end, "group", 10, UINT32_MAX - 1);
+	}
+	return t->path && *t->path ? 0 : -1;
+}
+
+void vk_pool_target_release(struct vk_pool_target *t)
+{
+	if (!t)
+		return;
+	free(t->path);
+	t->path = NULL;
+}
+
+/* "0:0", with '?' for what is not known. */
+static char *owner_text(long long uid, long long gid)
+{
+	char u[24] = "?", g[24] = "?";
+
+	if (uid >= 0)
+		snprintf(u, sizeof(u), "%lld", uid);
+	if (gid >= 0)
+		snprintf(g, sizeof(g), "%lld", gid);
+	return xasprintf("%s:%s", u, g);
+}
+
+enum vk_pool_access_verdict vk_pool_access_judge(const struct vk_pool_access *a, char **why, char **fix)
+{
+	const struct vk_pool_target *t = &a->target;
+	const char *dir = t->path ? t->path : "(no path)";
+	_cleanup_free_ char *owner = owner_text(t->owner, t->group);
+	_cleanup_free_ char *what = NULL;
+	unsigned bit;
+
+	*why = NULL;
+	*fix = NULL;
+	if (!a->dac) {
+		*why = xasprintf("libvirt there names no user for qemu (no 'dac' security model in its capabilities): "
+				 "whether qemu can search '%s' cannot be checked", dir);
+		return VK_POOL_ACCESS_UNKNOWN;
+	}
+	what = a->exists ? xasprintf("the directory of storage pool '%s', '%s' (mode %04o, owner %s)", a->pool, dir,
+				     (unsigned)(t->mode < 0 ? 0 : t->mode), owner)
+			 : xasprintf("'%s' (mode %04o), which start creates for storage pool '%s'", dir,
+				     (unsigned)(t->mode < 0 ? 0 : t->mode), a->pool);
+	if (a->qemu_uid == 0) {
+		*why = xasprintf("qemu runs as root there: it can search %s", what);
+		return VK_POOL_ACCESS_OK;
+	}
+	if (t->mode < 0 || !t->path) {
+		*why = xasprintf("libvirt does not say the %s of storage pool '%s': whether qemu (uid %u, gid %u) can "
+				 "search it cannot be checked", t->path ? "mode of the directory" : "directory", a->pool,
+				 a->qemu_uid, a->qemu_gid);
+		return VK_POOL_ACCESS_UNKNOWN;
+	}
+	bit = t->owner == (long long)a->qemu_uid ? 0100 : t->group == (long long)a->qemu_gid ? 0010 : 0001;
+	if ((unsigned)t->mode & bit) {
+		*why = xasprintf("qemu (uid %u, gid %u) can search %s", a->qemu_uid, a->qemu_gid, what);
+		return VK_POOL_ACCESS_OK;
+	}
+	if (bit == 0001 && ((unsigned)t->mode & 0010)) {
+		*why = xasprintf("qemu (uid %u, gid %u) can search %s only if its user is in group %lld (its "
+				 "supplementary groups cannot be seen over the API)",
+				 a->qemu_uid, a->qemu_gid, what, t->group);
+		return VK_POOL_ACCESS_UNKNOWN;
+	}
+	*why = xasprintf("qemu (uid %u, gid %u) cannot search %s: it could not open the volumes in it", a->qemu_uid,
+			 a->qemu_gid, what);
+	if (bit == 0100)
+		*fix = xasprintf("on the libvirt host, run 'chmod u+x %s'", dir);
+	else if (bit == 0010)
+		*fix = xasprintf("on the libvirt host, run 'chmod g+x %s'", dir);
+	else
+		*fix = xasprintf("on the libvirt host, run 'chmod o+x %s', or give it qemu's group: 'chgrp %u %s && "
+				 "chmod g+x %s'", dir, a->qemu_gid, dir, dir);
+	return VK_POOL_ACCESS_DENIED;
+}
+
+int vk_volume_pool_access(virConnectPtr conn, const char *pool, const char *dir, struct vk_pool_access *a,
+			  struct vk_error *err)
+{
+	_cleanup_pool_ virStoragePoolPtr p = NULL;
+	_cleanup_free_ char *caps = NULL, *xml = NULL;
+
+	*a = (struct vk_pool_access){ .pool = pool, .target = { .mode = -1, .owner = -1, .group = -1 } };
+	if (vol_load(err) < 0)
+		return -1;
+	caps = lv->virConnectGetCapabilities(conn);
+	if (!caps)
+		return vol_error(err, "cannot read the libvirt host's capabilities");
+	a->dac = vk_kvm_parse_dac_label(caps, &a->qemu_uid, &a->qemu_gid) == 0;
+	p = lv->virStoragePoolLookupByName(conn, pool);
+	if (p) {
+		a->exists = true;
+		/* The directory's mode and owner as they are now, not as defined. */
+		if (lv->virStoragePoolIsActive(p) == 1)
+			lv->virStoragePoolRefresh(p, 0);
+		xml = lv->virStoragePoolGetXMLDesc(p, 0);
+		if (!xml)
+			return vol_error(err, "cannot read storage pool '%s'", pool);
+	} else {
+		xml = vk_volume_pool_xml(pool, dir);
+	}
+	vk_pool_target_parse(xml, &a->target);
 	return 0;
 }

@@ -109,3 +109,51 @@ int vk_volumes_remove_nodes(virConnectPtr conn, const char *pool, const char *co
  * *REMOVED counts the volumes deleted (markers not counted). */
 int vk_volumes_clean_shared(virConnectPtr conn, const char *pool, size_t *removed, char **in_use,
 			    struct vk_error *err);
+
+/* What a storage pool's XML says of its directory: <target><path> and
+ * <permissions> (for an active dir pool libvirt reports the directory's own
+ * mode and owner as of its last refresh). */
+struct vk_pool_target {
+	char *path;       /* NULL when the XML names none */
+	int mode;         /* permission bits (07777 at most); -1 when not said */
+	long long owner;  /* uid; -1 when not said */
+	long long group;  /* gid; -1 when not said */
+};
+
+/* Reads T from pool XML (libvirt's, so data we did not write). 0 when the
+ * XML has a <target> with a <path>, else -1 (T then holds what was found);
+ * either way release T with vk_pool_target_release. */
+int vk_pool_target_parse(const char *xml, struct vk_pool_target *t);
+void vk_pool_target_release(struct vk_pool_target *t);
+
+/* Whether qemu on the libvirt host can search (x) the pool's directory:
+ * libvirt's dynamic ownership chowns each image to qemu's user when a domain
+ * starts, but not the directory, and qemu must pass it to open them. */
+struct vk_pool_access {
+	const char *pool;           /* its name (the caller's) */
+	bool dac;                   /* the host's capabilities name qemu's user (DAC base label) */
+	unsigned qemu_uid, qemu_gid;
+	bool exists;                /* the pool is defined there; else TARGET is what start will define */
+	struct vk_pool_target target;
+};
+
+enum vk_pool_access_verdict {
+	VK_POOL_ACCESS_OK,
+	VK_POOL_ACCESS_UNKNOWN, /* cannot be told over the API: a warning */
+	VK_POOL_ACCESS_DENIED,
+};
+
+/* Decides from A alone (no I/O): qemu as root passes; a directory owned by
+ * qemu's uid needs the owner's x bit, one of qemu's gid the group's, any
+ * other the others' (a group x bit for another group cannot be judged:
+ * qemu's supplementary groups are not in the API). *WHY gets a sentence
+ * naming the directory, its mode and owner and qemu's uid:gid; *FIX the
+ * command to run on the host when denied, else NULL (caller frees both). */
+enum vk_pool_access_verdict vk_pool_access_judge(const struct vk_pool_access *a, char **why, char **fix);
+
+/* Fills A for POOL on CONN: qemu's uid and gid from the capabilities' DAC
+ * base label, the pool's directory from its XML after a refresh, or, when
+ * the pool is not defined yet, from the XML start would define at DIR.
+ * Release A->target with vk_pool_target_release. */
+int vk_volume_pool_access(virConnectPtr conn, const char *pool, const char *dir, struct vk_pool_access *a,
+			  struct vk_error *err);

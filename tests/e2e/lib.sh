@@ -414,6 +414,21 @@ e2e_remote_pool_remove() {
     e2e_virsh pool-undefine "$E2E_REMOTE_POOL" >/dev/null 2>&1
 }
 
+# e2e_remote_pool_define: virtkube's pool on the host, defined, built and started as virtkube's start does
+# (the XML of vk_volume_pool_xml: a dir pool whose directory is made 0711); e2e_remote_pool_remove takes it away.
+e2e_remote_pool_define() {
+    e2e_virsh pool-define /dev/stdin >/dev/null <<EOF || return 1
+<pool type='dir'>
+  <name>$E2E_REMOTE_POOL</name>
+  <target>
+    <path>$E2E_REMOTE_POOL_DIR</path>
+    <permissions><mode>0711</mode></permissions>
+  </target>
+</pool>
+EOF
+    e2e_virsh pool-build "$E2E_REMOTE_POOL" >/dev/null && e2e_virsh pool-start "$E2E_REMOTE_POOL" >/dev/null
+}
+
 e2e_in_client() {
     [[ -n $E2E_CLIENT_NS ]] || e2e_die "e2e_in_client: no client namespace (call e2e_remote_daemons first)"
     ip netns exec "$E2E_CLIENT_NS" "$@"

@@ -74,6 +74,30 @@ expect "the connection" grep -q "connected to '$URI'" <<<"$out"
 expect "its free memory" grep -q "remote-memory.*MiB free on the libvirt host" <<<"$out"
 expect "the pool (not there yet)" grep -q "remote-pool.*no storage pool 'virtkube' there yet" <<<"$out"
 expect "the accelerator there (domain capabilities)" grep -q "^accelerator" <<<"$out"
+expect "whether qemu there can search what start creates" \
+    grep -q "remote-pool-access *ok .*'$POOL_DIR' (mode 0711), which start creates for storage pool 'virtkube'" <<<"$out"
+
+# ---- bad input: a pool directory qemu on the host cannot search ----
+e2e_remote_pool_define || e2e_die "cannot define the pool as virtkube does"
+pool_mode=$(stat -c %a "$POOL_DIR")
+chmod 0700 "$POOL_DIR"
+run vkc doctor --libvirt-uri "$URI" --no-kubernetes
+expect_rc 1 "doctor fails when the pool's directory is 0700"
+grep remote-pool-access -A1 <<<"$out" | sed 's/^/# /'
+expect "at remote-pool-access, naming qemu's uid:gid, the directory, its mode and owner" grep -q \
+    "remote-pool-access *FAIL *qemu (uid [0-9]*, gid [0-9]*) cannot search the directory of storage pool 'virtkube', '$POOL_DIR' (mode 0700, owner [0-9]*:[0-9]*)" <<<"$out"
+expect "and the fix" grep -q "fix: *on the libvirt host, run 'chmod o+x $POOL_DIR'" <<<"$out"
+run vkc -p vke2e-rbad start "${start_args[@]}"
+expect_rc 1 "start with that pool fails"
+expect "at the remote-pool-access check" grep -q "preflight check 'remote-pool-access' failed: qemu (uid" <<<"$err"
+expect "before any upload (no volume in the pool)" test -z "$(pool_list)"
+rm -rf "$VIRTKUBE_HOME/profiles/vke2e-rbad"
+chmod "$pool_mode" "$POOL_DIR"
+run vkc doctor --libvirt-uri "$URI" --no-kubernetes
+expect_rc 0 "with its mode back (0$pool_mode) doctor passes"
+expect "remote-pool-access is ok" \
+    grep -q "remote-pool-access *ok *qemu (uid [0-9]*, gid [0-9]*) can search the directory of storage pool 'virtkube'" <<<"$out"
+e2e_remote_pool_remove # the first start below makes it itself
 
 # ---- the first start is cut off mid-upload (the initrd), the next one resumes ----
 run env VIRTKUBE_TEST_UPLOAD_CUT=initrd ip netns exec "$E2E_CLIENT_NS" "$VIRTKUBE_BIN" -p "$A" start "${start_args[@]}"
@@ -126,9 +150,19 @@ grep -E "uploaded|on the libvirt host already" <<<"$out$err" | sed 's/^/# /'
 run vkc -p "$B" delete
 expect_rc 0 "delete of the second profile"
 expect "leaves the host's pool as it was before it" test "$(pool_list)" = "$before"
+run vkc cache list
+expect_rc 0 "cache list (from this host's record, no connection)"
+expect "names the test host as holding the base image's volume" \
+    grep -qE "^sha256-[0-9a-f]{64}\.qcow2 +.*disk\.qcow2 +$HOST_ADDR\$" <<<"$out"
+grep -E "^(VOLUME|sha256-)" <<<"$out" | sed 's/^/# /'
+run vkc cache list --remote "$URI"
+expect_rc 0 "cache list --remote asks the host"
+expect "which holds the base image, kernel and initrd" grep -q "pool 'virtkube' at '$URI' holds 3 image volumes" <<<"$err"
 run vkc cache clean --remote "$URI"
 expect_rc 0 "cache clean --remote removes the images uploaded there"
 expect "leaving only someone else's volume" test "$(pool_list)" = theirs.img
+run vkc cache list
+expect "after it, cache list names the test host no more" lacks "$out$err" "$HOST_ADDR"
 
 echo "# first start after the cut: ${start_secs}s; whole test: ${SECONDS}s"
 echo "1..$tap_n"

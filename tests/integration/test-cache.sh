@@ -49,4 +49,38 @@ expect_err "the download cache is empty" "afterwards the cache is empty"
 run vk cache clean
 expect_rc 0 "cleaning an empty cache is fine"
 expect_out "removed 0 files" "and removes nothing"
+# ---- what was uploaded to libvirt hosts: the record HOME/cache/.remote.json, no network ----
+mkdir -p "$c/dl.k8s.io/x"
+printf 'qcow' >"$c/dl.k8s.io/x/disk.qcow2"
+hex=0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef
+cat >"$c/.remote.json" <<EOF
+{"version": 1, "volumes": {
+  "sha256-$hex.qcow2": {"file": "$c/dl.k8s.io/x/disk.qcow2",
+                        "uris": ["qemu+ssh://me@bigbox/system", "qemu+tcp://10.0.0.5/system"]},
+  "sha256-$hex.kernel": {"file": "/elsewhere/vmlinuz", "uris": ["qemu+tcp://10.0.0.5/system"]}}}
+EOF
+run vk cache list
+expect_rc 0 "cache list with a record of uploads exits 0"
+expect_out "^NAME +SIZE +VERIFIED +REMOTE" "the files table gains a REMOTE column"
+expect_out "^dl.k8s.io/x/disk.qcow2 +4 B +no +bigbox,10.0.0.5$" "naming the hosts that hold the file's volume"
+expect_out "^VOLUME +FILE +REMOTE" "and a table of the uploaded volumes follows"
+expect_out "^sha256-$hex.kernel +/elsewhere/vmlinuz +10.0.0.5$" "one row each: its file and its hosts"
+run vk cache list -o json
+check "the JSON says the hosts' URIs for the file and each volume" python3 -c '
+import json, sys
+d = {e["name"]: e for e in json.loads(sys.argv[1])}
+assert d["dl.k8s.io/x/disk.qcow2"]["remote"] == ["qemu+ssh://me@bigbox/system", "qemu+tcp://10.0.0.5/system"], d
+k = d["sha256-" + sys.argv[2] + ".kernel"]
+assert k["kind"] == "volume" and k["file"] == "/elsewhere/vmlinuz" and k["remote"] == ["qemu+tcp://10.0.0.5/system"], k
+' "$out" "$hex"
+run vk cache list --remote qemu:///system
+expect_rc 2 "cache list --remote wants another host's URI"
+run vk cache clean
+expect_rc 0 "cache clean with a record"
+check "keeps the record: the volumes it names are on other hosts" test -f "$c/.remote.json"
+printf '{"volumes": {' >"$c/.remote.json"
+run vk cache list
+expect_rc 0 "a corrupt record does not break cache list"
+expect_err "record of uploaded volumes .* is corrupt" "which warns"
+expect_err "the download cache is empty" "and takes it as empty"
 finish

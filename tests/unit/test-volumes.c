@@ -101,6 +101,110 @@ static void test_xml(void)
 	ok(!strstr(dom, "<log "), "no client path for the console log");
 }
 
+/* libvirt's XML of an active dir pool (virsh pool-dumpxml), permissions as the directory has them. */
+#define POOL_XML(mode, owner, group)                                                                       \
+	"<pool type='dir'>\n  <name>virtkube</name>\n  <capacity unit='bytes'>1</capacity>\n  <source>\n  "   \
+	"</source>\n  <target>\n    <path>/var/lib/libvirt/images/v&amp;k</path>\n    <permissions>\n      " \
+	"<mode>" mode "</mode>\n      <owner>" owner "</owner>\n      <group>" group "</group>\n    "         \
+	"</permissions>\n  </target>\n</pool>\n"
+
+static void test_pool_target(void)
+{
+	struct vk_pool_target t;
+	_cleanup_free_ char *ours = vk_volume_pool_xml("virtkube", "/var/lib/libvirt/images/virtkube");
+
+	ok(vk_pool_target_parse(POOL_XML("0711", "0", "0"), &t) == 0, "a pool's target is read");
+	is_str(t.path, "/var/lib/libvirt/images/v&k", "its path, unescaped");
+	ok(t.mode == 0711 && t.owner == 0 && t.group == 0, "its mode (octal), owner and group");
+	vk_pool_target_release(&t);
+	ok(vk_pool_target_parse(POOL_XML("0755", "64055", "-1"), &t) == 0 && t.mode == 0755 && t.owner == 64055 &&
+	   t.group == -1, "a group of -1 is 'not said'");
+	vk_pool_target_release(&t);
+	ok(vk_pool_target_parse(POOL_XML("9", "x", "4294967296"), &t) == 0 && t.mode == -1 && t.owner == -1 &&
+	   t.group == -1, "a mode that is not octal, a name, a gid beyond 32 bits: not said");
+	vk_pool_target_release(&t);
+	ok(vk_pool_target_parse(ours, &t) == 0 && t.mode == 0711 && t.owner == -1,
+	   "the pool virtkube defines: mode 0711, owner left to libvirt");
+	vk_pool_target_release(&t);
+	ok(vk_pool_target_parse("<pool><target><permissions><mode>0700</mode></permissions></target></pool>", &t) < 0 &&
+	   !t.path && t.mode == 0700, "no path: refused, what was there is read");
+	vk_pool_target_release(&t);
+	ok(vk_pool_target_parse("<pool><target><path>/x</path>", &t) < 0, "no </target>: refused");
+	vk_pool_target_release(&t);
+	ok(vk_pool_target_parse(NULL, &t) < 0, "no XML: refused");
+}
+
+static enum vk_pool_access_verdict judge(bool exists, bool dac, unsigned uid, unsigned gid, int mode, long long owner,
+					 long long group, char **why, char **fix)
+{
+	struct vk_pool_access a = { .pool = "virtkube", .dac = dac, .qemu_uid = uid, .qemu_gid = gid, .exists = exists,
+				    .target = { .path = (char *)"/p/virtkube", .mode = mode, .owner = owner, .group = group } };
+
+	free(*why);
+	free(*fix);
+	return vk_pool_access_judge(&a, why, fix);
+}
+
+static void test_pool_access_judge(void)
+{
+	char *why = NULL, *fix = NULL;
+
+	is_int(judge(true, true, 64055, 64055, 0711, 0, 0, &why, &fix), VK_POOL_ACCESS_OK, "root's 0711: others pass");
+	contains(why, "qemu (uid 64055, gid 64055) can search the directory of storage pool 'virtkube', '/p/virtkube' "
+		      "(mode 0711, owner 0:0)", "saying who, what and its mode");
+	ok(!fix, "no fix");
+	is_int(judge(true, true, 64055, 64055, 0700, 0, 0, &why, &fix), VK_POOL_ACCESS_DENIED, "root's 0700: denied");
+	contains(why, "qemu (uid 64055, gid 64055) cannot search the directory of storage pool 'virtkube', '/p/virtkube' "
+		      "(mode 0700, owner 0:0)", "naming qemu's uid:gid, the directory, its mode and owner");
+	contains(fix, "chmod o+x /p/virtkube", "the fix: others may pass");
+	contains(fix, "chgrp 64055 /p/virtkube && chmod g+x /p/virtkube", "or qemu's group");
+	is_int(judge(true, true, 64055, 64055, 0700, 64055, 0, &why, &fix), VK_POOL_ACCESS_OK, "qemu's own 0700: owner bits");
+	is_int(judge(true, true, 64055, 64055, 0611, 64055, 0, &why, &fix), VK_POOL_ACCESS_DENIED,
+	       "qemu's own without u+x: denied, whatever the others' bits");
+	contains(fix, "chmod u+x", "the fix: the owner's bit");
+	is_int(judge(true, true, 64055, 108, 0750, 0, 108, &why, &fix), VK_POOL_ACCESS_OK, "qemu's group, g+x: group bits");
+	is_int(judge(true, true, 64055, 108, 0701, 0, 108, &why, &fix), VK_POOL_ACCESS_DENIED,
+	       "qemu's group without g+x: denied, whatever the others' bits");
+	contains(fix, "chmod g+x", "the fix: the group's bit");
+	is_int(judge(true, true, 64055, 64055, 0750, 0, 108, &why, &fix), VK_POOL_ACCESS_UNKNOWN,
+	       "another group with g+x: qemu's supplementary groups are not in the API");
+	contains(why, "only if its user is in group 108", "saying so");
+	is_int(judge(true, true, 0, 0, 0700, 5, 5, &why, &fix), VK_POOL_ACCESS_OK, "qemu as root: always");
+	contains(why, "qemu runs as root", "saying so");
+	is_int(judge(true, false, 0, 0, 0700, 0, 0, &why, &fix), VK_POOL_ACCESS_UNKNOWN, "no dac model: cannot be checked");
+	contains(why, "no 'dac' security model", "saying why");
+	is_int(judge(true, true, 64055, 64055, -1, 0, 0, &why, &fix), VK_POOL_ACCESS_UNKNOWN, "no mode said: unknown");
+	is_int(judge(false, true, 64055, 64055, 0711, -1, -1, &why, &fix), VK_POOL_ACCESS_OK,
+	       "no pool yet: what start creates (0711) is searched by others");
+	contains(why, "'/p/virtkube' (mode 0711), which start creates for storage pool 'virtkube'", "saying so");
+	free(why);
+	free(fix);
+}
+
+static void test_pool_access_driver(void)
+{
+	struct vk_pool_access a;
+	struct vk_error err = { 0 };
+	char *why = NULL, *fix = NULL;
+
+	ok(vk_volume_pool_access(conn, "no-such-pool", "/vk/none", &a, &err) == 0, "access facts of a missing pool: %s",
+	   err.message);
+	ok(!a.exists && a.target.mode == 0711 && a.target.path && strcmp(a.target.path, "/vk/none") == 0,
+	   "are those of the pool start would define");
+	vk_pool_target_release(&a.target);
+	ok(vk_volume_pool_access(conn, POOL, "/unused", &a, &err) == 0 && a.exists, "of an existing pool: %s",
+	   err.message);
+	is_str(a.target.path, "/vk-test-pool", "its directory, from libvirt's XML");
+	/* the test driver has no DAC security model */
+	if (!a.dac)
+		is_int(vk_pool_access_judge(&a, &why, &fix), VK_POOL_ACCESS_UNKNOWN, "without a DAC model: cannot be checked");
+	else
+		ok(vk_pool_access_judge(&a, &why, &fix) != VK_POOL_ACCESS_DENIED || fix, "a denial comes with a fix");
+	vk_pool_target_release(&a.target);
+	free(why);
+	free(fix);
+}
+
 static void test_pool_and_resume(const char *dir)
 {
 	_cleanup_free_ char *base = xasprintf("%s/base.qcow2", dir), *seed = xasprintf("%s/seed.iso", dir);
@@ -215,6 +319,8 @@ int main(void)
 	test_uri_choice();
 	test_xml();
 	test_ssh_jump();
+	test_pool_target();
+	test_pool_access_judge();
 	virSetErrorFunc(NULL, quiet);
 	conn = virConnectOpen(URI);
 	if (!conn) {
@@ -222,6 +328,7 @@ int main(void)
 		return done_testing();
 	}
 	test_pool_and_resume(tmp);
+	test_pool_access_driver();
 	virConnectClose(conn);
 	vk_remove_tree(tmp, NULL);
 	return done_testing();
