@@ -295,6 +295,15 @@ static void test_bridge(void)
 	is_str(yscalar(&doc, (const char *[]){ "ethernets", "eth0", "nameservers", "addresses", "0", NULL }),
 	       "10.9.0.53", "and the user's DNS");
 	yaml_document_delete(&doc);
+	ci.dns = NULL;
+	free(nc);
+	nc = vk_cloudinit_network_config(&ci, &err);
+	ok(nc && yload(&doc, nc), "without a DNS it parses too");
+	if (!nc)
+		return;
+	is_str(yscalar(&doc, (const char *[]){ "ethernets", "eth0", "nameservers", "addresses", "0", NULL }),
+	       "10.9.0.1", "and the name server is the gateway, as on a libvirt network");
+	yaml_document_delete(&doc);
 }
 
 /* ------------------------------------------------------------------- seed -- */
