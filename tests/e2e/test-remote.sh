@@ -136,7 +136,7 @@ expect "naming the bridge" grep -q "there is no bridge 'nosuchbr0' on the libvir
 expect "before any upload (no new volume in the pool)" test "$(pool_list)" = "$before"
 rm -rf "$VIRTKUBE_HOME/profiles/vke2e-rbad"
 run vkc -p vke2e-rbad start "${bridge_args[@]}" --bridge "$BR"
-expect_rc 1 "--bridge without --bridge-ip fails"
+expect_rc 2 "--bridge without --bridge-ip is refused as bad input (exit 2)"
 expect "saying the LAN's addresses are the user's to name, with an example" \
     grep -q "needs --bridge-ip.*you name them" <<<"$err"
 expect "before anything is made" test ! -e "$VIRTKUBE_HOME/profiles/vke2e-rbad/config.json"
