@@ -141,7 +141,8 @@ static int enable_exec(struct cli_context *ctx, struct cli_args *args)
 
 	if ((rc = open_for_change(ctx, args, &reg, &a, &p, &k, &timeout_s)) != 0)
 		return rc;
-	if (vk_addon_apply(k, p, a, timeout_s * 1000, show_progress, NULL, &err) < 0)
+	if (vk_addon_network_check(a->name, p->name, vk_profile_bridged(p), &err) < 0 ||
+	    vk_addon_apply(k, p, a, timeout_s * 1000, show_progress, NULL, &err) < 0)
 		return cli_fail(&err);
 	/* Applied: remembered even if the wait below times out, so start re-applies it. */
 	vk_addons_set_enabled(p, &reg, a->name, true);

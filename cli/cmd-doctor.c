@@ -88,6 +88,8 @@ static int doctor_exec(struct cli_context *ctx, struct cli_args *args)
 		o.mounts = p->cfg.nmounts > 0;
 		if (p->cfg.subnet)
 			vk_cluster_subnet(p, &o.subnet, NULL);
+		if (vk_profile_bridged(p))
+			o.bridge = p->cfg.bridge;
 	}
 	if (vk_preflight_run(&o, &r, &err) < 0)
 		return cli_fail(&err);

@@ -14,7 +14,7 @@
 #include "vm.h"
 
 static const char *const accel_choices[] = { "auto", "kvm", "tcg", NULL };
-static const char *const network_mode_choices[] = { "nat", "isolated", NULL };
+static const char *const network_mode_choices[] = { "nat", "isolated", "bridge", NULL };
 
 /* Add new flags as rows here; start_exec reads them by name into struct vk_start_opts. */
 static const struct cli_option start_options[] = {
@@ -28,8 +28,13 @@ static const struct cli_option start_options[] = {
 	{ "schedule-on-control-plane", 0, NULL, "with workers, let pods run on the control plane too (it keeps its NoSchedule taint otherwise)", NULL },
 	{ "libvirt-uri", 0, "URI", "libvirt connection (default: $LIBVIRT_DEFAULT_URI, else qemu:///system)", NULL },
 	{ "accel", 0, "MODE", "accelerator: kvm when usable, else tcg emulation (default auto)", accel_choices },
-	{ "network-mode", 0, "MODE", "nat: the VM reaches out through the host; isolated: host and VM only (default nat)",
+	{ "network-mode", 0, "MODE", "nat: the VM reaches out through the host; isolated: host and VM only; bridge: the "
+				     "nodes on a host bridge's LAN (--bridge, --bridge-ip) (default nat; bridge with --bridge)",
 	  network_mode_choices },
+	{ "bridge", 0, "NAME", "bridge mode: the bridge on the libvirt host whose LAN the nodes join (fixed when the profile is created)", NULL },
+	{ "bridge-ip", 0, "A.B.C.D/P", "bridge mode: node 1's address and the LAN's prefix length; node N gets the N-1'th address after it", NULL },
+	{ "bridge-gateway", 0, "A.B.C.D", "bridge mode: the nodes' default gateway (default: the LAN's first address)", NULL },
+	{ "bridge-dns", 0, "A.B.C.D", "bridge mode: the nodes' name server (default: the gateway)", NULL },
 	{ "wait-timeout", 0, "SECONDS", "how long each wait may take: the guest's SSH, its provisioning, the API server, the node, the addons (default 300; provisioning 1800, addons 600)", NULL },
 	{ "kubernetes-version", 0, "VERSION", "Kubernetes to install: vX.Y.Z, X.Y.Z, X.Y or stable (default: stable)", NULL },
 	{ "mirror", 0, "URL", "fetch artifacts from this base (https://, http://, file:// or a directory) instead of upstream, keeping paths", NULL },
@@ -208,6 +213,10 @@ static int start_exec(struct cli_context *ctx, struct cli_args *args)
 		.libvirt_uri = cli_opt(args, "libvirt-uri"),
 		.accel = cli_opt(args, "accel"),
 		.network_mode = cli_opt(args, "network-mode"),
+		.bridge = cli_opt(args, "bridge"),
+		.bridge_ip = cli_opt(args, "bridge-ip"),
+		.bridge_gateway = cli_opt(args, "bridge-gateway"),
+		.bridge_dns = cli_opt(args, "bridge-dns"),
 		.no_kubernetes = cli_flag(args, "no-kubernetes"),
 		.schedule_on_control_plane = cli_flag(args, "schedule-on-control-plane"),
 		.kubernetes_version = cli_opt(args, "kubernetes-version"),

@@ -262,6 +262,30 @@ static void check_subnet(struct vk_preflight_report *r, virConnectPtr conn, cons
 	    a, first, b, nused);
 }
 
+/* A bridged profile's bridge. Its LAN's addresses are not checked against
+ * routes and libvirt networks: that LAN is routed by design (the host's own
+ * address on the bridge), and may be a libvirt network's bridge too. */
+static void check_bridge(struct vk_preflight_report *r, virConnectPtr conn, const char *uri, const char *bridge)
+{
+	_cleanup_free_ char *why = NULL;
+
+	switch (vk_bridge_find(conn, vk_machine_uri_is_local(uri), bridge, &why)) {
+	case VK_BRIDGE_FOUND:
+		add(r, "bridge", VK_PREFLIGHT_OK, NULL, "bridge '%s' is on the libvirt host", bridge);
+		return;
+	case VK_BRIDGE_MISSING:
+		add(r, "bridge", VK_PREFLIGHT_FAIL,
+		    "make it there first (ip link add NAME type bridge, with the LAN's port in it), or name one of its "
+		    "bridges with --bridge ('ip link show type bridge' on that host lists them)",
+		    "there is no bridge '%s' on the libvirt host at '%s'", bridge, uri);
+		return;
+	case VK_BRIDGE_UNKNOWN:
+		add(r, "bridge", VK_PREFLIGHT_WARN, "if it is missing there, the domain's start says so",
+		    "cannot tell whether bridge '%s' is on the libvirt host (%s)", bridge, why);
+		return;
+	}
+}
+
 /* --------------------------------------------------------------- home -- */
 
 /* The deepest existing directory at or above PATH (newly allocated). */
@@ -616,7 +640,9 @@ int vk_preflight_run(const struct vk_preflight_opts *o, struct vk_preflight_repo
 		check_memory(out, o->meminfo_path, memory * vms, vms);
 	/* every node's overlay may grow to its full size */
 	check_disk(out, o->home, disk * vms, !o->no_kubernetes);
-	if (conn)
+	if (conn && o->bridge)
+		check_bridge(out, conn, uri, o->bridge);
+	else if (conn)
 		check_subnet(out, conn, uri, o->subnet);
 	check_ssh(out);
 	check_virtiofsd(out, uri, o->mounts);

@@ -35,6 +35,8 @@ struct vk_preflight_opts {
 	bool no_kubernetes;      /* a plain VM: only the base image is downloaded */
 	bool skip_accelerator;   /* the caller decides the accelerator itself (start: once, when the VM is made) */
 	uint32_t subnet;         /* the profile's /24 (host order) when it has one; 0: any free /24 of the range */
+	const char *bridge;      /* --network-mode bridge: this bridge must be on the libvirt host (check "bridge",
+				  * in place of "subnet": the LAN's addresses are the user's, and routed) */
 	const char *image;       /* the image, for the TCG CPU check's words: a base image's name (vm-images/NAME)
 				  * or a file's; NULL: the default base image */
 	const char *cpu_level;   /* the x86-64 level IMAGE needs ("x86-64-v3"); NULL with IMAGE: none said */
@@ -47,7 +49,7 @@ struct vk_preflight_opts {
 };
 
 struct vk_preflight_result {
-	char *name;    /* "libvirt", "libvirt-socket", "accelerator" (with the TCG CPU), "home", "qemu-access", "memory", "disk", "subnet", "ssh", "virtiofsd";
+	char *name;    /* "libvirt", "libvirt-socket", "accelerator" (with the TCG CPU), "home", "qemu-access", "memory", "disk", "subnet" or "bridge", "ssh", "virtiofsd";
 			* remote hosts: "remote-host", "remote-memory", "remote-pool", "remote-pool-access" */
 	enum vk_preflight_status status;
 	char *message; /* what was found, naming the object */

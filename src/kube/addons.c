@@ -265,6 +265,17 @@ void vk_addons_set_enabled(struct vk_profile *p, const struct vk_addon_registry 
 
 /* ------------------------------------------------------------ applying -- */
 
+int vk_addon_network_check(const char *name, const char *profile, bool bridged, struct vk_error *err)
+{
+	if (!bridged || strcmp(name, "loadbalancer") != 0)
+		return 0;
+	vk_error_set(err, VK_ERR_UNSUPPORTED, "addon 'loadbalancer' cannot run on profile '%s': its nodes are on a host "
+		     "bridge (--network-mode bridge), and the LoadBalancer pool is a route of virtkube's libvirt network, "
+		     "which a bridged profile has not", profile);
+	return vk_error_hint(err, "reach Services at a node's LAN address instead: 'virtkube -p %s service NAME --url' "
+			     "(a NodePort)", profile);
+}
+
 /* The profile's LoadBalancer pool: as recorded, else the one its subnet
  * will get at its next start (a profile made before the pool), else "". */
 static char *lb_pool_of(const struct vk_profile *p)
@@ -695,7 +706,7 @@ int vk_addons_apply_enabled(struct vk_kube *k, struct vk_profile *p, const char 
 	if (vk_addons_load(&reg, NULL, err) < 0)
 		return -1;
 	for (const char *const *e = extra; e && *e; e++)
-		if (!vk_addons_find(&reg, *e, err))
+		if (!vk_addons_find(&reg, *e, err) || vk_addon_network_check(*e, p->name, vk_profile_bridged(p), err) < 0)
 			return -1;
 	for (const char *const *e = extra; e && *e; e++)
 		vk_addons_set_enabled(p, &reg, *e, true);

@@ -66,6 +66,12 @@ bool vk_addons_is_enabled(const struct vk_profile *p, const struct vk_addon_regi
  * caller saves), making the defaults explicit the first time. */
 void vk_addons_set_enabled(struct vk_profile *p, const struct vk_addon_registry *reg, const char *name, bool on);
 
+/* Whether addon NAME can run on profile PROFILE's network: "loadbalancer"
+ * hands out the LoadBalancer pool that the profile's libvirt network routes
+ * to the control plane, and a BRIDGED profile (--network-mode bridge) has no
+ * libvirt network, so no pool; that is VK_ERR_UNSUPPORTED saying so. */
+int vk_addon_network_check(const char *name, const char *profile, bool bridged, struct vk_error *err);
+
 /* Reads the addon's manifests with the profile's placeholder values
  * (NODE_IP, PROFILE, DNS_DOMAIN, DNS_SERVICE_IP, KUBERNETES_VERSION) into M,
  * sorted in apply order. */

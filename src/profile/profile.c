@@ -93,11 +93,11 @@ enum field_type { FIELD_STR, FIELD_LONG, FIELD_BOOL, FIELD_STRV, FIELD_STATE, FI
 
 /* A string that must be one of these; NULL: any. */
 static const char *const accel_values[] = { "kvm", "tcg", NULL };
-static const char *const network_mode_values[] = { "nat", "isolated", NULL };
+static const char *const network_mode_values[] = { "nat", "isolated", "bridge", NULL };
 static const char *const state_names[] = { [VK_PROFILE_NEW] = "New", [VK_PROFILE_CREATED] = "Created",
 					   [VK_PROFILE_RUNNING] = "Running", [VK_PROFILE_STOPPED] = "Stopped" };
 
-enum field_check { CHECK_NONE, CHECK_IPV4, CHECK_CIDR24, CHECK_CIDR, CHECK_MAC, CHECK_PORT, CHECK_POSITIVE };
+enum field_check { CHECK_NONE, CHECK_IPV4, CHECK_CIDR24, CHECK_CIDR, CHECK_MAC, CHECK_PORT, CHECK_POSITIVE, CHECK_IFNAME };
 
 /* The one list of config.json's keys. */
 static const struct field {
@@ -115,6 +115,10 @@ static const struct field {
 	F("disk_gib", FIELD_LONG, disk_gib, NULL, CHECK_POSITIVE),
 	F("accel", FIELD_STR, accel, accel_values, CHECK_NONE),
 	F("network_mode", FIELD_STR, network_mode, network_mode_values, CHECK_NONE),
+	F("bridge", FIELD_STR, bridge, NULL, CHECK_IFNAME),
+	F("bridge_ip", FIELD_STR, bridge_ip, NULL, CHECK_CIDR),
+	F("bridge_gateway", FIELD_STR, bridge_gateway, NULL, CHECK_IPV4),
+	F("bridge_dns", FIELD_STR, bridge_dns, NULL, CHECK_IPV4),
 	F("domain", FIELD_STR, domain, NULL, CHECK_NONE),
 	F("instance_id", FIELD_STR, instance_id, NULL, CHECK_NONE),
 	F("network", FIELD_STR, network, NULL, CHECK_NONE),
@@ -196,6 +200,8 @@ static bool field_string_ok(const struct field *f, const char *v)
 		return valid_cidr(v, false);
 	case CHECK_MAC:
 		return valid_mac(v);
+	case CHECK_IFNAME:
+		return vk_ifname_valid(v);
 	default:
 		return true;
 	}
@@ -469,6 +475,13 @@ static int config_from_json(struct vk_profile *p, json_t *root, struct vk_error 
 		if (v && !json_is_null(v) && field_read(p, &fields[i], v, err) < 0)
 			return -1;
 		json_object_del(root, fields[i].key);
+	}
+	/* A bridged profile's nodes need their bridge and addresses. */
+	if (vk_profile_bridged(p) && (!p->cfg.bridge || !p->cfg.bridge_ip)) {
+		vk_error_set(err, VK_ERR_PARSE, "cannot load profile '%s': '%s' has \"network_mode\" \"bridge\" without "
+			     "\"bridge\" and \"bridge_ip\"", p->name, p->config_path);
+		return vk_error_hint(err, "the file was left as it is; fix it, or remove the profile with 'virtkube delete -p %s'",
+				     p->name);
 	}
 	/* A profile from before multi-node: its one VM as node 1. */
 	if (!p->cfg.nnodes && p->cfg.node_ip && p->cfg.mac)
@@ -763,6 +776,20 @@ void vk_profile_node_remove(struct vk_profile *p, long index)
 		c->nnodes--;
 		return;
 	}
+}
+
+bool vk_profile_bridged(const struct vk_profile *p)
+{
+	return p->cfg.network_mode && strcmp(p->cfg.network_mode, "bridge") == 0;
+}
+
+bool vk_ifname_valid(const char *name)
+{
+	size_t len = name ? strlen(name) : 0;
+
+	if (len < 1 || len > 15 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+		return false;
+	return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == len;
 }
 
 bool vk_profile_kubernetes(const struct vk_profile *p)

@@ -71,7 +71,14 @@ struct vk_profile_config {
 	long memory_mib;
 	long disk_gib;
 	char *accel;          /* the accelerator chosen: "kvm" | "tcg" */
-	char *network_mode;   /* "nat" | "isolated" */
+	char *network_mode;   /* "nat" | "isolated" | "bridge" */
+	/* --network-mode bridge: the nodes on a host bridge's LAN, with the
+	 * addresses the user gave (no libvirt network; subnet, network and
+	 * lb_pool stay unset) */
+	char *bridge;         /* the bridge's name on the libvirt host (vk_ifname_valid) */
+	char *bridge_ip;      /* "A.B.C.D/P": node 1's address and the LAN's prefix */
+	char *bridge_gateway; /* the nodes' default gateway */
+	char *bridge_dns;     /* the nodes' name server */
 	char *domain;         /* the libvirt domain's name */
 	char *instance_id;    /* cloud-init instance-id */
 	/* fixed before the first boot */
@@ -172,6 +179,13 @@ struct vk_node *vk_profile_node_add(struct vk_profile *p, long index, const char
 				    enum vk_node_role role);
 /* Removes node INDEX from p->cfg.nodes (not saved); a missing one is fine. */
 void vk_profile_node_remove(struct vk_profile *p, long index);
+
+/* Whether the profile's nodes are on a host bridge (--network-mode bridge). */
+bool vk_profile_bridged(const struct vk_profile *p);
+/* Whether NAME can be a network interface's name (a bridge's): 1 to 15 of
+ * A-Z, a-z, 0-9, '.', '_', '-', and neither "." nor "..". Pure. */
+bool vk_ifname_valid(const char *name);
+#define VK_IFNAME_RULE "1 to 15 characters of A-Z, a-z, 0-9, '.', '_' and '-'"
 
 /* Whether the profile runs Kubernetes (an undecided profile will, unless told). */
 bool vk_profile_kubernetes(const struct vk_profile *p);

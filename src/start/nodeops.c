@@ -73,7 +73,7 @@ static int fresh_token(struct vk_profile *p, struct vk_error *err)
 int vk_node_add_prepare(struct vk_profile *p, bool worker, long *added, struct vk_error *err)
 {
 	bool kubernetes = vk_profile_kubernetes(p);
-	uint32_t subnet;
+	uint32_t subnet = 0;
 	long idx;
 	struct vk_node *n;
 
@@ -93,12 +93,19 @@ int vk_node_add_prepare(struct vk_profile *p, bool worker, long *added, struct v
 			     p->name, VK_NODES_MAX);
 		return vk_error_hint(err, "delete one first ('virtkube -p %s node delete NAME')", p->name);
 	}
-	if (vk_nodes_count_check(p->name, (long)p->cfg.nnodes + 1, err) < 0 || vk_cluster_subnet(p, &subnet, err) < 0)
+	/* a bridged profile's nodes are on its LAN: no subnet */
+	if (vk_nodes_count_check(p->name, (long)p->cfg.nnodes + 1, err) < 0 ||
+	    (!vk_profile_bridged(p) && vk_cluster_subnet(p, &subnet, err) < 0))
 		return -1;
-	if (kubernetes && (!p->cfg.join_token || p->cfg.nnodes == 1 ||
-			   p->cfg.join_token_expires < (long)time(NULL) + TOKEN_MARGIN_S) && fresh_token(p, err) < 0)
+	/* first: a bridged profile's LAN may have no address for it */
+	n = vk_nodes_add(p, subnet, idx, err);
+	if (!n)
+		return vk_error_prefix(err, "cannot add a node to profile '%s'", p->name);
+	if (kubernetes && (!p->cfg.join_token || p->cfg.nnodes == 2 ||
+			   p->cfg.join_token_expires < (long)time(NULL) + TOKEN_MARGIN_S) && fresh_token(p, err) < 0) {
+		vk_profile_node_remove(p, idx);
 		return -1;
-	n = vk_nodes_add(p, subnet, idx);
+	}
 	if (vk_profile_save(p, err) < 0) {
 		vk_profile_node_remove(p, idx);
 		return -1;

@@ -20,7 +20,11 @@ struct vk_start_opts {
 	long disk_gib;
 	const char *libvirt_uri;
 	const char *accel;              /* auto | kvm | tcg */
-	const char *network_mode;       /* nat | isolated */
+	const char *network_mode;       /* nat | isolated | bridge (NULL with BRIDGE: bridge) */
+	const char *bridge;             /* bridge mode: the host bridge the nodes are on */
+	const char *bridge_ip;          /* bridge mode: node 1's address and the LAN's prefix, A.B.C.D/P */
+	const char *bridge_gateway;     /* bridge mode: NULL: the prefix's first host address */
+	const char *bridge_dns;         /* bridge mode: NULL: the gateway */
 	bool no_kubernetes;
 	long nodes;                     /* the control plane and nodes-1 workers (1..VK_NODES_MAX); 0: saved, else 1 */
 	bool schedule_on_control_plane; /* with workers, let pods run on the control plane too (no NoSchedule taint) */

@@ -1,10 +1,12 @@
 /* Step "boot": the domain is started (unless it runs) and the guest's SSH answers at the profile's fixed IP; a guest silent under kvm is called out. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "vm/nodeplan.h"
 #include "start/start-steps.h"
 #include "util/cleanup.h"
 #include "util/clock.h"
+#include "util/xalloc.h"
 
 #define SSH_POLL_SLICE_MS 5000
 
@@ -44,6 +46,28 @@ static int wait_for_ssh(struct vk_start_ctx *ctx, const struct vk_node *n, const
 	}
 }
 
+/* A domain start that failed (ERR) on a bridged profile whose bridge is
+ * gone from the libvirt host (preflight could not tell, or it went since):
+ * qemu's driver says "Cannot get interface MTU on 'NAME': No such device";
+ * say which bridge and what to do. Returns -1. */
+static int bridge_missing(struct vk_start_ctx *ctx, struct vk_error *err)
+{
+	const char *bridge = ctx->p->cfg.bridge;
+	_cleanup_free_ char *quoted = NULL, *said = NULL;
+
+	if (!err || !vk_profile_bridged(ctx->p) || !bridge)
+		return -1;
+	quoted = xasprintf("'%s'", bridge);
+	if (!strstr(err->message, quoted) ||
+	    (!strstr(err->message, "No such device") && !strstr(err->message, "does not exist")))
+		return -1;
+	said = xstrdup(err->message);
+	vk_error_set(err, VK_ERR_NOT_FOUND, "there is no bridge '%s' on the libvirt host at '%s' (%s)", bridge, ctx->uri,
+		     said);
+	return vk_error_hint(err, "make the bridge there (ip link add %s type bridge, with the LAN's port in it), or "
+			     "delete profile '%s' and make it with the name of a bridge that is there", bridge, ctx->p->name);
+}
+
 int vk_step_boot(struct vk_start_ctx *ctx, struct vk_error *err)
 {
 	struct vk_profile *p = ctx->p;
@@ -71,7 +95,7 @@ int vk_step_boot(struct vk_start_ctx *ctx, struct vk_error *err)
 		vk_start_info(ctx, "booting '%s'", n->name);
 		vk_console_mark_take(console, vk_now_ms(), &marks[n->index]);
 		if (vk_domain_start(ctx->conn, n->name, err) < 0)
-			return -1;
+			return bridge_missing(ctx, err);
 		ctx->node_booted[n->index] = true;
 		vk_start_remote_console(ctx, n);
 		booted++;

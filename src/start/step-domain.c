@@ -58,6 +58,7 @@ static int define_domain(struct vk_start_ctx *ctx, const struct vk_node *n, stru
 		.seed_path = seed,
 		.payload_path = p->cfg.payload_iso,
 		.network = p->cfg.network,
+		.bridge = vk_profile_bridged(p) ? p->cfg.bridge : NULL,
 		.mac = n->mac,
 		.console_log = console,
 		.kernel = ctx->img->kernel,

@@ -1,4 +1,4 @@
-/* Step "network": a new profile's subnet, MAC and node IP are fixed before any boot; the profile's libvirt network is made or started. */
+/* Step "network": a new profile's subnet, MAC and node IP are fixed before any boot; the profile's libvirt network is made or started (none for a bridged profile). */
 #include <stdio.h>
 #include <string.h>
 
@@ -93,6 +93,37 @@ static int plan_network(struct vk_start_ctx *ctx, struct vk_error *err)
 	return rc;
 }
 
+/* A bridged profile: its nodes' addresses on the LAN the user named (the
+ * profile step checked they fit), and no libvirt network. */
+static int bridge_network(struct vk_start_ctx *ctx, struct vk_error *err)
+{
+	struct vk_profile *p = ctx->p;
+	struct vk_profile_config *c = &p->cfg;
+	struct vk_bridge_lan lan;
+	char mac[18], ip[16];
+
+	if (!vk_start_creating(ctx)) {
+		vk_start_skip(ctx);
+		return 0;
+	}
+	if (!c->node_ip || !c->mac) {
+		if (vk_profile_bridge_lan(p, &lan, err) < 0 || vk_bridge_lan_check(&lan, ctx->nodes, err) < 0)
+			return -1;
+		vk_ipv4_format(lan.first, ip);
+		vk_machine_mac_for(p->name, mac);
+		vk_profile_set_str(&c->node_ip, ip);
+		vk_profile_set_str(&c->mac, mac);
+		vk_nodes_plan(p, 0, ctx->nodes, ctx->kubernetes);
+		if (vk_profile_save(p, err) < 0)
+			return -1;
+	}
+	vk_start_info(ctx, "creating the machine%s for profile '%s' (%ld CPUs, %ld MiB, %ld GiB disk%s, %s, on bridge '%s' "
+		      "at %s%s, gateway %s)", ctx->nodes > 1 ? "s" : "", p->name, ctx->cpus, ctx->memory_mib, ctx->disk_gib,
+		      ctx->nodes > 1 ? " each" : "", vk_accel_name(ctx->accel), c->bridge, c->bridge_ip,
+		      ctx->nodes > 1 ? " and the next addresses" : "", c->bridge_gateway);
+	return 0;
+}
+
 int vk_step_network(struct vk_start_ctx *ctx, struct vk_error *err)
 {
 	struct vk_profile_config *c = &ctx->p->cfg;
@@ -104,6 +135,8 @@ int vk_step_network(struct vk_start_ctx *ctx, struct vk_error *err)
 		vk_start_skip(ctx);
 		return 0;
 	}
+	if (vk_profile_bridged(ctx->p))
+		return bridge_network(ctx, err);
 	if (vk_start_creating(ctx) && plan_network(ctx, err) < 0)
 		return -1;
 	if (vk_start_creating(ctx))

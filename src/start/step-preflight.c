@@ -53,6 +53,8 @@ static int run_checks(struct vk_start_ctx *ctx, struct vk_error *err)
 		 * capabilities take seconds to read on a loaded host */
 		.skip_accelerator = true,
 		.mounts = ctx->p->cfg.nmounts > 0,
+		/* step "profile" put a new profile's bridge in p->cfg */
+		.bridge = strcmp(ctx->network_mode, "bridge") == 0 ? ctx->p->cfg.bridge : NULL,
 	};
 	struct vk_preflight_report r = { 0 };
 	int rc;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kube/addons.h"
 #include "vm/mounts.h"
 #include "vm/nodeplan.h"
 #include "start/start-steps.h"
@@ -124,6 +125,70 @@ static int resolve_kubernetes(struct vk_start_ctx *ctx, struct vk_error *err)
 	return 0;
 }
 
+/* --network-mode bridge and its flags: the bridge and the LAN's addresses
+ * are fixed when the profile is made (into p->cfg; step "config" saves
+ * them), and every address a node gets is checked here, before anything is
+ * made. The other modes take none of them. */
+static int resolve_bridge(struct vk_start_ctx *ctx, struct vk_error *err)
+{
+	const struct vk_start_opts *o = ctx->opts;
+	struct vk_profile *p = ctx->p;
+	struct vk_profile_config *c = &p->cfg;
+	bool made = p->exists && c->network_mode;
+	const struct {
+		const char *flag, *given, *saved;
+	} flags[] = {
+		{ "bridge", o->bridge, c->bridge },
+		{ "bridge-ip", o->bridge_ip, c->bridge_ip },
+		{ "bridge-gateway", o->bridge_gateway, c->bridge_gateway },
+		{ "bridge-dns", o->bridge_dns, c->bridge_dns },
+	};
+	struct vk_bridge_lan lan;
+	char gw[16], dns[16];
+
+	for (size_t i = 0; i < VK_ARRAY_SIZE(flags); i++) {
+		if (!flags[i].given)
+			continue;
+		if (strcmp(ctx->network_mode, "bridge") != 0) {
+			vk_error_set(err, VK_ERR_INVALID, "--%s applies to --network-mode bridge; profile '%s' %s "
+				     "--network-mode %s", flags[i].flag, p->name, made ? "was made with" : "would get",
+				     ctx->network_mode);
+			return vk_error_hint(err, made ? "leave --%s out, or delete profile '%s' first"
+						       : "leave --%s out, or give --network-mode bridge (profile '%s' is new)",
+					     flags[i].flag, p->name);
+		}
+		if (made && flags[i].saved && strcmp(flags[i].given, flags[i].saved) != 0)
+			return refuse_change(p, flags[i].flag, flags[i].given, flags[i].saved, err);
+	}
+	if (strcmp(ctx->network_mode, "bridge") != 0)
+		return 0;
+	for (const char *const *a = o->addons; a && *a; a++)
+		if (vk_addon_network_check(*a, p->name, true, err) < 0)
+			return -1;
+	if (made)
+		return 0;
+	if (!o->bridge) {
+		vk_error_set(err, VK_ERR_INVALID, "--network-mode bridge needs --bridge NAME: the bridge on the libvirt host "
+			     "whose LAN the nodes join");
+		return vk_error_hint(err, "for example --bridge br0 --bridge-ip 192.168.1.50/24 ('ip link show type bridge' "
+				     "on the libvirt host lists its bridges)");
+	}
+	if (!vk_ifname_valid(o->bridge)) {
+		vk_error_set(err, VK_ERR_INVALID, "--bridge '%s' is not a network interface name", o->bridge);
+		return vk_error_hint(err, "a bridge's name is " VK_IFNAME_RULE " (e.g. br0)");
+	}
+	if (vk_bridge_lan_parse(o->bridge_ip, o->bridge_gateway, o->bridge_dns, &lan, err) < 0 ||
+	    vk_bridge_lan_check(&lan, ctx->nodes, err) < 0)
+		return -1;
+	vk_ipv4_format(lan.gateway, gw);
+	vk_ipv4_format(lan.dns, dns);
+	vk_profile_set_str(&c->bridge, o->bridge);
+	vk_profile_set_str(&c->bridge_ip, o->bridge_ip);
+	vk_profile_set_str(&c->bridge_gateway, gw);
+	vk_profile_set_str(&c->bridge_dns, dns);
+	return 0;
+}
+
 /* --mount: checked (virtiofsd too) before anything is downloaded; the
  * guests of a profile that has nodes already are told by step "mounts". */
 static int add_mounts(struct vk_start_ctx *ctx, struct vk_error *err)
@@ -172,7 +237,9 @@ int vk_step_profile(struct vk_start_ctx *ctx, struct vk_error *err)
 	    merge_long(p, "cpus", c->cpus, o->cpus, VK_DEFAULT_CPUS, &ctx->cpus, err) < 0 ||
 	    merge_long(p, "memory", c->memory_mib, o->memory_mib, VK_DEFAULT_MEMORY_MIB, &ctx->memory_mib, err) < 0 ||
 	    merge_long(p, "disk-size", c->disk_gib, o->disk_gib, VK_DEFAULT_DISK_GIB, &ctx->disk_gib, err) < 0 ||
-	    merge_str(p, "network-mode", c->network_mode, o->network_mode, "nat", &ctx->network_mode, err) < 0)
+	    merge_str(p, "network-mode", c->network_mode, o->network_mode, o->bridge ? "bridge" : "nat",
+		      &ctx->network_mode, err) < 0 ||
+	    resolve_bridge(ctx, err) < 0)
 		return -1;
 	/* The accelerator saved is the one chosen; "auto" matches whatever it was. */
 	if (p->exists && c->accel && strcmp(accel_wanted, "auto") != 0 && strcmp(accel_wanted, c->accel) != 0)

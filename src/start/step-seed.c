@@ -15,7 +15,35 @@
 #include "util/xalloc.h"
 
 /* Node N's seed ISO: its host name, address and instance, the profile's key. */
-static int make_seed(struct vk_start_ctx *ctx, const struct vk_node *n, const char *pub, const char *gw,
+/* The network every node of a profile gets: the gateway (also the DNS) and
+ * the prefix of its libvirt network's /24, or a bridged profile's LAN. */
+struct seed_net {
+	char gw[16], dns[16];
+	int prefix;
+};
+
+static int seed_net(const struct vk_profile *p, struct seed_net *net, struct vk_error *err)
+{
+	struct vk_bridge_lan lan;
+	uint32_t subnet;
+
+	if (vk_profile_bridged(p)) {
+		if (vk_profile_bridge_lan(p, &lan, err) < 0)
+			return -1;
+		vk_ipv4_format(lan.gateway, net->gw);
+		vk_ipv4_format(lan.dns, net->dns);
+		net->prefix = lan.prefix;
+		return 0;
+	}
+	if (vk_cluster_subnet(p, &subnet, err) < 0)
+		return -1;
+	vk_ipv4_format(vk_network_gateway(subnet), net->gw);
+	vk_ipv4_format(vk_network_gateway(subnet), net->dns);
+	net->prefix = 24;
+	return 0;
+}
+
+static int make_seed(struct vk_start_ctx *ctx, const struct vk_node *n, const char *pub, const struct seed_net *net,
 		     struct vk_error *err)
 {
 	struct vk_profile *p = ctx->p;
@@ -30,8 +58,9 @@ static int make_seed(struct vk_start_ctx *ctx, const struct vk_node *n, const ch
 		.ssh_pubkey = pub,
 		.mac = n->mac,
 		.address = n->ip,
-		.prefix = 24,
-		.gateway = gw,
+		.prefix = net->prefix,
+		.gateway = net->gw,
+		.dns = net->dns,
 		/* Later boots skip cloud-init's stages (~25 s under TCG): all it does is per instance. */
 		.disable_after_first_boot = true,
 	};
@@ -53,8 +82,7 @@ int vk_step_seed(struct vk_start_ctx *ctx, struct vk_error *err)
 	struct vk_profile *p = ctx->p;
 	_cleanup_free_ char *key = vk_profile_path(p, VK_FILE_SSH_KEY);
 	_cleanup_free_ char *pub = NULL;
-	uint32_t subnet;
-	char gw[16];
+	struct seed_net net;
 	bool made = false;
 
 	for (size_t i = 0; i < p->cfg.nnodes; i++) {
@@ -70,12 +98,11 @@ int vk_step_seed(struct vk_start_ctx *ctx, struct vk_error *err)
 			continue;
 		}
 		if (!pub) {
-			if (vk_cluster_subnet(p, &subnet, err) < 0 || vk_sshkey_ensure(key, "virtkube", err) < 0 ||
+			if (seed_net(p, &net, err) < 0 || vk_sshkey_ensure(key, "virtkube", err) < 0 ||
 			    !(pub = vk_sshkey_read_public(key, err)))
 				return -1;
-			vk_ipv4_format(vk_network_gateway(subnet), gw);
 		}
-		if (make_seed(ctx, n, pub, gw, err) < 0 ||
+		if (make_seed(ctx, n, pub, &net, err) < 0 ||
 		    (vk_volumes_wanted(ctx->uri) && vk_start_remote_seed(ctx, n, err) < 0))
 			return -1;
 		made = true;

@@ -150,7 +150,7 @@ char *vk_cloudinit_network_config(const struct vk_cloudinit *ci, struct vk_error
 	vk_yamlw_map_start(&w);
 	vk_yamlw_str(&w, "addresses");
 	vk_yamlw_seq_start(&w);
-	vk_yamlw_quoted(&w, ci->gateway);
+	vk_yamlw_quoted(&w, ci->dns ? ci->dns : ci->gateway);
 	vk_yamlw_seq_end(&w);
 	vk_yamlw_map_end(&w);
 	vk_yamlw_map_end(&w);

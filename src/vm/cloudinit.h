@@ -24,7 +24,8 @@ struct vk_cloudinit {
 	const char *mac;
 	const char *address;       /* "192.168.100.2" */
 	int prefix;                /* 24 */
-	const char *gateway;       /* also the DNS server */
+	const char *gateway;       /* also the DNS server unless DNS is given */
+	const char *dns;           /* the name server; NULL: the gateway */
 	/* Extension points for provisioning (NULL-terminated, may be NULL). */
 	const char *const *runcmd; /* each run with sh -c, in order, on first boot */
 	const struct vk_cloudinit_file *write_files; /* terminated by path NULL */

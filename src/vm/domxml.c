@@ -39,8 +39,8 @@ char *vk_domxml_build(const struct vk_domain_spec *s, struct vk_error *err)
 	_cleanup_strbuf_ struct vk_strbuf sb = VK_STRBUF_INIT;
 	bool tcg = s->accel == VK_ACCEL_TCG;
 
-	if (!s->name || !*s->name || !s->disk_path || !s->network || !s->mac) {
-		vk_error_set(err, VK_ERR_INVALID, "domain XML for '%s': name, disk, network and MAC are required",
+	if (!s->name || !*s->name || !s->disk_path || (!s->network && !s->bridge) || !s->mac) {
+		vk_error_set(err, VK_ERR_INVALID, "domain XML for '%s': name, disk, network (or bridge) and MAC are required",
 			     s->name ? s->name : "");
 		return NULL;
 	}
@@ -118,8 +118,13 @@ char *vk_domxml_build(const struct vk_domain_spec *s, struct vk_error *err)
 
 		vk_strbuf_addstr(&sb, fs);
 	}
-	vk_strbuf_addstr(&sb, "    <interface type='network'>\n");
-	add_esc(&sb, "      <source network='", s->network, "'/>\n");
+	if (s->bridge) {
+		vk_strbuf_addstr(&sb, "    <interface type='bridge'>\n");
+		add_esc(&sb, "      <source bridge='", s->bridge, "'/>\n");
+	} else {
+		vk_strbuf_addstr(&sb, "    <interface type='network'>\n");
+		add_esc(&sb, "      <source network='", s->network, "'/>\n");
+	}
 	add_esc(&sb, "      <mac address='", s->mac, "'/>\n");
 	vk_strbuf_addstr(&sb, "      <model type='virtio'/>\n    </interface>\n");
 	vk_strbuf_addstr(&sb, "    <serial type='pty'>\n");

@@ -23,7 +23,8 @@ struct vk_domain_spec {
 	const char *disk_format;  /* "qcow2" */
 	const char *seed_path;    /* cidata ISO, a virtio-scsi cdrom (optional) */
 	const char *payload_path; /* VKPAYLOAD ISO (payload.h), a second read-only cdrom (optional) */
-	const char *network;      /* libvirt network name */
+	const char *network;      /* libvirt network name (unless BRIDGE) */
+	const char *bridge;       /* a host bridge instead of a libvirt network (--network-mode bridge) */
 	const char *mac;
 	const char *console_log;  /* serial console logged here (NULL: not logged; read over the API) */
 	const char *kernel;       /* direct kernel boot when set */

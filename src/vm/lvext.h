@@ -31,7 +31,8 @@
 	X(virStoragePoolListAllVolumes) X(virStoragePoolRefresh) X(virStoragePoolSetAutostart)                \
 	X(virStorageVolDelete) X(virStorageVolGetConnect) X(virStorageVolGetName) X(virStorageVolGetPath)     \
 	X(virStorageVolUpload) X(virStreamAbort) X(virStreamFinish) X(virStreamFree) X(virStreamNew)          \
-	X(virStreamRecv) X(virStreamSendAll) X(virStreamSparseSendAll) X(virStoragePoolGetXMLDesc)
+	X(virStreamRecv) X(virStreamSendAll) X(virStreamSparseSendAll) X(virStoragePoolGetXMLDesc)          \
+	X(virInterfaceLookupByName) X(virInterfaceFree)
 
 #define VK_LVEXT_MEMBER(name) __typeof__(name) *name;
 struct vk_lvext {

@@ -732,6 +732,35 @@ bool vk_network_exists(virConnectPtr conn, const char *name)
 	return net != NULL;
 }
 
+enum vk_bridge_found vk_bridge_find(virConnectPtr conn, bool local, const char *name, char **why)
+{
+	virInterfacePtr iface;
+	virErrorPtr e;
+	_cleanup_free_ char *sys = NULL;
+
+	*why = NULL;
+	if (vk_machine_load(NULL) < 0) {
+		*why = xstrdup("libvirt cannot be loaded");
+		return VK_BRIDGE_UNKNOWN;
+	}
+	/* libvirt's interface driver (udev or netcf) lists the host's devices */
+	iface = lv.virInterfaceLookupByName(conn, name);
+	if (iface) {
+		lv.virInterfaceFree(iface);
+		return VK_BRIDGE_FOUND;
+	}
+	e = lv.virGetLastError();
+	if (e && e->code == VIR_ERR_NO_INTERFACE)
+		return VK_BRIDGE_MISSING;
+	if (!local) {
+		*why = xasprintf("libvirt cannot tell: %s", lv_msg());
+		return VK_BRIDGE_UNKNOWN;
+	}
+	/* without an interface driver, this host's own list */
+	sys = xasprintf("/sys/class/net/%s", name);
+	return access(sys, F_OK) == 0 ? VK_BRIDGE_FOUND : VK_BRIDGE_MISSING;
+}
+
 /* Whether network XML routes SPEC's pool (libvirt writes the attributes as given). */
 static bool network_has_lb_route(const char *xml, const struct vk_network_spec *spec)
 {

@@ -217,6 +217,17 @@ int vk_network_host_add(virConnectPtr conn, const char *name, const struct vk_dh
 /* Removes the DHCP entry H from network NAME; a missing network or entry is fine. */
 int vk_network_host_remove(virConnectPtr conn, const char *name, const struct vk_dhcp_host *h, struct vk_error *err);
 
+/* A host bridge for --network-mode bridge: is it on the libvirt host? */
+enum vk_bridge_found {
+	VK_BRIDGE_FOUND,
+	VK_BRIDGE_MISSING,
+	VK_BRIDGE_UNKNOWN,  /* libvirt has no interface driver there (*WHY says what it said) */
+};
+/* Looks NAME up with libvirt's interface API; when the daemon cannot tell
+ * and the host is this one (LOCAL), in /sys/class/net. *WHY (caller frees)
+ * is set only for VK_BRIDGE_UNKNOWN. */
+enum vk_bridge_found vk_bridge_find(virConnectPtr conn, bool local, const char *name, char **why);
+
 /* ---- disk ---- */
 
 /* Creates DIR/FILE as a qcow2 copy-on-write overlay of BASE (format

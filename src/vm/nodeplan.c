@@ -74,27 +74,148 @@ struct vk_node *vk_nodes_primary(const struct vk_profile *p)
 	return p->cfg.nnodes && p->cfg.nodes[0].index == 1 ? &p->cfg.nodes[0] : NULL;
 }
 
-/* Node INDEX (2..) with its address on SUBNET and the MAC its name gives. */
-static struct vk_node *add_secondary(struct vk_profile *p, uint32_t subnet, long index, bool kubernetes)
+static uint32_t prefix_mask(int prefix)
+{
+	return prefix <= 0 ? 0 : 0xffffffffu << (32 - prefix);
+}
+
+static const char *const lan_example = "for example --bridge-ip 192.168.1.50/24 --bridge-gateway 192.168.1.1";
+
+int vk_bridge_lan_parse(const char *ip_cidr, const char *gateway, const char *dns, struct vk_bridge_lan *lan,
+			struct vk_error *err)
+{
+	char addr[16], net[16], gw[16];
+	size_t n = ip_cidr ? strcspn(ip_cidr, "/") : 0;
+	char *end = NULL;
+	long prefix = -1;
+	uint32_t mask;
+
+	if (!ip_cidr || !*ip_cidr) {
+		vk_error_set(err, VK_ERR_INVALID, "--network-mode bridge needs --bridge-ip: a LAN has no addresses "
+			     "virtkube can find free, so you name them");
+		return vk_error_hint(err, "give node 1's address and the LAN's prefix length; node N gets the N-1'th "
+				     "address after it (%s)", lan_example);
+	}
+	if (n < sizeof(addr) && ip_cidr[n] == '/' && ip_cidr[n + 1] >= '0' && ip_cidr[n + 1] <= '9')
+		prefix = strtol(ip_cidr + n + 1, &end, 10);
+	if (n < sizeof(addr)) {
+		memcpy(addr, ip_cidr, n);
+		addr[n] = '\0';
+	}
+	if (prefix < 0 || *end || n >= sizeof(addr) || vk_ipv4_parse(addr, &lan->first) < 0 || prefix > 32) {
+		vk_error_set(err, VK_ERR_INVALID, "--bridge-ip '%s' is not an IPv4 address with a prefix length (A.B.C.D/P)",
+			     ip_cidr);
+		return vk_error_hint(err, "%s", lan_example);
+	}
+	if (prefix < 8 || prefix > 30) {
+		vk_error_set(err, VK_ERR_INVALID, "--bridge-ip '%s': a prefix of /%ld leaves no room for nodes and a gateway",
+			     ip_cidr, prefix);
+		return vk_error_hint(err, "give the LAN's own prefix length, /8 to /30 (%s)", lan_example);
+	}
+	lan->prefix = (int)prefix;
+	mask = prefix_mask(lan->prefix);
+	vk_ipv4_format(lan->first & mask, net);
+	if ((lan->first & ~mask) == 0 || (lan->first & ~mask) == ~mask) {
+		vk_error_set(err, VK_ERR_INVALID, "--bridge-ip '%s' is the %s address of %s/%d, not one a node can have",
+			     ip_cidr, (lan->first & ~mask) == 0 ? "network" : "broadcast", net, lan->prefix);
+		return vk_error_hint(err, "give a host address of the LAN for node 1 (%s)", lan_example);
+	}
+	lan->gateway = (lan->first & mask) + 1;
+	if (gateway && vk_ipv4_parse(gateway, &lan->gateway) < 0) {
+		vk_error_set(err, VK_ERR_INVALID, "--bridge-gateway '%s' is not an IPv4 address", gateway);
+		return vk_error_hint(err, "give the LAN's router, A.B.C.D (%s)", lan_example);
+	}
+	if (gateway && ((lan->gateway & mask) != (lan->first & mask) || (lan->gateway & ~mask) == 0 ||
+			(lan->gateway & ~mask) == ~mask)) {
+		vk_error_set(err, VK_ERR_INVALID, "--bridge-gateway '%s' is not a host address of the LAN %s/%d that "
+			     "--bridge-ip '%s' names", gateway, net, lan->prefix, ip_cidr);
+		return vk_error_hint(err, "give the router on that LAN, or the LAN's prefix length in --bridge-ip (%s)",
+				     lan_example);
+	}
+	if (lan->gateway == lan->first) {
+		vk_ipv4_format(lan->gateway, gw);
+		vk_error_set(err, VK_ERR_INVALID, "--bridge-ip '%s': node 1's address is the gateway %s%s", ip_cidr, gw,
+			     gateway ? "" : " (the LAN's first address, the default without --bridge-gateway)");
+		return vk_error_hint(err, "give node 1 another address, or name the LAN's router with --bridge-gateway (%s)",
+				     lan_example);
+	}
+	lan->dns = lan->gateway;
+	if (dns && vk_ipv4_parse(dns, &lan->dns) < 0) {
+		vk_error_set(err, VK_ERR_INVALID, "--bridge-dns '%s' is not an IPv4 address", dns);
+		return vk_error_hint(err, "give a name server's address, e.g. --bridge-dns 192.168.1.1 (the default is the "
+				     "gateway)");
+	}
+	return 0;
+}
+
+int vk_bridge_lan_node_ip(const struct vk_bridge_lan *lan, long index, uint32_t *ip, struct vk_error *err)
+{
+	uint32_t mask = prefix_mask(lan->prefix);
+	uint64_t addr = (uint64_t)lan->first + (uint64_t)(index - 1);
+	char first[16], net[16], gw[16];
+
+	vk_ipv4_format(lan->first, first);
+	vk_ipv4_format(lan->first & mask, net);
+	if (addr > 0xffffffffu || ((uint32_t)addr & mask) != (lan->first & mask) || ((uint32_t)addr & ~mask) == ~mask) {
+		vk_error_set(err, VK_ERR_INVALID, "node %ld has no address on %s/%d: node 1 is %s, node %ld would be past the "
+			     "LAN's last host address", index, net, lan->prefix, first, index);
+		return vk_error_hint(err, "make the profile with fewer nodes, or with a lower --bridge-ip so that its next "
+				     "addresses fit");
+	}
+	if ((uint32_t)addr == lan->gateway) {
+		vk_ipv4_format(lan->gateway, gw);
+		vk_error_set(err, VK_ERR_INVALID, "node %ld's address would be the gateway %s (node 1 is %s, node N the "
+			     "N-1'th address after it)", index, gw, first);
+		return vk_error_hint(err, "give --bridge-ip an address past the gateway, or fewer nodes");
+	}
+	*ip = (uint32_t)addr;
+	return 0;
+}
+
+int vk_bridge_lan_check(const struct vk_bridge_lan *lan, long count, struct vk_error *err)
+{
+	uint32_t ip;
+
+	for (long idx = 1; idx <= count; idx++)
+		if (vk_bridge_lan_node_ip(lan, idx, &ip, err) < 0)
+			return -1;
+	return 0;
+}
+
+int vk_profile_bridge_lan(const struct vk_profile *p, struct vk_bridge_lan *lan, struct vk_error *err)
+{
+	if (vk_bridge_lan_parse(p->cfg.bridge_ip, p->cfg.bridge_gateway, p->cfg.bridge_dns, lan, err) < 0)
+		return vk_error_prefix(err, "profile '%s' (%s)", p->name, p->config_path);
+	return 0;
+}
+
+/* Node INDEX (2..) with its address (on SUBNET, or a bridged profile's LAN) and the MAC its name gives. */
+static struct vk_node *add_secondary(struct vk_profile *p, uint32_t subnet, long index, bool kubernetes,
+				     struct vk_error *err)
 {
 	_cleanup_free_ char *name = vk_node_name(p->name, index);
+	struct vk_bridge_lan lan;
+	uint32_t addr = vk_node_ip(subnet, index);
 	char ip[16], mac[18];
 
-	vk_ipv4_format(vk_node_ip(subnet, index), ip);
+	if (vk_profile_bridged(p) &&
+	    (vk_profile_bridge_lan(p, &lan, err) < 0 || vk_bridge_lan_node_ip(&lan, index, &addr, err) < 0))
+		return NULL;
+	vk_ipv4_format(addr, ip);
 	vk_machine_mac_for(name, mac);
 	return vk_profile_node_add(p, index, ip, mac, kubernetes ? VK_ROLE_WORKER : VK_ROLE_PLAIN);
 }
 
-struct vk_node *vk_nodes_add(struct vk_profile *p, uint32_t subnet, long index)
+struct vk_node *vk_nodes_add(struct vk_profile *p, uint32_t subnet, long index, struct vk_error *err)
 {
-	return add_secondary(p, subnet, index, vk_profile_kubernetes(p));
+	return add_secondary(p, subnet, index, vk_profile_kubernetes(p), err);
 }
 
 void vk_nodes_plan(struct vk_profile *p, uint32_t subnet, long count, bool kubernetes)
 {
 	vk_profile_node_add(p, 1, p->cfg.node_ip, p->cfg.mac, kubernetes ? VK_ROLE_CONTROL_PLANE : VK_ROLE_PLAIN);
 	for (long idx = 2; idx <= count; idx++)
-		add_secondary(p, subnet, idx, kubernetes);
+		add_secondary(p, subnet, idx, kubernetes, NULL);
 }
 
 char *vk_node_path(const struct vk_profile *p, const struct vk_node *n, const char *file)

@@ -34,11 +34,36 @@ struct vk_node *vk_nodes_primary(const struct vk_profile *p);
 
 /* Makes the records of nodes 1..COUNT of P on SUBNET (node 1 from
  * p->cfg.node_ip and mac): names, IPs, MACs from the names, roles
- * (control-plane and workers, or plain VMs without KUBERNETES). Not saved. */
+ * (control-plane and workers, or plain VMs without KUBERNETES). A bridged
+ * profile's addresses come from its LAN (vk_bridge_lan_node_ip; SUBNET is
+ * unused), checked before with vk_bridge_lan_check. Not saved. */
 void vk_nodes_plan(struct vk_profile *p, uint32_t subnet, long count, bool kubernetes);
-/* Adds node INDEX of P on SUBNET as a worker (a plain VM without Kubernetes);
- * returns it. Not saved. */
-struct vk_node *vk_nodes_add(struct vk_profile *p, uint32_t subnet, long index);
+/* Adds node INDEX of P on SUBNET (a bridged profile: on its LAN) as a
+ * worker (a plain VM without Kubernetes); returns it, or NULL with ERR when
+ * a bridged profile's LAN has no address for it. Not saved. */
+struct vk_node *vk_nodes_add(struct vk_profile *p, uint32_t subnet, long index, struct vk_error *err);
+
+/* A bridged profile's LAN (--network-mode bridge): the addresses the user
+ * gave, host order. Node I has FIRST + I - 1. */
+struct vk_bridge_lan {
+	uint32_t first;    /* node 1's address (--bridge-ip A.B.C.D/P) */
+	int prefix;        /* P: 8..30 */
+	uint32_t gateway;  /* --bridge-gateway, else the prefix's first host address */
+	uint32_t dns;      /* --bridge-dns, else the gateway */
+};
+/* Parses and checks IP_CIDR ("A.B.C.D/P"), GATEWAY and DNS (NULL: the
+ * defaults above): a prefix of 8 to 30, node 1 neither the LAN's network nor
+ * its broadcast address nor the gateway, the gateway inside the LAN. Each
+ * error names the value, the flag and a fix. Pure. */
+int vk_bridge_lan_parse(const char *ip_cidr, const char *gateway, const char *dns, struct vk_bridge_lan *lan,
+			struct vk_error *err);
+/* Node INDEX's address on LAN into *IP; -1 with ERR when it falls outside
+ * the LAN, on its broadcast address or on the gateway. Pure. */
+int vk_bridge_lan_node_ip(const struct vk_bridge_lan *lan, long index, uint32_t *ip, struct vk_error *err);
+/* Whether nodes 1..COUNT all have an address on LAN (the first that has none is the error). Pure. */
+int vk_bridge_lan_check(const struct vk_bridge_lan *lan, long count, struct vk_error *err);
+/* The LAN a bridged profile P saved (its config.json). */
+int vk_profile_bridge_lan(const struct vk_profile *p, struct vk_bridge_lan *lan, struct vk_error *err);
 
 /* The file FILE (VK_FILE_DISK, VK_FILE_SEED, VK_FILE_CONSOLE_LOG) of node N
  * in P's directory (newly allocated): node 1 keeps the plain names, node I

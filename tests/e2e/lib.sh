@@ -429,6 +429,28 @@ EOF
     e2e_virsh pool-build "$E2E_REMOTE_POOL" >/dev/null && e2e_virsh pool-start "$E2E_REMOTE_POOL" >/dev/null
 }
 
+# e2e_remote_bridge_add NAME ADDR/PREFIX: a Linux bridge NAME with address ADDR/PREFIX in the host namespace
+# (a LAN there, for --network-mode bridge), and a route from the client namespace to its prefix via the
+# host's veth address: the host forwards already, and e2e_remote_daemons let the client's traffic past
+# libvirt's firewall. e2e_remote_bridge_remove NAME deletes that bridge (by its name: only what the test
+# made) and the client's route; e2e_stop_daemons would take both with the namespaces anyway.
+e2e_remote_bridge_add() {
+    local name=${1:?e2e_remote_bridge_add needs a name} cidr=${2:?e2e_remote_bridge_add needs ADDR/PREFIX} net
+    e2e_in_ns ip link add "$name" type bridge || return 1
+    e2e_in_ns ip addr add "$cidr" dev "$name" || return 1
+    e2e_in_ns ip link set "$name" up || return 1
+    net=$(e2e_in_ns ip -o route show dev "$name" proto kernel | awk '{print $1; exit}')
+    [[ -n $net ]] || { e2e_log "no route for bridge $name in the host namespace"; return 1; }
+    e2e_in_client ip route add "$net" via "$E2E_REMOTE_HOST_ADDR"
+}
+e2e_remote_bridge_remove() {
+    local name=${1:?e2e_remote_bridge_remove needs a name} net
+    net=$(e2e_in_ns ip -o route show dev "$name" proto kernel 2>/dev/null | awk '{print $1; exit}')
+    [[ -n $net && -n $E2E_CLIENT_NS ]] && e2e_in_client ip route del "$net" via "$E2E_REMOTE_HOST_ADDR" 2>/dev/null
+    e2e_in_ns ip link del "$name" type bridge 2>/dev/null
+    return 0
+}
+
 e2e_in_client() {
     [[ -n $E2E_CLIENT_NS ]] || e2e_die "e2e_in_client: no client namespace (call e2e_remote_daemons first)"
     ip netns exec "$E2E_CLIENT_NS" "$@"

@@ -3,8 +3,9 @@
 # listening on TCP on its veth address only; "client" runs virtkube with qemu+tcp://ADDR/system. Every file
 # the domain uses is uploaded as a volume (an upload cut mid-way resumes without sending the finished
 # volumes again), the console is read over the API (start follows the guest, logs works), ssh reaches the
-# node through a route via the host, a second profile uploads no base image, and delete leaves the pool as
-# it was. Two boots (1 vCPU each, one after the other): about 5 minutes under TCG (311 s measured, each
+# node through a route via the host, a second profile on a bridge of the host (--network-mode bridge: its
+# LAN address, reached from the client through the host's route) uploads no base image, and delete leaves
+# the pool and the bridge as they were. Two boots (1 vCPU each, one after the other): about 5 minutes under TCG (311 s measured, each
 # boot to a provisioned guest about 2 minutes on a loaded 2-core machine).
 # shellcheck source=tests/e2e/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -19,6 +20,7 @@ POOL_DIR=$E2E_REMOTE_POOL_DIR
 HOST_ADDR=$E2E_REMOTE_HOST_ADDR
 URI=$E2E_REMOTE_URI
 POOL_MADE_HERE=""
+BRIDGE_MADE=""
 WORK=$(mktemp -d /tmp/vke2e-remote.XXXXXX)
 chmod 0711 "$WORK"
 export VIRTKUBE_HOME=$WORK/home
@@ -28,6 +30,7 @@ export VIRTKUBE_DATADIR=${VIRTKUBE_DATADIR:-$E2E_REPO_DIR}
 cleanup() {
     local rc=$?
     if [[ -n $E2E_LIBVIRTD_PID ]]; then
+        [[ -n $BRIDGE_MADE ]] && e2e_remote_bridge_remove "$BRIDGE_MADE"
         e2e_cleanup_libvirt "$A"
         e2e_cleanup_libvirt "virtkube-vke2e-r"
         # its directory was not there before this test (e2e_remote_pool_unused): all of it is ours
@@ -139,17 +142,56 @@ expect "leaves only the shared volumes (sha256-*) and someone else's" \
     test -z "$(grep -v -e "^sha256-" -e "^theirs.img$" <<<"$shared")"
 expect "someone else's volume is still there" grep -qx theirs.img <<<"$shared"
 
-# ---- the second profile uploads no base image ----
+# ---- the second profile: on a bridge of the host's LAN (--network-mode bridge), uploading no base image ----
+BR=vke2e-br$$
+BR_IP=10.77.0.10
+e2e_remote_bridge_add "$BR" 10.77.0.1/24 || e2e_die "cannot make bridge $BR in the host namespace"
+BRIDGE_MADE=$BR
+bridge_args=()
+for ((i = 0; i < ${#start_args[@]}; i++)); do
+    [[ ${start_args[i]} == --network-mode ]] && { i=$((i + 1)); continue; }
+    bridge_args+=("${start_args[i]}")
+done
 before=$(pool_list)
+nets_before=$(e2e_virsh net-list --all --name | sort)
+run vkc -p vke2e-rbad start "${bridge_args[@]}" --network-mode bridge --bridge nosuchbr0 --bridge-ip "$BR_IP/24"
+expect_rc 1 "start on a bridge the libvirt host does not have fails"
+expect "naming the bridge" grep -q "there is no bridge 'nosuchbr0' on the libvirt host at '$URI'" <<<"$err"
+expect "before any upload (no new volume in the pool)" test "$(pool_list)" = "$before"
+rm -rf "$VIRTKUBE_HOME/profiles/vke2e-rbad"
+run vkc -p vke2e-rbad start "${bridge_args[@]}" --bridge "$BR"
+expect_rc 2 "--bridge without --bridge-ip is refused as bad input (exit 2)"
+expect "saying the LAN's addresses are the user's to name, with an example" \
+    grep -q "needs --bridge-ip.*you name them" <<<"$err"
+expect "before anything is made" test ! -e "$VIRTKUBE_HOME/profiles/vke2e-rbad/config.json"
+rm -rf "$VIRTKUBE_HOME/profiles/vke2e-rbad"
+
 t0=$SECONDS
-run vkc -p "$B" start "${start_args[@]}"
-expect_rc 0 "a second profile starts ($((SECONDS - t0))s)"
+run vkc -p "$B" start "${bridge_args[@]}" --network-mode bridge --bridge "$BR" --bridge-ip "$BR_IP/24"
+expect_rc 0 "a second profile starts on bridge $BR ($((SECONDS - t0))s)"
 expect "uploading no base image" grep -q "the base image is on the libvirt host already" <<<"$out$err"
 expect "nor kernel nor initrd" lacks "$out$err" "uploaded the image"
 grep -E "uploaded|on the libvirt host already" <<<"$out$err" | sed 's/^/# /'
+xml=$(e2e_virsh dumpxml "$B")
+expect "its interface is on the bridge" grep -q "<source bridge='$BR'/>" <<<"$xml"
+expect "and no libvirt network was made for it" test "$(e2e_virsh net-list --all --name | sort)" = "$nets_before"
+run vkc -p "$B" ip
+expect_rc 0 "ip of the bridged profile"
+expect "prints the LAN address given" test "$out" = "$BR_IP"
+run vkc -p "$B" ssh -- ip -4 -o addr show
+expect_rc 0 "ssh reaches the bridged node directly from the client"
+expect "the guest has that address on the LAN's prefix" grep -q "inet $BR_IP/24 " <<<"$out"
+expect "reached straight through the host's route, no jump" \
+    grep -q "$BR_IP via $E2E_REMOTE_HOST_ADDR" <<<"$(e2e_in_client ip route get "$BR_IP")"
 run vkc -p "$B" delete
 expect_rc 0 "delete of the second profile"
 expect "leaves the host's pool as it was before it" test "$(pool_list)" = "$before"
+expect "leaves the bridge as it was (there, with its address)" \
+    grep -q "inet 10.77.0.1/24" <<<"$(e2e_in_ns ip -o addr show dev "$BR")"
+expect "with no port left in it" test -z "$(e2e_in_ns ip -o link show master "$BR")"
+expect "and no libvirt network behind" test "$(e2e_virsh net-list --all --name | sort)" = "$nets_before"
+e2e_remote_bridge_remove "$BR"
+BRIDGE_MADE=""
 run vkc cache list
 expect_rc 0 "cache list (from this host's record, no connection)"
 expect "names the test host as holding the base image's volume" \

@@ -23,8 +23,18 @@ expect_rc 2 "--cpus many is a usage error"
 run vk start --no-kubernetes --accel warp --image "$img"
 expect_rc 2 "--accel warp is a usage error"
 expect_err "expected one of auto, kvm, tcg" "listing the accelerators"
-run vk start --no-kubernetes --network-mode bridge --image "$img"
-expect_rc 2 "--network-mode bridge is a usage error"
+run vk start --no-kubernetes --network-mode macvtap --image "$img"
+expect_rc 2 "--network-mode macvtap is a usage error"
+expect_err "expected one of nat, isolated, bridge" "listing the modes"
+run vk start --no-kubernetes --network-mode bridge --image "$img" --libvirt-uri $TEST_URI
+expect_rc 2 "--network-mode bridge without --bridge is refused"
+expect_err "needs --bridge NAME" "saying what it needs"
+run vk start --no-kubernetes --bridge eth1 --image "$img" --libvirt-uri $TEST_URI
+expect_rc 2 "--bridge without --bridge-ip is refused"
+expect_err "needs --bridge-ip" "saying the addresses are the user's to name"
+run vk start --no-kubernetes --network-mode isolated --bridge-ip 10.0.0.5/24 --image "$img" --libvirt-uri $TEST_URI
+expect_rc 2 "--bridge-ip with --network-mode isolated is refused"
+expect_err "--bridge-ip applies to --network-mode bridge" "saying so"
 # A Kubernetes start needs its binaries first; --offline keeps this test off the network.
 run vk start --no-preload-images --offline --image "$img" --libvirt-uri $TEST_URI
 expect_rc 1 "a Kubernetes start with --offline and an empty cache fails"

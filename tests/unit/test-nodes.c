@@ -1,4 +1,4 @@
-/* Unit tests for multi-node profiles: node records and names, the pod routes for 1..9 nodes, the join token, the CA hash against openssl's, the JoinConfiguration parsed back, and bad input. */
+/* Unit tests for multi-node profiles: node records and names, the pod routes for 1..9 nodes, a bridged profile's LAN addresses, the join token, the CA hash against openssl's, the JoinConfiguration parsed back, and bad input. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,6 +177,137 @@ static void test_profile_records(const char *home)
 		ok(at && vk_profile_open("multi", false, &err) == NULL, "a node whose name is not its index's is refused");
 		contains(err.message, "\"nodes\"", "naming the key");
 	}
+}
+
+/* --network-mode bridge: the LAN's addresses as the user gives them. */
+static void test_bridge_lan(void)
+{
+	struct vk_bridge_lan lan;
+	struct vk_error err = { 0 };
+	uint32_t ip;
+	char buf[16];
+
+	ok(vk_bridge_lan_parse("192.168.1.50/24", NULL, NULL, &lan, &err) == 0, "--bridge-ip 192.168.1.50/24 (%s)",
+	   err.message);
+	vk_ipv4_format(lan.gateway, buf);
+	is_str(buf, "192.168.1.1", "the gateway defaults to the prefix's first host address");
+	ok(lan.dns == lan.gateway && lan.prefix == 24, "the DNS to the gateway; the prefix is kept");
+	ok(vk_bridge_lan_node_ip(&lan, 1, &ip, &err) == 0 && ip == lan.first, "node 1 has the address given");
+	vk_bridge_lan_node_ip(&lan, 3, &ip, &err);
+	vk_ipv4_format(ip, buf);
+	is_str(buf, "192.168.1.52", "node 3 the second one after it");
+	ok(vk_bridge_lan_check(&lan, 9, &err) == 0, "nine nodes fit");
+
+	ok(vk_bridge_lan_parse("10.1.2.3/16", "10.1.0.254", "9.9.9.9", &lan, &err) == 0, "a /16 with a gateway and DNS");
+	vk_ipv4_format(lan.gateway, buf);
+	is_str(buf, "10.1.0.254", "the gateway given");
+	vk_ipv4_format(lan.dns, buf);
+	is_str(buf, "9.9.9.9", "the DNS given, anywhere");
+
+	ok(vk_bridge_lan_parse(NULL, NULL, NULL, &lan, &err) < 0, "bridge mode without --bridge-ip is refused");
+	contains(err.message, "needs --bridge-ip", "saying it is needed");
+	contains(err.hint, "--bridge-ip 192.168.1.50/24", "with an example");
+	ok(vk_bridge_lan_parse("192.168.1.50", NULL, NULL, &lan, &err) < 0, "an address without a prefix is refused");
+	contains(err.message, "'192.168.1.50' is not an IPv4 address with a prefix length", "saying what it wants");
+	ok(vk_bridge_lan_parse("192.168.1.500/24", NULL, NULL, &lan, &err) < 0 &&
+		   vk_bridge_lan_parse("192.168.1.5/24x", NULL, NULL, &lan, &err) < 0 &&
+		   vk_bridge_lan_parse("192.168.1.5/33", NULL, NULL, &lan, &err) < 0 &&
+		   vk_bridge_lan_parse("192.168.1.5/", NULL, NULL, &lan, &err) < 0,
+	   "a bad address or prefix is refused");
+	ok(vk_bridge_lan_parse("192.168.1.5/31", NULL, NULL, &lan, &err) < 0, "a /31 is refused");
+	contains(err.message, "no room", "it has no room for nodes and a gateway");
+	ok(vk_bridge_lan_parse("192.168.1.0/24", NULL, NULL, &lan, &err) < 0, "the network address is refused");
+	contains(err.message, "network address of 192.168.1.0/24", "saying so");
+	ok(vk_bridge_lan_parse("192.168.1.255/24", NULL, NULL, &lan, &err) < 0, "the broadcast address is refused");
+	ok(vk_bridge_lan_parse("192.168.1.1/24", NULL, NULL, &lan, &err) < 0, "node 1 on the default gateway is refused");
+	contains(err.message, "node 1's address is the gateway 192.168.1.1", "saying so");
+	ok(vk_bridge_lan_parse("192.168.1.1/24", "192.168.1.254", NULL, &lan, &err) == 0,
+	   "but fine with another gateway named");
+	ok(vk_bridge_lan_parse("192.168.1.50/24", "192.168.2.1", NULL, &lan, &err) < 0, "a gateway outside the LAN is refused");
+	contains(err.message, "--bridge-gateway '192.168.2.1' is not a host address of the LAN 192.168.1.0/24",
+		 "naming the gateway and the LAN");
+	ok(vk_bridge_lan_parse("192.168.1.50/24", "gw", NULL, &lan, &err) < 0, "a gateway that is no address is refused");
+	ok(vk_bridge_lan_parse("192.168.1.50/24", NULL, "dns", &lan, &err) < 0, "so is such a DNS");
+	contains(err.message, "--bridge-dns 'dns'", "naming it");
+
+	vk_bridge_lan_parse("192.168.1.253/24", NULL, NULL, &lan, &err);
+	ok(vk_bridge_lan_check(&lan, 2, &err) == 0, "from .253, two nodes fit");
+	ok(vk_bridge_lan_check(&lan, 3, &err) < 0, "three do not: node 3 would be the broadcast address");
+	contains(err.message, "node 3 has no address on 192.168.1.0/24", "saying which node");
+	vk_bridge_lan_parse("10.0.0.250/24", "10.0.0.252", NULL, &lan, &err);
+	ok(vk_bridge_lan_check(&lan, 3, &err) < 0, "a node that would be on the gateway is refused");
+	contains(err.message, "node 3's address would be the gateway 10.0.0.252", "saying so");
+}
+
+/* A bridged profile: saved, loaded back, and node add takes the next address. */
+static void test_bridge_profile(const char *home)
+{
+	_cleanup_profile_ struct vk_profile *p = NULL, *back = NULL;
+	_cleanup_free_ char *path = vk_path_join(home, "profiles/lan/config.json");
+	_cleanup_free_ char *text = NULL;
+	struct vk_error err = { 0 };
+	struct vk_node *n;
+	size_t len;
+
+	p = vk_profile_open("lan", true, &err);
+	vk_profile_set_str(&p->cfg.network_mode, "bridge");
+	vk_profile_set_str(&p->cfg.bridge, "br0");
+	vk_profile_set_str(&p->cfg.bridge_ip, "10.9.0.20/24");
+	vk_profile_set_str(&p->cfg.bridge_gateway, "10.9.0.1");
+	vk_profile_set_str(&p->cfg.bridge_dns, "10.9.0.53");
+	vk_profile_set_str(&p->cfg.node_ip, "10.9.0.20");
+	vk_profile_set_str(&p->cfg.mac, "52:54:00:aa:bb:01");
+	p->cfg.kind = VK_KIND_PLAIN;
+	ok(vk_profile_bridged(p), "a profile with network_mode bridge is bridged");
+	{
+		_cleanup_profile_ struct vk_profile *old = vk_profile_open("old", false, &err);
+
+		ok(old && !vk_profile_bridged(old) && !old->cfg.bridge && !old->cfg.bridge_ip,
+		   "a profile without the bridge keys loads as before: not bridged");
+	}
+	vk_nodes_plan(p, 0, 2, false);
+	ok(p->cfg.nnodes == 2 && strcmp(p->cfg.nodes[1].ip, "10.9.0.21") == 0, "its node 2 is the next address, 10.9.0.21");
+	ok(vk_profile_save(p, &err) == 0, "it saves (%s)", err.message);
+	back = vk_profile_open("lan", false, &err);
+	ok(back && vk_profile_bridged(back) && strcmp(back->cfg.bridge, "br0") == 0 &&
+		   strcmp(back->cfg.bridge_ip, "10.9.0.20/24") == 0 && strcmp(back->cfg.bridge_gateway, "10.9.0.1") == 0 &&
+		   strcmp(back->cfg.bridge_dns, "10.9.0.53") == 0 && !back->cfg.subnet && !back->cfg.network,
+	   "and loads back: bridge, address, gateway, DNS; no subnet, no libvirt network");
+	if (!back)
+		return;
+	n = vk_nodes_add(back, 0, 3, &err);
+	ok(n && strcmp(n->ip, "10.9.0.22") == 0, "node add: node 3 at the next address, 10.9.0.22");
+	vk_profile_node_remove(back, 2);
+	n = vk_nodes_add(back, 0, vk_nodes_free_index(back), &err);
+	ok(n && n->index == 2 && strcmp(n->ip, "10.9.0.21") == 0, "with node 2 deleted, the next add takes its address again");
+	vk_profile_set_str(&back->cfg.bridge_ip, "10.9.0.253/24");
+	ok(vk_nodes_add(back, 0, 4, &err) == NULL, "a node past the LAN's last address is not added");
+	contains(err.message, "node 4 has no address on 10.9.0.0/24", "saying why");
+
+	/* what the loader refuses: the file is kept as it is */
+	vk_read_file(path, &text, &len, &err);
+	{
+		static const struct {
+			const char *from, *to, *what;
+		} bad[] = {
+			{ "\"10.9.0.20/24\"", "\"10.9.0.20/33\"", "a bridge_ip that is no CIDR" },
+			{ "\"br0\"", "\"b r0\"", "a bridge name that is no interface name" },
+			{ "\"10.9.0.53\"", "\"10.9.0.x\"", "a bridge_dns that is no address" },
+			{ "\"bridge\": \"br0\"", "\"bridgx\": \"br0\"", "bridge mode without its bridge" },
+		};
+
+		for (size_t i = 0; i < VK_ARRAY_SIZE(bad); i++) {
+			_cleanup_free_ char *edited = xstrdup(text);
+			char *at = strstr(edited, bad[i].from);
+
+			if (at)
+				memcpy(at, bad[i].to, strlen(bad[i].to));
+			vk_write_file_atomic(path, edited, strlen(edited), 0600, &err);
+			ok(at && vk_profile_open("lan", false, &err) == NULL, "%s is refused", bad[i].what);
+			contains(err.message, "cannot load profile 'lan'", "saying which profile (%s)", err.message);
+		}
+	}
+	vk_write_file_atomic(path, text, strlen(text), 0600, &err);
 }
 
 /* A profile saved before multi-node: its one VM becomes node 1 when loaded. */
@@ -367,6 +498,8 @@ int main(void)
 	test_routes();
 	test_profile_records(home);
 	test_old_profile(home);
+	test_bridge_lan();
+	test_bridge_profile(home);
 	test_token();
 	test_ca_hash(pki);
 	test_join_config();

@@ -279,6 +279,88 @@ static void test_multinode(const char *label, const struct vk_start_opts *base)
 	}
 }
 
+/* --network-mode bridge on the test driver (its one interface, eth1, stands
+ * in for a bridge): the nodes get the LAN addresses given, the domains are on
+ * the bridge, no libvirt network is made; bad input fails at step 'profile'
+ * or 'preflight', before anything is made. */
+static void test_bridge(const struct vk_start_opts *base)
+{
+	struct vk_start_opts o = *base;
+	_cleanup_(vk_start_result_release) struct vk_start_result res = { 0 };
+	_cleanup_(vk_node_delete_result_release) struct vk_node_delete_result dres = { 0 };
+	_cleanup_profile_ struct vk_profile *q = NULL;
+	struct vk_delete_result delres = { 0 };
+	struct vk_error err = { 0 };
+	virDomainPtr dom;
+	char *xml = NULL;
+	int d = 0, n = 0, sp = 0;
+	long idx = 0;
+	_cleanup_free_ char *failed = NULL;
+	const char *const lb[] = { "loadbalancer", NULL };
+
+	o.network_mode = NULL;
+	o.bridge = "eth1";
+	o.nodes = 2;
+	ok(run_start("lanb", &o, &res, &err) < 0, "--bridge without --bridge-ip fails");
+	is_str(res.failed_step, "profile", "at step 'profile'");
+	contains(err.message, "needs --bridge-ip", "saying the addresses are needed");
+	o.bridge_ip = "10.5.0.254/24";
+	ok(run_start("lanb", &o, &res, &err) < 0, "too few addresses for --nodes 2 fails");
+	contains(err.message, "node 2 has no address on 10.5.0.0/24", "naming the node without one");
+	o.bridge_ip = "10.5.0.10/24";
+	o.network_mode = "nat";
+	ok(run_start("lanb", &o, &res, &err) < 0, "--bridge with --network-mode nat fails");
+	contains(err.message, "--bridge applies to --network-mode bridge", "saying so");
+	o.network_mode = NULL;
+	o.bridge = "nosuchbr0";
+	ok(run_start("lanb", &o, &res, &err) < 0, "a bridge the libvirt host does not have fails");
+	is_str(res.failed_step, "preflight", "at step 'preflight'");
+	contains(err.message, "there is no bridge 'nosuchbr0' on the libvirt host at 'test:///default'", "naming it");
+	o.bridge = "eth1";
+	o.addons = lb;
+	ok(run_start("lanb", &o, &res, &err) < 0, "--addons loadbalancer on a bridged profile fails");
+	contains(err.message, "addon 'loadbalancer' cannot run on profile 'lanb'", "saying why");
+	ok(!domain_exists("lanb") && !vk_profile_open("lanb", false, NULL), "none of these made a domain or a profile");
+	o.addons = NULL;
+
+	ok(run_start("lanb", &o, &res, &err) == 0, "--bridge eth1 --bridge-ip 10.5.0.10/24 --nodes 2 starts (%s)",
+	   err.message);
+	is_str(res.node_ip, "10.5.0.10", "node 1 at the address given");
+	ok(count_named("lanb", &d, &n, &sp) == 0 && d == 1 && n == 0 && sp == 0, "no libvirt network was made");
+	dom = virDomainLookupByName(conn, "lanb-m02");
+	xml = dom ? virDomainGetXMLDesc(dom, 0) : NULL;
+	contains(xml ? xml : "", "<source bridge='eth1'/>", "the domains are on the bridge");
+	free(xml);
+	if (dom)
+		virDomainFree(dom);
+	q = vk_profile_open("lanb", false, &err);
+	ok(q && q->cfg.nnodes == 2 && strcmp(q->cfg.nodes[1].ip, "10.5.0.11") == 0, "node 2 at the next address");
+	ok(q && q->cfg.bridge_gateway && strcmp(q->cfg.bridge_gateway, "10.5.0.1") == 0 &&
+		   strcmp(q->cfg.bridge_dns, "10.5.0.1") == 0,
+	   "the default gateway and DNS are saved");
+	o.bridge_ip = "10.5.0.20/24";
+	ok(run_start("lanb", &o, &res, &err) < 0, "a changed --bridge-ip is refused");
+	contains(err.message, "was created with --bridge-ip 10.5.0.10/24", "saying so");
+	o.bridge_ip = NULL;
+	o.bridge = NULL;
+	o.nodes = 0;
+	ok(run_start("lanb", &o, &res, &err) == 0, "a start without the flags keeps the bridge (%s)", err.message);
+	if (!q)
+		return;
+	vk_profile_free(q);
+	q = vk_profile_open("lanb", false, &err);
+	o.keep_context = true;
+	unlink(ssh_log);
+	ok(q && vk_profile_lock(q, 0, &err) == 0 && vk_node_add(q, false, &o, NULL, NULL, &idx, &failed, &err) == 0,
+	   "node add (%s)", err.message);
+	ok(q && idx == 3 && strcmp(q->cfg.nodes[2].ip, "10.5.0.12") == 0, "node 3 at the next address, 10.5.0.12");
+	ok(q && vk_node_delete(q, "m02", &dres, &err) == 0, "node delete m02 (%s)", err.message);
+	ok(q && vk_cluster_delete(q, &delres, &err) == 0, "delete (%s)", err.message);
+	vk_delete_result_release(&delres);
+	ok(!domain_exists("lanb") && !domain_exists("lanb-m03") && count_named("lanb", &d, &n, &sp) == 0 && n == 0,
+	   "leaves no domain and no network");
+}
+
 static char *saved_subnet(const char *name)
 {
 	_cleanup_profile_ struct vk_profile *p = vk_profile_open(name, false, NULL);
@@ -503,6 +585,7 @@ int main(void)
 	test_multinode("plain", &plain);
 	if (mirror)
 		test_multinode("kube", &kube);
+	test_bridge(&plain);
 	test_planned_subnet_kept(&plain);
 	test_leftover_pool(&plain);
 	test_download_only();

@@ -250,6 +250,62 @@ static void test_cloudinit(void)
 	ok(none == NULL && err.code == VK_ERR_INVALID, "user-data without an SSH key is refused");
 }
 
+/* --network-mode bridge: the interface on the host bridge, the seed with the
+ * LAN's prefix, the user's gateway and DNS. */
+static void test_bridge(void)
+{
+	struct vk_domain_spec s = {
+		.name = "lan",
+		.accel = VK_ACCEL_KVM,
+		.vcpus = 1,
+		.memory_mib = 512,
+		.disk_path = "/p/disk.qcow2",
+		.bridge = "br0'/><x",
+		.mac = "52:54:00:aa:bb:cc",
+	};
+	struct vk_cloudinit ci = {
+		.hostname = "lan",
+		.instance_id = "iid-2",
+		.mac = "52:54:00:aa:bb:cc",
+		.address = "10.9.0.20",
+		.prefix = 16,
+		.gateway = "10.9.0.1",
+		.dns = "10.9.0.53",
+	};
+	struct vk_error err = { 0 };
+	_cleanup_free_ char *xml = vk_domxml_build(&s, &err);
+	_cleanup_free_ char *nc = vk_cloudinit_network_config(&ci, &err);
+	yaml_document_t doc;
+
+	ok(xml != NULL, "a domain on a bridge builds (%s)", err.message);
+	contains(xml, "<interface type='bridge'>\n      <source bridge='br0&apos;/&gt;&lt;x'/>\n"
+		      "      <mac address='52:54:00:aa:bb:cc'/>", "its interface is on the bridge (escaped), with its MAC");
+	ok(xml && !strstr(xml, "type='network'") && !strstr(xml, "source network"), "and on no libvirt network");
+	s.bridge = NULL;
+	free(vk_domxml_build(&s, &err));
+	contains(err.message, "network (or bridge) and MAC are required", "neither network nor bridge is refused");
+
+	ok(nc && yload(&doc, nc), "the network-config of a bridged node parses");
+	if (!nc)
+		return;
+	is_str(yscalar(&doc, (const char *[]){ "ethernets", "eth0", "addresses", "0", NULL }), "10.9.0.20/16",
+	       "the LAN address with the LAN's prefix");
+	is_str(yscalar(&doc, (const char *[]){ "ethernets", "eth0", "routes", "0", "via", NULL }), "10.9.0.1",
+	       "the user's gateway");
+	is_str(yscalar(&doc, (const char *[]){ "ethernets", "eth0", "nameservers", "addresses", "0", NULL }),
+	       "10.9.0.53", "and the user's DNS");
+	yaml_document_delete(&doc);
+	ci.dns = NULL;
+	free(nc);
+	nc = vk_cloudinit_network_config(&ci, &err);
+	ok(nc && yload(&doc, nc), "without a DNS it parses too");
+	if (!nc)
+		return;
+	is_str(yscalar(&doc, (const char *[]){ "ethernets", "eth0", "nameservers", "addresses", "0", NULL }),
+	       "10.9.0.1", "and the name server is the gateway, as on a libvirt network");
+	yaml_document_delete(&doc);
+}
+
 /* ------------------------------------------------------------------- seed -- */
 
 static void test_seed(const char *tmp)
@@ -511,6 +567,7 @@ int main(void)
 
 	test_domxml();
 	test_cloudinit();
+	test_bridge();
 	test_seed(tmp);
 	test_subnets();
 	test_images(tmp);
