@@ -59,7 +59,8 @@ static char **build_argv(const struct vk_profile *p, const char *ip, const char 
 		vk_error_hint(err, "delete and re-create the profile");
 		return NULL;
 	}
-	argv = xcalloc((size_t)ncmd + (size_t)nopts + 2 * (sizeof(options) / sizeof(options[0])) + 10, sizeof(char *));
+	/* ssh, -F FILE, -i KEY, the options, BatchMode, -J JUMP, the destination, "--", NULL: 12 more */
+	argv = xcalloc((size_t)ncmd + (size_t)nopts + 2 * (sizeof(options) / sizeof(options[0])) + 12, sizeof(char *));
 	argv[n++] = xstrdup("ssh");
 	/* ssh passes -F on to the ssh it runs for -J: the jump reads the same file */
 	if (config && *config) {
