@@ -744,7 +744,7 @@ int vk_snapshot_restore(struct vk_profile *p, const char *name, const struct vk_
 			set_clock(conn, p, node_named(p, info.nodes[i].name), res);
 	for (size_t i = 0; i < info.nnodes; i++)
 		if (info.nodes[i].running &&
-		    vk_guest_wait_ssh(p, node_named(p, info.nodes[i].name)->ip, timeout_ms, err) < 0)
+		    vk_node_wait_ssh(p, node_named(p, info.nodes[i].name)->ip, timeout_ms, err) < 0)
 			return vk_error_prefix(err, "node '%s' does not answer after the restore", info.nodes[i].name);
 	if (info.running && vk_profile_kubernetes(p) && wait_kubernetes(p, timeout_ms, err) < 0)
 		return vk_error_prefix(err, "snapshot '%s' was restored, but the cluster is not ready", name);

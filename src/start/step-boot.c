@@ -12,7 +12,7 @@
 
 /* Waits for SSH in slices, so a guest that prints nothing on its console
  * under kvm (a kvm that cannot run it) is said at once, not after the wait.
- * Through the libvirt host's ssh when there is a jump (vk_guest_wait_ssh):
+ * Through the libvirt host's ssh when there is a jump (vk_node_wait_ssh):
  * then no route to the node is needed. */
 static int wait_for_ssh(struct vk_start_ctx *ctx, const struct vk_node *n, const struct vk_console_mark *mark,
 			long long deadline, long wait_s, struct vk_error *err)
@@ -24,7 +24,7 @@ static int wait_for_ssh(struct vk_start_ctx *ctx, const struct vk_node *n, const
 	for (;;) {
 		long long left = deadline - vk_now_ms();
 
-		if (vk_guest_wait_ssh(p, n->ip, left < SSH_POLL_SLICE_MS ? left : SSH_POLL_SLICE_MS, err) == 0)
+		if (vk_node_wait_ssh(p, n->ip, left < SSH_POLL_SLICE_MS ? left : SSH_POLL_SLICE_MS, err) == 0)
 			return 0;
 		if (err->code != VK_ERR_TIMEOUT)
 			return -1;

@@ -10,7 +10,6 @@
 #include "util/fs.h"
 #include "util/process.h"
 #include "util/xalloc.h"
-#include "vm/machine.h"
 
 char **vk_guest_ssh_argv(const struct vk_profile *p, const char *const *cmd, int ncmd, bool batch, struct vk_error *err)
 {
@@ -108,7 +107,7 @@ char **vk_guest_ssh_argv_opts(const struct vk_profile *p, const char *ip, const 
 #define PROBE_MS 15000
 #define PROBE_PAUSE_MS 1000
 
-int vk_guest_wait_ssh(const struct vk_profile *p, const char *ip, long timeout_ms, struct vk_error *err)
+int vk_guest_wait_ssh_jump(const struct vk_profile *p, const char *ip, long timeout_ms, struct vk_error *err)
 {
 	static const char *const probe[] = { "true" };
 	_cleanup_free_ char *jump = vk_remote_ssh_jump(p->cfg.libvirt_uri);
@@ -117,7 +116,7 @@ int vk_guest_wait_ssh(const struct vk_profile *p, const char *ip, long timeout_m
 	char **argv;
 
 	if (!jump)
-		return vk_wait_ssh(ip, 22, timeout_ms, err);
+		return vk_error_set(err, VK_ERR_INVALID, "profile '%s' has no ssh jump to its nodes", p->name);
 	/* No route to the node from here: a login through the jump that runs `true`. */
 	argv = build_argv(p, ip, NULL, 0, probe, 1, true, false, err);
 	if (!argv)

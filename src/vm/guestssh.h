@@ -28,13 +28,13 @@ char **vk_guest_ssh_argv_at(const struct vk_profile *p, const char *ip, const ch
 char **vk_guest_ssh_argv_opts(const struct vk_profile *p, const char *ip, const char *const *opts, int nopts,
 			      bool batch, struct vk_error *err);
 
-/* Waits up to TIMEOUT_MS for the node of P at IP to answer SSH. Without a
- * jump (vk_remote_ssh_jump of P's URI) a direct connection that reads the
- * SSH banner (vk_wait_ssh); with one, a batch login through it that runs
- * `true` with the profile's key, tried again until it works, so no route to
- * the node is needed. A timeout is VK_ERR_TIMEOUT (with what ssh said last);
- * an ssh that cannot be run is another error. */
-int vk_guest_wait_ssh(const struct vk_profile *p, const char *ip, long timeout_ms, struct vk_error *err);
+/* Waits up to TIMEOUT_MS for the node of P at IP to answer SSH through the
+ * jump of P's URI (vk_remote_ssh_jump; none is an error): a batch login
+ * that runs `true` with the profile's key, tried again until it works, so
+ * no route to the node is needed. A timeout is VK_ERR_TIMEOUT (with what
+ * ssh said last); an ssh that cannot be run is another error. See
+ * vk_node_wait_ssh (machine.h), which picks this or a direct connection. */
+int vk_guest_wait_ssh_jump(const struct vk_profile *p, const char *ip, long timeout_ms, struct vk_error *err);
 
 /* Runs COMMAND (one shell line) in P's VM through the system ssh, up to
  * TIMEOUT_MS (then ssh is killed: a VK_ERR_TIMEOUT). *OUT (may be NULL)

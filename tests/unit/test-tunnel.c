@@ -184,7 +184,7 @@ static void test_wait_ssh(const char *dir)
 	setenv("PATH", path, 1);
 	setenv("VIRTKUBE_SSH_CONFIG", "/tmp/cfg", 1);
 	fake_ssh(dir, 2);
-	ok(vk_guest_wait_ssh(p, "192.168.122.10", 10000, &err) == 0, "the SSH wait through the jump succeeds (%s)",
+	ok(vk_guest_wait_ssh_jump(p, "192.168.122.10", 10000, &err) == 0, "the SSH wait through the jump succeeds (%s)",
 	   err.message);
 	vk_read_file(args, &seen, NULL, &err);
 	ok(seen && strstr(seen, "-F /tmp/cfg -i ") != NULL, "ssh -F from VIRTKUBE_SSH_CONFIG");
@@ -193,7 +193,7 @@ static void test_wait_ssh(const char *dir)
 	ok(seen && strchr(seen, '\n') != strrchr(seen, '\n'), "tried again after a failure");
 
 	fake_ssh(dir, 1000);
-	ok(vk_guest_wait_ssh(p, "192.168.122.10", 1500, &err) < 0, "a node that never answers: the wait fails");
+	ok(vk_guest_wait_ssh_jump(p, "192.168.122.10", 1500, &err) < 0, "a node that never answers: the wait fails");
 	is_int(err.code, VK_ERR_TIMEOUT, "as a timeout (the boot's slices go on)");
 	ok(strstr(err.message, "through 'root@10.231.0.1'") && strstr(err.message, "No route to host"),
 	   "naming the jump and what ssh said (%s)", err.message);
