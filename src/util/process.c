@@ -354,8 +354,10 @@ static bool pump(struct vk_process *p)
 			pfd[n++] = (struct pollfd){ .fd = p->stdout_fd, .events = POLLIN };
 		if (p->stderr_fd >= 0)
 			pfd[n++] = (struct pollfd){ .fd = p->stderr_fd, .events = POLLIN };
-		if (poll(pfd, (nfds_t)n, left) <= 0)
+		if (poll(pfd, (nfds_t)n, left) <= 0) {
+			stop_if_asked(p);
 			continue;
+		}
 		for (int i = 0; i < n; i++) {
 			if (!pfd[i].revents)
 				continue;
