@@ -94,9 +94,9 @@ expect "the accelerator there (domain capabilities)" grep -q "^accelerator" <<<"
 e2e_in_client ip route del 192.168.0.0/16
 expect "the client has no route to the libvirt host's networks" \
     bash -c "! ip netns exec '$E2E_CLIENT_NS' ip route get 192.168.100.10 >/dev/null 2>&1"
-run e2e_in_client virsh -q -c "$SSH_URI" uri
+run e2e_in_client virsh -q -c "$SSH_URI" version --daemon
 expect_rc 0 "virsh reaches the libvirt host over qemu+ssh (the test's sshd, key and known host)"
-expect "and talks to its libvirtd (virt-ssh-helper on the host)" grep -qx "qemu:///system" <<<"$out"
+expect "and talks to its libvirtd (virt-ssh-helper on the host)" grep -q "Running against daemon" <<<"$out"
 
 # ---- the first start is cut off mid-upload (the initrd), the next one resumes ----
 run env VIRTKUBE_TEST_UPLOAD_CUT=initrd ip netns exec "$E2E_CLIENT_NS" env VIRTKUBE_SSH_CONFIG="$WORK/ssh/ssh_config" \
@@ -143,7 +143,7 @@ ip netns exec "$E2E_CLIENT_NS" env VIRTKUBE_SSH_CONFIG="$WORK/ssh/ssh_config" "$
     --port 18443 >"$WORK/tunnel.out" 2>&1 &
 tunnel_pid=$!
 for ((i = 0; i < 150; i++)); do
-    grep -q "^tunnel: " "$WORK/tunnel.out" && break
+    grep -qs "^tunnel: " "$WORK/tunnel.out" && break
     kill -0 "$tunnel_pid" 2>/dev/null || break
     sleep 0.2
 done
