@@ -33,6 +33,7 @@ extern const struct cli_command cli_cmd_status;
 extern const struct cli_command cli_cmd_ip;
 extern const struct cli_command cli_cmd_ssh;
 extern const struct cli_command cli_cmd_logs;
+extern const struct cli_command cli_cmd_tunnel;
 extern const struct cli_command cli_cmd_node_list;
 extern const struct cli_command cli_cmd_node_add;
 extern const struct cli_command cli_cmd_node_delete;
@@ -55,6 +56,7 @@ const struct cli_command *const cli_commands[] = {
 	&cli_cmd_ip,
 	&cli_cmd_ssh,
 	&cli_cmd_logs,
+	&cli_cmd_tunnel,
 	&cli_cmd_node_list,
 	&cli_cmd_node_add,
 	&cli_cmd_node_delete,

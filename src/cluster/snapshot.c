@@ -743,7 +743,8 @@ int vk_snapshot_restore(struct vk_profile *p, const char *name, const struct vk_
 		if (info.nodes[i].running)
 			set_clock(conn, p, node_named(p, info.nodes[i].name), res);
 	for (size_t i = 0; i < info.nnodes; i++)
-		if (info.nodes[i].running && vk_wait_ssh(node_named(p, info.nodes[i].name)->ip, 22, timeout_ms, err) < 0)
+		if (info.nodes[i].running &&
+		    vk_node_wait_ssh(p, node_named(p, info.nodes[i].name)->ip, timeout_ms, err) < 0)
 			return vk_error_prefix(err, "node '%s' does not answer after the restore", info.nodes[i].name);
 	if (info.running && vk_profile_kubernetes(p) && wait_kubernetes(p, timeout_ms, err) < 0)
 		return vk_error_prefix(err, "snapshot '%s' was restored, but the cluster is not ready", name);

@@ -228,7 +228,7 @@ static void put_item(struct vk_strbuf *sb, struct tlayout lay, const char *name,
 	vk_strbuf_addch(sb, '\n');
 	put_pad(sb, lay.item);
 	vk_strbuf_addf(sb, "%s:\n", p->inner);
-	for (size_t o = 0; o < VK_ARRAY_SIZE(p->own); o++)
+	for (size_t o = 0; o < p->nown; o++)
 		put_pair(sb, lay.inner, p->own[o].key, p->own[o].value);
 }
 
@@ -247,20 +247,20 @@ static bool tedit_entry(const struct tlist *l, const struct part *p, struct tedi
 		const struct tkey *key = &it->keys[k];
 		size_t o;
 
-		for (o = 0; o < VK_ARRAY_SIZE(p->own); o++)
+		for (o = 0; o < p->nown; o++)
 			if (strcmp(key->name, p->own[o].key) == 0)
 				break;
-		if (o < VK_ARRAY_SIZE(p->own) && !done[o]) {
+		if (o < p->nown && !done[o]) {
 			struct vk_strbuf sb = VK_STRBUF_INIT;
 
 			put_pair(&sb, it->inner_col, key->name, p->own[o].value);
 			tedit(ed, key->line, key->end, &sb);
 			done[o] = true;
-		} else if (o < VK_ARRAY_SIZE(p->own) || in_list(key->name, p->drop, p->ndrop)) {
+		} else if (o < p->nown || in_list(key->name, p->drop, p->ndrop)) {
 			tedit_str(ed, key->line, key->end, "");
 		}
 	}
-	for (size_t o = 0; o < VK_ARRAY_SIZE(p->own); o++)
+	for (size_t o = 0; o < p->nown; o++)
 		if (!done[o])
 			put_pair(&add, it->inner_col, p->own[o].key, p->own[o].value);
 	if (add.len)
@@ -472,7 +472,7 @@ int vk_kc_doc_merge(const struct kfile *f, const struct intent *in, struct vk_er
 				break;
 		if (i == L_COUNT) {
 			for (i = 0; i < L_COUNT; i++)
-				upsert_named(&k.doc, seq[i], name, parts[i].inner, parts[i].own, VK_ARRAY_SIZE(parts[i].own),
+				upsert_named(&k.doc, seq[i], name, parts[i].inner, parts[i].own, parts[i].nown,
 					     parts[i].drop, parts[i].ndrop);
 			if (in->set_current)
 				map_set_str(&k.doc, k.root, "current-context", name);

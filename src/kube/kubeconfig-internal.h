@@ -203,7 +203,8 @@ struct owned {
 /* What one list gets: the inner key, the values written, the keys dropped. */
 struct part {
 	const char *inner;
-	struct owned own[2];
+	struct owned own[3];
+	size_t nown; /* how many of own are used */
 	const char *const *drop;
 	size_t ndrop;
 };

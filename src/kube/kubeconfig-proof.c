@@ -107,7 +107,7 @@ static bool touched_in_item(const char *key, const struct part *part)
 
 static bool touched_in_inner(const char *key, const struct part *part)
 {
-	for (size_t o = 0; o < VK_ARRAY_SIZE(part->own); o++)
+	for (size_t o = 0; o < part->nown; o++)
 		if (strcmp(key, part->own[o].key) == 0)
 			return true;
 	return in_list(key, part->drop, part->ndrop);
@@ -209,7 +209,7 @@ static bool prove_entry(struct proof *p, int item_a, int item_b, const char *lis
 		return proof_fail(p, "the other keys of %s entry '%s' changed", list, name);
 	if (!in_b || in_b->type != YAML_MAPPING_NODE)
 		return proof_fail(p, "%s entry '%s' has no '%s' mapping", list, name, part->inner);
-	for (size_t o = 0; o < VK_ARRAY_SIZE(part->own); o++) {
+	for (size_t o = 0; o < part->nown; o++) {
 		const char *key = part->own[o].key;
 		int times = 0;
 

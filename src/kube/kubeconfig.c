@@ -52,6 +52,7 @@ void vk_kubeconfig_entry_clear(struct vk_kubeconfig_entry *e)
 		return;
 	free(e->name);
 	free(e->server);
+	free(e->tls_server_name);
 	free(e->ca_pem);
 	free(e->cert_pem);
 	if (e->key_pem) {
@@ -98,7 +99,9 @@ static char *b64(const char *data)
 
 int vk_kubeconfig_merge(const char *path, const struct vk_kubeconfig_entry *e, bool set_current, struct vk_error *err)
 {
+	/* tls-server-name last: left out of the list when E sets it */
 	static const char *const cluster_conflicts[] = { "certificate-authority", "insecure-skip-tls-verify", "tls-server-name" };
+	bool sni = e->tls_server_name != NULL;
 	static const char *const user_conflicts[] = { "client-certificate", "client-key", "token", "tokenFile", "username",
 						      "password", "exec", "auth-provider", "as", "as-groups", "as-uid",
 						      "as-user-extra" };
@@ -116,11 +119,14 @@ int vk_kubeconfig_merge(const char *path, const struct vk_kubeconfig_entry *e, b
 	key = b64(e->key_pem);
 	if (vk_kc_file_read(&f, path, err) == 0) {
 		const struct part parts[L_COUNT] = {
-			[L_CLUSTERS] = { "cluster", { { "certificate-authority-data", ca }, { "server", e->server } },
-					 cluster_conflicts, VK_ARRAY_SIZE(cluster_conflicts) },
-			[L_USERS] = { "user", { { "client-certificate-data", cert }, { "client-key-data", key } },
+			[L_CLUSTERS] = { "cluster",
+					 { { "certificate-authority-data", ca },
+					   { "server", e->server },
+					   { "tls-server-name", e->tls_server_name } },
+					 sni ? 3 : 2, cluster_conflicts, VK_ARRAY_SIZE(cluster_conflicts) - (sni ? 1 : 0) },
+			[L_USERS] = { "user", { { "client-certificate-data", cert }, { "client-key-data", key } }, 2,
 				      user_conflicts, VK_ARRAY_SIZE(user_conflicts) },
-			[L_CONTEXTS] = { "context", { { "cluster", e->name }, { "user", e->name } }, NULL, 0 },
+			[L_CONTEXTS] = { "context", { { "cluster", e->name }, { "user", e->name } }, 2, NULL, 0 },
 		};
 
 		const struct intent in = { .name = e->name, .parts = parts, .set_current = set_current, .e = e };

@@ -12,6 +12,7 @@
 struct vk_kubeconfig_entry {
 	char *name;
 	char *server;   /* https://NODE_IP:PORT */
+	char *tls_server_name; /* NULL: none (and one there is removed); else written (virtkube tunnel) */
 	char *ca_pem;   /* the cluster CA certificate */
 	char *cert_pem; /* the client certificate */
 	char *key_pem;  /* the client key */

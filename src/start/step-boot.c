@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vm/guestssh.h"
 #include "vm/nodeplan.h"
 #include "start/start-steps.h"
 #include "util/cleanup.h"
@@ -11,7 +12,9 @@
 #define SSH_POLL_SLICE_MS 5000
 
 /* Waits for SSH in slices, so a guest that prints nothing on its console
- * under kvm (a kvm that cannot run it) is said at once, not after the wait. */
+ * under kvm (a kvm that cannot run it) is said at once, not after the wait.
+ * Through the libvirt host's ssh when there is a jump (vk_node_wait_ssh):
+ * then no route to the node is needed. */
 static int wait_for_ssh(struct vk_start_ctx *ctx, const struct vk_node *n, const struct vk_console_mark *mark,
 			long long deadline, long wait_s, struct vk_error *err)
 {
@@ -22,14 +25,22 @@ static int wait_for_ssh(struct vk_start_ctx *ctx, const struct vk_node *n, const
 	for (;;) {
 		long long left = deadline - vk_now_ms();
 
-		if (vk_wait_ssh(n->ip, 22, left < SSH_POLL_SLICE_MS ? left : SSH_POLL_SLICE_MS, err) == 0)
+		if (vk_node_wait_ssh(p, n->ip, left < SSH_POLL_SLICE_MS ? left : SSH_POLL_SLICE_MS, err) == 0)
 			return 0;
 		if (err->code != VK_ERR_TIMEOUT)
 			return -1;
 		vk_start_tick(ctx);
 		if (vk_now_ms() >= deadline) {
-			vk_error_set(err, VK_ERR_TIMEOUT, "the guest '%s' did not answer SSH on %s:22 within %ld s", n->name,
-				     n->ip, wait_s);
+			/* through a jump, the last slice's message says what ssh said */
+			_cleanup_free_ char *jump = vk_remote_ssh_jump(p->cfg.libvirt_uri);
+			_cleanup_free_ char *last = jump ? xstrdup(err->message) : NULL;
+
+			if (jump)
+				vk_error_set(err, VK_ERR_TIMEOUT, "the guest '%s' did not answer within %ld s (%s)", n->name,
+					     wait_s, last);
+			else
+				vk_error_set(err, VK_ERR_TIMEOUT, "the guest '%s' did not answer SSH on %s:22 within %ld s",
+					     n->name, n->ip, wait_s);
 			if (n->index == 1)
 				return vk_error_hint(err, "see the guest's console with 'virtkube -p %s logs'", p->name);
 			return vk_error_hint(err, "see the guest's console with 'virtkube -p %s logs -n %s'", p->name, n->name);

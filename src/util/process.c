@@ -168,14 +168,34 @@ static int input_fd(struct vk_process *p, struct vk_error *err)
 	return -1;
 }
 
-/* Reaps P's child, retrying on EINTR; fills *WSTATUS. */
+/* Sends P's child SIGTERM once when the caller asked it to stop (vk_process.stop). */
+static void stop_if_asked(struct vk_process *p)
+{
+	if (p->stop && *p->stop && !p->stop_sent && p->pid > 0) {
+		kill(p->pid, SIGTERM);
+		p->stop_sent = true;
+	}
+}
+
+/* Reaps P's child, retrying on EINTR (after passing on a stop request); fills *WSTATUS. */
 static int reap(struct vk_process *p, int *wstatus, int flags)
 {
 	pid_t r;
 
+	stop_if_asked(p);
 	while ((r = waitpid(p->pid, wstatus, flags)) < 0 && errno == EINTR)
-		;
+		stop_if_asked(p);
 	return r;
+}
+
+/* P->status from the wait status of its ended child. */
+static void set_status(struct vk_process *p, int wstatus)
+{
+	p->pid = 0;
+	if (WIFEXITED(wstatus))
+		p->status = (struct vk_process_status){ .end = VK_PROCESS_EXITED, .code = WEXITSTATUS(wstatus) };
+	else
+		p->status = (struct vk_process_status){ .end = VK_PROCESS_SIGNALED, .signal = WTERMSIG(wstatus) };
 }
 
 /* Kills P's child and, when it leads one, its process group. */
@@ -197,6 +217,7 @@ int vk_process_start(struct vk_process *p, struct vk_error *err)
 	ssize_t n;
 
 	p->stdin_done = 0;
+	p->stop_sent = false;
 	if (!p->argv || !p->argv[0])
 		return vk_error_set(err, VK_ERR_INVALID, "no program to run");
 	file = find_program(p->argv[0], envp);
@@ -333,8 +354,10 @@ static bool pump(struct vk_process *p)
 			pfd[n++] = (struct pollfd){ .fd = p->stdout_fd, .events = POLLIN };
 		if (p->stderr_fd >= 0)
 			pfd[n++] = (struct pollfd){ .fd = p->stderr_fd, .events = POLLIN };
-		if (poll(pfd, (nfds_t)n, left) <= 0)
+		if (poll(pfd, (nfds_t)n, left) <= 0) {
+			stop_if_asked(p);
 			continue;
+		}
 		for (int i = 0; i < n; i++) {
 			if (!pfd[i].revents)
 				continue;
@@ -402,12 +425,24 @@ int vk_process_finish(struct vk_process *p, struct vk_error *err)
 		p->status = (struct vk_process_status){ .end = VK_PROCESS_TIMED_OUT, .signal = SIGKILL };
 		return 0;
 	}
-	p->pid = 0;
-	if (WIFEXITED(wstatus))
-		p->status = (struct vk_process_status){ .end = VK_PROCESS_EXITED, .code = WEXITSTATUS(wstatus) };
-	else
-		p->status = (struct vk_process_status){ .end = VK_PROCESS_SIGNALED, .signal = WTERMSIG(wstatus) };
+	set_status(p, wstatus);
 	return 0;
+}
+
+int vk_process_poll(struct vk_process *p, struct vk_error *err)
+{
+	int wstatus = 0;
+	pid_t r;
+
+	if (p->pid <= 0)
+		return vk_error_set(err, VK_ERR_INVALID, "'%s' was not started", p->argv && p->argv[0] ? p->argv[0] : "");
+	r = reap(p, &wstatus, WNOHANG);
+	if (r == 0)
+		return 0;
+	if (r < 0)
+		return vk_error_set_errno(err, VK_ERR_IO, errno, "cannot wait for '%s'", p->argv[0]);
+	set_status(p, wstatus);
+	return 1;
 }
 
 int vk_process_run(struct vk_process *p, struct vk_error *err)

@@ -54,6 +54,10 @@ struct vk_process {
 	 * with its process group (it leads one of its own, and dies with us).
 	 * 0: no limit, and the child stays in our process group. */
 	long timeout_ms;
+	/* May be NULL. While vk_process_finish waits, a non-zero *stop (set by
+	 * the caller's signal handler, installed without SA_RESTART so the wait
+	 * is interrupted) sends the child SIGTERM once; it is still waited for. */
+	const volatile int *stop;
 
 	/* Filled in. */
 	pid_t pid;                /* > 0 from start until finish */
@@ -65,6 +69,7 @@ struct vk_process {
 	int stdin_fd, stdout_fd, stderr_fd;
 	size_t stdin_done;
 	long long deadline_ms;
+	bool stop_sent;
 };
 
 #define VK_PROCESS_INIT                                                                          \
@@ -81,6 +86,10 @@ int vk_process_start(struct vk_process *p, struct vk_error *err);
  * when the child could not be waited for. Call it from the thread that
  * started P (a child with a timeout dies with that thread). */
 int vk_process_finish(struct vk_process *p, struct vk_error *err);
+/* Whether P (started, nothing to feed or capture) has ended, without
+ * waiting: 1 when it has (P->status is filled, as by vk_process_finish), 0
+ * while it runs, -1 when it cannot be waited for. */
+int vk_process_poll(struct vk_process *p, struct vk_error *err);
 /* vk_process_start, then vk_process_finish. */
 int vk_process_run(struct vk_process *p, struct vk_error *err);
 /* Frees what P captured and closes its pipes; a child still running (started,

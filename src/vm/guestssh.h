@@ -23,6 +23,19 @@ void vk_guest_ssh_argv_free(char **argv);
 char **vk_guest_ssh_argv_at(const struct vk_profile *p, const char *ip, const char *const *cmd, int ncmd, bool batch,
 			    struct vk_error *err);
 
+/* The same with the options OPTS (NOPTS words, e.g. "-N", "-L", "SPEC")
+ * before the destination and no command: for a forwarding ssh. */
+char **vk_guest_ssh_argv_opts(const struct vk_profile *p, const char *ip, const char *const *opts, int nopts,
+			      bool batch, struct vk_error *err);
+
+/* Waits up to TIMEOUT_MS for the node of P at IP to answer SSH through the
+ * jump of P's URI (vk_remote_ssh_jump; none is an error): a batch login
+ * that runs `true` with the profile's key, tried again until it works, so
+ * no route to the node is needed. A timeout is VK_ERR_TIMEOUT (with what
+ * ssh said last); an ssh that cannot be run is another error. See
+ * vk_node_wait_ssh (machine.h), which picks this or a direct connection. */
+int vk_guest_wait_ssh_jump(const struct vk_profile *p, const char *ip, long timeout_ms, struct vk_error *err);
+
 /* Runs COMMAND (one shell line) in P's VM through the system ssh, up to
  * TIMEOUT_MS (then ssh is killed: a VK_ERR_TIMEOUT). *OUT (may be NULL)
  * gets its standard output (caller frees), *STATUS the command's exit
@@ -45,5 +58,7 @@ int vk_guest_run_input_at(const struct vk_profile *p, const char *ip, const char
 /* The ssh ProxyJump ("[user@]host[:port]") that reaches the nodes of a
  * libvirt host on a NAT network through that host: $VIRTKUBE_SSH_JUMP when
  * set ("none": no jump), else the user, host and port of a qemu+ssh:// URI.
- * NULL when there is none (caller frees). */
+ * NULL when there is none (caller frees). Every ssh virtkube runs into a
+ * node takes "-F FILE" first when $VIRTKUBE_SSH_CONFIG names FILE; ssh
+ * passes it on to the ssh it runs for the jump. */
 char *vk_remote_ssh_jump(const char *uri);

@@ -28,6 +28,7 @@
 #include "util/log.h"
 #include "util/strbuf.h"
 #include "util/xalloc.h"
+#include "vm/guestssh.h"
 
 /* ------------------------------------------------------------ the library -- */
 
@@ -1369,6 +1370,13 @@ int vk_wait_ssh(const char *host, int port, long timeout_ms, struct vk_error *er
 	}
 	return vk_error_set(err, VK_ERR_TIMEOUT, "the guest did not answer SSH on %s:%d within %ld s", host, port,
 			    timeout_ms / 1000);
+}
+
+int vk_node_wait_ssh(const struct vk_profile *p, const char *ip, long timeout_ms, struct vk_error *err)
+{
+	_cleanup_free_ char *jump = vk_remote_ssh_jump(p->cfg.libvirt_uri);
+
+	return jump ? vk_guest_wait_ssh_jump(p, ip, timeout_ms, err) : vk_wait_ssh(ip, 22, timeout_ms, err);
 }
 
 /* --------------------------------------------------------- guest console -- */

@@ -315,6 +315,11 @@ void vk_domain_samples_free(struct vk_domain_sample *s, size_t n);
  * ("SSH-"), up to TIMEOUT_MS. Only a live sshd answers that, so an old DHCP
  * lease or a half-booted guest never counts as up. */
 int vk_wait_ssh(const char *host, int port, long timeout_ms, struct vk_error *err);
+/* Waits up to TIMEOUT_MS for the node of P at IP to answer SSH: through the
+ * libvirt host when P's URI has an ssh jump (vk_guest_wait_ssh_jump: no route
+ * to the node needed), else directly (vk_wait_ssh on port 22). */
+struct vk_profile;
+int vk_node_wait_ssh(const struct vk_profile *p, const char *ip, long timeout_ms, struct vk_error *err);
 
 /* ---- guest console ---- */
 

@@ -456,6 +456,61 @@ e2e_in_client() {
     ip netns exec "$E2E_CLIENT_NS" "$@"
 }
 
+# ---- an sshd on the libvirt host (test-remote.sh: qemu+ssh) -------------------------------------------
+
+# e2e_remote_sshd DIR: Debian's sshd in the host namespace, listening only on $E2E_REMOTE_HOST_ADDR:22,
+# with its own config, host key, authorized key, pid file and log under DIR/sshd; root logs in with the
+# key DIR/id. For the client it writes DIR/ssh_config (that host's key in DIR/known_hosts, checked
+# strictly; the key; batch mode) and DIR/ssh, a wrapper that runs ssh -F DIR/ssh_config: with it no
+# ssh reads or writes anything of ~/.ssh. Sets E2E_SSHD_PID and E2E_REMOTE_SSH_URI (qemu+ssh with the
+# wrapper as libvirt's ssh command and the key as its keyfile). Skips (77) without sshd.
+# e2e_remote_sshd_stop stops it by its pid (e2e_stop_daemons would kill it with the namespace anyway).
+E2E_SSHD_PID=""
+E2E_SSHD_RUNDIR_MADE=""
+e2e_remote_sshd() {
+    local dir=${1:?e2e_remote_sshd needs a directory} i
+    [[ -x /usr/sbin/sshd ]] || e2e_skip "sshd is not installed (openssh-server; scripts/dev/setup installs it)"
+    mkdir -p "$dir/sshd"
+    ssh-keygen -q -t ed25519 -N '' -C vke2e-host -f "$dir/sshd/host_key" || return 1
+    ssh-keygen -q -t ed25519 -N '' -C vke2e-client -f "$dir/id" || return 1
+    cp "$dir/id.pub" "$dir/sshd/authorized_keys"
+    # the files live in the test's temp dir under /tmp (world-writable): StrictModes would refuse them
+    printf '%s\n' "ListenAddress $E2E_REMOTE_HOST_ADDR:22" "HostKey $dir/sshd/host_key" \
+        "PidFile $dir/sshd/sshd.pid" "AuthorizedKeysFile $dir/sshd/authorized_keys" \
+        "PermitRootLogin prohibit-password" "PasswordAuthentication no" "KbdInteractiveAuthentication no" \
+        "UsePAM no" "StrictModes no" "AllowTcpForwarding yes" "PrintMotd no" "LogLevel VERBOSE" \
+        >"$dir/sshd/sshd_config"
+    echo "$E2E_REMOTE_HOST_ADDR $(cut -d' ' -f1-2 "$dir/sshd/host_key.pub")" >"$dir/known_hosts"
+    printf '%s\n' "Host $E2E_REMOTE_HOST_ADDR" "    IdentityFile $dir/id" "    IdentitiesOnly yes" \
+        "    UserKnownHostsFile $dir/known_hosts" "    GlobalKnownHostsFile /dev/null" \
+        "    StrictHostKeyChecking yes" "    BatchMode yes" "    ControlMaster no" >"$dir/ssh_config"
+    printf '%s\n' '#!/bin/sh' "exec ssh -F '$dir/ssh_config' \"\$@\"" >"$dir/ssh"
+    chmod 0755 "$dir/ssh"
+    # sshd's privilege separation directory is built in; made here (and removed again) when missing
+    if [[ ! -d /run/sshd ]]; then
+        mkdir -m 0755 /run/sshd && E2E_SSHD_RUNDIR_MADE=1
+    fi
+    /usr/sbin/sshd -t -f "$dir/sshd/sshd_config" || e2e_die "sshd rejects its test config"
+    e2e_in_ns /usr/sbin/sshd -f "$dir/sshd/sshd_config" -E "$dir/sshd/log" || e2e_die "sshd did not start"
+    E2E_SSHD_PID=$(_e2e_read_pidfile "$dir/sshd/sshd.pid") || e2e_die "sshd wrote no pid file"
+    for ((i = 0; i < 50; i++)); do
+        e2e_in_client "$dir/ssh" "root@$E2E_REMOTE_HOST_ADDR" true 2>/dev/null && break
+        sleep 0.2
+    done
+    e2e_log "sshd pid $E2E_SSHD_PID on $E2E_REMOTE_HOST_ADDR:22"
+    # shellcheck disable=SC2034 # for the tests that source this file
+    E2E_REMOTE_SSH_URI="qemu+ssh://root@$E2E_REMOTE_HOST_ADDR/system?keyfile=$dir/id&command=$dir/ssh&no_tty=1"
+}
+
+e2e_remote_sshd_stop() {
+    _e2e_stop_pid "$E2E_SSHD_PID" sshd
+    E2E_SSHD_PID=""
+    if [[ -n $E2E_SSHD_RUNDIR_MADE ]]; then
+        rmdir /run/sshd 2>/dev/null
+        E2E_SSHD_RUNDIR_MADE=""
+    fi
+}
+
 # ---- real parts from Debian's packages (test-k8s-guest.sh, real-cluster-local.sh) -------------------
 
 # Where the .debs are kept between runs (tests/fakes/mkmirror.py --debs uses the same).

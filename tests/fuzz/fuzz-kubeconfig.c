@@ -15,6 +15,11 @@
 static const struct vk_kubeconfig_entry entry = {
 	.name = "dev", .server = "https://192.168.39.10:8443", .ca_pem = "CA\n", .cert_pem = "CERT\n", .key_pem = "KEY\n",
 };
+/* the same pointed at a tunnel (virtkube tunnel) */
+static const struct vk_kubeconfig_entry tunnel_entry = {
+	.name = "dev", .server = "https://127.0.0.1:40000", .tls_server_name = "kubernetes", .ca_pem = "CA\n",
+	.cert_pem = "CERT\n", .key_pem = "KEY\n",
+};
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -173,6 +178,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	second = slurp(path, &second_len);
 	fuzz_assert(second_len == first_len && memcmp(first, second, first_len) == 0,
 		    "a second merge changed the file (%s path)", vk_kubeconfig_last_path);
+
+	/* virtkube tunnel: the entry pointed at 127.0.0.1 with tls-server-name, then back */
+	if (vk_kubeconfig_merge(path, &tunnel_entry, false, &err) < 0)
+		fuzz_fail("the merge of the tunnel's entry fails: %s", err.message);
+	fuzz_assert(check(path) == VK_KUBECONFIG_MISCONFIGURED, "check of the tunnel's entry says %s",
+		    vk_kubeconfig_state_name(check(path)));
+	if (vk_kubeconfig_merge(path, &entry, set_current, &err) < 0)
+		fuzz_fail("the merge back from the tunnel's entry fails: %s", err.message);
+	fuzz_assert(check(path) == VK_KUBECONFIG_CONFIGURED, "check after the tunnel's entry went back says %s",
+		    vk_kubeconfig_state_name(check(path)));
+	{
+		_cleanup_free_ char *back = slurp(path, &second_len);
+
+		fuzz_assert(memmem(data, size, "tls-server-name", 15) || !strstr(back, "tls-server-name"),
+			    "the tunnel's tls-server-name is left");
+	}
 
 	if (vk_kubeconfig_remove(path, entry.name, &removed, &err) < 0)
 		fuzz_fail("remove fails on the merged file: %s", err.message);
