@@ -114,6 +114,31 @@ void vk_uploads_add(struct vk_uploads *u, const char *uri, const char *volume, c
 	qsort(u->v, u->n, sizeof(*u->v), compare_uploads);
 }
 
+/* The host name of URI without user and port ("qemu+ssh://me@box:22/system":
+ * "box"; "[::1]:22": "[::1]"; caller frees). */
+static char *uri_host_name(const char *uri)
+{
+	char *host = vk_uri_host(uri);
+	char *colon = host[0] == '[' ? strstr(host, "]:") : strrchr(host, ':');
+
+	if (colon && host[0] == '[')
+		colon++;
+	if (colon && colon != host)
+		*colon = '\0';
+	return host;
+}
+
+/* Whether URIs A and B reach the same libvirt host: the same host name,
+ * whatever the transport, user and port (qemu+ssh and qemu+tcp to one
+ * machine reach one libvirtd and one pool). */
+static bool same_libvirt_host(const char *a, const char *b)
+{
+	_cleanup_free_ char *ha = uri_host_name(a);
+	_cleanup_free_ char *hb = uri_host_name(b);
+
+	return strcmp(ha, hb) == 0;
+}
+
 void vk_uploads_set_host(struct vk_uploads *u, const char *uri, const char *const *volumes)
 {
 	size_t kept = 0;
@@ -123,7 +148,7 @@ void vk_uploads_set_host(struct vk_uploads *u, const char *uri, const char *cons
 		size_t k = 0;
 
 		for (size_t j = 0; e->uris && e->uris[j]; j++)
-			if (strcmp(e->uris[j], uri) == 0)
+			if (same_libvirt_host(e->uris[j], uri))
 				free(e->uris[j]);
 			else
 				e->uris[k++] = e->uris[j];
@@ -163,7 +188,7 @@ char *vk_uploads_hosts(const struct vk_upload *e)
 		return xstrdup("-");
 	seen = xcalloc(strv_len(e->uris) + 1, sizeof(char *));
 	for (char **u = e->uris; *u; u++) {
-		char *host = vk_uri_host(*u);
+		char *host = uri_host_name(*u);
 
 		if (strv_has(seen, host)) {
 			free(host);

@@ -38,14 +38,17 @@ void vk_uploads_release(struct vk_uploads *u);
 
 /* Notes that URI holds VOLUME, uploaded from FILE (NULL: keeps what is known). */
 void vk_uploads_add(struct vk_uploads *u, const char *uri, const char *volume, const char *file);
-/* Notes that URI holds exactly VOLUMES (NULL-terminated): URI leaves every
- * other entry, and an entry no host holds any more goes. */
+/* Notes that URI's host holds exactly VOLUMES (NULL-terminated): every URI
+ * naming the same host (whatever its transport, user and port: one libvirtd,
+ * one pool) leaves every entry, URI is added to VOLUMES' entries, and an
+ * entry no host holds any more goes. */
 void vk_uploads_set_host(struct vk_uploads *u, const char *uri, const char *const *volumes);
 /* The entry of VOLUME, or of the one uploaded from FILE; NULL when none. */
 const struct vk_upload *vk_uploads_find(const struct vk_uploads *u, const char *volume);
 const struct vk_upload *vk_uploads_find_file(const struct vk_uploads *u, const char *file);
 
-/* The hosts of E's URIs, comma-separated, each once ("bigbox,10.0.0.5";
+/* The hosts of E's URIs, comma-separated, each once, without user and port
+ * (a port is the transport's: ssh's or libvirtd's) ("bigbox,10.0.0.5";
  * caller frees); "-" for a NULL E. */
 char *vk_uploads_hosts(const struct vk_upload *e);
 /* The host of URI with its port, without the user ("qemu+ssh://me@box:22/system":

@@ -32,7 +32,7 @@ static void test_merge(void)
 	is_str(e ? e->file : NULL, "/img/disk.qcow2", "an upload without a file keeps the one known");
 	ok(vk_uploads_find_file(&u, "/img/disk.qcow2") == e, "found by its file");
 	ok(!vk_uploads_find_file(&u, "/img/other"), "another file is not");
-	is_str(hosts = vk_uploads_hosts(e), "bigbox:2222,10.0.0.5", "the hosts: no user, no path, port kept");
+	is_str(hosts = vk_uploads_hosts(e), "bigbox,10.0.0.5", "the hosts: no user, no port, no path");
 	free(hosts);
 	is_str(hosts = vk_uploads_hosts(NULL), "-", "none: '-'");
 	free(hosts);
@@ -43,6 +43,17 @@ static void test_merge(void)
 	ok(e && strcmp(e->uris[0], TCP) == 0 && !e->uris[1], "the host left the base's entry");
 	e = vk_uploads_find(&u, KERNEL);
 	ok(e && e->uris[1] && strcmp(e->file, "/img/vmlinuz") == 0, "and joined the kernel's, its file kept");
+	/* the same machine over another transport: one libvirtd, one pool */
+	vk_uploads_add(&u, "qemu+tcp://bigbox/system", KERNEL, NULL);
+	e = vk_uploads_find(&u, KERNEL);
+	ok(e && e->uris[2], "bigbox over tcp noted beside bigbox over ssh");
+	is_str(hosts = vk_uploads_hosts(e), "bigbox,10.0.0.5", "but named once");
+	free(hosts);
+	vk_uploads_set_host(&u, "qemu+tcp://bigbox/system", (const char *const[]){ NULL });
+	e = vk_uploads_find(&u, KERNEL);
+	ok(e && strcmp(e->uris[0], TCP) == 0 && !e->uris[1],
+	   "bigbox asked live over tcp: its ssh URI leaves the entries too");
+	vk_uploads_set_host(&u, SSH, (const char *const[]){ KERNEL, NULL });
 	/* the tcp host was cleaned */
 	vk_uploads_set_host(&u, TCP, (const char *const[]){ NULL });
 	ok(!vk_uploads_find(&u, BASE), "a volume no host holds goes");
