@@ -169,6 +169,8 @@ _e2e_read_pidfile() {
 # that sees /dev/kvm as a machine without kvm would: in a mount namespace of its own, /dev/kvm is an empty
 # file no probe can use, and the capabilities cache is a directory of its own (kept across runs: libvirt
 # checks its entries against qemu's and its own binaries), which leaves the host's cache to other daemons.
+# Its qemu.conf adds `namespaces = []`: libvirt cannot carry a mount on /dev/kvm into a domain's own /dev
+# ("Unable to move ... mount to /dev/kvm"), so qemu runs in that namespace's /dev instead.
 E2E_HOST_KVM=${E2E_HOST_KVM:-}
 E2E_QEMU_CAPS_DIR=${E2E_QEMU_CAPS_DIR:-/var/cache/virtkube-e2e/qemu-capabilities}
 _e2e_kvm_unusable() {
@@ -177,11 +179,12 @@ _e2e_kvm_unusable() {
 }
 # Fills the array E2E_HIDE_KVM with the command that runs the rest of its line that way.
 _e2e_hide_kvm() {
-    local no_kvm=$E2E_STATE_DIR/no-kvm caps=/var/cache/libvirt/qemu/capabilities
+    local no_kvm=$E2E_STATE_DIR/no-kvm conf=$E2E_STATE_DIR/qemu.conf caps=/var/cache/libvirt/qemu/capabilities
     install -m 0600 /dev/null "$no_kvm" && mkdir -p "$E2E_QEMU_CAPS_DIR" "$caps" || return 1
+    { cat /etc/libvirt/qemu.conf && echo "namespaces = []"; } >"$conf" || return 1
     # shellcheck disable=SC2016 # expanded by the inner sh
     E2E_HIDE_KVM=(unshare -m --propagation private sh -c 'mount --bind "$1" /dev/kvm && mount --bind "$2" "$3" &&
-        shift 3 && exec "$@"' sh "$no_kvm" "$E2E_QEMU_CAPS_DIR" "$caps")
+        mount --bind "$4" /etc/libvirt/qemu.conf && shift 4 && exec "$@"' sh "$no_kvm" "$E2E_QEMU_CAPS_DIR" "$caps" "$conf")
 }
 
 e2e_start_daemons() {
