@@ -161,6 +161,32 @@ _e2e_read_pidfile() {
     return 1
 }
 
+# libvirt 9.0 probes qemu's capabilities with CAP_DAC_OVERRIDE: where /dev/kvm exists but qemu's user cannot
+# open it (mode 0600 root), the probe finds KVM while libvirt's own check says KVM is unusable, so libvirt
+# takes every cached probe for stale and probes qemu again at each lookup: about a minute at every daemon
+# start and up to a minute at every domain define, under TCG on a loaded machine. A test whose guests run
+# under TCG and that looks at no kvm facts (test-accel and test-doctor set E2E_HOST_KVM=1) gets a libvirtd
+# that sees /dev/kvm as a machine without kvm would: in a mount namespace of its own, /dev/kvm is an empty
+# file no probe can use, and the capabilities cache is a directory of its own (kept across runs: libvirt
+# checks its entries against qemu's and its own binaries), which leaves the host's cache to other daemons.
+# Its qemu.conf adds `namespaces = []`: libvirt cannot carry a mount on /dev/kvm into a domain's own /dev
+# ("Unable to move ... mount to /dev/kvm"), so qemu runs in that namespace's /dev instead.
+E2E_HOST_KVM=${E2E_HOST_KVM:-}
+E2E_QEMU_CAPS_DIR=${E2E_QEMU_CAPS_DIR:-/var/cache/virtkube-e2e/qemu-capabilities}
+_e2e_kvm_unusable() {
+    [[ -z $E2E_HOST_KVM && $E2E_ACCEL == tcg && -e /dev/kvm ]] &&
+        ! runuser -u libvirt-qemu -- sh -c 'exec 3<>/dev/kvm' 2>/dev/null
+}
+# Fills the array E2E_HIDE_KVM with the command that runs the rest of its line that way.
+_e2e_hide_kvm() {
+    local no_kvm=$E2E_STATE_DIR/no-kvm conf=$E2E_STATE_DIR/qemu.conf caps=/var/cache/libvirt/qemu/capabilities
+    install -m 0600 /dev/null "$no_kvm" && mkdir -p "$E2E_QEMU_CAPS_DIR" "$caps" || return 1
+    { cat /etc/libvirt/qemu.conf && echo "namespaces = []"; } >"$conf" || return 1
+    # shellcheck disable=SC2016 # expanded by the inner sh
+    E2E_HIDE_KVM=(unshare -m --propagation private sh -c 'mount --bind "$1" /dev/kvm && mount --bind "$2" "$3" &&
+        mount --bind "$4" /etc/libvirt/qemu.conf && shift 4 && exec "$@"' sh "$no_kvm" "$E2E_QEMU_CAPS_DIR" "$caps" "$conf")
+}
+
 e2e_start_daemons() {
     if [[ -n $E2E_NETNS ]]; then
         e2e_die "e2e_start_daemons called twice"
@@ -200,7 +226,12 @@ e2e_start_daemons() {
         e2e_die "virtlogd did not start"
     E2E_VIRTLOGD_PID=$(_e2e_read_pidfile "$E2E_STATE_DIR/virtlogd.pid") ||
         e2e_die "virtlogd wrote no pid file"
-    ip netns exec "$E2E_NETNS" libvirtd -d ${E2E_LIBVIRTD_CONF:+--listen -f "$E2E_LIBVIRTD_CONF"} \
+    E2E_HIDE_KVM=()
+    if _e2e_kvm_unusable; then
+        _e2e_hide_kvm || e2e_die "cannot make libvirtd's /dev/kvm stand-in"
+        e2e_log "libvirtd sees no usable /dev/kvm (qemu's user cannot open it; tcg guests only)"
+    fi
+    ip netns exec "$E2E_NETNS" "${E2E_HIDE_KVM[@]}" libvirtd -d ${E2E_LIBVIRTD_CONF:+--listen -f "$E2E_LIBVIRTD_CONF"} \
         -p "$E2E_STATE_DIR/libvirtd.pid" ||
         e2e_die "libvirtd did not start"
     E2E_LIBVIRTD_PID=$(_e2e_read_pidfile "$E2E_STATE_DIR/libvirtd.pid") ||

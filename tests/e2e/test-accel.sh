@@ -6,6 +6,8 @@
 
 e2e_require
 PROFILE=vke2e-accel
+# Its libvirtd must see the real /dev/kvm (lib.sh hides one qemu cannot open from the tcg-only tests).
+E2E_HOST_KVM=1
 e2e_setup_profile_test "$PROFILE"
 export VIRTKUBE_HOME=$WORK/home
 unset LIBVIRT_DEFAULT_URI VIRTKUBE_PROFILE

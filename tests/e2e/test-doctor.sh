@@ -7,6 +7,8 @@
 e2e_require
 : "${VIRTKUBE_BIN:?VIRTKUBE_BIN must point at the built virtkube}"
 e2e_lock
+# The accelerator check must meet the real /dev/kvm (lib.sh hides one qemu cannot open from the tcg-only tests).
+E2E_HOST_KVM=1
 E2E_PREFIX=vke2e-doctor-
 WORK=$(mktemp -d /tmp/vke2e-doctor.XXXXXX)
 chmod 0711 "$WORK"
