@@ -1,6 +1,7 @@
 /* The start pipeline: the step table, the runner that times each step and reports it, and the result. */
 #include "start/start.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,6 +144,19 @@ static void ctx_release(struct vk_start_ctx *ctx)
 	free(ctx->images_archive);
 }
 
+/* For the e2e's kill points only (tests/e2e/test-kill-anywhere.sh): with
+ * VIRTKUBE_TEST_STOP_AFTER=STEP the process stops itself (SIGSTOP) once STEP
+ * is done, so the test's SIGKILL lands exactly there. The host side takes
+ * milliseconds: a kill sent on seeing the step's line in the log lands steps
+ * later. */
+static void stop_for_test(const char *step)
+{
+	const char *after = getenv("VIRTKUBE_TEST_STOP_AFTER");
+
+	if (after && strcmp(after, step) == 0)
+		raise(SIGSTOP);
+}
+
 int vk_start(struct vk_profile *p, const struct vk_start_opts *o, vk_start_event_fn on_event, void *data,
 	     struct vk_start_result *res, struct vk_error *err)
 {
@@ -186,6 +200,7 @@ int vk_start(struct vk_profile *p, const struct vk_start_opts *o, vk_start_event
 		}
 		emit(&ctx, &(struct vk_start_event){ .type = VK_START_STEP_DONE, .step = s->name, .seconds = t->seconds,
 						     .skipped = t->skipped });
+		stop_for_test(s->name);
 	}
 	if (rc == 0)
 		res->failed_step = NULL;

@@ -1,9 +1,9 @@
 #!/bin/bash
-# e2e: `virtkube start` SIGKILLed at 10 points (step boundaries from -vv, seeded random delays) converges when run again; a killed delete too; a second profile started alongside gets its own subnet and MAC.
+# e2e: `virtkube start` SIGKILLed at 10 points (exact step boundaries, seeded random steps and delays) converges when run again; a killed delete too; a second profile started alongside gets its own subnet and MAC.
 #
 # Real libvirtd + qemu (TCG) in the test's own network namespace, the debian-test guest, --no-kubernetes.
 # The kill points, in order (the seed, VIRTKUBE_E2E_SEED, fixes the random ones; it is printed):
-#   fresh profile: 1 a random delay into the first start; 2 after step network; 3 after disk; 4 after seed;
+#   fresh profile: 1 after a random step of the first start before step network; 2 after step network; 3 after disk; 4 after seed;
 #                  5 after domain (defined, never started); 6 during the wait for SSH (domain booting);
 #                  7 a random delay into following the first provisioning; then a start runs to the end;
 #   stopped VM:    8 after step domain of a start on the stopped VM; 9 a random delay into its SSH wait;
@@ -96,17 +96,33 @@ kills=0
 # kill_start LABEL PATTERN DELAY_MS: runs `start -vv` for $PROFILE in the background, waits until its stderr
 # shows PATTERN (an ERE; empty: at once), then DELAY_MS more, and SIGKILLs it. A start that ended by itself
 # before the kill is run again with half the delay (random points on a fast start), up to 4 times.
+# PATTERN "after:STEP" is exact: the start stops itself once STEP is done (VIRTKUBE_TEST_STOP_AFTER), and is
+# killed stopped there. The host side takes milliseconds, so a kill sent on seeing a step's line in the log
+# would land steps later.
 kill_start() {
-    local label=$1 pattern=$2 delay_ms=$3 log pid t0 t_kill last try
+    local label=$1 pattern=$2 delay_ms=$3 log pid t0 t_kill last try stop_after="" vkpid
     kills=$((kills + 1))
     log=$WORK/kill$kills.err
+    if [[ $pattern == after:* ]]; then
+        stop_after=${pattern#after:}
+        pattern=""
+    fi
     for try in 1 2 3 4; do
         t0=$(now_ms)
         : >"$log"
-        vk_bg "$WORK/vk.pid" -vv start "${START_FLAGS[@]}" >"$WORK/kill$kills.out" 2>"$log" &
+        rm -f "$WORK/vk.pid" # vk_bg removes it too, but only once the job runs: not the last start's pid
+        VIRTKUBE_TEST_STOP_AFTER=$stop_after vk_bg "$WORK/vk.pid" -vv start "${START_FLAGS[@]}" \
+            >"$WORK/kill$kills.out" 2>"$log" &
         pid=$!
         if [[ -n $pattern ]]; then
             while kill -0 "$pid" 2>/dev/null && ! grep -Eq "$pattern" "$log"; do sleep 0.05; done
+        fi
+        if [[ -n $stop_after ]]; then
+            until [[ -s $WORK/vk.pid ]] || ! kill -0 "$pid" 2>/dev/null; do sleep 0.01; done
+            vkpid=$(cat "$WORK/vk.pid" 2>/dev/null)
+            while kill -0 "$pid" 2>/dev/null && [[ $(awk '{print $3}' "/proc/$vkpid/stat" 2>/dev/null) != T ]]; do
+                sleep 0.02
+            done
         fi
         sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
         t_kill=$(($(now_ms) - t0))
@@ -124,6 +140,7 @@ kill_start() {
     last=$(sed -n 's/^.*step \([a-z-]*\): \(done\|nothing to do\) in.*$/\1/p' "$log" | tail -n 1)
     kill_points+=("$kills: $label: SIGKILL at $((t_kill / 1000)).$(printf '%03d' $((t_kill % 1000))) s, last step done: ${last:-none}, domain then: $(e2e_virsh domstate "$PROFILE" 2>/dev/null | head -n 1)")
     echo "# kill point ${kill_points[-1]}"
+    [[ -z $stop_after ]] || expect "kill point $kills landed right after step $stop_after" test "$last" = "$stop_after"
     if [[ $rc == 0 ]]; then
         # A killed start's libvirt call finishes in libvirtd without it (a define, a boot): the next start
         # can find nothing left to wait for and end before any kill lands. It converged; the point was missed.
@@ -152,13 +169,20 @@ rerun_to_end() {
 # ---- a fresh profile, and profile B from scratch at the same moment -------------------------------------
 vkb start "${START_FLAGS[@]}" >"$WORK/b.out" 2>"$WORK/b.err" &
 b_pid=$!
-kill_start "random delay into the first start" "" "$(random_ms 200 2500)"
-kill_start "after step network" "step network: " 0
+# A step of the host-side work before the network is planned, chosen by the seed. It is exact (after:STEP):
+# the host side takes well under a second, and a kill that lands after it leaves a booted domain behind,
+# which would turn kill points 2 to 7 into starts of a running VM.
+early_steps=(preflight artifacts images config pki payload)
+early_step=${early_steps[RANDOM % ${#early_steps[@]}]}
+kill_start "a random step of the first start before the network ($early_step)" "after:$early_step" 0
+expect "kill point 1 landed before the network was planned" \
+    test -z "$(grep -E 'step (network|disk|seed|domain|boot): ' "$WORK/kill1.err")"
+kill_start "after step network" after:network 0
 IP=$(config_value "$PROFILE" node_ip)
 expect "the profile's node IP is fixed ($IP)" test -n "$IP"
-kill_start "after step disk" "step disk: " 0
-kill_start "after step seed" "step seed: " 0
-kill_start "after step domain (defined, not started)" "step domain: " 0
+kill_start "after step disk" after:disk 0
+kill_start "after step seed" after:seed 0
+kill_start "after step domain (defined, not started)" after:domain 0
 expect "the domain is defined ($(e2e_virsh domstate "$PROFILE" 2>&1))" e2e_virsh domstate "$PROFILE"
 kill_start "during the wait for SSH (domain booting)" "waiting for the guest's SSH" "$(random_ms 0 3000)"
 expect "the domain runs on" test "$(e2e_virsh domstate "$PROFILE" 2>&1)" = "running"
@@ -187,7 +211,7 @@ expect "$PROFILE_B: nothing of it is left" test -z "$(objects_of "$PROFILE_B")"
 
 # ---- a stopped VM, then a running one ----------------------------------------------------------------------
 vk stop >/dev/null 2>&1 || e2e_virsh destroy "$PROFILE" >/dev/null
-kill_start "after step domain of a start on the stopped VM" "step domain: " 0
+kill_start "after step domain of a start on the stopped VM" after:domain 0
 kill_start "random delay into the SSH wait of the stopped VM's boot" "waiting for the guest's SSH|step boot: " \
     "$(random_ms 0 8000)"
 rerun_to_end "the kills in the stopped VM's start"
