@@ -11,7 +11,6 @@
 #include "util/cleanup.h"
 #include "util/fs.h"
 #include "util/lock.h"
-#include "util/strbuf.h"
 #include "util/xalloc.h"
 
 #define FORMAT_VERSION 1
@@ -24,23 +23,6 @@ static bool volume_name_ok(const char *s)
 	return s && strncmp(s, "sha256-", 7) == 0 && s[7] && !strchr(s, '/');
 }
 
-static size_t strv_len(char *const *v)
-{
-	size_t n = 0;
-
-	while (v && v[n])
-		n++;
-	return n;
-}
-
-static bool strv_has(char *const *v, const char *s)
-{
-	for (; v && *v; v++)
-		if (strcmp(*v, s) == 0)
-			return true;
-	return false;
-}
-
 static int compare_strings(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -48,14 +30,10 @@ static int compare_strings(const void *a, const void *b)
 
 static void add_uri(struct vk_upload *e, const char *uri)
 {
-	size_t n = strv_len(e->uris);
+	size_t n = vk_strv_len((const char *const *)e->uris);
 
-	if (strv_has(e->uris, uri))
-		return;
-	e->uris = xrealloc(e->uris, (n + 2) * sizeof(char *));
-	e->uris[n] = xstrdup(uri);
-	e->uris[n + 1] = NULL;
-	qsort(e->uris, n + 1, sizeof(char *), compare_strings);
+	vk_strv_add_unique(&e->uris, &n, uri);
+	qsort(e->uris, n, sizeof(char *), compare_strings);
 }
 
 static void upload_release(struct vk_upload *e)
@@ -180,26 +158,17 @@ char *vk_uri_host(const char *uri)
 
 char *vk_uploads_hosts(const struct vk_upload *e)
 {
-	struct vk_strbuf sb = VK_STRBUF_INIT;
-	_cleanup_strv_ char **seen = NULL;
+	_cleanup_strv_ char **hosts = NULL;
 	size_t n = 0;
 
 	if (!e || !e->uris || !e->uris[0])
 		return xstrdup("-");
-	seen = xcalloc(strv_len(e->uris) + 1, sizeof(char *));
 	for (char **u = e->uris; *u; u++) {
-		char *host = uri_host_name(*u);
+		_cleanup_free_ char *host = uri_host_name(*u);
 
-		if (strv_has(seen, host)) {
-			free(host);
-			continue;
-		}
-		if (n)
-			vk_strbuf_addch(&sb, ',');
-		vk_strbuf_addstr(&sb, host);
-		seen[n++] = host;
+		vk_strv_add_unique(&hosts, &n, host);
 	}
-	return vk_strbuf_detach(&sb, NULL);
+	return vk_strv_join((const char *const *)hosts, ",");
 }
 
 static bool has_suffix(const char *s, const char *suffix)
