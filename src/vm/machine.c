@@ -528,7 +528,7 @@ void vk_ipv4_format(uint32_t addr, char buf[16])
 	snprintf(buf, 16, "%u.%u.%u.%u", addr >> 24, (addr >> 16) & 255, (addr >> 8) & 255, addr & 255);
 }
 
-static uint32_t mask_of(int prefix)
+uint32_t vk_ipv4_mask(int prefix)
 {
 	return prefix <= 0 ? 0 : prefix >= 32 ? 0xffffffffu : ~((1u << (32 - prefix)) - 1);
 }
@@ -547,7 +547,7 @@ int vk_subnet_choose(const struct vk_cidr *used, size_t nused, uint32_t first, u
 
 			if (used[j].prefix <= 0)
 				continue; /* a default route covers everything and says nothing */
-			clash = (cand & mask_of(p)) == (used[j].addr & mask_of(p));
+			clash = (cand & vk_ipv4_mask(p)) == (used[j].addr & vk_ipv4_mask(p));
 		}
 		if (!clash) {
 			*chosen = cand;
@@ -568,7 +568,7 @@ static void add_used(struct vk_cidr **used, size_t *n, size_t *alloc, uint32_t a
 		*alloc = *alloc ? 2 * *alloc : 16;
 		*used = xrealloc(*used, *alloc * sizeof(**used));
 	}
-	(*used)[*n].addr = addr & mask_of(prefix);
+	(*used)[*n].addr = addr & vk_ipv4_mask(prefix);
 	(*used)[*n].prefix = prefix;
 	(*n)++;
 }

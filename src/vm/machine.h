@@ -155,6 +155,8 @@ int vk_subnets_in_use(virConnectPtr conn, bool local, struct vk_cidr **used, siz
 /* Parses "a.b.c.d" (host order) / formats into BUF[16]. */
 int vk_ipv4_parse(const char *s, uint32_t *out);
 void vk_ipv4_format(uint32_t addr, char buf[16]);
+/* The netmask of a /PREFIX (host order): 0 for /0, all ones for /32. */
+uint32_t vk_ipv4_mask(int prefix);
 
 /* "52:54:00:xx:xx:xx" from a hash of NAME (stable across runs); BUF[18]. */
 void vk_machine_mac_for(const char *name, char buf[18]);

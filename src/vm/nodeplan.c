@@ -74,11 +74,6 @@ struct vk_node *vk_nodes_primary(const struct vk_profile *p)
 	return p->cfg.nnodes && p->cfg.nodes[0].index == 1 ? &p->cfg.nodes[0] : NULL;
 }
 
-static uint32_t prefix_mask(int prefix)
-{
-	return prefix <= 0 ? 0 : 0xffffffffu << (32 - prefix);
-}
-
 static const char *const lan_example = "for example --bridge-ip 192.168.1.50/24 --bridge-gateway 192.168.1.1";
 
 int vk_bridge_lan_parse(const char *ip_cidr, const char *gateway, const char *dns, struct vk_bridge_lan *lan,
@@ -113,7 +108,7 @@ int vk_bridge_lan_parse(const char *ip_cidr, const char *gateway, const char *dn
 		return vk_error_hint(err, "give the LAN's own prefix length, /8 to /30 (%s)", lan_example);
 	}
 	lan->prefix = (int)prefix;
-	mask = prefix_mask(lan->prefix);
+	mask = vk_ipv4_mask(lan->prefix);
 	vk_ipv4_format(lan->first & mask, net);
 	if ((lan->first & ~mask) == 0 || (lan->first & ~mask) == ~mask) {
 		vk_error_set(err, VK_ERR_INVALID, "--bridge-ip '%s' is the %s address of %s/%d, not one a node can have",
@@ -150,7 +145,7 @@ int vk_bridge_lan_parse(const char *ip_cidr, const char *gateway, const char *dn
 
 int vk_bridge_lan_node_ip(const struct vk_bridge_lan *lan, long index, uint32_t *ip, struct vk_error *err)
 {
-	uint32_t mask = prefix_mask(lan->prefix);
+	uint32_t mask = vk_ipv4_mask(lan->prefix);
 	uint64_t addr = (uint64_t)lan->first + (uint64_t)(index - 1);
 	char first[16], net[16], gw[16];
 
