@@ -546,14 +546,11 @@ static void check_remote(struct vk_preflight_report *r, virConnectPtr conn, long
 	else
 		add(r, "remote-memory", VK_PREFLIGHT_OK, NULL, "%ld MiB free on the libvirt host for %s (%ld MiB)", free_mib,
 		    vm, want_mib);
-	if (!found) {
+	avail_mib = (long)(avail >> 20);
+	if (!found)
 		add(r, "remote-pool", VK_PREFLIGHT_OK, NULL, "no storage pool '%s' there yet: start creates it at %s",
 		    VK_VOLUME_POOL, VK_VOLUME_POOL_DIR);
-		check_remote_pool_access(r, conn);
-		return;
-	}
-	avail_mib = (long)(avail >> 20);
-	if (avail_mib < 2048)
+	else if (avail_mib < 2048)
 		add(r, "remote-pool", VK_PREFLIGHT_FAIL, "free space in the pool's directory on the libvirt host",
 		    "storage pool '%s' has %ld MiB free: the base image and the disks need more", VK_VOLUME_POOL, avail_mib);
 	else if (avail_mib < disk_gib * 1024)
